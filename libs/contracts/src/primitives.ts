@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/** IDs are `<prefix>_<ULID>`: strings that sort by creation time. */
+export const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
+
+/** A calendar date `YYYY-MM-DD` (UTC) that really exists (no 2025-02-30). */
+export const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((s) => new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'must be a real calendar date');
+
+/** An ISO 8601 UTC timestamp. */
+export const Timestamp = z.string().datetime();
+
+/** `?limit=` and `?cursor=` of every list (SPEC §2). */
+export const Pagination = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+/** `{ items, nextCursor }` of every list. */
+export const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+/** A user id as clients send it (opaque to us; it names a subject in the tenant's own system). */
+export const UserId = z.string().min(1).max(128);

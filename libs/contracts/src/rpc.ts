@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { ErrorBody } from './errors';
+
+/** Who is calling: the platform root, a tenant API key, or an end user's token. */
+export const Actor = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('root') }),
+  z.object({ kind: z.literal('apiKey'), keyId: z.string() }),
+  z.object({ kind: z.literal('user'), userId: z.string() }),
+]);
+export type Actor = z.infer<typeof Actor>;
+
+/** Every RPC request carries the caller's tenant and actor beside the operation's input. */
+export const RpcRequest = z.object({
+  tenantId: z.string().nullable(),
+  actor: Actor,
+  input: z.unknown(),
+});
+export type RpcRequest = z.infer<typeof RpcRequest>;
+
+export const RpcReply = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), data: z.unknown() }),
+  z.object({ ok: z.literal(false), error: ErrorBody }),
+]);
+export type RpcReply = z.infer<typeof RpcReply>;
+
+/** An RPC operation's contract: what it takes and what it answers. */
+export interface RpcContract<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  readonly summary: string;
+  readonly input: I;
+  readonly output: O;
+}
+
+export function rpc<I extends z.ZodType, O extends z.ZodType>(summary: string, input: I, output: O) {
+  return { summary, input, output } satisfies RpcContract<I, O>;
+}
+
+/** Every service answers `rpc.<service>.ping`; the gateway's /readyz asks them all. */
+export const ping = rpc(
+  'Liveness of a service behind NATS',
+  z.object({}).optional(),
+  z.object({ service: z.string(), instance: z.string() }),
+);

@@ -1,0 +1,50 @@
+/** The services that own data and serve RPC (the gateway only calls them). */
+export const services = ['capacity', 'inventory', 'availability', 'notifications', 'gateway'] as const;
+export type ServiceName = (typeof services)[number];
+
+const token = /^[A-Za-z0-9_-]+$/;
+function assertToken(value: string, what: string): void {
+  if (!token.test(value)) throw new Error(`${what} "${value}" is not a valid subject token`);
+}
+
+/** `rpc.<service>.<operation>` — served in queue group `<service>`. */
+export function rpcSubject(service: ServiceName, operation: string): string {
+  return `rpc.${service}.${operation}`;
+}
+
+/** `evt.<service>.<tenantId>.<aggregate>.<verb>`; `type` is `<aggregate>.<verb>`. */
+export function eventSubject(service: ServiceName, tenantId: string, type: string): string {
+  assertToken(tenantId, 'tenantId');
+  return `evt.${service}.${tenantId}.${type}`;
+}
+
+/** Parses an event subject back into its parts. */
+export function parseEventSubject(subject: string) {
+  const [prefix, service, tenantId, ...rest] = subject.split('.');
+  if (prefix !== 'evt' || !service || !tenantId || rest.length < 2) return undefined;
+  return { service, tenantId, type: rest.join('.') };
+}
+
+/** Every event of one service, of every tenant: the filter of its stream. */
+export function eventWildcard(service: ServiceName): string {
+  return `evt.${service}.>`;
+}
+
+/** One JetStream stream per producing service: `EVT_CAPACITY`, `EVT_INVENTORY`, … */
+export function eventStream(service: ServiceName): string {
+  return `EVT_${service.toUpperCase()}`;
+}
+
+/** Dead letters: messages that exhausted their deliveries (`dlq.<service>.<consumer>`). */
+export const deadLetterStream = 'DEAD_LETTERS';
+export function deadLetterSubject(service: string, consumer: string): string {
+  return `dlq.${service}.${consumer}`;
+}
+
+/** Durable delayed jobs of one service (`job.<service>.<kind>`). */
+export function jobStream(service: string): string {
+  return `JOBS_${service.toUpperCase()}`;
+}
+export function jobSubject(service: string, kind: string): string {
+  return `job.${service}.${kind}`;
+}

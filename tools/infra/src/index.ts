@@ -1,0 +1,178 @@
+/**
+ * Local infrastructure for tests and `make dev`: a nats-server with JetStream and FerretDB
+ * (SQLite backend), each on free ports with its own temporary data directory. Servers run under
+ * `guard.sh`, which stops them when this process dies, even by SIGKILL.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const binDir = path.join(root, '.cache/bin');
+const guard = path.join(root, 'tools/infra/guard.sh');
+
+/** A server process this library started. */
+export interface LocalServer {
+  readonly url: string;
+  readonly dataDir: string;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Stops and starts it again on the same port with the same data (for fault tests). */
+  restart(): Promise<void>;
+}
+
+export interface Infra {
+  readonly natsUrl: string;
+  readonly mongoUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Asks the OS for a port that is free right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function binary(name: string): string {
+  const file = path.join(binDir, name);
+  if (!existsSync(file)) {
+    throw new Error(`${file} is missing: run \`make infra\` (tools/infra/build-binaries.sh) first`);
+  }
+  return file;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(what: string, ready: () => Promise<boolean>, child: ChildProcess, logFile: string) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}; see ${logFile}`);
+    if (await ready().catch(() => false)) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} did not become ready in 30 s; see ${logFile}`);
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  await res.body?.cancel();
+  return res.ok;
+}
+
+function startGuarded(command: string, args: string[], dataDir: string, logFile: string, keepData: boolean) {
+  const log = openSync(logFile, 'a');
+  const env = keepData ? process.env : { ...process.env, GUARD_REMOVE: dataDir };
+  return spawn(guard, [String(process.pid), command, ...args], { stdio: ['ignore', log, log], env });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+interface ServerSpec {
+  name: string;
+  args(dataDir: string): string[];
+  ready(): Promise<boolean>;
+}
+
+async function startServer(spec: ServerSpec, url: string, keepData: boolean): Promise<LocalServer> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), `allot-${spec.name}-`));
+  const logFile = path.join(dataDir, `${spec.name}.log`);
+  let child: ChildProcess;
+  const launch = async () => {
+    child = startGuarded(binary(spec.name), spec.args(dataDir), dataDir, logFile, keepData);
+    await waitUntil(spec.name, spec.ready, child, logFile);
+  };
+  await launch();
+  return {
+    url,
+    dataDir,
+    async stop() {
+      await stopChild(child);
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await stopChild(child);
+      await launch();
+    },
+  };
+}
+
+export interface StartOptions {
+  /** Keep the data directory after stop (for inspecting a failed run). */
+  keepData?: boolean;
+}
+
+/** Starts nats-server with JetStream on a free port. */
+export async function startNats(options: StartOptions = {}): Promise<LocalServer> {
+  const port = await freePort();
+  const monitorPort = await freePort();
+  return startServer(
+    {
+      name: 'nats-server',
+      args: (dir) => ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', dir],
+      ready: () => httpOk(`http://127.0.0.1:${monitorPort}/healthz?js-enabled-only=true`),
+    },
+    `nats://127.0.0.1:${port}`,
+    options.keepData ?? false,
+  );
+}
+
+/** Starts FerretDB v1 with its SQLite backend on a free port. */
+export async function startFerret(options: StartOptions = {}): Promise<LocalServer> {
+  const port = await freePort();
+  const debugPort = await freePort();
+  return startServer(
+    {
+      name: 'ferretdb',
+      args: (dir) => [
+        '--handler=sqlite',
+        `--sqlite-url=file:${dir}/`,
+        `--state-dir=${dir}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        `--debug-addr=127.0.0.1:${debugPort}`,
+        '--telemetry=disable',
+        '--log-level=WARN',
+      ],
+      ready: () => httpOk(`http://127.0.0.1:${debugPort}/debug/readyz`),
+    },
+    `mongodb://127.0.0.1:${port}/`,
+    options.keepData ?? false,
+  );
+}
+
+/**
+ * Starts NATS and FerretDB unless `NATS_URL` / `MONGO_URL` point at external servers, which are
+ * then used as they are (and left running on stop).
+ */
+export async function startInfra(env: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<Infra> {
+  const [nats, ferret] = await Promise.all([
+    env.NATS_URL ? undefined : startNats(options),
+    env.MONGO_URL ? undefined : startFerret(options),
+  ]);
+  return {
+    natsUrl: env.NATS_URL ?? (nats as LocalServer).url,
+    mongoUrl: env.MONGO_URL ?? (ferret as LocalServer).url,
+    async stop() {
+      await Promise.all([nats?.stop(), ferret?.stop()]);
+    },
+  };
+}
