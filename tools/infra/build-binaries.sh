@@ -15,7 +15,12 @@ if ! have nats-server "$NATS_SERVER_VERSION"; then
   echo "$NATS_SERVER_VERSION" >"$bin/nats-server.version"
 fi
 
-if ! have ferretdb "$FERRETDB_VERSION"; then
+# FerretDB v1 runs a query and its write in separate SQLite transactions (FerretDB issue #3040),
+# so two concurrent guarded updates of one document can both pass their guard. MongoDB makes
+# every single-document write atomic and our correctness rests on that, so the local build
+# serialises the document-writing commands. The marker makes old unpatched builds rebuild.
+ferret_build="$FERRETDB_VERSION+serialized-writes"
+if ! have ferretdb "$ferret_build"; then
   echo "infra: building FerretDB $FERRETDB_VERSION (once)" >&2
   # FerretDB embeds build/version/version.txt, which its release process generates and the
   # module zip lacks, so build from a writable copy of the module with that file written.
@@ -25,10 +30,23 @@ if ! have ferretdb "$FERRETDB_VERSION"; then
   cp -r "$dir/." "$src/"
   chmod -R u+w "$src"
   echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+  cat >"$src/internal/handler/allot_serialized_writes.go" <<'GO'
+package handler
+
+import "sync"
+
+// writeSerialized makes each write command atomic with respect to the others (see build-binaries.sh).
+var writeSerialized sync.Mutex
+GO
+  for cmd in delete:MsgDelete findandmodify:MsgFindAndModify insert:MsgInsert update:MsgUpdate; do
+    file="$src/internal/handler/msg_${cmd%%:*}.go"
+    sed -i "s/^func (h \*Handler) ${cmd#*:}(connCtx context.Context, msg \*wire.OpMsg) (\*wire.OpMsg, error) {$/&\n\twriteSerialized.Lock()\n\tdefer writeSerialized.Unlock()/" "$file"
+    grep -q 'writeSerialized.Lock' "$file" || { echo "infra: could not patch $file" >&2; exit 1; }
+  done
   if ! (cd "$src" && go build -o "$bin/ferretdb" ./cmd/ferretdb); then
     # Newer Go toolchains reject the linkname tricks of some dependencies.
     (cd "$src" && go build -ldflags=-checklinkname=0 -o "$bin/ferretdb" ./cmd/ferretdb)
   fi
   rm -rf "$src"
-  echo "$FERRETDB_VERSION" >"$bin/ferretdb.version"
+  echo "$ferret_build" >"$bin/ferretdb.version"
 fi

@@ -1,9 +1,9 @@
-import type { EventContract } from './envelope';
 import { availabilityEvents } from './domains/availability';
 import { capacityEvents } from './domains/capacity';
 import { inventoryEvents } from './domains/inventory';
 import { notificationEvents } from './domains/notifications';
 import { gatewayEvents } from './domains/tenancy';
+import type { EventContract } from './envelope';
 import { ping, type RpcContract } from './rpc';
 import type { ServiceName } from './subjects';
 

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
 /** IDs are `<prefix>_<ULID>`: strings that sort by creation time. */
-export const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
+export const Id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
 
 /** A calendar date `YYYY-MM-DD` (UTC) that really exists (no 2025-02-30). */
 export const IsoDate = z
@@ -19,8 +23,7 @@ export const Pagination = z.object({
 });
 
 /** `{ items, nextCursor }` of every list. */
-export const page = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 /** A user id as clients send it (opaque to us; it names a subject in the tenant's own system). */
 export const UserId = z.string().min(1).max(128);

@@ -3,7 +3,7 @@
  * (SQLite backend), each on free ports with its own temporary data directory. Servers run under
  * `guard.sh`, which stops them when this process dies, even by SIGKILL.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,13 +69,22 @@ async function httpOk(url: string): Promise<boolean> {
   return res.ok;
 }
 
+/**
+ * Spawns a command that is stopped when this process dies, even by SIGKILL (see guard.sh).
+ * SIGTERM to the returned child stops the command and waits for it.
+ */
+export function spawnGuarded(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  return spawn(guard, [String(process.pid), command, ...args], options);
+}
+
 function startGuarded(command: string, args: string[], dataDir: string, logFile: string, keepData: boolean) {
   const log = openSync(logFile, 'a');
   const env = keepData ? process.env : { ...process.env, GUARD_REMOVE: dataDir };
-  return spawn(guard, [String(process.pid), command, ...args], { stdio: ['ignore', log, log], env });
+  return spawnGuarded(command, args, { stdio: ['ignore', log, log], env });
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after 5 s; resolves when the child has exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -1,0 +1,35 @@
+# The two commands (SPEC §12). Each installs what is missing: pnpm (project-local, pinned in
+# package.json), dependencies (frozen lockfile) and the NATS/FerretDB binaries (.cache/bin).
+SHELL := /bin/bash
+PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")
+PNPM := .cache/pnpm/node_modules/.bin/pnpm
+MANIFESTS := package.json pnpm-workspace.yaml pnpm-lock.yaml $(wildcard */*/package.json) $(wildcard */package.json)
+
+.PHONY: dev test install infra lint typecheck contracts bench-baseline
+
+dev: install infra
+	@exec node --import tsx tools/dev/main.ts
+
+test: install infra
+	$(PNPM) run lint
+	$(PNPM) run typecheck
+	$(PNPM) run contracts:check
+	$(PNPM) exec vitest run $(VITEST_ARGS)
+
+install: node_modules/.modules.yaml
+
+infra:
+	@bash tools/infra/build-binaries.sh
+
+contracts: install
+	$(PNPM) run contracts:gen
+
+bench-baseline: install infra
+	$(PNPM) run bench:baseline
+
+$(PNPM):
+	npm install --prefix .cache/pnpm --no-audit --no-fund --loglevel=error pnpm@$(PNPM_VERSION)
+
+node_modules/.modules.yaml: $(PNPM) $(MANIFESTS)
+	CI=true $(PNPM) install --frozen-lockfile
+	@touch $@

@@ -1,0 +1,145 @@
+import { deadLetterSubject } from '@allot/contracts';
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Logger } from './logger';
+import { instruments } from './telemetry';
+
+export interface JetStreamDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  log: Logger;
+  /** The consuming service: names its dead letters `dlq.<service>.<durable>`. */
+  service: string;
+}
+
+export interface ConsumerSpec {
+  stream: string;
+  durable: string;
+  filterSubjects: string[];
+  /** Server-side redelivery bound (the runners dead-letter before it is reached). */
+  maxDeliver: number;
+  ackWaitMs?: number;
+  /** Messages handled at once by this process. */
+  concurrency?: number;
+  /** Where a new durable starts: every stored message (default) or only new ones. */
+  deliverPolicy?: DeliverPolicy;
+}
+
+export interface RunningConsumer {
+  /** Stops fetching, finishes the messages in hand, and resolves when they are settled. */
+  stop(): Promise<void>;
+}
+
+/** Creates the durable consumer or updates it to this spec; idempotent across replicas. */
+async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
+  const config: Partial<ConsumerConfig> = {
+    durable_name: spec.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: spec.deliverPolicy ?? DeliverPolicy.All,
+    filter_subjects: spec.filterSubjects,
+    max_deliver: spec.maxDeliver,
+    ack_wait: nanos(spec.ackWaitMs ?? 30_000),
+    max_ack_pending: 1000,
+  };
+  try {
+    await jsm.consumers.add(spec.stream, config);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError)) throw error;
+    // Exists with another config (e.g. after a deploy): bring it up to date.
+    const { deliver_policy: _fixed, ...updatable } = config;
+    await jsm.consumers.update(spec.stream, spec.durable, updatable);
+  }
+}
+
+/**
+ * Pulls from a durable consumer and runs `onMessage` for each message with bounded
+ * concurrency. `onMessage` settles the message itself (ack, nak, term).
+ */
+export async function consume(deps: JetStreamDeps, spec: ConsumerSpec, onMessage: (msg: JsMsg) => Promise<void>): Promise<RunningConsumer> {
+  await ensureConsumer(deps.jsm, spec);
+  const concurrency = spec.concurrency ?? 16;
+  const consumer = await deps.js.consumers.get(spec.stream, spec.durable);
+  const messages = await consumer.consume({ max_messages: concurrency });
+  const inFlight = new Set<Promise<void>>();
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      const done = onMessage(msg)
+        .catch((error) => deps.log.error({ err: error, subject: msg.subject }, 'message handler crashed'))
+        .finally(() => inFlight.delete(done));
+      inFlight.add(done);
+    }
+  })();
+
+  return {
+    async stop() {
+      messages.stop();
+      await loop.catch(() => {});
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+export interface DeadLetter {
+  id: string;
+  service: string;
+  consumer: string;
+  stream: string;
+  streamSeq: number;
+  subject: string;
+  deliveries: number;
+  error: string;
+  failedAt: string;
+  /** The original payload as text, and its headers, so a retry can re-publish it as it was. */
+  data: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Records a message that exhausted its deliveries on the dead-letter stream, then terminates
+ * it. If the record cannot be written the message is left un-acked, to be redelivered: a
+ * message is never dropped without its dead letter.
+ */
+export async function deadLetter(deps: JetStreamDeps, durable: string, msg: JsMsg, error: string): Promise<void> {
+  const headers: Record<string, string> = {};
+  for (const key of msg.headers?.keys() ?? []) headers[key] = msg.headers?.get(key) ?? '';
+  const record: DeadLetter = {
+    id: `${msg.info.stream}-${msg.info.streamSequence}`,
+    service: deps.service,
+    consumer: durable,
+    stream: msg.info.stream,
+    streamSeq: msg.info.streamSequence,
+    subject: msg.subject,
+    deliveries: msg.info.deliveryCount,
+    error,
+    failedAt: new Date().toISOString(),
+    data: msg.string(),
+    headers,
+  };
+  await deps.js.publish(deadLetterSubject(deps.service, durable), JSON.stringify(record), { msgID: `dlq-${record.id}` });
+  instruments().deadLetters.add(1, { consumer: durable });
+  deps.log.error({ subject: msg.subject, consumer: durable, deliveries: record.deliveries, error }, 'message dead-lettered');
+  msg.term(error.slice(0, 200));
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The message's JSON body, or undefined if it is not JSON (the caller treats it as poison). */
+export function jsonOf(msg: JsMsg): unknown {
+  try {
+    return msg.json();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,145 @@
+import {
+  type Actor,
+  AppError,
+  type RpcContract,
+  type RpcReply,
+  RpcReply as RpcReplySchema,
+  RpcRequest,
+  rpcSubject,
+  type ServiceName,
+  validationError,
+} from '@allot/contracts';
+import { errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import type { Logger } from './logger';
+import { instruments } from './telemetry';
+import { contextFrom, headersWithTrace, inSpan, SpanKind } from './trace';
+
+const encoder = new TextEncoder();
+const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
+
+/** What an RPC handler knows about its call besides the input. */
+export interface RpcContext {
+  tenantId: string | null;
+  actor: Actor;
+  log: Logger;
+}
+
+export type RpcHandler<C extends RpcContract> = (input: z.output<C['input']>, ctx: RpcContext) => Promise<z.input<C['output']>>;
+
+/**
+ * Serves `rpc.<service>.<operation>` in queue group `<service>`, so replicas share the load.
+ * Requests are validated against the contract (a bad one gets `validation_failed` naming the
+ * fields), replies are validated too, and domain errors travel as typed error replies.
+ */
+export class RpcServer {
+  private readonly subscriptions: Subscription[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly service: ServiceName,
+    private readonly log: Logger,
+  ) {}
+
+  add<C extends RpcContract>(operation: string, contract: C, handler: RpcHandler<C>): this {
+    const subject = rpcSubject(this.service, operation);
+    const sub = this.nc.subscribe(subject, {
+      queue: this.service,
+      callback: (error, msg) => {
+        if (error) return this.log.error({ err: error, subject }, 'rpc subscription failed');
+        const done = this.handle(subject, contract, handler, msg).finally(() => this.inFlight.delete(done));
+        this.inFlight.add(done);
+      },
+    });
+    this.subscriptions.push(sub);
+    return this;
+  }
+
+  private async handle<C extends RpcContract>(subject: string, contract: C, handler: RpcHandler<C>, msg: Msg) {
+    const started = performance.now();
+    const reply = await inSpan(`${subject} process`, { kind: SpanKind.SERVER, parent: contextFrom(msg.headers) }, () =>
+      this.invoke(subject, contract, handler, msg),
+    );
+    instruments().rpcDuration.record((performance.now() - started) / 1000, {
+      operation: subject,
+      result: reply.ok ? 'ok' : reply.error.code,
+    });
+    if (msg.reply) msg.respond(encode(reply));
+  }
+
+  private async invoke<C extends RpcContract>(subject: string, contract: C, handler: RpcHandler<C>, msg: Msg): Promise<RpcReply> {
+    let request: RpcRequest;
+    try {
+      request = RpcRequest.parse(msg.json());
+    } catch {
+      return { ok: false, error: { code: 'validation_failed', message: 'malformed RPC request' } };
+    }
+    const log = this.log.child({ tenantId: request.tenantId, rpc: subject });
+    try {
+      const input = contract.input.safeParse(request.input);
+      if (!input.success) throw validationError(input.error);
+      const output = await handler(input.data as z.output<C['input']>, { tenantId: request.tenantId, actor: request.actor, log });
+      return { ok: true, data: contract.output.parse(output) };
+    } catch (error) {
+      if (error instanceof AppError) return { ok: false, error: error.toBody() };
+      log.error({ err: error }, 'rpc handler failed');
+      return { ok: false, error: { code: 'internal', message: 'internal error' } };
+    }
+  }
+
+  /** Stops taking requests and waits for those in flight to be answered. */
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.map((sub) => sub.drain().catch(() => {})));
+    await Promise.allSettled([...this.inFlight]);
+  }
+}
+
+export interface CallOptions {
+  tenantId: string | null;
+  actor: Actor;
+  timeoutMs?: number;
+}
+
+/**
+ * Calls another service. No responders and the deadline both become `upstream_unavailable`
+ * (the former at once, since NATS answers "no responders" without waiting); an error reply is
+ * rethrown as the same `AppError` the service raised.
+ */
+export class RpcClient {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly defaultTimeoutMs = 5000,
+  ) {}
+
+  async call<C extends RpcContract>(
+    service: ServiceName,
+    operation: string,
+    contract: C,
+    input: z.input<C['input']>,
+    options: CallOptions,
+  ): Promise<z.output<C['output']>> {
+    const subject = rpcSubject(service, operation);
+    return inSpan(`${subject} request`, { kind: SpanKind.CLIENT }, async () => {
+      const request: RpcRequest = { tenantId: options.tenantId, actor: options.actor, input };
+      let msg: Msg;
+      try {
+        msg = await this.nc.request(subject, encode(request), {
+          timeout: options.timeoutMs ?? this.defaultTimeoutMs,
+          headers: headersWithTrace(),
+        });
+      } catch (error) {
+        throw unavailable(service, error);
+      }
+      const reply = RpcReplySchema.parse(msg.json());
+      if (!reply.ok) throw AppError.from(reply.error);
+      return contract.output.parse(reply.data) as z.output<C['output']>;
+    });
+  }
+}
+
+function unavailable(service: string, error: unknown): AppError {
+  const timedOut = error instanceof errors.TimeoutError || (error as Error).cause instanceof errors.TimeoutError;
+  const reason = timedOut ? 'did not answer in time' : 'is not available';
+  return new AppError('upstream_unavailable', `The ${service} service ${reason}`);
+}

@@ -1,0 +1,156 @@
+import type { Server } from 'node:http';
+import { eventStream, type ServiceName } from '@allot/contracts';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Db, IndexDescription, MongoClient } from 'mongodb';
+import type { z } from 'zod';
+import { type Clock, systemClock } from './clock';
+import { type BaseEnv, baseEnv, ConfigError, loadConfig } from './config';
+import type { JetStreamDeps, RunningConsumer } from './consumer';
+import { consumeEvents, type EventConsumerOptions } from './event-consumer';
+import { EventPublisher } from './events';
+import { startHealthServer, within } from './health';
+import { type JobRunnerOptions, JobScheduler, runJobs } from './jobs';
+import { createLogger, type Logger } from './logger';
+import { connectMongo, ensureIndexes } from './mongo';
+import { connectNats } from './nats';
+import { OutboxRelay } from './outbox';
+import { RpcClient, RpcServer } from './rpc';
+import { deadLetterStreamConfig, ensureStream, eventStreamConfig, jobStreamConfig } from './streams';
+import { startTelemetry, type Telemetry } from './telemetry';
+
+export interface ServiceOptions<C extends BaseEnv> {
+  name: ServiceName;
+  /** The service's env schema: `baseEnv.extend({...})`. */
+  envSchema?: z.ZodType<C, any>;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  indexes?: Record<string, IndexDescription[]>;
+}
+
+/**
+ * The plumbing every service shares, built once at start: config, logs, telemetry, NATS
+ * (RPC server and client, event publisher, consumers, delayed jobs), MongoDB with its indexes,
+ * the outbox relay, health endpoints and an orderly shutdown.
+ */
+export class Service<C extends BaseEnv = BaseEnv> {
+  readonly rpc: RpcServer;
+  readonly client: RpcClient;
+  readonly events: EventPublisher;
+  readonly outbox: OutboxRelay;
+  readonly jobs: JobScheduler;
+  private readonly consumers: RunningConsumer[] = [];
+  private health: Server | undefined;
+  private ready = false;
+  port = 0;
+
+  constructor(
+    readonly name: ServiceName,
+    readonly config: C,
+    readonly log: Logger,
+    readonly clock: Clock,
+    readonly telemetry: Telemetry,
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    readonly mongo: MongoClient,
+    readonly db: Db,
+  ) {
+    this.rpc = new RpcServer(nc, name, log);
+    this.client = new RpcClient(nc);
+    this.events = new EventPublisher(js, name);
+    this.outbox = new OutboxRelay(this.events, log);
+    this.jobs = new JobScheduler(js, name);
+  }
+
+  get jetStreamDeps(): JetStreamDeps {
+    return { js: this.js, jsm: this.jsm, log: this.log, service: this.name };
+  }
+
+  /** Consumes another service's events with a durable consumer (stream ensured first). */
+  async consumeEvents(source: ServiceName, options: Omit<EventConsumerOptions, 'stream'>): Promise<void> {
+    await ensureStream(this.jsm, eventStreamConfig(source));
+    this.consumers.push(await consumeEvents(this.jetStreamDeps, { ...options, stream: eventStream(source) }));
+  }
+
+  /** Runs this service's delayed jobs of one kind. */
+  async runJobs(options: Omit<JobRunnerOptions, 'clock'>): Promise<void> {
+    this.consumers.push(await runJobs(this.jetStreamDeps, this.jobs, { ...options, clock: this.clock }));
+  }
+
+  /** Starts the outbox relay and the health server; from here on `/readyz` can answer 200. */
+  async start(): Promise<this> {
+    this.outbox.start();
+    const { server, port } = await startHealthServer(
+      this.config.PORT,
+      async () => ({
+        started: this.ready,
+        nats: !this.nc.isClosed() && (await within(1000, this.nc.flush())),
+        mongo: await within(1000, this.db.command({ ping: 1 })),
+      }),
+      this.telemetry.metricsHandler,
+    );
+    this.health = server;
+    this.port = port;
+    this.ready = true;
+    this.log.info({ port }, `${this.name} started`);
+    return this;
+  }
+
+  /** Stops intake, finishes in-flight work, drains NATS, closes Mongo. */
+  async stop(): Promise<void> {
+    this.ready = false;
+    await this.rpc.stop();
+    await Promise.all(this.consumers.map((c) => c.stop()));
+    await this.outbox.stop();
+    await this.nc.drain().catch(() => {});
+    await this.mongo.close();
+    await new Promise((resolve) => (this.health ? this.health.close(resolve) : resolve(undefined)));
+    this.log.info(`${this.name} stopped`);
+  }
+}
+
+/** Connects everything a service needs and ensures its streams and indexes. */
+export async function createService<C extends BaseEnv = BaseEnv>(options: ServiceOptions<C>): Promise<Service<C>> {
+  const config = loadConfig((options.envSchema ?? baseEnv) as z.ZodType<C, any>, options.env ?? process.env);
+  const log = createLogger(options.name, config.LOG_LEVEL);
+  const telemetry = startTelemetry(options.name);
+  const nc = await connectNats(config.NATS_URL, options.name, log);
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const { client, db } = await connectMongo(config.MONGO_URL, config.MONGO_DB ?? options.name);
+  await Promise.all([
+    ensureStream(jsm, eventStreamConfig(options.name)),
+    ensureStream(jsm, deadLetterStreamConfig),
+    ensureStream(jsm, jobStreamConfig(options.name)),
+    ensureIndexes(db, options.indexes ?? {}),
+  ]);
+  return new Service(options.name, config, log, options.clock ?? systemClock, telemetry, nc, js, jsm, client, db);
+}
+
+/**
+ * The process entry point of a service: builds and starts it, and on SIGTERM/SIGINT stops it
+ * and exits 0 — or 1 if stopping takes longer than 10 s. A configuration error exits 1 with a
+ * message naming each bad variable.
+ */
+export async function runService(build: () => Promise<Service<any>>): Promise<void> {
+  let service: Service<any>;
+  try {
+    service = await (await build()).start();
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  }
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    service.log.info({ signal }, 'shutting down');
+    setTimeout(() => process.exit(1), 9500).unref();
+    await service.stop().catch((error) => service.log.error({ err: error }, 'shutdown failed'));
+    await service.telemetry.shutdown().catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

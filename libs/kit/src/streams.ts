@@ -1,0 +1,66 @@
+import { deadLetterStream, eventStream, eventWildcard, jobStream, type ServiceName } from '@allot/contracts';
+import {
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** Creates the stream, or brings an existing one to this config; safe for replicas racing. */
+export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
+    try {
+      await jsm.streams.add(config);
+      return;
+    } catch (addError) {
+      // Another replica created it between our look and our add: fall through to update.
+      if (!(addError instanceof JetStreamApiError)) throw addError;
+    }
+  }
+  await jsm.streams.update(config.name, config);
+}
+
+/**
+ * A service's public event stream (SPEC §9): `evt.<service>.>`, kept 7 days, and a duplicate
+ * window long enough that an outbox relay re-publishing after a restart is dropped.
+ */
+export function eventStreamConfig(service: ServiceName): Partial<StreamConfig> & { name: string } {
+  return {
+    name: eventStream(service),
+    subjects: [eventWildcard(service)],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(7 * DAY),
+    duplicate_window: nanos(5 * 60 * 1000),
+    discard: DiscardPolicy.Old,
+  };
+}
+
+/** Messages that exhausted their deliveries, kept 30 days for inspection and retry. */
+export const deadLetterStreamConfig: Partial<StreamConfig> & { name: string } = {
+  name: deadLetterStream,
+  subjects: ['dlq.>'],
+  retention: RetentionPolicy.Limits,
+  storage: StorageType.File,
+  max_age: nanos(30 * DAY),
+  duplicate_window: nanos(5 * 60 * 1000),
+};
+
+/** A service's durable delayed jobs: each removed once acknowledged. */
+export function jobStreamConfig(service: string): Partial<StreamConfig> & { name: string } {
+  return {
+    name: jobStream(service),
+    subjects: [`job.${service}.>`],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: nanos(5 * 60 * 1000),
+  };
+}

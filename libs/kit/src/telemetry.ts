@@ -1,0 +1,65 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { metrics } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+export interface Telemetry {
+  /** Serves the Prometheus text of this process's metrics. */
+  metricsHandler(req: IncomingMessage, res: ServerResponse): void;
+  shutdown(): Promise<void>;
+}
+
+let started: Telemetry | undefined;
+
+/**
+ * Starts OpenTelemetry once per process: W3C trace context, traces exported over OTLP when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_TRACES_EXPORTER`) is set, otherwise recorded but not
+ * exported (trace ids still flow through logs and headers), and metrics served as Prometheus
+ * text by the service's own HTTP server. Tests pass `spanProcessors` to capture spans.
+ */
+export function startTelemetry(serviceName: string, options: { spanProcessors?: SpanProcessor[] } = {}): Telemetry {
+  if (started) return started;
+  // Logs go to stdout through pino; without this the SDK would also try to export them over OTLP.
+  process.env.OTEL_LOGS_EXPORTER ??= 'none';
+  const exportTraces = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_TRACES_EXPORTER);
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const sdk = new NodeSDK({
+    serviceName,
+    metricReaders: [prometheus],
+    spanProcessors: options.spanProcessors ?? (exportTraces ? undefined : [new NoopSpanProcessor()]),
+  });
+  sdk.start();
+  started = {
+    metricsHandler: (req, res) => prometheus.getMetricsRequestHandler(req, res),
+    shutdown: () => sdk.shutdown(),
+  };
+  return started;
+}
+
+/**
+ * The instruments the kit records, created on first use: the metrics API has no proxy provider,
+ * so instruments made before `startTelemetry` registers the SDK would record nothing.
+ */
+export function instruments() {
+  kitInstruments ??= createInstruments();
+  return kitInstruments;
+}
+
+let kitInstruments: ReturnType<typeof createInstruments> | undefined;
+
+function createInstruments() {
+  const meter = metrics.getMeter('allot');
+  return {
+    rpcDuration: meter.createHistogram('allot_rpc_handler_duration_seconds', {
+      description: 'RPC handler duration by operation and result',
+      unit: 's',
+    }),
+    eventDuration: meter.createHistogram('allot_event_handler_duration_seconds', {
+      description: 'Event and job handler duration by consumer and result',
+      unit: 's',
+    }),
+    retries: meter.createCounter('allot_handler_retries_total', { description: 'Messages nak-ed or rescheduled for a retry' }),
+    deadLetters: meter.createCounter('allot_dead_letters_total', { description: 'Messages moved to the dead-letter stream' }),
+  };
+}

@@ -1,0 +1,57 @@
+import type { MsgHdrs } from '@nats-io/transport-node';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { type Context, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+
+export const tracer = trace.getTracer('allot');
+
+const setter = { set: (carrier: MsgHdrs, key: string, value: string) => carrier.set(key, value) };
+const getter = {
+  get: (carrier: MsgHdrs | undefined, key: string) => carrier?.get(key) || undefined,
+  keys: (carrier: MsgHdrs | undefined) => (carrier ? carrier.keys() : []),
+};
+
+/** NATS headers carrying the active trace context (W3C `traceparent`). */
+export function headersWithTrace(ctx: Context = context.active()): MsgHdrs {
+  const h = natsHeaders();
+  propagation.inject(ctx, h, setter);
+  return h;
+}
+
+/** The trace context a message's headers carry (or the active one if they carry none). */
+export function contextFrom(h: MsgHdrs | undefined): Context {
+  return propagation.extract(context.active(), h, getter);
+}
+
+/** The W3C `traceparent` of the active span, for storing beside an event to publish later. */
+export function currentTraceparent(): string | null {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent ?? null;
+}
+
+/** A context whose parent is a stored `traceparent`. */
+export function contextFromTraceparent(traceparent: string | null): Context {
+  return traceparent ? propagation.extract(context.active(), { traceparent }) : context.active();
+}
+
+/** Runs `fn` in a new active span, recording an exception and error status if it throws. */
+export function inSpan<T>(
+  name: string,
+  options: { kind: SpanKind; parent?: Context; attributes?: Record<string, string | number> },
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const parent = options.parent ?? context.active();
+  return tracer.startActiveSpan(name, { kind: options.kind, attributes: options.attributes }, parent, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+export { SpanKind };

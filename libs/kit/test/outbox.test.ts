@@ -1,0 +1,86 @@
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { systemClock } from '../src/clock';
+import { EventPublisher, makeEvent } from '../src/events';
+import { connectMongo } from '../src/mongo';
+import { type OutboxEntry, OutboxRelay, outboxPush } from '../src/outbox';
+import { ensureStream, eventStreamConfig } from '../src/streams';
+import { testLogger, testNats, uniqueName } from '../src/testing';
+
+describe('embedded outbox', () => {
+  let conn: Awaited<ReturnType<typeof testNats>>;
+  let mongo: Awaited<ReturnType<typeof connectMongo>>;
+  const tenantId = uniqueName('t');
+
+  beforeAll(async () => {
+    conn = await testNats();
+    mongo = await connectMongo(inject('mongoUrl'), uniqueName('outbox').toLowerCase());
+    await ensureStream(conn.jsm, eventStreamConfig('capacity'));
+  });
+  afterAll(async () => {
+    await conn.close();
+    await mongo.client.close();
+  });
+
+  async function publishedFor(tenant: string) {
+    const consumer = await conn.js.consumers.get('EVT_CAPACITY', {
+      filter_subjects: [`evt.capacity.${tenant}.>`],
+      deliver_policy: DeliverPolicy.All,
+    });
+    const ids: string[] = [];
+    const batch = await consumer.fetch({ max_messages: 100, expires: 1000 });
+    for await (const m of batch) {
+      ids.push(m.json<{ id: string }>().id);
+      if (m.info.pending === 0) break;
+    }
+    return ids;
+  }
+
+  it('outbox - an event pending at a crash is published after restart, once, and then cleared', async () => {
+    const docs = mongo.db.collection('sessions');
+    const event = makeEvent('capacity', tenantId, 'session.created', sampleSession(), systemClock);
+    // The state change and its event are one atomic write; the process "dies" before flushing.
+    await docs.insertOne({ _id: 'ses_1' as never, name: 'Morning', outbox: [] as OutboxEntry[] });
+    await docs.updateOne({ _id: 'ses_1' as never }, { $set: { name: 'Morning tour' }, ...outboxPush([event]) });
+
+    // After the restart two relays race to sweep the same document.
+    const publisher = new EventPublisher(conn.js, 'capacity');
+    const relays = [new OutboxRelay(publisher, testLogger()), new OutboxRelay(publisher, testLogger())];
+    await Promise.all(relays.map((relay) => relay.watch(docs).sweep()));
+
+    expect(await publishedFor(tenantId)).toEqual([event.id]);
+    expect((await docs.findOne({ _id: 'ses_1' as never }))?.outbox).toEqual([]);
+  });
+
+  it('outbox - flushing keeps events added after the flush began', async () => {
+    const docs = mongo.db.collection('sessions');
+    const tenant = uniqueName('t');
+    const first = makeEvent('capacity', tenant, 'session.created', sampleSession(), systemClock);
+    const second = makeEvent('capacity', tenant, 'session.updated', sampleSession(), systemClock);
+    await docs.insertOne({ _id: 'ses_2' as never, outbox: [] as OutboxEntry[] });
+    await docs.updateOne({ _id: 'ses_2' as never }, outboxPush([first]));
+    const relay = new OutboxRelay(new EventPublisher(conn.js, 'capacity'), testLogger());
+    const snapshot = (await docs.findOne({ _id: 'ses_2' as never }))?.outbox as OutboxEntry[];
+    await docs.updateOne({ _id: 'ses_2' as never }, outboxPush([second])); // written while the relay publishes
+    await relay.flush(docs, 'ses_2', snapshot);
+    const left = (await docs.findOne({ _id: 'ses_2' as never }))?.outbox as OutboxEntry[];
+    expect(left.map((e) => e.envelope.id)).toEqual([second.id]);
+  });
+});
+
+function sampleSession() {
+  const now = new Date().toISOString();
+  return {
+    session: {
+      id: 'ses_1',
+      name: 'Morning tour',
+      description: '',
+      maxCapacity: 10,
+      isActive: true,
+      queuePromotion: 'confirm' as const,
+      offerMinutes: 30,
+      createdAt: now,
+      updatedAt: now,
+    },
+  };
+}

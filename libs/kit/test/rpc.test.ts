@@ -1,0 +1,66 @@
+import { AppError, rpc } from '@allot/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { RpcClient, RpcServer } from '../src/rpc';
+import { testLogger, testNats } from '../src/testing';
+
+const add = rpc('adds two numbers', z.strictObject({ a: z.number().int(), b: z.number().int() }), z.object({ sum: z.number() }));
+const slow = rpc('never answers in time', z.object({}), z.object({}));
+const failing = rpc('raises a domain error', z.object({}), z.object({}));
+
+describe('rpc', () => {
+  let conn: Awaited<ReturnType<typeof testNats>>;
+  let server: RpcServer;
+  let client: RpcClient;
+  const call = { tenantId: 't_1', actor: { kind: 'apiKey', keyId: 'k_1' } } as const;
+
+  beforeAll(async () => {
+    conn = await testNats();
+    // The "notifications" subjects are used only by this file's test server.
+    server = new RpcServer(conn.nc, 'notifications', testLogger())
+      .add('test-add', add, async ({ a, b }, ctx) => {
+        expect(ctx.tenantId).toBe('t_1');
+        return { sum: a + b };
+      })
+      .add('test-slow', slow, () => new Promise((r) => setTimeout(() => r({}), 2000)))
+      .add('test-fail', failing, async () => {
+        throw new AppError('capacity_exhausted', 'No slots left', { availableSlots: 0 });
+      });
+    client = new RpcClient(conn.nc, 5000);
+  });
+  afterAll(async () => {
+    await server.stop();
+    await conn.close();
+  });
+
+  it('rpc - round trip returns the handler result', async () => {
+    await expect(client.call('notifications', 'test-add', add, { a: 2, b: 3 }, call)).resolves.toEqual({ sum: 5 });
+  });
+
+  it('rpc - invalid input is rejected with validation_failed naming each field', async () => {
+    const error = await client.call('notifications', 'test-add', add, { a: 'two', b: 3, c: 1 } as never, call).catch((e) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.code).toBe('validation_failed');
+    const paths = (error.details.errors as { path: string }[]).map((e) => e.path).sort();
+    expect(paths).toEqual(['a', 'c']);
+  });
+
+  it('rpc - a domain error arrives as the same typed error with its details', async () => {
+    const error = await client.call('notifications', 'test-fail', failing, {}, call).catch((e) => e);
+    expect(error).toMatchObject({ code: 'capacity_exhausted', details: { availableSlots: 0 } });
+  });
+
+  it('rpc - an absent service fails with upstream_unavailable well before the deadline', async () => {
+    const started = performance.now();
+    const error = await client.call('capacity', 'nobody-serves-this', add, { a: 1, b: 1 }, call).catch((e) => e);
+    expect(error).toMatchObject({ code: 'upstream_unavailable' });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('rpc - a service slower than the deadline fails with upstream_unavailable at the deadline', async () => {
+    const started = performance.now();
+    const error = await client.call('notifications', 'test-slow', slow, {}, { ...call, timeoutMs: 300 }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'upstream_unavailable' });
+    expect(performance.now() - started).toBeLessThan(1500);
+  });
+});

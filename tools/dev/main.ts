@@ -1,0 +1,135 @@
+/**
+ * `make dev`: starts NATS and FerretDB (unless NATS_URL / MONGO_URL point elsewhere), then every
+ * service that exists, the gateway and the supplier simulator, with readable logs in the
+ * foreground. Ctrl-C (or SIGTERM) stops everything it started.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { freePort, type Infra, spawnGuarded, startInfra, stopChild } from '@allot/infra';
+import { prettyFactory } from 'pino-pretty';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const domainServices = ['capacity', 'inventory', 'availability', 'notifications'];
+const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,service', messageFormat: '{msg}' });
+
+interface Started {
+  name: string;
+  child: ChildProcess;
+  port: number;
+}
+
+const children: Started[] = [];
+let infra: Infra | undefined;
+let stopping = false;
+
+function entry(relative: string): string | undefined {
+  const file = path.join(root, relative);
+  return existsSync(file) ? file : undefined;
+}
+
+/** Prints a child's output line by line: pino JSON prettified, anything else as it is. */
+function relay(name: string, stream: NodeJS.ReadableStream | null) {
+  if (!stream) return;
+  const label = name.padEnd(13);
+  createInterface({ input: stream }).on('line', (line) => {
+    const text = line.startsWith('{') ? pretty(line).trimEnd() : line;
+    process.stdout.write(`${label}| ${text}\n`);
+  });
+}
+
+function start(name: string, file: string, port: number, env: NodeJS.ProcessEnv): Started {
+  const child = spawnGuarded(process.execPath, ['--import', 'tsx', file], {
+    cwd: root,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  relay(name, child.stdout);
+  relay(name, child.stderr);
+  child.on('exit', (code) => {
+    if (!stopping) console.error(`dev: ${name} exited with ${code}; stopping the stack`);
+    if (!stopping) void shutdown(1);
+  });
+  const started = { name, child, port };
+  children.push(started);
+  return started;
+}
+
+async function waitReady({ name, port }: Started, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !stopping) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) })
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${name} did not become ready on port ${port}`);
+}
+
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  console.log('dev: stopping…');
+  await Promise.all(children.map(({ child }) => stopChild(child)));
+  await infra?.stop();
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
+
+try {
+  infra = await startInfra();
+  console.log(`dev: NATS ${infra.natsUrl}  MongoDB ${infra.mongoUrl}`);
+  const common = { NATS_URL: infra.natsUrl, MONGO_URL: infra.mongoUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+
+  const simulator = entry('tools/supplier-sim/src/main.ts');
+  const simPort = Number(process.env.SUPPLIER_SIM_PORT ?? 8090);
+  const shared = { ...common, SUPPLIER_URL: process.env.SUPPLIER_URL ?? `http://127.0.0.1:${simPort}` };
+  const started: Started[] = [];
+  if (simulator) started.push(start('supplier-sim', simulator, simPort, common));
+  for (const name of domainServices) {
+    const file = entry(`services/${name}/src/main.ts`);
+    if (file) started.push(start(name, file, await freePort(), shared));
+  }
+  await Promise.all(started.map((s) => waitReady(s)));
+
+  const gatewayFile = entry('services/gateway/src/main.ts');
+  const rootKey = process.env.ROOT_API_KEY ?? `root_${randomBytes(24).toString('hex')}`;
+  if (gatewayFile) {
+    const gateway = start('gateway', gatewayFile, Number(process.env.GATEWAY_PORT ?? 8080), { ...shared, ROOT_API_KEY: rootKey });
+    await waitReady(gateway);
+    await announce(gateway.port, rootKey);
+  } else {
+    console.log(`dev: running ${started.map((s) => `${s.name} (:${s.port})`).join(', ') || 'infrastructure only'}; Ctrl-C stops`);
+  }
+} catch (error) {
+  console.error(`dev: ${(error as Error).message}`);
+  await shutdown(1);
+}
+
+/** Creates the demo tenant and prints how to reach the stack. */
+async function announce(port: number, rootKey: string) {
+  const base = `http://127.0.0.1:${port}`;
+  const res = await fetch(`${base}/v1/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${rootKey}`, 'content-type': 'application/json', 'idempotency-key': 'dev-demo-tenant' },
+    body: JSON.stringify({ name: 'Demo' }),
+  });
+  const body = (await res.json().catch(() => ({}))) as { apiKey?: { key?: string } };
+  console.log(
+    [
+      '',
+      `  Gateway      ${base}`,
+      `  Root key     ${rootKey}`,
+      `  Demo API key ${body.apiKey?.key ?? `(tenant creation answered ${res.status})`}`,
+      '',
+      '  Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+}
