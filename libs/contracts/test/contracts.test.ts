@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { buildAsyncApi } from '../src/asyncapi';
+import { eventCatalog } from '../src/catalog';
+import { AppError, errorStatus, validationError } from '../src/errors';
+import { IsoDate } from '../src/primitives';
+import { eventSubject, parseEventSubject, rpcSubject } from '../src/subjects';
+
+describe('contracts', () => {
+  it('subjects - follow rpc.<service>.<op> and evt.<service>.<tenant>.<aggregate>.<verb>', () => {
+    expect(rpcSubject('capacity', 'booking.create')).toBe('rpc.capacity.booking.create');
+    const subject = eventSubject('capacity', 't_01J', 'booking.confirmed');
+    expect(subject).toBe('evt.capacity.t_01J.booking.confirmed');
+    expect(parseEventSubject(subject)).toEqual({ service: 'capacity', tenantId: 't_01J', type: 'booking.confirmed' });
+  });
+
+  it('subjects - a tenant id that would break the subject is refused', () => {
+    expect(() => eventSubject('capacity', 'a.b', 'booking.confirmed')).toThrow(/tenantId/);
+    expect(() => eventSubject('capacity', 't *', 'booking.confirmed')).toThrow(/tenantId/);
+  });
+
+  it('dates - only real calendar dates in YYYY-MM-DD pass', () => {
+    expect(IsoDate.safeParse('2028-02-29').success).toBe(true);
+    expect(IsoDate.safeParse('2027-02-29').success).toBe(false);
+    expect(IsoDate.safeParse('2027-13-01').success).toBe(false);
+    expect(IsoDate.safeParse('27-01-01').success).toBe(false);
+  });
+
+  it('errors - validation errors name every offending field, unknown fields included', () => {
+    const schema = z.strictObject({ adults: z.number().int().min(1), date: IsoDate });
+    const result = schema.safeParse({ adults: 'two', date: '2027-02-30', extra: true });
+    const error = validationError((result as { error: z.ZodError }).error);
+    expect(error.status).toBe(400);
+    const paths = (error.details?.errors as { path: string }[]).map((e) => e.path).sort();
+    expect(paths).toEqual(['adults', 'date', 'extra']);
+  });
+
+  it('errors - every code maps to the status of the SPEC', () => {
+    expect(new AppError('capacity_exhausted', 'x').status).toBe(409);
+    expect(errorStatus.idempotency_key_reused).toBe(422);
+    expect(errorStatus.upstream_unavailable).toBe(503);
+  });
+
+  it('asyncapi - lists every catalogued event with its subject and payload', () => {
+    const doc = buildAsyncApi('test');
+    const addresses = Object.values(doc.channels).map((c) => (c as { address: string }).address);
+    for (const [service, events] of Object.entries(eventCatalog)) {
+      for (const type of Object.keys(events)) expect(addresses).toContain(`evt.${service}.{tenantId}.${type}`);
+    }
+    const message = doc.components.messages.evt_capacity_booking_confirmed as { payload: { properties: Record<string, unknown> } };
+    expect(Object.keys(message.payload.properties)).toEqual(
+      expect.arrayContaining(['id', 'type', 'version', 'tenantId', 'occurredAt', 'source', 'data']),
+    );
+  });
+});

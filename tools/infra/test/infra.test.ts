@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { startNats } from '../src/index';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('local infrastructure', () => {
+  it('infra - a server started by a process that is SIGKILLed is stopped and its data removed', async () => {
+    const script = `
+      import { startNats } from ${JSON.stringify(path.resolve(__dirname, '../src/index.ts'))};
+      const nats = await startNats();
+      const { execSync } = await import('node:child_process');
+      const pid = execSync('pgrep -f -- "-sd ' + nats.dataDir + '"').toString().trim().split('\\n')[0];
+      console.log(JSON.stringify({ pid: Number(pid), dataDir: nats.dataDir }));
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d))));
+    const { pid, dataDir } = JSON.parse(line) as { pid: number; dataDir: string };
+    expect(alive(pid)).toBe(true);
+
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 5000;
+    while ((alive(pid) || existsSync(dataDir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('infra - a restarted NATS server keeps its port and JetStream data', async () => {
+    const nats = await startNats();
+    const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'KEEP', subjects: ['keep.>'] });
+    await jetstream(nc).publish('keep.one', 'x');
+
+    await nats.restart();
+    // The same client reconnects to the same port and finds the stream with its message.
+    let messages: number | undefined;
+    for (let i = 0; i < 20 && messages === undefined; i++) {
+      messages = await jsm.streams.info('KEEP', { timeout: 1000 } as never).then(
+        (info) => info.state.messages,
+        () => undefined,
+      );
+    }
+    expect(messages).toBe(1);
+
+    await nc.close();
+    await nats.stop();
+    expect(existsSync(nats.dataDir)).toBe(false);
+  });
+});
