@@ -31,7 +31,7 @@ describe('contracts', () => {
     const result = schema.safeParse({ adults: 'two', date: '2027-02-30', extra: true });
     const error = validationError((result as { error: z.ZodError }).error);
     expect(error.status).toBe(400);
-    const paths = (error.details?.errors as { path: string }[]).map((e) => e.path).sort();
+    const paths = (error.details!.errors as { path: string }[]).map((e) => e.path).sort();
     expect(paths).toEqual(['adults', 'date', 'extra']);
   });
 
