@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type ReadinessCheck = () => Promise<Record<string, boolean>>;
@@ -10,12 +10,15 @@ export type ReadinessCheck = () => Promise<Record<string, boolean>>;
 export function startHealthServer(
   port: number,
   ready: ReadinessCheck,
-  metrics: (req: IncomingMessage, res: ServerResponse) => void,
+  metrics: () => Promise<string>,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
-    if (path === '/metrics') return metrics(req, res);
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(await metrics());
+      return;
+    }
     if (path === '/readyz') {
       const checks = await ready().catch(() => ({ checks: false }));
       const ok = Object.values(checks).every(Boolean);

@@ -7,9 +7,13 @@ export async function connectMongo(url: string, dbName: string): Promise<{ clien
   return { client, db: client.db(dbName) };
 }
 
-/** Creates each collection's indexes; idempotent, so every replica runs it at start. */
+/**
+ * Creates each collection's indexes; idempotent, so every replica runs it at start. One index
+ * per command: FerretDB v1 drops the connection when one `createIndexes` names several indexes
+ * of which some already exist.
+ */
 export async function ensureIndexes(db: Db, indexes: Record<string, IndexDescription[]>): Promise<void> {
   for (const [collection, specs] of Object.entries(indexes)) {
-    if (specs.length > 0) await db.collection(collection).createIndexes(specs);
+    for (const spec of specs) await db.collection(collection).createIndexes([spec]);
   }
 }

@@ -41,13 +41,14 @@ export class OutboxRelay {
   ) {}
 
   /** Registers a collection whose documents carry an outbox. */
-  watch(collection: Collection<Document>): this {
-    this.collections.push(collection);
+  watch<T extends Document>(collection: Collection<T>): this {
+    this.collections.push(collection as unknown as Collection<Document>);
     return this;
   }
 
   /** Publishes and clears the outbox of one document; the caller passes the entries it wrote, or none to read them. */
-  async flush(collection: Collection<Document>, id: unknown, entries?: OutboxEntry[]): Promise<void> {
+  async flush<T extends Document>(typed: Collection<T>, id: unknown, entries?: OutboxEntry[]): Promise<void> {
+    const collection = typed as unknown as Collection<Document>;
     const pending =
       entries ??
       ((await collection.findOne({ _id: id } as Filter<Document>, { projection: { outbox: 1 } }))?.outbox as OutboxEntry[] | undefined);

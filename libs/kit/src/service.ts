@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { eventStream, type ServiceName } from '@allot/contracts';
+import { eventStream, ping, type ServiceName } from '@allot/contracts';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db, IndexDescription, MongoClient } from 'mongodb';
@@ -61,6 +61,8 @@ export class Service<C extends BaseEnv = BaseEnv> {
     this.events = new EventPublisher(js, name);
     this.outbox = new OutboxRelay(this.events, log);
     this.jobs = new JobScheduler(js, name);
+    const instance = `${name}-${process.pid}`;
+    this.rpc.add('ping', ping, async () => ({ service: name, instance }));
   }
 
   get jetStreamDeps(): JetStreamDeps {
@@ -78,22 +80,32 @@ export class Service<C extends BaseEnv = BaseEnv> {
     this.consumers.push(await runJobs(this.jetStreamDeps, this.jobs, { ...options, clock: this.clock }));
   }
 
-  /** Starts the outbox relay and the health server; from here on `/readyz` can answer 200. */
-  async start(): Promise<this> {
+  /** What `/readyz` reports: started, and NATS and Mongo answering. */
+  async readiness(): Promise<Record<string, boolean>> {
+    return {
+      started: this.ready,
+      nats: !this.nc.isClosed() && (await within(1000, this.nc.flush())),
+      mongo: await within(1000, this.db.command({ ping: 1 })),
+    };
+  }
+
+  /**
+   * Starts the outbox relay and, unless the service serves HTTP itself (the gateway), the
+   * health server on `PORT`; from here on `/readyz` can answer 200.
+   */
+  async start(options: { healthServer?: boolean } = {}): Promise<this> {
     this.outbox.start();
-    const { server, port } = await startHealthServer(
-      this.config.PORT,
-      async () => ({
-        started: this.ready,
-        nats: !this.nc.isClosed() && (await within(1000, this.nc.flush())),
-        mongo: await within(1000, this.db.command({ ping: 1 })),
-      }),
-      this.telemetry.metricsHandler,
-    );
-    this.health = server;
-    this.port = port;
+    if (options.healthServer !== false) {
+      const { server, port } = await startHealthServer(
+        this.config.PORT,
+        () => this.readiness(),
+        () => this.telemetry.metricsText(),
+      );
+      this.health = server;
+      this.port = port;
+    }
     this.ready = true;
-    this.log.info({ port }, `${this.name} started`);
+    this.log.info({ port: this.port }, `${this.name} started`);
     return this;
   }
 
@@ -133,10 +145,13 @@ export async function createService<C extends BaseEnv = BaseEnv>(options: Servic
  * and exits 0 — or 1 if stopping takes longer than 10 s. A configuration error exits 1 with a
  * message naming each bad variable.
  */
-export async function runService(build: () => Promise<Service<any>>): Promise<void> {
+export async function runService(
+  build: () => Promise<Service<any>>,
+  options: { healthServer?: boolean; beforeStop?: () => Promise<void> } = {},
+): Promise<void> {
   let service: Service<any>;
   try {
-    service = await (await build()).start();
+    service = await (await build()).start(options);
   } catch (error) {
     console.error(error instanceof ConfigError ? error.message : error);
     process.exit(1);
@@ -147,6 +162,7 @@ export async function runService(build: () => Promise<Service<any>>): Promise<vo
     stopping = true;
     service.log.info({ signal }, 'shutting down');
     setTimeout(() => process.exit(1), 9500).unref();
+    await options.beforeStop?.().catch((error) => service.log.error({ err: error }, 'shutdown hook failed'));
     await service.stop().catch((error) => service.log.error({ err: error }, 'shutdown failed'));
     await service.telemetry.shutdown().catch(() => {});
     process.exit(0);

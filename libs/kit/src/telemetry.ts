@@ -1,12 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { metrics } from '@opentelemetry/api';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export interface Telemetry {
-  /** Serves the Prometheus text of this process's metrics. */
-  metricsHandler(req: IncomingMessage, res: ServerResponse): void;
+  /** This process's metrics as Prometheus text. */
+  metricsText(): Promise<string>;
   shutdown(): Promise<void>;
 }
 
@@ -24,6 +23,7 @@ export function startTelemetry(serviceName: string, options: { spanProcessors?: 
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const exportTraces = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_TRACES_EXPORTER);
   const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const serializer = new PrometheusSerializer();
   const sdk = new NodeSDK({
     serviceName,
     metricReaders: [prometheus],
@@ -31,7 +31,10 @@ export function startTelemetry(serviceName: string, options: { spanProcessors?: 
   });
   sdk.start();
   started = {
-    metricsHandler: (req, res) => prometheus.getMetricsRequestHandler(req, res),
+    async metricsText() {
+      const { resourceMetrics } = await prometheus.collect();
+      return serializer.serialize(resourceMetrics);
+    },
     shutdown: () => sdk.shutdown(),
   };
   return started;

@@ -1,3 +1,4 @@
+import type { IndexDescription } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectMongo } from '../src/mongo';
 import { uniqueName } from '../src/testing';
@@ -21,5 +22,18 @@ describe('guarded updates on the real database', () => {
     expect((await counters.findOne({ _id: 'hot' }))?.available).toBe(0);
     const seen = results.filter((r) => r !== null).map((r) => r.available);
     expect(new Set(seen).size).toBe(50); // every success saw its own state: no lost update
+  });
+});
+
+describe('index bootstrap', () => {
+  it('indexes - ensuring the same indexes twice (a second replica starting) succeeds', async () => {
+    const conn = await connectMongo(inject('mongoUrl'), uniqueName('idx').toLowerCase());
+    const { ensureIndexes } = await import('../src/mongo');
+    const specs: Record<string, IndexDescription[]> = { items: [{ key: { tenantId: 1 } }, { key: { code: 1 }, unique: true }] };
+    await ensureIndexes(conn.db, specs);
+    await ensureIndexes(conn.db, specs);
+    const names = (await conn.db.collection('items').listIndexes().toArray()).map((i) => i.name).sort();
+    expect(names).toEqual(['_id_', 'code_1', 'tenantId_1']);
+    await conn.client.close();
   });
 });

@@ -1,0 +1,27 @@
+import type { Clock, Logger, OutboxRelay, RpcClient } from '@allot/kit';
+import type { ApiKeyVerifier } from './auth/api-keys';
+import type { UserTokens } from './auth/user-tokens';
+import type { GatewayConfig } from './config';
+import type { CallService } from './http/rpc-bridge';
+import type { Fanout } from './sse/fanout';
+import type { ApiKeyStore } from './store/api-keys';
+import type { IdempotencyStore } from './store/idempotency';
+import type { TenantStore } from './store/tenants';
+
+/** Everything the routes use, built once in `startGateway`. */
+export interface GatewayDeps {
+  config: GatewayConfig;
+  log: Logger;
+  clock: Clock;
+  client: RpcClient;
+  callService: CallService;
+  tenants: TenantStore;
+  apiKeys: ApiKeyStore;
+  verifier: ApiKeyVerifier;
+  userTokens: UserTokens;
+  idempotency: IdempotencyStore;
+  outbox: OutboxRelay;
+  fanout: Fanout;
+  readiness(): Promise<Record<string, boolean>>;
+  metricsText(): Promise<string>;
+}

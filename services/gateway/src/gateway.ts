@@ -1,0 +1,87 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ensureStream, type Service } from '@allot/kit';
+import { serve } from '@hono/node-server';
+import { createApp } from './app';
+import { ApiKeyVerifier } from './auth/api-keys';
+import { UserTokens } from './auth/user-tokens';
+import type { GatewayConfig } from './config';
+import type { GatewayDeps } from './deps';
+import { createRpcBridge } from './http/rpc-bridge';
+import { clientStreamConfig } from './sse/client-messages';
+import { Fanout } from './sse/fanout';
+import { startProjector } from './sse/projector';
+import { ApiKeyStore, apiKeyIndexes } from './store/api-keys';
+import { IdempotencyStore, idempotencyIndexes } from './store/idempotency';
+import { TenantStore } from './store/tenants';
+
+export const gatewayIndexes = { apiKeys: apiKeyIndexes, idempotency: idempotencyIndexes };
+
+export interface RunningGateway {
+  app: ReturnType<typeof createApp>;
+  deps: GatewayDeps;
+  port: number;
+  /** Stops taking requests, ends the SSE streams and waits for requests in flight. */
+  close(): Promise<void>;
+}
+
+/** Wires the gateway on a started-up service and serves it on `PORT`. */
+export async function startGateway(service: Service<GatewayConfig>): Promise<RunningGateway> {
+  const { config, db, log } = service;
+  await ensureStream(service.jsm, clientStreamConfig(config.SSE_REPLAY_MINUTES));
+  const apiKeys = new ApiKeyStore(db);
+  const verifier = new ApiKeyVerifier(apiKeys, config.API_KEY_CACHE_MS);
+  const idempotency = new IdempotencyStore(db, config.IDEMPOTENCY_TTL_HOURS * 3_600_000);
+  const fanout = new Fanout(service.js, service.jsm, log);
+  service.outbox.watch(apiKeys.keys as never);
+
+  const deps: GatewayDeps = {
+    config,
+    log,
+    clock: service.clock,
+    client: service.client,
+    callService: createRpcBridge(service.client, config.RPC_TIMEOUT_MS),
+    tenants: new TenantStore(db),
+    apiKeys,
+    verifier,
+    userTokens: new UserTokens(config.USER_TOKEN_SECRET, config.ROOT_API_KEY),
+    idempotency,
+    outbox: service.outbox,
+    fanout,
+    readiness: () => service.readiness(),
+    metricsText: () => service.telemetry.metricsText(),
+  };
+
+  // Revocations made on any replica reach this one at once (the key cache is the fallback).
+  const revocations = service.nc.subscribe('evt.gateway.*.apikey.revoked', {
+    callback: (_error, msg) => {
+      const keyId = (msg.json() as { data?: { keyId?: string } }).data?.keyId;
+      if (keyId) verifier.forget(keyId);
+    },
+  });
+  await fanout.start();
+  await startProjector(service);
+  const purge = setInterval(() => void idempotency.purgeExpired(service.clock.now()).catch(() => {}), 60_000);
+  purge.unref();
+
+  const app = createApp(deps);
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT }, () => resolve(s as Server));
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port }, 'gateway listening');
+
+  return {
+    app,
+    deps,
+    port,
+    async close() {
+      clearInterval(purge);
+      revocations.unsubscribe();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await fanout.stop();
+      server.closeIdleConnections();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+    },
+  };
+}

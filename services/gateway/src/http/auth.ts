@@ -1,0 +1,69 @@
+import { AppError } from '@allot/contracts';
+import type { MiddlewareHandler } from 'hono';
+import type { ApiKeyVerifier } from '../auth/api-keys';
+import { looksLikeApiKey } from '../auth/api-keys';
+import type { Credential, CredentialKind } from '../auth/credentials';
+import { sameSecret } from '../auth/secrets';
+import type { UserTokens } from '../auth/user-tokens';
+import type { GatewayEnv } from './env';
+
+export interface AuthOptions {
+  rootKey: string;
+  apiKeys: ApiKeyVerifier;
+  userTokens: UserTokens;
+  now: () => Date;
+}
+
+/**
+ * Establishes the credential of a request from `Authorization: Bearer …` (or `?access_token=`
+ * on the SSE endpoint, where browsers cannot set headers). A credential that is presented but
+ * invalid, expired or revoked is 401 at once; routes decide whether one is required.
+ */
+export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv> {
+  return async function authenticateMiddleware(c, next) {
+    const header = c.req.header('authorization');
+    const token = header
+      ? /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim()
+      : c.req.path === '/v1/stream'
+        ? c.req.query('access_token')
+        : undefined;
+    if (header && !token) throw new AppError('unauthorized', 'Authorization must be "Bearer <credential>"');
+    c.set('credential', token ? await resolve(token, options) : undefined);
+    await next();
+  };
+}
+
+async function resolve(token: string, options: AuthOptions): Promise<Credential> {
+  if (sameSecret(token, options.rootKey)) return { kind: 'root', id: 'root', tenantId: null };
+  if (looksLikeApiKey(token)) {
+    const key = await options.apiKeys.verify(token);
+    if (key) return { kind: 'apiKey', id: key._id, tenantId: key.tenantId, keyId: key._id };
+  } else {
+    const user = await options.userTokens.verify(token, options.now());
+    if (user) return { kind: 'user', id: `${user.tenantId}:user:${user.userId}`, ...user };
+  }
+  throw new AppError('unauthorized', 'The credential is invalid, expired or revoked');
+}
+
+/**
+ * Requires one of the given credential kinds: none at all is 401; another kind is 403
+ * (e.g. a user token on an admin route).
+ */
+export function requireCredential<K extends CredentialKind>(...kinds: K[]): MiddlewareHandler<GatewayEnv> {
+  return async function requireCredentialMiddleware(c, next) {
+    const credential = c.get('credential');
+    if (!credential) throw new AppError('unauthorized', 'A credential is required: Authorization: Bearer <key or token>');
+    if (!kinds.includes(credential.kind as K))
+      throw new AppError('forbidden', `This operation is not allowed for a ${describe(credential.kind)}`);
+    await next();
+  };
+}
+
+const describe = (kind: CredentialKind) => ({ root: 'root key', apiKey: 'tenant API key', user: 'user token' })[kind];
+
+/** The credential of a request that passed `requireCredential` with the given kinds. */
+export function credentialOf<K extends CredentialKind>(c: { get(key: 'credential'): Credential | undefined }, ..._kinds: K[]) {
+  const credential = c.get('credential');
+  if (!credential) throw new AppError('unauthorized', 'A credential is required');
+  return credential as Extract<Credential, { kind: K }>;
+}

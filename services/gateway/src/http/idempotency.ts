@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '@allot/contracts';
+import type { Context } from 'hono';
+import type { IdempotencyStore } from '../store/idempotency';
+import type { GatewayEnv } from './env';
+import { problem, toAppError } from './problem';
+
+/** JSON with sorted keys, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * Runs a creating POST at most once per `Idempotency-Key` and credential (SPEC §2): the same key
+ * and body replays the stored response with `Idempotent-Replayed: true`; another body is 422;
+ * a request still running is 409. Called after validation, so an invalid request is never
+ * stored; a `validation_failed` from a service is not stored either.
+ */
+export async function idempotent<R extends Response>(
+  c: Context<GatewayEnv>,
+  store: IdempotencyStore,
+  body: unknown,
+  run: () => Promise<R>,
+): Promise<R> {
+  const key = c.req.header('idempotency-key');
+  if (key === undefined) return run();
+  if (key.length < 1 || key.length > 255) {
+    throw new AppError('validation_failed', 'Invalid Idempotency-Key', {
+      errors: [{ path: 'Idempotency-Key', message: 'must be 1..255 characters' }],
+    });
+  }
+  const credential = c.get('credential');
+  const id = `${credential?.id ?? 'anonymous'}\u0000${key}`;
+  const hash = createHash('sha256')
+    .update(`${c.req.method} ${c.req.path}\n${canonical(body)}`)
+    .digest('hex');
+
+  const claim = await store.claim(id, hash, new Date());
+  if (claim.kind === 'mismatch') throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with a different request');
+  if (claim.kind === 'in_flight') throw new AppError('conflict', 'A request with this Idempotency-Key is still in progress');
+  if (claim.kind === 'replay') {
+    return new Response(claim.body, {
+      status: claim.status,
+      headers: { 'content-type': claim.contentType, 'idempotent-replayed': 'true' },
+    }) as R;
+  }
+
+  let response: R;
+  try {
+    response = await run();
+  } catch (thrown) {
+    const { error, status } = toAppError(thrown);
+    if (error.code === 'validation_failed') {
+      await store.release(id);
+      throw thrown;
+    }
+    if (error.code === 'internal') c.get('log').error({ err: thrown }, 'request failed');
+    response = problem(c, error, status) as unknown as R;
+  }
+  const text = await response.clone().text();
+  await store.complete(id, {
+    status: response.status,
+    body: text,
+    contentType: response.headers.get('content-type') ?? 'application/json',
+  });
+  return response;
+}

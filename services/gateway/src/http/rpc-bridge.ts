@@ -1,0 +1,27 @@
+import type { RpcContract, ServiceName } from '@allot/contracts';
+import type { RpcClient } from '@allot/kit';
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { actorOf } from '../auth/credentials';
+import type { GatewayEnv } from './env';
+
+/**
+ * Calls a service on behalf of the request's credential (its tenant and actor travel with the
+ * call). Service errors come back as the same `AppError`, which `onError` maps to a problem
+ * response; a missing or slow service is `upstream_unavailable` (503) by the deadline.
+ */
+export function createRpcBridge(client: RpcClient, timeoutMs: number) {
+  return function callService<C extends RpcContract>(
+    c: Context<GatewayEnv>,
+    service: ServiceName,
+    operation: string,
+    contract: C,
+    input: z.input<C['input']>,
+  ): Promise<z.output<C['output']>> {
+    const credential = c.get('credential');
+    if (!credential) throw new Error('callService needs an authenticated route');
+    return client.call(service, operation, contract, input, { tenantId: credential.tenantId, actor: actorOf(credential), timeoutMs });
+  };
+}
+
+export type CallService = ReturnType<typeof createRpcBridge>;
