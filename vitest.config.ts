@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Leak tests compare heap sizes after a forced collection.
+    execArgv: ['--expose-gc'],
     reporters: ['default'],
   },
 });

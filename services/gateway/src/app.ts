@@ -38,7 +38,10 @@ export function createApp(deps: GatewayDeps) {
       exposeHeaders: ['X-Request-Id', 'traceparent', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'Idempotent-Replayed'],
     }),
   );
-  app.use('/v1/*', bodyLimit({ maxSize: config.BODY_LIMIT_BYTES, onError: (c) => problem(c, tooLarge(config.BODY_LIMIT_BYTES), 413) }));
+  app.use(
+    '/v1/*',
+    bodyLimit({ maxSize: config.BODY_LIMIT_BYTES, onError: (c) => problem(c, tooLarge(config.BODY_LIMIT_BYTES), 413, closeConnection) }),
+  );
   app.use(
     '/v1/*',
     authenticate({ rootKey: config.ROOT_API_KEY, apiKeys: deps.verifier, userTokens: deps.userTokens, now: () => deps.clock.now() }),
@@ -60,6 +63,9 @@ export function createApp(deps: GatewayDeps) {
   app.route('/', healthRoutes(deps));
   return app;
 }
+
+/** The unread rest of a refused body is still on the socket: the client must not reuse it. */
+const closeConnection = { connection: 'close' };
 
 function tooLarge(limit: number) {
   return new AppError('validation_failed', `Request body exceeds ${limit} bytes`, {

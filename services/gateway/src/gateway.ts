@@ -25,8 +25,13 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+export interface GatewayOptions {
+  /** Adds routes before the app serves (tests and benchmarks use it for probe routes). */
+  extend?: (app: ReturnType<typeof createApp>, deps: GatewayDeps) => void;
+}
+
 /** Wires the gateway on a started-up service and serves it on `PORT`. */
-export async function startGateway(service: Service<GatewayConfig>): Promise<RunningGateway> {
+export async function startGateway(service: Service<GatewayConfig>, options: GatewayOptions = {}): Promise<RunningGateway> {
   const { config, db, log } = service;
   await ensureStream(service.jsm, clientStreamConfig(config.SSE_REPLAY_MINUTES));
   const apiKeys = new ApiKeyStore(db);
@@ -65,6 +70,7 @@ export async function startGateway(service: Service<GatewayConfig>): Promise<Run
   purge.unref();
 
   const app = createApp(deps);
+  options.extend?.(app, deps);
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.PORT }, () => resolve(s as Server));
   });

@@ -4,7 +4,7 @@ import { createService, type Service } from '@allot/kit';
 import { testEnv } from '@allot/kit/testing';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { type GatewayConfig, gatewayEnv } from '../src/config';
-import { gatewayIndexes, type RunningGateway, startGateway } from '../src/gateway';
+import { type GatewayOptions, gatewayIndexes, type RunningGateway, startGateway } from '../src/gateway';
 
 export interface TestGateway {
   base: string;
@@ -29,7 +29,7 @@ export interface Reply {
 }
 
 /** A gateway on a free port. `env` overrides its settings; `MONGO_DB` shares a database between replicas. */
-export async function startTestGateway(env: NodeJS.ProcessEnv = {}): Promise<TestGateway> {
+export async function startTestGateway(env: NodeJS.ProcessEnv = {}, options: GatewayOptions = {}): Promise<TestGateway> {
   const rootKey = env.ROOT_API_KEY ?? `root_${randomBytes(16).toString('hex')}`;
   const service = await createService({
     name: 'gateway',
@@ -37,7 +37,7 @@ export async function startTestGateway(env: NodeJS.ProcessEnv = {}): Promise<Tes
     env: testEnv({ ROOT_API_KEY: rootKey, READY_SERVICES: '', RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000', ...env }),
     indexes: gatewayIndexes,
   });
-  const gateway = await startGateway(service);
+  const gateway = await startGateway(service, options);
   await service.start({ healthServer: false });
   const base = `http://127.0.0.1:${gateway.port}`;
   return {

@@ -24,9 +24,10 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
     const { traceId, spanId, traceFlags } = span.spanContext();
     const started = performance.now();
     c.set('requestId', requestId);
-    c.set('log', log.child({ requestId, traceId }));
+    c.set('log', log.child({ requestId }));
+    const active = trace.setSpan(parent, span);
     try {
-      await context.with(trace.setSpan(parent, span), next);
+      await context.with(active, next);
     } finally {
       c.header('x-request-id', requestId);
       c.header('traceparent', `00-${traceId}-${spanId}-0${traceFlags}`);
@@ -35,16 +36,18 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
       if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
       const credential = c.get('credential');
-      c.get('log').info(
-        {
-          method: c.req.method,
-          path: c.req.path,
-          status: c.res.status,
-          ms: Math.round(performance.now() - started),
-          tenantId: credential?.tenantId,
-        },
-        'request',
-      );
+      const line = () =>
+        c.get('log').info(
+          {
+            method: c.req.method,
+            path: c.req.path,
+            status: c.res.status,
+            ms: Math.round(performance.now() - started),
+            tenantId: credential?.tenantId,
+          },
+          'request',
+        );
+      context.with(active, line); // the logger's mixin adds the trace id
     }
   };
 }

@@ -1,4 +1,4 @@
-import { ApiKey, Pagination, page } from '@allot/contracts';
+import { ApiKey, Id, Pagination, page } from '@allot/contracts';
 import { makeEvent } from '@allot/kit';
 import { createRoute, z } from '@hono/zod-openapi';
 import { generateApiKey } from '../auth/api-keys';
@@ -40,7 +40,7 @@ const revoke = createRoute({
   summary: 'Revoke an API key; every gateway replica refuses it within 5 s',
   security: bearer,
   middleware: tenantKeyOnly,
-  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  request: { params: z.object({ id: Id }) },
   responses: { 204: { description: 'Revoked' }, ...problems(401, 403, 404, 429) },
 });
 

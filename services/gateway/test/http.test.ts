@@ -1,0 +1,201 @@
+import { AppError, rpc } from '@allot/contracts';
+import { createRoute, z } from '@hono/zod-openapi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { credentialOf, requireCredential } from '../src/http/auth';
+import { idempotent } from '../src/http/idempotency';
+import { router } from '../src/http/openapi';
+import { createTenant, startTestGateway, type TestGateway } from './harness';
+
+const absent = rpc('nobody serves this', z.object({}), z.object({}));
+
+describe('gateway HTTP conventions', () => {
+  let gw: TestGateway;
+  let key: string;
+  let runs = 0;
+
+  beforeAll(async () => {
+    gw = await startTestGateway(
+      { RPC_TIMEOUT_MS: '300', READY_SERVICES: 'capacity' },
+      {
+        // Probe routes: an RPC to a service that does not exist, and a slow creating POST.
+        extend: (app, deps) => {
+          app.get('/v1/probe/absent', requireCredential('apiKey'), async (c) =>
+            c.json(await deps.callService(c, 'capacity', 'probe-absent', absent, {})),
+          );
+          app.route(
+            '/v1',
+            router().openapi(
+              createRoute({
+                method: 'post',
+                path: '/probe/slow',
+                middleware: [requireCredential('apiKey')],
+                request: {
+                  body: {
+                    required: true,
+                    content: {
+                      'application/json': { schema: z.strictObject({ ms: z.number().int().max(2000), fail: z.boolean().optional() }) },
+                    },
+                  },
+                },
+                responses: { 201: { description: 'ok', content: { 'application/json': { schema: z.object({ run: z.number() }) } } } },
+              }),
+              async (c) => {
+                const body = c.req.valid('json');
+                credentialOf(c, 'apiKey');
+                return idempotent(c, deps.idempotency, body, async () => {
+                  await new Promise((r) => setTimeout(r, body.ms));
+                  if (body.fail) throw new AppError('capacity_exhausted', 'full', { availableSlots: 0 });
+                  return c.json({ run: ++runs }, 201);
+                });
+              },
+            ),
+          );
+        },
+      },
+    );
+    ({ key } = await createTenant(gw));
+  });
+  afterAll(() => gw.stop());
+
+  it('http - malformed JSON, wrong types and unknown fields are 400 naming each field, and nothing is written', async () => {
+    const before = (await gw.call('GET', '/v1/api-keys', { key })).body.items.length;
+    const malformed = await gw.call('POST', '/v1/api-keys', { key, body: '{"name": ' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toMatchObject({ code: 'validation_failed', errors: [{ path: '(body)' }] });
+
+    const wrong = await gw.call('POST', '/v1/api-keys', { key, body: { name: 42, colour: 'red' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.headers.get('content-type')).toContain('application/problem+json');
+    expect(wrong.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['colour', 'name']);
+    expect(wrong.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status: 400, detail: expect.any(String) });
+
+    const notJson = await gw.call('POST', '/v1/api-keys', { key, body: 'name=x', headers: { 'content-type': 'text/plain' } });
+    expect(notJson.status).toBe(400);
+    expect((await gw.call('GET', '/v1/api-keys', { key })).body.items.length).toBe(before);
+  });
+
+  it('http - out-of-range and unknown query values are 400 naming the parameter', async () => {
+    const res = await gw.call('GET', '/v1/api-keys?limit=0', { key });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([expect.objectContaining({ path: 'query.limit' })]);
+    const unknown = await gw.call('GET', '/v1/api-keys?colour=red', { key });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors[0].path).toContain('colour');
+  });
+
+  it('http - every response carries X-Request-Id (echoed) and traceparent', async () => {
+    const res = await gw.call('GET', '/v1/api-keys', { key, headers: { 'x-request-id': 'req-123' } });
+    expect(res.headers.get('x-request-id')).toBe('req-123');
+    expect(res.headers.get('traceparent')).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    const traced = await gw.call('GET', '/v1/nowhere', {
+      headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    });
+    expect(traced.status).toBe(404);
+    expect(traced.body.code).toBe('not_found');
+    expect(traced.headers.get('traceparent')).toContain('0af7651916cd43dd8448eb211c80319c');
+    expect(traced.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('http - a body over the limit is refused before it is read', async () => {
+    const res = await gw.call('POST', '/v1/api-keys', { key, body: { name: 'x'.repeat(2 * 1024 * 1024) } });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('validation_failed');
+  });
+
+  it('http - a service that is down answers 503 upstream_unavailable by the deadline, and /readyz is 503', async () => {
+    const started = Date.now();
+    const res = await gw.call('GET', '/v1/probe/absent', { key });
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('upstream_unavailable');
+    expect(Date.now() - started).toBeLessThan(1000);
+    const ready = await gw.call('GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.checks).toMatchObject({ capacity: false, nats: true, mongo: true });
+    expect((await gw.call('GET', '/healthz')).status).toBe(200);
+  });
+
+  it('idempotency - the same key and body replays the first response', async () => {
+    const headers = { 'idempotency-key': 'replay-1' };
+    const first = await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 1 }, headers });
+    const again = await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 1 }, headers });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('idempotency - the same key with another body is 422, and keys are scoped per credential', async () => {
+    const headers = { 'idempotency-key': 'mismatch-1' };
+    expect((await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 1 }, headers })).status).toBe(201);
+    const other = await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 2 }, headers });
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('idempotency_key_reused');
+    const someoneElse = await createTenant(gw);
+    const theirs = await gw.call('POST', '/v1/probe/slow', { key: someoneElse.key, body: { ms: 2 }, headers });
+    expect(theirs.status).toBe(201);
+    expect(theirs.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('idempotency - a request still running makes its twin 409; concurrent twins run the work once', async () => {
+    const headers = { 'idempotency-key': 'concurrent-1' };
+    const before = runs;
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, () => gw.call('POST', '/v1/probe/slow', { key, body: { ms: 300 }, headers })),
+    );
+    expect(runs - before).toBe(1);
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(9);
+    expect(replies.find((r) => r.status === 409)?.body.code).toBe('conflict');
+    const later = await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 300 }, headers });
+    expect(later.status).toBe(201);
+    expect(later.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('idempotency - an invalid request is not stored, so the fixed request may reuse the key; errors are replayed', async () => {
+    const headers = { 'idempotency-key': 'fix-me' };
+    expect((await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 'soon' }, headers })).status).toBe(400);
+    expect((await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 1 }, headers })).status).toBe(201);
+
+    const failing = { 'idempotency-key': 'fails' };
+    const first = await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 1, fail: true }, headers: failing });
+    expect(first.status).toBe(409);
+    const replay = await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 1, fail: true }, headers: failing });
+    expect(replay.status).toBe(409);
+    expect(replay.body).toEqual(first.body);
+    expect(replay.body.availableSlots).toBe(0);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('idempotency - a key longer than 255 characters is 400', async () => {
+    const res = await gw.call('POST', '/v1/probe/slow', { key, body: { ms: 1 }, headers: { 'idempotency-key': 'k'.repeat(256) } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe('Idempotency-Key');
+  });
+});
+
+describe('gateway rate limit', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ RATE_LIMIT_PER_SECOND: '5', RATE_LIMIT_BURST: '5' });
+  });
+  afterAll(() => gw.stop());
+
+  it('rate limit - past the burst a credential gets 429 with Retry-After and RateLimit headers; others are unaffected', async () => {
+    const { key } = await createTenant(gw);
+    const replies = [];
+    for (let i = 0; i < 6; i++) replies.push(await gw.call('GET', '/v1/api-keys', { key }));
+    expect(replies.slice(0, 5).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(replies[0]!.headers.get('ratelimit-policy')).toBe('"per-credential";q=5;w=1');
+    expect(replies[0]!.headers.get('ratelimit')).toMatch(/^"per-credential";r=4;t=\d+$/);
+    const limited = replies[5]!;
+    expect(limited.status).toBe(429);
+    expect(limited.body.code).toBe('rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(limited.headers.get('ratelimit')).toMatch(/r=0/);
+
+    const other = await createTenant(gw);
+    expect((await gw.call('GET', '/v1/api-keys', { key: other.key })).status).toBe(200);
+  });
+});
