@@ -14,7 +14,7 @@ import { prettyFactory } from 'pino-pretty';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const domainServices = ['capacity', 'inventory', 'availability', 'notifications'];
-const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,service', messageFormat: '{msg}' });
+const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,service,spanId', singleLine: true });
 
 interface Started {
   name: string;
@@ -101,7 +101,13 @@ try {
   const gatewayFile = entry('services/gateway/src/main.ts');
   const rootKey = process.env.ROOT_API_KEY ?? `root_${randomBytes(24).toString('hex')}`;
   if (gatewayFile) {
-    const gateway = start('gateway', gatewayFile, Number(process.env.GATEWAY_PORT ?? 8080), { ...shared, ROOT_API_KEY: rootKey });
+    const running = started.filter((s) => domainServices.includes(s.name)).map((s) => s.name);
+    const gateway = start('gateway', gatewayFile, Number(process.env.GATEWAY_PORT ?? 8080), {
+      ...shared,
+      ROOT_API_KEY: rootKey,
+      // Readiness asks the services this stack runs; set READY_SERVICES to ask others.
+      READY_SERVICES: process.env.READY_SERVICES ?? running.join(','),
+    });
     await waitReady(gateway);
     await announce(gateway.port, rootKey);
   } else {

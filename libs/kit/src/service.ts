@@ -105,7 +105,7 @@ export class Service<C extends BaseEnv = BaseEnv> {
       this.port = port;
     }
     this.ready = true;
-    this.log.info({ port: this.port }, `${this.name} started`);
+    this.log.info(this.port ? { port: this.port } : {}, `${this.name} started`);
     return this;
   }
 
