@@ -1,5 +1,6 @@
 import { availabilityEvents } from './domains/availability';
 import { capacityEvents } from './domains/capacity';
+import { capacityRpc } from './domains/capacity-rpc';
 import { inventoryEvents } from './domains/inventory';
 import { notificationEvents } from './domains/notifications';
 import { gatewayEvents } from './domains/tenancy';
@@ -21,7 +22,7 @@ export type EventType<S extends ServiceName> = keyof EventCatalog[S] & string;
 
 /** Every RPC operation each service serves. Domain issues add their operations here. */
 export const rpcCatalog = {
-  capacity: { ping },
+  capacity: { ping, ...capacityRpc },
   availability: { ping },
   inventory: { ping },
   notifications: { ping },

@@ -1,6 +1,7 @@
 export * from './catalog';
 export * from './domains/availability';
 export * from './domains/capacity';
+export * from './domains/capacity-rpc';
 export * from './domains/inventory';
 export * from './domains/notifications';
 export * from './domains/tenancy';

@@ -8,7 +8,15 @@ import { currentTraceparent } from './trace';
 export interface OutboxEntry {
   envelope: EventEnvelope;
   traceparent: string | null;
+  /** What else must happen before the event is announced (read by the collection's `prepare`). */
+  effects?: unknown;
 }
+
+/**
+ * Runs an entry's side effects (idempotently: a crash repeats them) and returns the envelope to
+ * publish, possibly completed from the document's current state.
+ */
+export type PrepareEntry = (entry: OutboxEntry, doc: Document) => Promise<EventEnvelope>;
 
 /** A document that can carry pending events (ENGINEERING.md: the embedded outbox). */
 export interface WithOutbox {
@@ -19,9 +27,14 @@ export interface WithOutbox {
  * The update operator that stores events on the same document as the state change, so one
  * atomic update writes both: `{ $set: {...}, ...outboxPush(events) }`.
  */
-export function outboxPush(events: EventEnvelope[]): { $push: Record<string, any> } {
+export function outboxPush(events: EventEnvelope[], effects?: unknown): { $push: Record<string, any> } {
+  return { $push: { outbox: { $each: outboxEntries(events, effects) } } };
+}
+
+/** Outbox entries for a document being inserted: `insertOne({ ...doc, outbox: outboxEntries(events) })`. */
+export function outboxEntries(events: EventEnvelope[], effects?: unknown): OutboxEntry[] {
   const traceparent = currentTraceparent();
-  return { $push: { outbox: { $each: events.map((envelope) => ({ envelope, traceparent })) } } };
+  return events.map((envelope) => (effects === undefined ? { envelope, traceparent } : { envelope, traceparent, effects }));
 }
 
 /**
@@ -31,7 +44,7 @@ export function outboxPush(events: EventEnvelope[]): { $push: Record<string, any
  * twice (two relays, a crash between publish and removal) delivers it once.
  */
 export class OutboxRelay {
-  private readonly collections: Collection<Document>[] = [];
+  private readonly collections: { collection: Collection<Document>; prepare?: PrepareEntry }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
 
@@ -40,35 +53,34 @@ export class OutboxRelay {
     private readonly log: Logger,
   ) {}
 
-  /** Registers a collection whose documents carry an outbox. */
-  watch<T extends Document>(collection: Collection<T>): this {
-    this.collections.push(collection as unknown as Collection<Document>);
+  /** Registers a collection whose documents carry an outbox, with how to prepare its entries. */
+  watch<T extends Document>(collection: Collection<T>, prepare?: PrepareEntry): this {
+    this.collections.push({ collection: collection as unknown as Collection<Document>, prepare });
     return this;
   }
 
-  /** Publishes and clears the outbox of one document; the caller passes the entries it wrote, or none to read them. */
-  async flush<T extends Document>(typed: Collection<T>, id: unknown, entries?: OutboxEntry[]): Promise<void> {
+  /**
+   * Publishes and clears the outbox of one document: the caller passes the document its update
+   * returned (with `_id` and `outbox`). Entries appended meanwhile stay for the next flush.
+   */
+  async flush<T extends Document>(typed: Collection<T>, doc: Document | null | undefined): Promise<void> {
+    const pending = doc?.outbox as OutboxEntry[] | undefined;
+    if (!doc || !pending?.length) return;
     const collection = typed as unknown as Collection<Document>;
-    const pending =
-      entries ??
-      ((await collection.findOne({ _id: id } as Filter<Document>, { projection: { outbox: 1 } }))?.outbox as OutboxEntry[] | undefined);
-    if (!pending?.length) return;
-    for (const entry of pending) await this.publisher.publish(entry.envelope, entry.traceparent);
-    await collection.updateOne(
-      { _id: id } as Filter<Document>,
-      {
-        $pullAll: { outbox: pending },
-      } as Document,
-    );
+    const prepare = this.collections.find((c) => c.collection.namespace === collection.namespace)?.prepare;
+    for (const entry of pending) {
+      const envelope = prepare ? await prepare(entry, doc) : entry.envelope;
+      await this.publisher.publish(envelope, entry.traceparent);
+    }
+    await collection.updateOne({ _id: doc._id } as Filter<Document>, { $pullAll: { outbox: pending } } as Document);
   }
 
   /** Flushes every document of every watched collection that still has pending events. */
   async sweep(): Promise<number> {
     let flushed = 0;
-    for (const collection of this.collections) {
-      const docs = collection.find({ 'outbox.0': { $exists: true } }, { projection: { outbox: 1 } });
-      for await (const doc of docs) {
-        await this.flush(collection, doc._id, doc.outbox as OutboxEntry[]);
+    for (const { collection } of this.collections) {
+      for await (const doc of collection.find({ 'outbox.0': { $exists: true } })) {
+        await this.flush(collection, doc);
         flushed++;
       }
     }

@@ -62,7 +62,7 @@ describe('embedded outbox', () => {
     const relay = new OutboxRelay(new EventPublisher(conn.js, 'capacity'), testLogger());
     const snapshot = (await docs.findOne({ _id: 'ses_2' as never }))?.outbox as OutboxEntry[];
     await docs.updateOne({ _id: 'ses_2' as never }, outboxPush([second])); // written while the relay publishes
-    await relay.flush(docs, 'ses_2', snapshot);
+    await relay.flush(docs, { _id: 'ses_2', outbox: snapshot });
     const left = (await docs.findOne({ _id: 'ses_2' as never }))?.outbox as OutboxEntry[];
     expect(left.map((e) => e.envelope.id)).toEqual([second.id]);
   });

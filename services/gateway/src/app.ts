@@ -10,6 +10,7 @@ import { problem, toAppError } from './http/problem';
 import { rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
 import { apiKeyRoutes } from './routes/api-keys';
+import { capacityRoutes } from './routes/capacity';
 import { healthRoutes } from './routes/health';
 import { streamRoutes } from './routes/stream';
 import { tenantRoutes } from './routes/tenants';
@@ -48,7 +49,7 @@ export function createApp(deps: GatewayDeps) {
   );
   app.use('/v1/*', rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
 
-  for (const routes of [tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes]) app.route('/v1', routes(deps));
+  for (const routes of [tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes, capacityRoutes]) app.route('/v1', routes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -68,7 +68,7 @@ export function apiKeyRoutes(deps: GatewayDeps) {
       const revoked = await deps.apiKeys.revoke(tenantId, id, deps.clock.now().toISOString(), event);
       if (!revoked) throw notFound('API key');
       deps.verifier.forget(id);
-      await deps.outbox.flush(deps.apiKeys.keys, id, revoked.outbox);
+      await deps.outbox.flush(deps.apiKeys.keys, revoked);
       return c.body(null, 204);
     });
 }

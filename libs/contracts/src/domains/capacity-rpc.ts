@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { Id, IsoDate, Pagination, page, UserId } from '../primitives';
+import { rpc } from '../rpc';
+import {
+  Booking,
+  BookingStatus,
+  BookingType,
+  CapacityAlert,
+  QueueEntry,
+  QueueEntryStatus,
+  QueuePromotion,
+  Session,
+} from './capacity';
+
+/** HTTP request bodies and queries of SPEC §4 (the gateway validates with these, the service again). */
+export const CreateSession = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).default(''),
+  maxCapacity: z.number().int().min(1).max(1_000_000),
+  isActive: z.boolean().default(true),
+  queuePromotion: QueuePromotion.default('confirm'),
+  offerMinutes: z.number().int().min(1).max(7 * 24 * 60).default(30),
+});
+
+export const UpdateSession = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000),
+    isActive: z.boolean(),
+    queuePromotion: QueuePromotion,
+    offerMinutes: z.number().int().min(1).max(7 * 24 * 60),
+  })
+  .partial()
+  .refine((patch) => Object.keys(patch).length > 0, 'name at least one field to change');
+
+const Bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const ListSessions = Pagination.extend({ active: Bool.optional() }).strict();
+
+export const SetCapacity = z.strictObject({
+  maxCapacity: z.number().int().min(1).max(1_000_000),
+  date: IsoDate.optional(),
+  reason: z.string().max(500).optional(),
+});
+
+export const CapacityAdjusted = z.object({
+  sessionId: Id,
+  date: IsoDate.nullable(),
+  oldCapacity: z.number().int(),
+  newCapacity: z.number().int(),
+  reason: z.string().nullable(),
+});
+
+export const CheckCapacity = z
+  .object({
+    sessionId: Id,
+    date: IsoDate,
+    slots: z.coerce.number().int().min(1).max(1_000_000),
+  })
+  .strict();
+
+export const CapacityCheckResult = z.object({
+  status: z.enum(['available', 'queue_required']),
+  availableSlots: z.number().int(),
+  canBook: z.boolean(),
+  queuePosition: z.number().int().optional(),
+  estimatedWaitMinutes: z.number().int().optional(),
+});
+
+export const CreateBooking = z.strictObject({
+  sessionId: Id,
+  date: IsoDate,
+  adults: z.number().int().min(1).max(10_000),
+  children: z.number().int().min(0).max(10_000).default(0),
+  bookingType: BookingType.default('regular'),
+  hold: z.boolean().default(false),
+  userId: UserId.optional(),
+});
+
+export const ListBookings = Pagination.extend({
+  sessionId: Id.optional(),
+  date: IsoDate.optional(),
+  userId: UserId.optional(),
+  status: BookingStatus.optional(),
+}).strict();
+
+export const JoinQueue = z.strictObject({
+  sessionId: Id,
+  date: IsoDate,
+  requestedSlots: z.number().int().min(1).max(10_000),
+  bookingType: BookingType.default('regular'),
+  userId: UserId.optional(),
+  guestId: z.string().min(1).max(128).optional(),
+});
+
+export const SessionDate = z.object({ sessionId: Id, date: IsoDate }).strict();
+
+export const QueueStatus = z.object({
+  totalInQueue: z.number().int(),
+  totalRequestedSlots: z.number().int(),
+  averageWaitMinutes: z.number(),
+  entries: z.array(
+    z.object({
+      id: Id,
+      position: z.number().int(),
+      requestedSlots: z.number().int(),
+      priority: z.number().int(),
+      estimatedWaitMinutes: z.number().int(),
+      expiresAt: z.string(),
+    }),
+  ),
+});
+
+export const AnalyticsQuery = z.object({ from: IsoDate.optional(), to: IsoDate.optional() }).strict();
+
+export const Analytics = z.object({
+  sessionId: Id,
+  sessionName: z.string(),
+  period: z.object({ from: IsoDate, to: IsoDate }),
+  capacityStats: z.object({
+    maxCapacity: z.number().int(),
+    averageUtilization: z.number(),
+    peakUtilization: z.number(),
+    shortageDays: z.number().int(),
+  }),
+  queueStats: z.object({
+    totalEntries: z.number().int(),
+    completed: z.number().int(),
+    cancelled: z.number().int(),
+    expired: z.number().int(),
+    averageWaitMinutes: z.number(),
+    averagePosition: z.number(),
+  }),
+  recommendations: z.array(
+    z.object({
+      type: z.enum(['increase_capacity', 'add_session', 'decrease_capacity']),
+      message: z.string(),
+      priority: z.enum(['high', 'medium', 'low']),
+    }),
+  ),
+});
+
+const byId = z.object({ id: Id });
+const QueueList = Pagination.extend({ status: QueueEntryStatus.optional() }).strict();
+
+/** The capacity service's RPC operations (`rpc.capacity.<op>`). */
+export const capacityRpc = {
+  'session.create': rpc('Create a session', CreateSession, Session),
+  'session.list': rpc('List sessions', ListSessions, page(Session)),
+  'session.get': rpc('Get a session', byId, Session),
+  'session.update': rpc('Update a session', z.object({ id: Id, patch: UpdateSession }), Session),
+  'capacity.set': rpc('Set the default or one date’s capacity', SetCapacity.extend({ sessionId: Id }), CapacityAdjusted),
+  'capacity.check': rpc('Check capacity for a number of slots', CheckCapacity, CapacityCheckResult),
+  'booking.create': rpc('Book slots (confirmed, or held until confirmed)', CreateBooking, Booking),
+  'booking.confirm': rpc('Confirm a held booking', byId, Booking),
+  'booking.cancel': rpc('Cancel a booking and free its slots', byId, Booking),
+  'booking.get': rpc('Get a booking', byId, Booking),
+  'booking.list': rpc('List bookings', ListBookings, page(Booking)),
+  'queue.join': rpc('Join the waitlist of a session/date', JoinQueue, QueueEntry),
+  'queue.status': rpc('The waitlist of a session/date', SessionDate, QueueStatus),
+  'queue.get': rpc('Get a waitlist entry', byId, QueueEntry),
+  'queue.cancel': rpc('Leave the waitlist', byId, QueueEntry),
+  'queue.mine': rpc("The user's waitlist entries, newest first", QueueList, page(QueueEntry)),
+  'queue.process': rpc('Promote waitlist entries that fit', SessionDate, z.object({ promoted: z.number().int() })),
+  'session.analytics': rpc('Capacity and queue analytics of a session', AnalyticsQuery.extend({ sessionId: Id }), Analytics),
+  'capacity.alerts': rpc("Today's capacity alerts", z.object({ sessionId: Id.optional() }).strict(), z.object({ items: z.array(CapacityAlert) })),
+} as const;
+
+export type CapacityRpc = typeof capacityRpc;

@@ -1,0 +1,110 @@
+import { AppError, type CapacityAlert } from '@allot/contracts';
+import type { Capacity } from './capacity';
+import { type AlertFigures, alertConditions, type CapacityAlertType, describeAlert } from './domain/alerts';
+import { capacityStats, datesBetween, defaultPeriod, queueStats, recommendations, utilizationPercentage } from './domain/analytics';
+import { todayUtc } from './domain/dates';
+import type { SessionDoc } from './store/sessions';
+
+/** Slot figures of a session/date: its ledger, or the session's default if nobody booked yet. */
+async function figuresOf(cap: Capacity, tenantId: string, session: SessionDoc, date: string) {
+  const slot = await cap.slots.get(tenantId, session._id, date);
+  const maxSlots = slot?.maxSlots ?? session.maxCapacity;
+  const booked = slot?.booked ?? 0;
+  return { slot, maxSlots, booked, available: slot?.available ?? maxSlots };
+}
+
+export async function checkCapacity(cap: Capacity, tenantId: string, input: { sessionId: string; date: string; slots: number }) {
+  const session = await cap.session(tenantId, input.sessionId);
+  const { available } = await figuresOf(cap, tenantId, session, input.date);
+  const availableSlots = Math.max(0, available);
+  if (availableSlots >= input.slots) return { status: 'available' as const, availableSlots, canBook: true };
+  const position = (await cap.queue.countPending(tenantId, session._id, input.date)) + 1;
+  return {
+    status: 'queue_required' as const,
+    availableSlots,
+    canBook: false,
+    queuePosition: position,
+    estimatedWaitMinutes: (position - 1) * cap.config.QUEUE_MINUTES_PER_POSITION,
+  };
+}
+
+async function alertFigures(
+  cap: Capacity,
+  tenantId: string,
+  session: SessionDoc,
+  date: string,
+): Promise<AlertFigures & { slotKey?: string }> {
+  const { slot, maxSlots, booked, available } = await figuresOf(cap, tenantId, session, date);
+  return {
+    utilizationPercentage: utilizationPercentage(booked, maxSlots),
+    pendingEntries: await cap.queue.countPending(tenantId, session._id, date),
+    availableSlots: available,
+    slotKey: slot?._id,
+  };
+}
+
+/**
+ * Raises `alert.raised` when a session/date crosses an alert threshold (and re-arms it when the
+ * condition clears): the ledger remembers each condition, so a flip is recorded, and announced,
+ * once however many changes race.
+ */
+export async function checkAlerts(cap: Capacity, tenantId: string, session: SessionDoc, date: string): Promise<void> {
+  const figures = await alertFigures(cap, tenantId, session, date);
+  if (!figures.slotKey) return;
+  const slot = await cap.slots.docs.findOne({ _id: figures.slotKey }, { projection: { alerts: 1 } });
+  const now = alertConditions(figures);
+  for (const type of Object.keys(now) as CapacityAlertType[]) {
+    if (now[type] === Boolean(slot?.alerts?.[type])) continue;
+    const event = now[type]
+      ? cap.event(tenantId, 'alert.raised', describeAlert(type, { id: session._id, name: session.name }, date, figures))
+      : undefined;
+    const doc = await cap.slots.setAlert(figures.slotKey, type, now[type], event);
+    if (event) await cap.flush('slots', doc);
+  }
+}
+
+export async function currentAlerts(cap: Capacity, tenantId: string, sessionId?: string): Promise<{ items: CapacityAlert[] }> {
+  const sessions = sessionId ? [await cap.session(tenantId, sessionId)] : await cap.sessions.listActive(tenantId);
+  const today = todayUtc(cap.now());
+  const items: CapacityAlert[] = [];
+  for (const session of sessions) {
+    const figures = await alertFigures(cap, tenantId, session, today);
+    const conditions = alertConditions(figures);
+    for (const type of Object.keys(conditions) as CapacityAlertType[]) {
+      if (conditions[type]) items.push(describeAlert(type, { id: session._id, name: session.name }, today, figures));
+    }
+  }
+  return { items };
+}
+
+const MAX_PERIOD_DAYS = 366;
+
+export async function sessionAnalytics(cap: Capacity, tenantId: string, input: { sessionId: string; from?: string; to?: string }) {
+  const session = await cap.session(tenantId, input.sessionId);
+  // Default: the last 30 days, ending today or at `to`.
+  const to = input.to ?? todayUtc(cap.now());
+  const from = input.from ?? defaultPeriod(to).from;
+  const days = from <= to ? datesBetween(from, to).length : 0;
+  if (days === 0 || days > MAX_PERIOD_DAYS) {
+    throw new AppError('validation_failed', 'Invalid period', {
+      errors: [{ path: 'from', message: `must be on or before to, at most ${MAX_PERIOD_DAYS} days apart` }],
+    });
+  }
+  const slots = await cap.slots.listForSession(tenantId, session._id, from, to);
+  const capacity = capacityStats(
+    slots.map((s) => ({ date: s.date, booked: s.booked, capacity: s.maxSlots })),
+    session.maxCapacity,
+  );
+  const entries = await cap.queue.inPeriod(tenantId, session._id, from, to);
+  const queue = queueStats(
+    entries.map((e) => ({ status: e.status, initialPosition: e.initialPosition, initialWaitMinutes: e.initialWaitMinutes })),
+  );
+  return {
+    sessionId: session._id,
+    sessionName: session.name,
+    period: { from, to },
+    capacityStats: capacity,
+    queueStats: queue,
+    recommendations: recommendations(capacity.averageUtilization, queue.totalEntries),
+  };
+}

@@ -1,0 +1,128 @@
+import type { CreateSession } from '@allot/contracts';
+import { AppError, type CapacityAdjusted, type Session, type UpdateSession } from '@allot/contracts';
+import { newId } from '@allot/kit';
+import type { z } from 'zod';
+import { type Capacity, pendingSlots } from './capacity';
+import { todayUtc } from './domain/dates';
+import { type SessionDoc, toSession } from './store/sessions';
+import type { SlotDoc } from './store/slots';
+import { processQueue } from './waitlist';
+
+export async function createSession(cap: Capacity, tenantId: string, input: z.output<typeof CreateSession>): Promise<Session> {
+  const now = cap.now().toISOString();
+  const session: Session = { id: newId('ses'), ...input, createdAt: now, updatedAt: now };
+  const doc = await cap.sessions.insert(tenantId, session, cap.event(tenantId, 'session.created', { session }));
+  await cap.flush('sessions', doc);
+  return session;
+}
+
+export async function updateSession(cap: Capacity, tenantId: string, id: string, patch: z.output<typeof UpdateSession>): Promise<Session> {
+  const current = await cap.session(tenantId, id);
+  const set: Partial<SessionDoc> = { ...patch, updatedAt: cap.now().toISOString() };
+  const doc = await cap.sessions.update(tenantId, id, set, (session) => cap.event(tenantId, 'session.updated', { session }), current);
+  if (!doc) throw new AppError('not_found', 'Session not found');
+  await cap.flush('sessions', doc);
+  return toSession(doc);
+}
+
+type Adjust = { maxCapacity: number; date?: string; reason?: string };
+
+function belowBooked(dates: { date: string; bookedSlots: number }[], capacity: number) {
+  return new AppError('capacity_below_booked', `Capacity ${capacity} is below the booked slots of ${dates.map((d) => d.date).join(', ')}`, {
+    dates,
+  });
+}
+
+/** Moves one ledger's capacity; null (after re-reading) if it would go below the booked slots. */
+async function adjustLedger(cap: Capacity, slot: SlotDoc, to: number, scope: 'date' | 'default', reason: string | null) {
+  let current: SlotDoc | null = slot;
+  for (let attempt = 0; attempt < 5 && current; attempt++) {
+    const event = cap.event(slot.tenantId, 'capacity.adjusted', {
+      sessionId: slot.sessionId,
+      date: slot.date,
+      oldCapacity: current.maxSlots,
+      newCapacity: to,
+      reason,
+      slots: pendingSlots(slot.sessionId, slot.date),
+    });
+    const doc = await cap.slots.setCapacity(slot._id, current.maxSlots, to, scope, event);
+    if (doc) return doc;
+    const reread: SlotDoc | null = await cap.slots.docs.findOne({ _id: slot._id });
+    // Refused because another capacity change moved it first: try again from its value.
+    if (!reread || reread.maxSlots === current.maxSlots || (scope === 'default' && reread.override)) return null;
+    current = reread;
+  }
+  return null;
+}
+
+/**
+ * With a date: that date's capacity. Without: the session's default, applied to every date from
+ * today on that has no override of its own (past dates keep theirs). Lowering below what a date
+ * has booked is refused with the dates, and then nothing is changed. A raise feeds the waitlists.
+ */
+export async function setCapacity(
+  cap: Capacity,
+  tenantId: string,
+  sessionId: string,
+  input: Adjust,
+): Promise<z.output<typeof CapacityAdjusted>> {
+  const session = await cap.session(tenantId, sessionId);
+  const reason = input.reason ?? null;
+  const to = input.maxCapacity;
+
+  if (input.date) {
+    const slot = await cap.slots.ensure(tenantId, sessionId, input.date, session.maxCapacity);
+    const doc = await adjustLedger(cap, slot, to, 'date', reason);
+    if (!doc) {
+      const now = await cap.slots.docs.findOne({ _id: slot._id });
+      throw belowBooked([{ date: input.date, bookedSlots: now?.booked ?? slot.booked }], to);
+    }
+    await cap.flush('slots', doc);
+    if (to > slot.maxSlots) await processQueue(cap, tenantId, sessionId, input.date);
+    return { sessionId, date: input.date, oldCapacity: slot.maxSlots, newCapacity: to, reason };
+  }
+
+  const from = session.maxCapacity;
+  const today = todayUtc(cap.now());
+  const affected = (await cap.slots.listForSession(tenantId, sessionId, today)).filter((s) => !s.override);
+  const over = affected.filter((s) => s.booked > to);
+  if (over.length > 0)
+    throw belowBooked(
+      over.map((s) => ({ date: s.date, bookedSlots: s.booked })),
+      to,
+    );
+
+  const changed: SlotDoc[] = [];
+  for (const slot of affected) {
+    const doc = await adjustLedger(cap, slot, to, 'default', reason);
+    if (doc) {
+      changed.push(doc);
+      continue;
+    }
+    const now = await cap.slots.docs.findOne({ _id: slot._id });
+    if (now?.override) continue; // an override was set meanwhile: that date is no longer affected
+    // A booking raced in above the new capacity: undo what was changed, change nothing.
+    for (const done of changed)
+      await adjustLedger(cap, done, done.maxSlots === to ? slot.maxSlots : done.maxSlots, 'default', 'rolled back');
+    throw belowBooked([{ date: slot.date, bookedSlots: now?.booked ?? slot.booked }], to);
+  }
+
+  const updated = await cap.sessions.update(
+    tenantId,
+    sessionId,
+    { maxCapacity: to, updatedAt: cap.now().toISOString() },
+    () => cap.event(tenantId, 'capacity.adjusted', { sessionId, date: null, oldCapacity: from, newCapacity: to, reason, slots: null }),
+    session,
+  );
+  await cap.flush('sessions', updated);
+  // Ledgers created from the old default while this ran follow the new one too.
+  for (const late of await cap.slots.listForSession(tenantId, sessionId, today)) {
+    if (!late.override && late.maxSlots !== to && !changed.some((c) => c._id === late._id)) {
+      const doc = await adjustLedger(cap, late, to, 'default', reason);
+      if (doc) changed.push(doc);
+    }
+  }
+  for (const doc of changed) await cap.flush('slots', doc);
+  if (to > from) for (const doc of changed) await processQueue(cap, tenantId, sessionId, doc.date);
+  return { sessionId, date: null, oldCapacity: from, newCapacity: to, reason };
+}

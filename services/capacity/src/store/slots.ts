@@ -1,0 +1,192 @@
+import type { Booking, EventEnvelope, SlotSnapshot } from '@allot/contracts';
+import { type OutboxEntry, outboxPush } from '@allot/kit';
+import type { Collection, Db, IndexDescription } from 'mongodb';
+import type { CapacityAlertType } from '../domain/alerts';
+
+/** A booking's hold on slots, as the ledger knows it. */
+export interface LiveBooking {
+  slots: number;
+  status: 'held' | 'confirmed';
+}
+
+/**
+ * The slot ledger of one session/date: the only place slots are counted. Every booking, hold,
+ * promotion, cancel, expiry and capacity change is one guarded atomic update of this document,
+ * so `booked` is always the sum of `live` and `available = maxSlots − booked` never goes below
+ * what the guards allow. `version` increases with every change; the change's event rides on
+ * the same update (`outbox`), and its `effects` say what to do before announcing it
+ * (materialise the booking, schedule expiries).
+ */
+export interface SlotDoc {
+  _id: string;
+  tenantId: string;
+  sessionId: string;
+  date: string;
+  maxSlots: number;
+  /** Whether `maxSlots` was set for this date (else it follows the session's default). */
+  override: boolean;
+  booked: number;
+  available: number;
+  version: number;
+  live: Record<string, LiveBooking>;
+  /** Waitlist entries turned into bookings here: entry id → booking id (each at most once). */
+  promoted: Record<string, string>;
+  /** Alert conditions as last seen, so an alert is raised when a threshold is crossed. */
+  alerts: Partial<Record<CapacityAlertType, boolean>>;
+  outbox: OutboxEntry[];
+}
+
+/** What must happen, idempotently, before a ledger change is announced. */
+export interface SlotEffects {
+  booking?: Booking;
+  /** A booking's revision, so an older state never overwrites a newer one. */
+  rev?: number;
+  holdExpiry?: { bookingId: string; dueAt: string };
+}
+
+export const slotIndexes: IndexDescription[] = [{ key: { tenantId: 1, sessionId: 1, date: 1 } }];
+
+export const slotId = (sessionId: string, date: string) => `${sessionId}:${date}`;
+
+export function snapshotOf(doc: SlotDoc): SlotSnapshot {
+  return {
+    sessionId: doc.sessionId,
+    date: doc.date,
+    maxSlots: doc.maxSlots,
+    bookedSlots: doc.booked,
+    availableSlots: doc.available,
+    version: doc.version,
+  };
+}
+
+const live = (bookingId: string) => `live.${bookingId}`;
+
+export class SlotStore {
+  readonly docs: Collection<SlotDoc>;
+
+  constructor(db: Db) {
+    this.docs = db.collection<SlotDoc>('slots');
+  }
+
+  get(tenantId: string, sessionId: string, date: string): Promise<SlotDoc | null> {
+    return this.docs.findOne({ _id: slotId(sessionId, date), tenantId });
+  }
+
+  listForSession(tenantId: string, sessionId: string, from?: string, to?: string): Promise<SlotDoc[]> {
+    const filter: Record<string, unknown> = { tenantId, sessionId };
+    if (from || to) filter.date = { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
+    return this.docs.find(filter, { projection: { outbox: 0, live: 0, promoted: 0 } }).toArray();
+  }
+
+  /** The ledger of a session/date, created at the session's default capacity if it has none yet. */
+  async ensure(tenantId: string, sessionId: string, date: string, defaultCapacity: number): Promise<SlotDoc> {
+    const _id = slotId(sessionId, date);
+    const existing = await this.docs.findOne({ _id });
+    if (existing) return existing;
+    const fresh: SlotDoc = {
+      _id,
+      tenantId,
+      sessionId,
+      date,
+      maxSlots: defaultCapacity,
+      override: false,
+      booked: 0,
+      available: defaultCapacity,
+      version: 0,
+      live: {},
+      promoted: {},
+      alerts: {},
+      outbox: [],
+    };
+    try {
+      await this.docs.insertOne(fresh);
+      return fresh;
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000) throw error;
+      return (await this.docs.findOne({ _id })) as SlotDoc;
+    }
+  }
+
+  /**
+   * Takes `slots` for a new booking if they are available; with `entryId`, only if that waitlist
+   * entry was never promoted here. Null when refused.
+   */
+  reserve(
+    id: string,
+    booking: { id: string; slots: number; status: LiveBooking['status'] },
+    event: EventEnvelope,
+    effects: SlotEffects,
+    entryId?: string,
+  ): Promise<SlotDoc | null> {
+    const filter: Record<string, unknown> = { _id: id, available: { $gte: booking.slots }, [live(booking.id)]: { $exists: false } };
+    const set: Record<string, unknown> = { [live(booking.id)]: { slots: booking.slots, status: booking.status } };
+    if (entryId) {
+      filter[`promoted.${entryId}`] = { $exists: false };
+      set[`promoted.${entryId}`] = booking.id;
+    }
+    return this.docs.findOneAndUpdate(
+      filter,
+      { $set: set, $inc: { booked: booking.slots, available: -booking.slots, version: 1 }, ...outboxPush([event], effects) },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /** Confirms a held booking; null if it is not held here (any more). */
+  confirm(id: string, bookingId: string, event: EventEnvelope, effects: SlotEffects): Promise<SlotDoc | null> {
+    return this.docs.findOneAndUpdate(
+      { _id: id, [`${live(bookingId)}.status`]: 'held' },
+      { $set: { [`${live(bookingId)}.status`]: 'confirmed' }, $inc: { version: 1 }, ...outboxPush([event], effects) },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /** Frees a booking's slots if it is live in one of `from`; null otherwise (already freed). */
+  release(
+    id: string,
+    bookingId: string,
+    slots: number,
+    from: LiveBooking['status'][],
+    event: EventEnvelope,
+    effects: SlotEffects,
+  ): Promise<SlotDoc | null> {
+    return this.docs.findOneAndUpdate(
+      { _id: id, [`${live(bookingId)}.status`]: { $in: from } },
+      { $unset: { [live(bookingId)]: '' }, $inc: { booked: -slots, available: slots, version: 1 }, ...outboxPush([event], effects) },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /**
+   * Moves this date's capacity from `from` to `to` (`available` moves by the same amount, so
+   * concurrent bookings need no retry). Lowering is refused (null) if it would put capacity below
+   * the booked slots; `from` is compared too, so a concurrent capacity change is not lost.
+   */
+  setCapacity(id: string, from: number, to: number, scope: 'date' | 'default', event: EventEnvelope): Promise<SlotDoc | null> {
+    const filter: Record<string, unknown> = { _id: id, maxSlots: from };
+    if (to < from) filter.available = { $gte: from - to };
+    // A new default reaches only the dates without an override of their own.
+    if (scope === 'default') filter.override = false;
+    const set: Record<string, unknown> = { maxSlots: to };
+    if (scope === 'date') set.override = true;
+    return this.docs.findOneAndUpdate(
+      filter,
+      { $set: set, $inc: { available: to - from, version: 1 }, ...outboxPush([event]) },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /** Records an alert condition flip; with an event only when it is raised. Null if it was already so. */
+  setAlert(id: string, type: CapacityAlertType, raised: boolean, event?: EventEnvelope): Promise<SlotDoc | null> {
+    const filter = { _id: id, [`alerts.${type}`]: raised ? { $ne: true } : true };
+    const update = { $set: { [`alerts.${type}`]: raised }, ...(event ? outboxPush([event]) : {}) };
+    return this.docs.findOneAndUpdate(filter, update, { returnDocument: 'after' });
+  }
+
+  /** Session/dates of a tenant-less sweep: ledgers with free slots. */
+  withFreeSlots(limit: number): Promise<Pick<SlotDoc, 'tenantId' | 'sessionId' | 'date'>[]> {
+    return this.docs
+      .find({ available: { $gt: 0 } }, { projection: { tenantId: 1, sessionId: 1, date: 1 } })
+      .limit(limit)
+      .toArray();
+  }
+}

@@ -1,0 +1,225 @@
+import { type Actor, AppError, type Booking, type JoinQueue, type QueueEntry } from '@allot/contracts';
+import { newId } from '@allot/kit';
+import type { z } from 'zod';
+import { releaseBooking } from './bookings';
+import { type Capacity, pendingSlots, stateRank } from './capacity';
+import { isPastDate } from './domain/dates';
+import { firstFit, orderQueue, positionsOf, queuePriority } from './domain/queue';
+import { checkAlerts } from './insights';
+import { toBooking } from './store/bookings';
+import { type QueueDoc, toQueueEntry } from './store/queue';
+import type { SessionDoc } from './store/sessions';
+
+const asQueued = (doc: QueueDoc) => ({ ...doc, id: doc._id });
+
+/** Pending entries of a session/date that have not expired, in queue order. */
+async function liveQueue(cap: Capacity, tenantId: string, sessionId: string, date: string) {
+  const now = cap.now().toISOString();
+  const pending = await cap.queue.pending(tenantId, sessionId, date);
+  return orderQueue(pending.filter((e) => e.expiresAt > now).map(asQueued));
+}
+
+/** Writes every pending entry's position and estimate after the pending set changed. */
+export async function recomputePositions(cap: Capacity, tenantId: string, sessionId: string, date: string) {
+  const ordered = await liveQueue(cap, tenantId, sessionId, date);
+  const positions = positionsOf(ordered, cap.config.QUEUE_MINUTES_PER_POSITION);
+  const at = cap.now().toISOString();
+  for (const entry of ordered) {
+    const p = positions.get(entry.id);
+    if (p && (p.position !== entry.position || p.estimatedWaitMinutes !== entry.estimatedWaitMinutes)) {
+      await cap.queue.setPosition(entry.id, p.position, p.estimatedWaitMinutes, at);
+    }
+  }
+  return { ordered, positions };
+}
+
+export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, input: z.output<typeof JoinQueue>): Promise<QueueEntry> {
+  const session = await cap.session(tenantId, input.sessionId);
+  if (!session.isActive) throw new AppError('session_inactive', 'The session is not taking bookings');
+  const now = cap.now();
+  if (isPastDate(input.date, now)) {
+    throw new AppError('validation_failed', 'The date is in the past', { errors: [{ path: 'date', message: 'must be today or later' }] });
+  }
+  const userId = actor.kind === 'user' ? actor.userId : (input.userId ?? null);
+  const position = (await liveQueue(cap, tenantId, session._id, input.date)).length + 1;
+  const estimate = (position - 1) * cap.config.QUEUE_MINUTES_PER_POSITION;
+  const expiresAt = new Date(now.getTime() + cap.config.QUEUE_TTL_MINUTES * 60_000).toISOString();
+  const id = newId('qe');
+  const doc: Omit<QueueDoc, 'outbox'> = {
+    _id: id,
+    tenantId,
+    sessionId: session._id,
+    date: input.date,
+    requestedSlots: input.requestedSlots,
+    userId,
+    guestId: input.guestId ?? null,
+    bookingType: input.bookingType,
+    priority: queuePriority({ userId, bookingType: input.bookingType }),
+    status: 'pending',
+    position,
+    estimatedWaitMinutes: estimate,
+    expiresAt,
+    bookingId: null,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    initialPosition: position,
+    initialWaitMinutes: estimate,
+  };
+  const event = cap.event(tenantId, 'queue.joined', { entry: toQueueEntry(doc as QueueDoc) });
+  const stored = await cap.queue.insert(doc, event, { expiry: { entryId: id, tenantId, dueAt: expiresAt } });
+  await cap.flush('queue', stored);
+  await recomputePositions(cap, tenantId, session._id, input.date);
+  await processQueue(cap, tenantId, session._id, input.date);
+  return toQueueEntry((await cap.queue.get(tenantId, id)) as QueueDoc);
+}
+
+/** A pending entry leaves the queue (cancelled by its owner, or expired unserved). */
+async function leaveQueue(cap: Capacity, entry: QueueDoc, status: 'cancelled' | 'expired'): Promise<QueueDoc | null> {
+  const set = { status, position: null, estimatedWaitMinutes: null, updatedAt: cap.now().toISOString() };
+  const left = await cap.queue.leave(
+    entry._id,
+    set,
+    (after) => cap.event(entry.tenantId, `queue.${status}`, { entry: toQueueEntry(after) }),
+    entry,
+  );
+  if (!left) return null;
+  await cap.flush('queue', left);
+  await recomputePositions(cap, entry.tenantId, entry.sessionId, entry.date);
+  return left;
+}
+
+export async function visibleEntry(cap: Capacity, tenantId: string, actor: Actor, id: string): Promise<QueueDoc> {
+  const entry = await cap.queue.get(tenantId, id);
+  if (!entry || (actor.kind === 'user' && entry.userId !== actor.userId)) throw new AppError('not_found', 'Queue entry not found');
+  return entry;
+}
+
+export async function cancelEntry(cap: Capacity, tenantId: string, actor: Actor, id: string): Promise<QueueEntry> {
+  const entry = await visibleEntry(cap, tenantId, actor, id);
+  if (entry.status !== 'pending') throw new AppError('invalid_state', `A ${entry.status} entry cannot be cancelled`);
+  const left = await leaveQueue(cap, entry, 'cancelled');
+  if (!left) throw new AppError('invalid_state', 'The entry is no longer pending');
+  const session = await cap.sessions.get(tenantId, entry.sessionId);
+  if (session) await checkAlerts(cap, tenantId, session, entry.date);
+  return toQueueEntry(left);
+}
+
+/** The queue-expiry job: an entry still pending at its expiry leaves the queue. */
+export async function expireEntry(cap: Capacity, tenantId: string, entryId: string): Promise<void> {
+  const entry = await cap.queue.get(tenantId, entryId);
+  if (entry?.status === 'pending') await leaveQueue(cap, entry, 'expired');
+}
+
+/** The promoted entry is marked completed with its booking; null if it left the queue meanwhile. */
+async function completeEntry(cap: Capacity, entry: QueueDoc, booking: Booking) {
+  const set = {
+    status: 'completed' as const,
+    bookingId: booking.id,
+    position: null,
+    estimatedWaitMinutes: null,
+    updatedAt: cap.now().toISOString(),
+  };
+  const done = await cap.queue.leave(
+    entry._id,
+    set,
+    (after) => cap.event(entry.tenantId, 'queue.promoted', { entry: toQueueEntry(after), booking }),
+    entry,
+  );
+  if (done) await cap.flush('queue', done);
+  return done;
+}
+
+/**
+ * Turns one entry into a booking: the ledger takes the slots and records the entry as promoted
+ * in the same update, so an entry becomes at most one booking however many processors race.
+ */
+async function promote(cap: Capacity, session: SessionDoc, slotKey: string, entry: QueueDoc): Promise<boolean> {
+  const now = cap.now();
+  const offer = session.queuePromotion === 'offer';
+  const holdExpiresAt = offer ? new Date(now.getTime() + session.offerMinutes * 60_000).toISOString() : null;
+  const booking: Booking = {
+    id: newId('bk'),
+    sessionId: entry.sessionId,
+    date: entry.date,
+    adults: entry.requestedSlots,
+    children: 0,
+    slots: entry.requestedSlots,
+    bookingType: entry.bookingType,
+    userId: entry.userId,
+    status: offer ? 'held' : 'confirmed',
+    source: 'queue',
+    queueEntryId: entry._id,
+    holdExpiresAt,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  const event = cap.event(entry.tenantId, `booking.${booking.status}`, { booking, slots: pendingSlots(entry.sessionId, entry.date) });
+  const effects = {
+    booking,
+    rev: stateRank[booking.status],
+    holdExpiry: holdExpiresAt ? { bookingId: booking.id, dueAt: holdExpiresAt } : undefined,
+  };
+  const doc = await cap.slots.reserve(
+    slotKey,
+    { id: booking.id, slots: booking.slots, status: offer ? 'held' : 'confirmed' },
+    event,
+    effects,
+    entry._id,
+  );
+  if (!doc) return false;
+  await cap.flush('slots', doc);
+  if (await completeEntry(cap, entry, booking)) return true;
+  // The entry was cancelled or expired while it was being promoted: give the slots back.
+  await releaseBooking(cap, entry.tenantId, booking, 'cancelled', ['held', 'confirmed']);
+  return false;
+}
+
+/**
+ * Walks the pending, unexpired entries in queue order and promotes every one whose requested
+ * slots fit into what is left (first fit). Safe to run concurrently and repeatedly: the ledger's
+ * guards decide, and an entry the ledger already promoted (a crash before its completion) is
+ * completed instead of promoted again.
+ */
+export async function processQueue(cap: Capacity, tenantId: string, sessionId: string, date: string): Promise<number> {
+  const session = await cap.sessions.get(tenantId, sessionId);
+  if (!session) return 0;
+  const slot = await cap.slots.ensure(tenantId, sessionId, date, session.maxCapacity);
+  const ordered = await liveQueue(cap, tenantId, sessionId, date);
+  for (const entry of ordered.filter((e) => slot.promoted[e.id])) {
+    const booking = await cap.bookings.get(tenantId, slot.promoted[entry.id] as string);
+    if (booking) await completeEntry(cap, entry, toBooking(booking));
+  }
+  let promoted = 0;
+  for (const entry of firstFit(
+    ordered.filter((e) => !slot.promoted[e.id]),
+    slot.available,
+  )) {
+    if (await promote(cap, session, slot._id, entry)) promoted++;
+  }
+  await recomputePositions(cap, tenantId, sessionId, date);
+  await checkAlerts(cap, tenantId, session, date);
+  return promoted;
+}
+
+export async function queueStatus(cap: Capacity, tenantId: string, sessionId: string, date: string) {
+  await cap.session(tenantId, sessionId);
+  const { ordered, positions } = await recomputePositions(cap, tenantId, sessionId, date);
+  const entries = ordered.map((e) => {
+    const p = positions.get(e.id) ?? { position: 0, estimatedWaitMinutes: 0 };
+    return {
+      id: e.id,
+      position: p.position,
+      requestedSlots: e.requestedSlots,
+      priority: e.priority,
+      estimatedWaitMinutes: p.estimatedWaitMinutes,
+      expiresAt: e.expiresAt,
+    };
+  });
+  const waits = entries.map((e) => e.estimatedWaitMinutes);
+  return {
+    totalInQueue: entries.length,
+    totalRequestedSlots: entries.reduce((sum, e) => sum + e.requestedSlots, 0),
+    averageWaitMinutes: waits.length ? Math.round((waits.reduce((a, b) => a + b, 0) / waits.length) * 100) / 100 : 0,
+    entries,
+  };
+}

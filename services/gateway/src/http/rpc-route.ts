@@ -1,0 +1,75 @@
+import type { RpcContract, ServiceName } from '@allot/contracts';
+import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { CredentialKind } from '../auth/credentials';
+import type { GatewayDeps } from '../deps';
+import { requireCredential } from './auth';
+import type { GatewayEnv } from './env';
+import { idempotent } from './idempotency';
+import { bearer, IdempotencyHeader, problems } from './openapi';
+
+interface Validated {
+  params: any;
+  query: any;
+  body: any;
+}
+
+/** One HTTP route that is one RPC call: who may call it, what it validates, how it maps to the input. */
+export interface RpcRouteSpec<C extends RpcContract> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  credentials: CredentialKind[];
+  service: ServiceName;
+  operation: string;
+  contract: C;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  status?: 200 | 201 | 202;
+  /** Creating POSTs honour `Idempotency-Key`. */
+  idempotent?: boolean;
+  input(request: Validated): z.input<C['input']>;
+}
+
+/**
+ * Registers routes that are each a single RPC: the request is validated by the given schemas
+ * (and documented in the OpenAPI document by them), the credential checked, and the service's
+ * reply returned as it is — or its error as a problem response.
+ */
+export function registerRpcRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDeps, specs: RpcRouteSpec<RpcContract>[]) {
+  for (const spec of specs) {
+    const status = spec.status ?? 200;
+    const request: Record<string, unknown> = {};
+    if (spec.params) request.params = spec.params;
+    if (spec.query) request.query = spec.query;
+    if (spec.body) request.body = { required: true, content: { 'application/json': { schema: spec.body } } };
+    if (spec.idempotent) request.headers = IdempotencyHeader;
+    const route = createRoute({
+      method: spec.method,
+      path: spec.path,
+      summary: spec.summary,
+      security: bearer,
+      middleware: [requireCredential(...spec.credentials)],
+      request,
+      responses: {
+        [status]: { description: 'OK', content: { 'application/json': { schema: spec.contract.output } } },
+        ...problems(400, 401, 403, 404, 409, 422, 429, 503),
+      },
+    });
+    const handler = async (c: Context<GatewayEnv>) => {
+      const valid = (target: string) => (c.req.valid as (t: string) => unknown)(target);
+      const validated: Validated = {
+        params: spec.params ? valid('param') : {},
+        query: spec.query ? valid('query') : {},
+        body: spec.body ? valid('json') : {},
+      };
+      const run = async () => c.json(await deps.callService(c, spec.service, spec.operation, spec.contract, spec.input(validated)), status);
+      return spec.idempotent ? idempotent(c, deps.idempotency, validated.body, run) : run();
+    };
+    app.openapi(route, handler as never);
+  }
+}
+
+/** Keeps the spec's input function typed against its contract while the list stays homogeneous. */
+export const rpcRoute = <C extends RpcContract>(spec: RpcRouteSpec<C>) => spec as unknown as RpcRouteSpec<RpcContract>;
