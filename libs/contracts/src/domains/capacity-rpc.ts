@@ -1,16 +1,7 @@
 import { z } from 'zod';
 import { Id, IsoDate, Pagination, page, UserId } from '../primitives';
 import { rpc } from '../rpc';
-import {
-  Booking,
-  BookingStatus,
-  BookingType,
-  CapacityAlert,
-  QueueEntry,
-  QueueEntryStatus,
-  QueuePromotion,
-  Session,
-} from './capacity';
+import { Booking, BookingStatus, BookingType, CapacityAlert, QueueEntry, QueueEntryStatus, QueuePromotion, Session } from './capacity';
 
 /** HTTP request bodies and queries of SPEC §4 (the gateway validates with these, the service again). */
 export const CreateSession = z.strictObject({
@@ -19,7 +10,12 @@ export const CreateSession = z.strictObject({
   maxCapacity: z.number().int().min(1).max(1_000_000),
   isActive: z.boolean().default(true),
   queuePromotion: QueuePromotion.default('confirm'),
-  offerMinutes: z.number().int().min(1).max(7 * 24 * 60).default(30),
+  offerMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(30),
 });
 
 export const UpdateSession = z
@@ -28,7 +24,11 @@ export const UpdateSession = z
     description: z.string().max(2000),
     isActive: z.boolean(),
     queuePromotion: QueuePromotion,
-    offerMinutes: z.number().int().min(1).max(7 * 24 * 60),
+    offerMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, 'name at least one field to change');
@@ -163,7 +163,11 @@ export const capacityRpc = {
   'queue.mine': rpc("The user's waitlist entries, newest first", QueueList, page(QueueEntry)),
   'queue.process': rpc('Promote waitlist entries that fit', SessionDate, z.object({ promoted: z.number().int() })),
   'session.analytics': rpc('Capacity and queue analytics of a session', AnalyticsQuery.extend({ sessionId: Id }), Analytics),
-  'capacity.alerts': rpc("Today's capacity alerts", z.object({ sessionId: Id.optional() }).strict(), z.object({ items: z.array(CapacityAlert) })),
+  'capacity.alerts': rpc(
+    "Today's capacity alerts",
+    z.object({ sessionId: Id.optional() }).strict(),
+    z.object({ items: z.array(CapacityAlert) }),
+  ),
 } as const;
 
 export type CapacityRpc = typeof capacityRpc;

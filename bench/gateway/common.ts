@@ -1,0 +1,58 @@
+/** What the gateway benchmarks share: child env, tenant creation, versions and result files. */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const here = path.join(root, 'bench/gateway');
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+export const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
+
+export function versions(): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(path.join(root, 'tools/infra/versions.env'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => l.split('=') as [string, string]),
+  );
+}
+
+/** The environment of a benchmark child process: the run's servers, its own database, quiet logs. */
+export function childEnv(
+  infra: { natsUrl: string; mongoUrl: string },
+  db: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    NATS_URL: infra.natsUrl,
+    MONGO_URL: infra.mongoUrl,
+    MONGO_DB: `bench_${db}_${Date.now()}`,
+    PORT: '0',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    ...extra,
+  };
+}
+
+export const newRootKey = () => `root_${randomBytes(16).toString('hex')}`;
+
+/** Creates a tenant with the root key (`POST /v1/tenants`); returns its id and API key. */
+export async function createTenant(base: string, rootKey: string, name = 'Bench tenant'): Promise<{ tenantId: string; key: string }> {
+  const res = await fetch(`${base}/v1/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${rootKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`tenant creation failed: ${res.status} ${text}`);
+  const body = JSON.parse(text) as { tenant: { id: string }; apiKey: { key: string } };
+  return { tenantId: body.tenant.id, key: body.apiKey.key };
+}
+
+export function writeResults(name: string, report: unknown, md: string): void {
+  writeFileSync(path.join(root, `bench/results/${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(root, `bench/results/${name}.md`), md);
+}
