@@ -1,12 +1,12 @@
 import { baseEnv, positiveInt } from '@allot/kit';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** The capacity service's environment. */
 export const capacityEnv = baseEnv.extend({
   /** How long a held booking waits for confirmation. */
   HOLD_TTL_SECONDS: positiveInt(600),
   /** How long a waitlist entry waits before it expires unserved. */
-  QUEUE_TTL_MINUTES: positiveInt(120),
+  QUEUE_TTL_MINUTES: z.coerce.number().positive().default(120),
   /** The estimate of each place in the queue: `(position − 1) × this`. */
   QUEUE_MINUTES_PER_POSITION: positiveInt(5),
   /** How often the waitlists with free capacity are processed (besides every triggering change). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Id, IsoDate, Pagination, page, UserId } from '../primitives';
 import { rpc } from '../rpc';
-import { Booking, BookingStatus, BookingType, CapacityAlert, QueueEntry, QueueEntryStatus, QueuePromotion, Session } from './capacity';
+import { Booking, BookingStatus, BookingType, CapacityAlert, OfferMinutes, QueueEntry, QueueEntryStatus, QueuePromotion, Session } from './capacity';
 
 /** HTTP request bodies and queries of SPEC §4 (the gateway validates with these, the service again). */
 export const CreateSession = z.strictObject({
@@ -10,12 +10,7 @@ export const CreateSession = z.strictObject({
   maxCapacity: z.number().int().min(1).max(1_000_000),
   isActive: z.boolean().default(true),
   queuePromotion: QueuePromotion.default('confirm'),
-  offerMinutes: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 60)
-    .default(30),
+  offerMinutes: OfferMinutes.default(30),
 });
 
 export const UpdateSession = z
@@ -24,16 +19,13 @@ export const UpdateSession = z
     description: z.string().max(2000),
     isActive: z.boolean(),
     queuePromotion: QueuePromotion,
-    offerMinutes: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 24 * 60),
+    offerMinutes: OfferMinutes,
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, 'name at least one field to change');
 
-const Bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+/** A boolean query parameter: "true"/"false" over HTTP, a boolean once parsed (the same schema validates both hops). */
+const Bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 export const ListSessions = Pagination.extend({ active: Bool.optional() }).strict();
 

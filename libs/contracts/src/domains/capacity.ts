@@ -5,6 +5,8 @@ import { Id, IsoDate, Timestamp, UserId } from '../primitives';
 export const BookingType = z.enum(['regular', 'private_silver', 'private_gold']);
 export type BookingType = z.infer<typeof BookingType>;
 export const QueuePromotion = z.enum(['confirm', 'offer']);
+/** How long a waitlist offer is held; fractions allowed (0.5 = 30 s), up to a week. */
+export const OfferMinutes = z.number().min(0.05).max(7 * 24 * 60);
 
 export const Session = z.object({
   id: Id,
@@ -13,7 +15,7 @@ export const Session = z.object({
   maxCapacity: z.number().int().min(1),
   isActive: z.boolean(),
   queuePromotion: QueuePromotion,
-  offerMinutes: z.number().int().min(1),
+  offerMinutes: OfferMinutes,
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -1,0 +1,161 @@
+/**
+ * The whole stack for end-to-end tests: its own NATS server (so no other test file's services
+ * answer its RPCs), the shared FerretDB, the capacity service and the gateway in this process,
+ * driven only through HTTP and SSE like a client. `startCapacityProcess` runs the capacity
+ * service as a child process instead, for tests that kill it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Capacity } from '@allot/capacity';
+import { capacityEnv } from '@allot/capacity/config';
+import { registerHandlers } from '@allot/capacity/handlers';
+import { capacityIndexes } from '@allot/capacity/indexes';
+import { startJobs } from '@allot/capacity/jobs';
+import { gatewayEnv } from '@allot/gateway/config';
+import { gatewayIndexes, type RunningGateway, startGateway } from '@allot/gateway/gateway';
+import { type LocalServer, startNats } from '@allot/infra';
+import { createService, newId } from '@allot/kit';
+import { inject } from 'vitest';
+
+export { eventually, openStream } from '@allot/gateway/test/harness';
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+export interface Stack {
+  base: string;
+  rootKey: string;
+  natsUrl: string;
+  capacityDb: string;
+  /** Calls the gateway as a client with a credential. */
+  as(key: string): (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>;
+  newTenant(): Promise<{ tenantId: string; key: string }>;
+  userToken(key: string, userId: string): Promise<string>;
+  stopCapacity(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  capacity?: NodeJS.ProcessEnv;
+  gateway?: NodeJS.ProcessEnv;
+  /** Do not start the capacity service in this process (a test runs it as a child). */
+  capacityInProcess?: boolean;
+}
+
+const quiet = () => process.env.TEST_LOG_LEVEL ?? 'silent';
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const nats: LocalServer = await startNats();
+  const common = { NATS_URL: nats.url, MONGO_URL: inject('mongoUrl'), PORT: '0', LOG_LEVEL: quiet() };
+  const capacityDb = newId('cap').toLowerCase();
+  let stopCapacity = async () => {};
+  if (options.capacityInProcess !== false) {
+    const service = await createService({
+      name: 'capacity',
+      envSchema: capacityEnv,
+      env: { ...common, MONGO_DB: capacityDb, ...options.capacity },
+      indexes: capacityIndexes,
+    });
+    const cap = new Capacity(service);
+    registerHandlers(cap);
+    const stopSweep = await startJobs(cap);
+    await service.start();
+    stopCapacity = async () => {
+      stopSweep();
+      await service.stop();
+    };
+  }
+  const rootKey = `root_${randomBytes(16).toString('hex')}`;
+  const gwService = await createService({
+    name: 'gateway',
+    envSchema: gatewayEnv,
+    env: {
+      ...common,
+      MONGO_DB: newId('gw').toLowerCase(),
+      ROOT_API_KEY: rootKey,
+      READY_SERVICES: 'capacity',
+      RATE_LIMIT_PER_SECOND: '100000',
+      RATE_LIMIT_BURST: '100000',
+      ...options.gateway,
+    },
+    indexes: gatewayIndexes,
+  });
+  const gateway: RunningGateway = await startGateway(gwService);
+  await gwService.start({ healthServer: false });
+  const base = `http://127.0.0.1:${gateway.port}`;
+
+  const as =
+    (key: string) =>
+    async (method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
+      const h: Record<string, string> = { authorization: `Bearer ${key}`, ...headers };
+      if (body !== undefined) h['content-type'] = 'application/json';
+      const res = await fetch(base + urlPath, {
+        method,
+        headers: h,
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let json: unknown = null;
+      try {
+        json = text ? JSON.parse(text) : null;
+      } catch {}
+      return { status: res.status, headers: res.headers, body: json, text };
+    };
+
+  return {
+    base,
+    rootKey,
+    natsUrl: nats.url,
+    capacityDb,
+    as,
+    async newTenant() {
+      const res = await as(rootKey)('POST', '/v1/tenants', { name: 'e2e' });
+      if (res.status !== 201) throw new Error(`tenant: ${res.status} ${res.text}`);
+      return { tenantId: res.body.tenant.id, key: res.body.apiKey.key };
+    },
+    async userToken(key, userId) {
+      const res = await as(key)('POST', '/v1/auth/user-tokens', { userId });
+      if (res.status !== 201) throw new Error(`token: ${res.status} ${res.text}`);
+      return res.body.token;
+    },
+    stopCapacity: () => stopCapacity(),
+    async stop() {
+      await gateway.close();
+      await gwService.stop();
+      await stopCapacity();
+      await nats.stop();
+    },
+  };
+}
+
+/** The capacity service as a child process on the stack's NATS and database, for kill tests. */
+export async function startCapacityProcess(stack: Stack, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+  const main = path.resolve(__dirname, '../../services/capacity/src/main.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+    env: {
+      ...process.env,
+      NATS_URL: stack.natsUrl,
+      MONGO_URL: inject('mongoUrl'),
+      MONGO_DB: stack.capacityDb,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`capacity exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('capacity started')) resolve();
+    });
+  });
+  return child;
+}
+
+export const today = (offsetDays = 0) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
