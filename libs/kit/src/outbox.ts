@@ -61,10 +61,13 @@ export class OutboxRelay {
 
   /**
    * Publishes and clears the outbox of one document: the caller passes the document its update
-   * returned (with `_id` and `outbox`). Entries appended meanwhile stay for the next flush.
+   * returned (with `_id` and `outbox`) and, to publish just what it wrote, those event ids (other
+   * writers flush their own; the sweep catches what a crash left). Entries appended meanwhile
+   * stay for their writer.
    */
-  async flush<T extends Document>(typed: Collection<T>, doc: Document | null | undefined): Promise<void> {
-    const pending = doc?.outbox as OutboxEntry[] | undefined;
+  async flush<T extends Document>(typed: Collection<T>, doc: Document | null | undefined, eventIds?: string[]): Promise<void> {
+    const stored = doc?.outbox as OutboxEntry[] | undefined;
+    const pending = eventIds ? stored?.filter((e) => eventIds.includes(e.envelope.id)) : stored;
     if (!doc || !pending?.length) return;
     const collection = typed as unknown as Collection<Document>;
     const prepare = this.collections.find((c) => c.collection.namespace === collection.namespace)?.prepare;

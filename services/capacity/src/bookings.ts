@@ -43,7 +43,6 @@ export async function createBooking(
   };
   const event = cap.event(tenantId, `booking.${status}`, { booking, slots: pendingSlots(session._id, input.date) });
   const doc = await cap.slots.reserve(slot._id, { id: booking.id, slots: booking.slots, status }, event, {
-    booking,
     rev: stateRank[status],
     holdExpiry: holdExpiresAt ? { bookingId: booking.id, dueAt: holdExpiresAt } : undefined,
   });
@@ -53,8 +52,8 @@ export async function createBooking(
       availableSlots: Math.max(0, current?.available ?? 0),
     });
   }
-  await cap.flush('slots', doc);
-  await checkAlerts(cap, tenantId, session, input.date);
+  await cap.flush('slots', doc, event);
+  await checkAlerts(cap, tenantId, session, input.date, doc);
   return booking;
 }
 
@@ -66,9 +65,9 @@ export async function confirmBooking(cap: Capacity, tenantId: string, actor: Act
   if (booking.holdExpiresAt && booking.holdExpiresAt <= now.toISOString()) throw new AppError('invalid_state', 'The hold has expired');
   const next = revise(toBooking(booking), { status: 'confirmed' }, now);
   const event = cap.event(tenantId, 'booking.confirmed', { booking: next, slots: pendingSlots(next.sessionId, next.date) });
-  const doc = await cap.slots.confirm(slotId(next.sessionId, next.date), id, event, { booking: next, rev: stateRank.confirmed });
+  const doc = await cap.slots.confirm(slotId(next.sessionId, next.date), id, event, { rev: stateRank.confirmed });
   if (!doc) throw new AppError('invalid_state', 'The booking is no longer held');
-  await cap.flush('slots', doc);
+  await cap.flush('slots', doc, event);
   return next;
 }
 
@@ -85,12 +84,9 @@ export async function releaseBooking(
 ): Promise<Booking | undefined> {
   const next = revise(booking, { status: to }, cap.now());
   const event = cap.event(tenantId, `booking.${to}`, { booking: next, slots: pendingSlots(next.sessionId, next.date) });
-  const doc = await cap.slots.release(slotId(next.sessionId, next.date), next.id, next.slots, from, event, {
-    booking: next,
-    rev: stateRank[to],
-  });
+  const doc = await cap.slots.release(slotId(next.sessionId, next.date), next.id, next.slots, from, event, { rev: stateRank[to] });
   if (!doc) return undefined;
-  await cap.flush('slots', doc);
+  await cap.flush('slots', doc, event);
   await processQueue(cap, tenantId, next.sessionId, next.date);
   return next;
 }

@@ -37,9 +37,9 @@ export class Capacity {
     return makeEvent('capacity', tenantId, type as never, data as never, this.service.clock);
   }
 
-  /** Publishes what a write stored on its document (the outbox relay's sweep is the backstop). */
-  flush(collection: 'slots' | 'sessions' | 'queue', doc: { _id: string; outbox?: OutboxEntry[] } | null) {
-    return this.service.outbox.flush(this[collection].docs as unknown as Collection<Document>, doc);
+  /** Publishes the event a write stored on its document (the outbox relay's sweep is the backstop). */
+  flush(collection: 'slots' | 'sessions' | 'queue', doc: { _id: string; outbox?: OutboxEntry[] } | null, event: EventEnvelope) {
+    return this.service.outbox.flush(this[collection].docs as unknown as Collection<Document>, doc, [event.id]);
   }
 
   async session(tenantId: string, id: string): Promise<SessionDoc> {
@@ -63,14 +63,14 @@ export class Capacity {
    */
   private async prepareSlotEntry(entry: OutboxEntry, doc: SlotDoc): Promise<EventEnvelope> {
     const effects = (entry.effects ?? {}) as SlotEffects;
-    if (effects.booking && effects.rev !== undefined) await this.bookings.materialise(doc.tenantId, effects.booking, effects.rev);
+    const data = entry.envelope.data as Record<string, unknown>;
+    if (effects.rev !== undefined) await this.bookings.materialise(doc.tenantId, data.booking as Booking, effects.rev);
     if (effects.holdExpiry) {
       await this.service.jobs.schedule('hold-expiry', effects.holdExpiry.bookingId, new Date(effects.holdExpiry.dueAt), {
         tenantId: doc.tenantId,
         bookingId: effects.holdExpiry.bookingId,
       });
     }
-    const data = entry.envelope.data as Record<string, unknown>;
     return 'slots' in data ? { ...entry.envelope, data: { ...data, slots: snapshotOf(doc) } } : entry.envelope;
   }
 

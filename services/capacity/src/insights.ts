@@ -4,10 +4,11 @@ import { type AlertFigures, alertConditions, type CapacityAlertType, describeAle
 import { capacityStats, datesBetween, defaultPeriod, queueStats, recommendations, utilizationPercentage } from './domain/analytics';
 import { todayUtc } from './domain/dates';
 import type { SessionDoc } from './store/sessions';
+import type { SlotDoc } from './store/slots';
 
 /** Slot figures of a session/date: its ledger, or the session's default if nobody booked yet. */
-async function figuresOf(cap: Capacity, tenantId: string, session: SessionDoc, date: string) {
-  const slot = await cap.slots.get(tenantId, session._id, date);
+async function figuresOf(cap: Capacity, tenantId: string, session: SessionDoc, date: string, known?: SlotDoc) {
+  const slot = known ?? (await cap.slots.get(tenantId, session._id, date));
   const maxSlots = slot?.maxSlots ?? session.maxCapacity;
   const booked = slot?.booked ?? 0;
   return { slot, maxSlots, booked, available: slot?.available ?? maxSlots };
@@ -28,38 +29,32 @@ export async function checkCapacity(cap: Capacity, tenantId: string, input: { se
   };
 }
 
-async function alertFigures(
-  cap: Capacity,
-  tenantId: string,
-  session: SessionDoc,
-  date: string,
-): Promise<AlertFigures & { slotKey?: string }> {
-  const { slot, maxSlots, booked, available } = await figuresOf(cap, tenantId, session, date);
-  return {
+async function alertFigures(cap: Capacity, tenantId: string, session: SessionDoc, date: string, known?: SlotDoc) {
+  const { slot, maxSlots, booked, available } = await figuresOf(cap, tenantId, session, date, known);
+  const figures: AlertFigures = {
     utilizationPercentage: utilizationPercentage(booked, maxSlots),
     pendingEntries: await cap.queue.countPending(tenantId, session._id, date),
     availableSlots: available,
-    slotKey: slot?._id,
   };
+  return { figures, slot };
 }
 
 /**
  * Raises `alert.raised` when a session/date crosses an alert threshold (and re-arms it when the
  * condition clears): the ledger remembers each condition, so a flip is recorded, and announced,
- * once however many changes race.
+ * once however many changes race. `known` is the ledger as the caller's update left it.
  */
-export async function checkAlerts(cap: Capacity, tenantId: string, session: SessionDoc, date: string): Promise<void> {
-  const figures = await alertFigures(cap, tenantId, session, date);
-  if (!figures.slotKey) return;
-  const slot = await cap.slots.docs.findOne({ _id: figures.slotKey }, { projection: { alerts: 1 } });
+export async function checkAlerts(cap: Capacity, tenantId: string, session: SessionDoc, date: string, known?: SlotDoc): Promise<void> {
+  const { figures, slot } = await alertFigures(cap, tenantId, session, date, known);
+  if (!slot) return;
   const now = alertConditions(figures);
   for (const type of Object.keys(now) as CapacityAlertType[]) {
-    if (now[type] === Boolean(slot?.alerts?.[type])) continue;
+    if (now[type] === Boolean(slot.alerts?.[type])) continue;
     const event = now[type]
       ? cap.event(tenantId, 'alert.raised', describeAlert(type, { id: session._id, name: session.name }, date, figures))
       : undefined;
-    const doc = await cap.slots.setAlert(figures.slotKey, type, now[type], event);
-    if (event) await cap.flush('slots', doc);
+    const doc = await cap.slots.setAlert(slot._id, type, now[type], event);
+    if (event) await cap.flush('slots', doc, event);
   }
 }
 
@@ -68,7 +63,7 @@ export async function currentAlerts(cap: Capacity, tenantId: string, sessionId?:
   const today = todayUtc(cap.now());
   const items: CapacityAlert[] = [];
   for (const session of sessions) {
-    const figures = await alertFigures(cap, tenantId, session, today);
+    const { figures } = await alertFigures(cap, tenantId, session, today);
     const conditions = alertConditions(figures);
     for (const type of Object.keys(conditions) as CapacityAlertType[]) {
       if (conditions[type]) items.push(describeAlert(type, { id: session._id, name: session.name }, today, figures));

@@ -11,17 +11,19 @@ import { processQueue } from './waitlist';
 export async function createSession(cap: Capacity, tenantId: string, input: z.output<typeof CreateSession>): Promise<Session> {
   const now = cap.now().toISOString();
   const session: Session = { id: newId('ses'), ...input, createdAt: now, updatedAt: now };
-  const doc = await cap.sessions.insert(tenantId, session, cap.event(tenantId, 'session.created', { session }));
-  await cap.flush('sessions', doc);
+  const event = cap.event(tenantId, 'session.created', { session });
+  const doc = await cap.sessions.insert(tenantId, session, event);
+  await cap.flush('sessions', doc, event);
   return session;
 }
 
 export async function updateSession(cap: Capacity, tenantId: string, id: string, patch: z.output<typeof UpdateSession>): Promise<Session> {
   const current = await cap.session(tenantId, id);
   const set: Partial<SessionDoc> = { ...patch, updatedAt: cap.now().toISOString() };
-  const doc = await cap.sessions.update(tenantId, id, set, (session) => cap.event(tenantId, 'session.updated', { session }), current);
+  const event = cap.event(tenantId, 'session.updated', { session: toSession({ ...current, ...set }) });
+  const doc = await cap.sessions.update(tenantId, id, set, event);
   if (!doc) throw new AppError('not_found', 'Session not found');
-  await cap.flush('sessions', doc);
+  await cap.flush('sessions', doc, event);
   return toSession(doc);
 }
 
@@ -33,7 +35,7 @@ function belowBooked(dates: { date: string; bookedSlots: number }[], capacity: n
   });
 }
 
-/** Moves one ledger's capacity; null (after re-reading) if it would go below the booked slots. */
+/** Moves one ledger's capacity and announces it; null if it would go below the booked slots. */
 async function adjustLedger(cap: Capacity, slot: SlotDoc, to: number, scope: 'date' | 'default', reason: string | null) {
   let current: SlotDoc | null = slot;
   for (let attempt = 0; attempt < 5 && current; attempt++) {
@@ -46,7 +48,10 @@ async function adjustLedger(cap: Capacity, slot: SlotDoc, to: number, scope: 'da
       slots: pendingSlots(slot.sessionId, slot.date),
     });
     const doc = await cap.slots.setCapacity(slot._id, current.maxSlots, to, scope, event);
-    if (doc) return doc;
+    if (doc) {
+      await cap.flush('slots', doc, event);
+      return doc;
+    }
     const reread: SlotDoc | null = await cap.slots.docs.findOne({ _id: slot._id });
     // Refused because another capacity change moved it first: try again from its value.
     if (!reread || reread.maxSlots === current.maxSlots || (scope === 'default' && reread.override)) return null;
@@ -77,7 +82,6 @@ export async function setCapacity(
       const now = await cap.slots.docs.findOne({ _id: slot._id });
       throw belowBooked([{ date: input.date, bookedSlots: now?.booked ?? slot.booked }], to);
     }
-    await cap.flush('slots', doc);
     if (to > slot.maxSlots) await processQueue(cap, tenantId, sessionId, input.date);
     return { sessionId, date: input.date, oldCapacity: slot.maxSlots, newCapacity: to, reason };
   }
@@ -92,37 +96,37 @@ export async function setCapacity(
       to,
     );
 
-  const changed: SlotDoc[] = [];
+  const changed: { doc: SlotDoc; from: number }[] = [];
   for (const slot of affected) {
     const doc = await adjustLedger(cap, slot, to, 'default', reason);
     if (doc) {
-      changed.push(doc);
+      changed.push({ doc, from: slot.maxSlots });
       continue;
     }
     const now = await cap.slots.docs.findOne({ _id: slot._id });
     if (now?.override) continue; // an override was set meanwhile: that date is no longer affected
     // A booking raced in above the new capacity: undo what was changed, change nothing.
-    for (const done of changed)
-      await adjustLedger(cap, done, done.maxSlots === to ? slot.maxSlots : done.maxSlots, 'default', 'rolled back');
+    for (const done of changed) await adjustLedger(cap, done.doc, done.from, 'default', reason);
     throw belowBooked([{ date: slot.date, bookedSlots: now?.booked ?? slot.booked }], to);
   }
 
-  const updated = await cap.sessions.update(
-    tenantId,
+  const event = cap.event(tenantId, 'capacity.adjusted', {
     sessionId,
-    { maxCapacity: to, updatedAt: cap.now().toISOString() },
-    () => cap.event(tenantId, 'capacity.adjusted', { sessionId, date: null, oldCapacity: from, newCapacity: to, reason, slots: null }),
-    session,
-  );
-  await cap.flush('sessions', updated);
+    date: null,
+    oldCapacity: from,
+    newCapacity: to,
+    reason,
+    slots: null,
+  });
+  const updated = await cap.sessions.update(tenantId, sessionId, { maxCapacity: to, updatedAt: cap.now().toISOString() }, event);
+  await cap.flush('sessions', updated, event);
   // Ledgers created from the old default while this ran follow the new one too.
   for (const late of await cap.slots.listForSession(tenantId, sessionId, today)) {
-    if (!late.override && late.maxSlots !== to && !changed.some((c) => c._id === late._id)) {
+    if (!late.override && late.maxSlots !== to && !changed.some((c) => c.doc._id === late._id)) {
       const doc = await adjustLedger(cap, late, to, 'default', reason);
-      if (doc) changed.push(doc);
+      if (doc) changed.push({ doc, from: late.maxSlots });
     }
   }
-  for (const doc of changed) await cap.flush('slots', doc);
-  if (to > from) for (const doc of changed) await processQueue(cap, tenantId, sessionId, doc.date);
+  if (to > from) for (const { doc } of changed) await processQueue(cap, tenantId, sessionId, doc.date);
   return { sessionId, date: null, oldCapacity: from, newCapacity: to, reason };
 }

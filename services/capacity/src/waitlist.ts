@@ -67,7 +67,7 @@ export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, i
   };
   const event = cap.event(tenantId, 'queue.joined', { entry: toQueueEntry(doc as QueueDoc) });
   const stored = await cap.queue.insert(doc, event, { expiry: { entryId: id, tenantId, dueAt: expiresAt } });
-  await cap.flush('queue', stored);
+  await cap.flush('queue', stored, event);
   await recomputePositions(cap, tenantId, session._id, input.date);
   await processQueue(cap, tenantId, session._id, input.date);
   return toQueueEntry((await cap.queue.get(tenantId, id)) as QueueDoc);
@@ -76,14 +76,10 @@ export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, i
 /** A pending entry leaves the queue (cancelled by its owner, or expired unserved). */
 async function leaveQueue(cap: Capacity, entry: QueueDoc, status: 'cancelled' | 'expired'): Promise<QueueDoc | null> {
   const set = { status, position: null, estimatedWaitMinutes: null, updatedAt: cap.now().toISOString() };
-  const left = await cap.queue.leave(
-    entry._id,
-    set,
-    (after) => cap.event(entry.tenantId, `queue.${status}`, { entry: toQueueEntry(after) }),
-    entry,
-  );
+  const event = cap.event(entry.tenantId, `queue.${status}`, { entry: toQueueEntry({ ...entry, ...set }) });
+  const left = await cap.queue.leave(entry._id, set, event);
   if (!left) return null;
-  await cap.flush('queue', left);
+  await cap.flush('queue', left, event);
   await recomputePositions(cap, entry.tenantId, entry.sessionId, entry.date);
   return left;
 }
@@ -119,13 +115,9 @@ async function completeEntry(cap: Capacity, entry: QueueDoc, booking: Booking) {
     estimatedWaitMinutes: null,
     updatedAt: cap.now().toISOString(),
   };
-  const done = await cap.queue.leave(
-    entry._id,
-    set,
-    (after) => cap.event(entry.tenantId, 'queue.promoted', { entry: toQueueEntry(after), booking }),
-    entry,
-  );
-  if (done) await cap.flush('queue', done);
+  const event = cap.event(entry.tenantId, 'queue.promoted', { entry: toQueueEntry({ ...entry, ...set }), booking });
+  const done = await cap.queue.leave(entry._id, set, event);
+  if (done) await cap.flush('queue', done, event);
   return done;
 }
 
@@ -155,7 +147,6 @@ async function promote(cap: Capacity, session: SessionDoc, slotKey: string, entr
   };
   const event = cap.event(entry.tenantId, `booking.${booking.status}`, { booking, slots: pendingSlots(entry.sessionId, entry.date) });
   const effects = {
-    booking,
     rev: stateRank[booking.status],
     holdExpiry: holdExpiresAt ? { bookingId: booking.id, dueAt: holdExpiresAt } : undefined,
   };
@@ -167,8 +158,10 @@ async function promote(cap: Capacity, session: SessionDoc, slotKey: string, entr
     entry._id,
   );
   if (!doc) return false;
-  await cap.flush('slots', doc);
+  await cap.flush('slots', doc, event);
   if (await completeEntry(cap, entry, booking)) return true;
+  const now2 = await cap.queue.get(entry.tenantId, entry._id);
+  if (now2?.status === 'completed' && now2.bookingId === booking.id) return true; // another processor completed it for us
   // The entry was cancelled or expired while it was being promoted: give the slots back.
   await releaseBooking(cap, entry.tenantId, booking, 'cancelled', ['held', 'confirmed']);
   return false;
@@ -183,18 +176,22 @@ async function promote(cap: Capacity, session: SessionDoc, slotKey: string, entr
 export async function processQueue(cap: Capacity, tenantId: string, sessionId: string, date: string): Promise<number> {
   const session = await cap.sessions.get(tenantId, sessionId);
   if (!session) return 0;
-  const slot = await cap.slots.ensure(tenantId, sessionId, date, session.maxCapacity);
-  const ordered = await liveQueue(cap, tenantId, sessionId, date);
-  for (const entry of ordered.filter((e) => slot.promoted[e.id])) {
-    const booking = await cap.bookings.get(tenantId, slot.promoted[entry.id] as string);
-    if (booking) await completeEntry(cap, entry, toBooking(booking));
-  }
   let promoted = 0;
-  for (const entry of firstFit(
-    ordered.filter((e) => !slot.promoted[e.id]),
-    slot.available,
-  )) {
-    if (await promote(cap, session, slot._id, entry)) promoted++;
+  // Each round works from fresh figures: a processor racing this one may have taken slots or
+  // entries, and what it left is offered in the next round. Rounds end when nothing fits.
+  for (let round = 0; round < 100; round++) {
+    const slot = await cap.slots.ensure(tenantId, sessionId, date, session.maxCapacity);
+    const ordered = await liveQueue(cap, tenantId, sessionId, date);
+    for (const entry of ordered.filter((e) => slot.promoted[e.id])) {
+      const booking = await cap.bookings.get(tenantId, slot.promoted[entry.id] as string);
+      if (booking) await completeEntry(cap, entry, toBooking(booking));
+    }
+    const candidates = firstFit(
+      ordered.filter((e) => !slot.promoted[e.id]),
+      slot.available,
+    );
+    if (candidates.length === 0) break;
+    for (const entry of candidates) if (await promote(cap, session, slot._id, entry)) promoted++;
   }
   await recomputePositions(cap, tenantId, sessionId, date);
   await checkAlerts(cap, tenantId, session, date);

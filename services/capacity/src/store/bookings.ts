@@ -41,13 +41,13 @@ export class BookingStore {
   /** Writes this revision of a booking unless a newer one is already there; idempotent. */
   async materialise(tenantId: string, booking: Booking, rev: number): Promise<void> {
     const { id, ...rest } = booking;
-    const updated = await this.docs.updateOne({ _id: id, rev: { $lt: rev } }, { $set: { ...rest, tenantId, rev } });
-    if (updated.matchedCount > 0) return;
     try {
-      await this.docs.insertOne({ _id: id, tenantId, rev, ...rest });
+      await this.docs.insertOne({ _id: id, tenantId, rev, ...rest }); // the common case: a new booking
+      return;
     } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error; // a newer (or the same) revision is stored
+      if ((error as { code?: number }).code !== 11000) throw error;
     }
+    await this.docs.updateOne({ _id: id, rev: { $lt: rev } }, { $set: { ...rest, tenantId, rev } });
   }
 
   list(tenantId: string, filter: BookingFilter, limit: number, after?: string): Promise<BookingDoc[]> {

@@ -64,13 +64,8 @@ export class QueueStore {
   }
 
   /** Moves a pending entry to its next state with the event that announces it; null if it is not pending. */
-  leave(id: string, set: Partial<QueueDoc>, event: (after: QueueDoc) => EventEnvelope, current: QueueDoc): Promise<QueueDoc | null> {
-    const after = { ...current, ...set };
-    return this.docs.findOneAndUpdate(
-      { _id: id, status: 'pending' },
-      { $set: set, ...outboxPush([event(after)]) },
-      { returnDocument: 'after' },
-    );
+  leave(id: string, set: Partial<QueueDoc>, event: EventEnvelope): Promise<QueueDoc | null> {
+    return this.docs.findOneAndUpdate({ _id: id, status: 'pending' }, { $set: set, ...outboxPush([event]) }, { returnDocument: 'after' });
   }
 
   setPosition(id: string, position: number, estimatedWaitMinutes: number, updatedAt: string) {

@@ -49,8 +49,7 @@ export class SessionStore {
   }
 
   /** Applies a change and stores the event that announces it, in one update. */
-  update(tenantId: string, id: string, set: Partial<SessionDoc>, event: (after: Session) => EventEnvelope, current: SessionDoc) {
-    const after = toSession({ ...current, ...set });
-    return this.docs.findOneAndUpdate({ _id: id, tenantId }, { $set: set, ...outboxPush([event(after)]) }, { returnDocument: 'after' });
+  update(tenantId: string, id: string, set: Partial<SessionDoc>, event: EventEnvelope) {
+    return this.docs.findOneAndUpdate({ _id: id, tenantId }, { $set: set, ...outboxPush([event]) }, { returnDocument: 'after' });
   }
 }

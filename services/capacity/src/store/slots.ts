@@ -1,4 +1,4 @@
-import type { Booking, EventEnvelope, SlotSnapshot } from '@allot/contracts';
+import type { EventEnvelope, SlotSnapshot } from '@allot/contracts';
 import { type OutboxEntry, outboxPush } from '@allot/kit';
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import type { CapacityAlertType } from '../domain/alerts';
@@ -38,8 +38,7 @@ export interface SlotDoc {
 
 /** What must happen, idempotently, before a ledger change is announced. */
 export interface SlotEffects {
-  booking?: Booking;
-  /** A booking's revision, so an older state never overwrites a newer one. */
+  /** Materialise the event's booking at this revision (an older state never overwrites a newer one). */
   rev?: number;
   holdExpiry?: { bookingId: string; dueAt: string };
 }
