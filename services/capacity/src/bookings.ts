@@ -22,8 +22,8 @@ export async function createBooking(
   if (isPastDate(input.date, now)) {
     throw new AppError('validation_failed', 'The date is in the past', { errors: [{ path: 'date', message: 'must be today or later' }] });
   }
-  const slot = await cap.slots.ensure(tenantId, session._id, input.date, session.maxCapacity);
-  const status = input.hold ? 'held' : 'confirmed';
+  const key = slotId(session._id, input.date);
+  const status: 'held' | 'confirmed' = input.hold ? 'held' : 'confirmed';
   const holdExpiresAt = input.hold ? new Date(now.getTime() + cap.config.HOLD_TTL_SECONDS * 1000).toISOString() : null;
   const booking: Booking = {
     id: newId('bk'),
@@ -42,17 +42,24 @@ export async function createBooking(
     updatedAt: now.toISOString(),
   };
   const event = cap.event(tenantId, `booking.${status}`, { booking, slots: pendingSlots(session._id, input.date) });
-  const doc = await cap.slots.reserve(slot._id, { id: booking.id, slots: booking.slots, status }, event, {
-    rev: stateRank[status],
-    holdExpiry: holdExpiresAt ? { bookingId: booking.id, dueAt: holdExpiresAt } : undefined,
+  const effects = { rev: stateRank[status], holdExpiry: holdExpiresAt ? { bookingId: booking.id, dueAt: holdExpiresAt } : undefined };
+  const taken = { id: booking.id, slots: booking.slots, status };
+  const doc = await cap.onLedger(key, async () => {
+    let reserved = await cap.slots.reserve(key, taken, event, effects);
+    // The first booking of a date creates its ledger.
+    if (!reserved && !(await cap.slots.get(tenantId, session._id, input.date))) {
+      await cap.slots.ensure(tenantId, session._id, input.date, session.maxCapacity);
+      reserved = await cap.slots.reserve(key, taken, event, effects);
+    }
+    if (reserved) await cap.flush('slots', reserved, event);
+    return reserved;
   });
   if (!doc) {
     const current = await cap.slots.get(tenantId, session._id, input.date);
-    throw new AppError('capacity_exhausted', `Only ${current?.available ?? 0} slots are left`, {
+    throw new AppError('capacity_exhausted', `Only ${Math.max(0, current?.available ?? 0)} slots are left`, {
       availableSlots: Math.max(0, current?.available ?? 0),
     });
   }
-  await cap.flush('slots', doc, event);
   await checkAlerts(cap, tenantId, session, input.date, doc);
   return booking;
 }
@@ -65,9 +72,13 @@ export async function confirmBooking(cap: Capacity, tenantId: string, actor: Act
   if (booking.holdExpiresAt && booking.holdExpiresAt <= now.toISOString()) throw new AppError('invalid_state', 'The hold has expired');
   const next = revise(toBooking(booking), { status: 'confirmed' }, now);
   const event = cap.event(tenantId, 'booking.confirmed', { booking: next, slots: pendingSlots(next.sessionId, next.date) });
-  const doc = await cap.slots.confirm(slotId(next.sessionId, next.date), id, event, { rev: stateRank.confirmed });
+  const key = slotId(next.sessionId, next.date);
+  const doc = await cap.onLedger(key, async () => {
+    const confirmed = await cap.slots.confirm(key, id, event, { rev: stateRank.confirmed });
+    if (confirmed) await cap.flush('slots', confirmed, event);
+    return confirmed;
+  });
   if (!doc) throw new AppError('invalid_state', 'The booking is no longer held');
-  await cap.flush('slots', doc, event);
   return next;
 }
 
@@ -84,9 +95,13 @@ export async function releaseBooking(
 ): Promise<Booking | undefined> {
   const next = revise(booking, { status: to }, cap.now());
   const event = cap.event(tenantId, `booking.${to}`, { booking: next, slots: pendingSlots(next.sessionId, next.date) });
-  const doc = await cap.slots.release(slotId(next.sessionId, next.date), next.id, next.slots, from, event, { rev: stateRank[to] });
+  const key = slotId(next.sessionId, next.date);
+  const doc = await cap.onLedger(key, async () => {
+    const released = await cap.slots.release(key, next.id, next.slots, from, event, { rev: stateRank[to] });
+    if (released) await cap.flush('slots', released, event);
+    return released;
+  });
   if (!doc) return undefined;
-  await cap.flush('slots', doc, event);
   await processQueue(cap, tenantId, next.sessionId, next.date);
   return next;
 }

@@ -2,6 +2,7 @@ import type { Actor, Booking, EventEnvelope } from '@allot/contracts';
 import { AppError } from '@allot/contracts';
 import { makeEvent, type OutboxEntry, type Service } from '@allot/kit';
 import type { Collection, Document } from 'mongodb';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { CapacityConfig } from './config';
 import { BookingStore } from './store/bookings';
 import { QueueStore } from './store/queue';
@@ -9,7 +10,11 @@ import { type SessionDoc, SessionStore } from './store/sessions';
 import { type SlotDoc, type SlotEffects, SlotStore, snapshotOf } from './store/slots';
 
 /** Everything the capacity handlers share: stores, clock, config, and how events are made. */
+/** Ledger changes in flight per session/date in this process (see `onLedger`). */
+const LEDGER_CONCURRENCY = 4;
+
 export class Capacity {
+  private readonly ledgerLimits = new Map<string, LimitFunction>();
   readonly sessions: SessionStore;
   readonly slots: SlotStore;
   readonly bookings: BookingStore;
@@ -40,6 +45,22 @@ export class Capacity {
   /** Publishes the event a write stored on its document (the outbox relay's sweep is the backstop). */
   flush(collection: 'slots' | 'sessions' | 'queue', doc: { _id: string; outbox?: OutboxEntry[] } | null, event: EventEnvelope) {
     return this.service.outbox.flush(this[collection].docs as unknown as Collection<Document>, doc, [event.id]);
+  }
+
+  /**
+   * Runs a change of one ledger (its write and the flush of its event) with at most a few others
+   * of the same session/date at a time. Correctness does not need it — the guards do that — but
+   * every in-flight change's event sits on the ledger document until flushed, and a document
+   * hundreds of events deep makes every write of it slow (FerretDB rewrites whole documents).
+   */
+  async onLedger<T>(key: string, change: () => Promise<T>): Promise<T> {
+    const limit = this.ledgerLimits.get(key) ?? pLimit(LEDGER_CONCURRENCY);
+    this.ledgerLimits.set(key, limit);
+    try {
+      return await limit(change);
+    } finally {
+      if (limit.activeCount === 0 && limit.pendingCount === 0) this.ledgerLimits.delete(key);
+    }
   }
 
   async session(tenantId: string, id: string): Promise<SessionDoc> {

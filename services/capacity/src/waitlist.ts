@@ -150,15 +150,13 @@ async function promote(cap: Capacity, session: SessionDoc, slotKey: string, entr
     rev: stateRank[booking.status],
     holdExpiry: holdExpiresAt ? { bookingId: booking.id, dueAt: holdExpiresAt } : undefined,
   };
-  const doc = await cap.slots.reserve(
-    slotKey,
-    { id: booking.id, slots: booking.slots, status: offer ? 'held' : 'confirmed' },
-    event,
-    effects,
-    entry._id,
-  );
+  const taken = { id: booking.id, slots: booking.slots, status: offer ? ('held' as const) : ('confirmed' as const) };
+  const doc = await cap.onLedger(slotKey, async () => {
+    const reserved = await cap.slots.reserve(slotKey, taken, event, effects, entry._id);
+    if (reserved) await cap.flush('slots', reserved, event);
+    return reserved;
+  });
   if (!doc) return false;
-  await cap.flush('slots', doc, event);
   if (await completeEntry(cap, entry, booking)) return true;
   const now2 = await cap.queue.get(entry.tenantId, entry._id);
   if (now2?.status === 'completed' && now2.bookingId === booking.id) return true; // another processor completed it for us
