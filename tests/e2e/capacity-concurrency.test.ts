@@ -8,7 +8,10 @@ async function ledger(stack: Stack, sessionId: string, date: string) {
   try {
     const db = client.db(stack.capacityDb);
     const slot = await db.collection('slots').findOne({ _id: `${sessionId}:${date}` as never });
-    const live = await db.collection('bookings').find({ sessionId, date, status: { $in: ['held', 'confirmed'] } }).toArray();
+    const live = await db
+      .collection('bookings')
+      .find({ sessionId, date, status: { $in: ['held', 'confirmed'] } })
+      .toArray();
     return { slot, live };
   } finally {
     await client.close();
