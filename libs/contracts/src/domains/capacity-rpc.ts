@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import { Id, IsoDate, Pagination, page, UserId } from '../primitives';
 import { rpc } from '../rpc';
-import { Booking, BookingStatus, BookingType, CapacityAlert, OfferMinutes, QueueEntry, QueueEntryStatus, QueuePromotion, Session } from './capacity';
+import {
+  Booking,
+  BookingStatus,
+  BookingType,
+  CapacityAlert,
+  OfferMinutes,
+  QueueEntry,
+  QueueEntryStatus,
+  QueuePromotion,
+  Session,
+} from './capacity';
 
 /** HTTP request bodies and queries of SPEC §4 (the gateway validates with these, the service again). */
 export const CreateSession = z.strictObject({

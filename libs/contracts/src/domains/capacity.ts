@@ -6,7 +6,10 @@ export const BookingType = z.enum(['regular', 'private_silver', 'private_gold'])
 export type BookingType = z.infer<typeof BookingType>;
 export const QueuePromotion = z.enum(['confirm', 'offer']);
 /** How long a waitlist offer is held; fractions allowed (0.5 = 30 s), up to a week. */
-export const OfferMinutes = z.number().min(0.05).max(7 * 24 * 60);
+export const OfferMinutes = z
+  .number()
+  .min(0.05)
+  .max(7 * 24 * 60);
 
 export const Session = z.object({
   id: Id,
