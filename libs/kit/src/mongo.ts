@@ -1,10 +1,47 @@
+import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { type Db, type IndexDescription, MongoClient } from 'mongodb';
+import { tracer } from './trace';
 
-/** Connects to the service's own database. Works with FerretDB and MongoDB alike. */
+/**
+ * Connects to the service's own database. Works with FerretDB and MongoDB alike. Every command
+ * becomes a client span under the caller's span (from the driver's command monitoring), so one
+ * trace shows HTTP → service → database → event.
+ */
 export async function connectMongo(url: string, dbName: string): Promise<{ client: MongoClient; db: Db }> {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, retryWrites: true });
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, retryWrites: true, monitorCommands: true });
+  traceCommands(client);
   await client.connect();
   return { client, db: client.db(dbName) };
+}
+
+const untraced = new Set(['hello', 'isMaster', 'ping', 'endSessions', 'saslStart', 'saslContinue', 'buildInfo']);
+
+function traceCommands(client: MongoClient) {
+  const open = new Map<number, Span>();
+  client.on('commandStarted', (event) => {
+    if (untraced.has(event.commandName)) return;
+    const collection = String((event.command as Record<string, unknown>)[event.commandName] ?? '');
+    const span = tracer.startSpan(`mongodb.${event.commandName} ${collection}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'db.system': 'mongodb',
+        'db.namespace': event.databaseName,
+        'db.operation.name': event.commandName,
+        'db.collection.name': collection,
+      },
+    });
+    open.set(event.requestId, span);
+  });
+  client.on('commandSucceeded', (event) => {
+    open.get(event.requestId)?.end();
+    open.delete(event.requestId);
+  });
+  client.on('commandFailed', (event) => {
+    const span = open.get(event.requestId);
+    span?.setStatus({ code: SpanStatusCode.ERROR, message: String(event.failure) });
+    span?.end();
+    open.delete(event.requestId);
+  });
 }
 
 /**

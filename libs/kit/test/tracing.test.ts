@@ -1,10 +1,11 @@
 import { rpc } from '@allot/contracts';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { systemClock } from '../src/clock';
 import { consumeEvents } from '../src/event-consumer';
 import { EventPublisher, makeEvent } from '../src/events';
+import { connectMongo } from '../src/mongo';
 import { RpcClient, RpcServer } from '../src/rpc';
 import { ensureStream, eventStreamConfig } from '../src/streams';
 import { startTelemetry } from '../src/telemetry';
@@ -21,15 +22,22 @@ describe('tracing', () => {
   let conn: Awaited<ReturnType<typeof testNats>>;
   const tenantId = uniqueName('t');
 
+  let mongo: Awaited<ReturnType<typeof connectMongo>>;
+
   beforeAll(async () => {
     conn = await testNats();
+    mongo = await connectMongo(inject('mongoUrl'), uniqueName('trace').toLowerCase());
     await ensureStream(conn.jsm, eventStreamConfig('availability'));
   });
-  afterAll(() => conn.close());
+  afterAll(async () => {
+    await conn.close();
+    await mongo.client.close();
+  });
 
-  it('tracing - one trace id spans an RPC hop and the event hop it causes', async () => {
+  it('tracing - one trace id spans an RPC hop, the database call and the event hop it causes', async () => {
     const publisher = new EventPublisher(conn.js, 'availability');
     const server = new RpcServer(conn.nc, 'availability', testLogger()).add('trace-announce', announce, async (input) => {
+      await mongo.db.collection('things').findOne({ _id: 'x' as never });
       await publisher.publish(
         makeEvent(
           'availability',
@@ -80,6 +88,7 @@ describe('tracing', () => {
       expect.arrayContaining([
         'rpc.availability.trace-announce request',
         'rpc.availability.trace-announce process',
+        'mongodb.find things',
         `evt.availability.${tenantId}.availability.updated publish`,
         `evt.availability.${tenantId}.availability.updated process`,
       ]),
