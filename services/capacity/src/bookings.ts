@@ -16,7 +16,7 @@ export async function createBooking(
   actor: Actor,
   input: z.output<typeof CreateBooking>,
 ): Promise<Booking> {
-  const session = await cap.session(tenantId, input.sessionId);
+  const session = await cap.recentSession(tenantId, input.sessionId);
   if (!session.isActive) throw new AppError('session_inactive', 'The session is not taking bookings');
   const now = cap.now();
   if (isPastDate(input.date, now)) {
@@ -48,7 +48,8 @@ export async function createBooking(
     let reserved = await cap.slots.reserve(key, taken, event, effects);
     // The first booking of a date creates its ledger.
     if (!reserved && !(await cap.slots.get(tenantId, session._id, input.date))) {
-      await cap.slots.ensure(tenantId, session._id, input.date, session.maxCapacity);
+      const fresh = await cap.session(tenantId, session._id); // the default capacity, read now
+      await cap.slots.ensure(tenantId, session._id, input.date, fresh.maxCapacity);
       reserved = await cap.slots.reserve(key, taken, event, effects);
     }
     if (reserved) await cap.flush('slots', reserved, event);

@@ -12,9 +12,11 @@ import { type SlotDoc, type SlotEffects, SlotStore, snapshotOf } from './store/s
 /** Everything the capacity handlers share: stores, clock, config, and how events are made. */
 /** Ledger changes in flight per session/date in this process (see `onLedger`). */
 const LEDGER_CONCURRENCY = 4;
+const SESSION_CACHE_MS = 1000;
 
 export class Capacity {
   private readonly ledgerLimits = new Map<string, LimitFunction>();
+  private readonly recentSessions = new Map<string, { session: SessionDoc; until: number }>();
   readonly sessions: SessionStore;
   readonly slots: SlotStore;
   readonly bookings: BookingStore;
@@ -66,7 +68,24 @@ export class Capacity {
   async session(tenantId: string, id: string): Promise<SessionDoc> {
     const session = await this.sessions.get(tenantId, id);
     if (!session) throw new AppError('not_found', 'Session not found');
+    this.recentSessions.set(id, { session, until: Date.now() + SESSION_CACHE_MS });
     return session;
+  }
+
+  /**
+   * The session as read at most a second ago, for the booking path (one read less per booking).
+   * A deactivation reaches bookings on other replicas within that second; anything that depends
+   * on the session's default capacity reads it fresh.
+   */
+  async recentSession(tenantId: string, id: string): Promise<SessionDoc> {
+    const cached = this.recentSessions.get(id);
+    if (cached && cached.until > Date.now() && cached.session.tenantId === tenantId) return cached.session;
+    if (this.recentSessions.size > 10_000) this.recentSessions.clear();
+    return this.session(tenantId, id);
+  }
+
+  forgetSession(id: string): void {
+    this.recentSessions.delete(id);
   }
 
   /** A booking the actor may see: another tenant's, or another user's, does not exist for it. */

@@ -45,6 +45,17 @@ async function alertFigures(cap: Capacity, tenantId: string, session: SessionDoc
  * once however many changes race. `known` is the ledger as the caller's update left it.
  */
 export async function checkAlerts(cap: Capacity, tenantId: string, session: SessionDoc, date: string, known?: SlotDoc): Promise<void> {
+  // Only utilization can cross its threshold while slots are left and the queue did not change
+  // (a booking): then the queue need not be counted.
+  if (known && known.available > 0 && !known.alerts?.capacity_shortage) {
+    const utilization = utilizationPercentage(known.booked, known.maxSlots);
+    const raised = alertConditions({
+      utilizationPercentage: utilization,
+      pendingEntries: 0,
+      availableSlots: known.available,
+    }).high_utilization;
+    if (raised === Boolean(known.alerts?.high_utilization)) return;
+  }
   const { figures, slot } = await alertFigures(cap, tenantId, session, date, known);
   if (!slot) return;
   const now = alertConditions(figures);

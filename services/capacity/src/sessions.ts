@@ -22,6 +22,7 @@ export async function updateSession(cap: Capacity, tenantId: string, id: string,
   const set: Partial<SessionDoc> = { ...patch, updatedAt: cap.now().toISOString() };
   const event = cap.event(tenantId, 'session.updated', { session: toSession({ ...current, ...set }) });
   const doc = await cap.sessions.update(tenantId, id, set, event);
+  cap.forgetSession(id);
   if (!doc) throw new AppError('not_found', 'Session not found');
   await cap.flush('sessions', doc, event);
   return toSession(doc);
@@ -119,6 +120,7 @@ export async function setCapacity(
     slots: null,
   });
   const updated = await cap.sessions.update(tenantId, sessionId, { maxCapacity: to, updatedAt: cap.now().toISOString() }, event);
+  cap.forgetSession(sessionId);
   await cap.flush('sessions', updated, event);
   // Ledgers created from the old default while this ran follow the new one too.
   for (const late of await cap.slots.listForSession(tenantId, sessionId, today)) {

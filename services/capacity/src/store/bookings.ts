@@ -9,11 +9,7 @@ export interface BookingDoc extends Omit<Booking, 'id'> {
   rev: number;
 }
 
-export const bookingIndexes: IndexDescription[] = [
-  { key: { tenantId: 1, sessionId: 1, date: 1 } },
-  { key: { tenantId: 1, userId: 1 } },
-  { key: { tenantId: 1, status: 1, date: 1 } },
-];
+export const bookingIndexes: IndexDescription[] = [{ key: { tenantId: 1, sessionId: 1, date: 1 } }, { key: { tenantId: 1, userId: 1 } }];
 
 export function toBooking(doc: BookingDoc): Booking {
   const { _id, tenantId: _t, rev: _r, ...rest } = doc;
