@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   type Actor,
   AppError,
@@ -16,6 +17,22 @@ import { instruments } from './telemetry';
 import { contextFrom, headersWithTrace, inSpan, SpanKind } from './trace';
 
 const encoder = new TextEncoder();
+
+/** Header carrying the caller's deadline (epoch ms): work it would wait for is not started after it. */
+const DEADLINE_HEADER = 'Allot-Deadline';
+const deadlines = new AsyncLocalStorage<number | undefined>();
+
+/**
+ * Throws `upstream_unavailable` if the RPC being handled is past its caller's deadline. Call it
+ * right before an irreversible write that may have waited (e.g. behind other writes of a hot
+ * record): the caller has already answered its client 503, so the write must not happen.
+ */
+export function assertBeforeDeadline(): void {
+  const deadline = deadlines.getStore();
+  if (deadline !== undefined && Date.now() > deadline) {
+    throw new AppError('upstream_unavailable', 'The request reached its deadline before it could be applied');
+  }
+}
 const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
 
 /** What an RPC handler knows about its call besides the input. */
@@ -58,8 +75,11 @@ export class RpcServer {
 
   private async handle<C extends RpcContract>(subject: string, contract: C, handler: RpcHandler<C>, msg: Msg) {
     const started = performance.now();
-    const reply = await inSpan(`${subject} process`, { kind: SpanKind.SERVER, parent: contextFrom(msg.headers) }, () =>
-      this.invoke(subject, contract, handler, msg),
+    const deadline = Number(msg.headers?.get(DEADLINE_HEADER)) || undefined;
+    const reply = await deadlines.run(deadline, () =>
+      inSpan(`${subject} process`, { kind: SpanKind.SERVER, parent: contextFrom(msg.headers) }, () =>
+        this.invoke(subject, contract, handler, msg),
+      ),
     );
     instruments().rpcDuration.record((performance.now() - started) / 1000, {
       operation: subject,
@@ -122,12 +142,12 @@ export class RpcClient {
     const subject = rpcSubject(service, operation);
     return inSpan(`${subject} request`, { kind: SpanKind.CLIENT }, async () => {
       const request: RpcRequest = { tenantId: options.tenantId, actor: options.actor, input };
+      const timeout = options.timeoutMs ?? this.defaultTimeoutMs;
+      const headers = headersWithTrace();
+      headers.set(DEADLINE_HEADER, String(Date.now() + timeout));
       let msg: Msg;
       try {
-        msg = await this.nc.request(subject, encode(request), {
-          timeout: options.timeoutMs ?? this.defaultTimeoutMs,
-          headers: headersWithTrace(),
-        });
+        msg = await this.nc.request(subject, encode(request), { timeout, headers });
       } catch (error) {
         throw unavailable(service, error);
       }

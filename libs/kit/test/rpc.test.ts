@@ -1,7 +1,7 @@
 import { AppError, rpc } from '@allot/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { RpcClient, RpcServer } from '../src/rpc';
+import { assertBeforeDeadline, RpcClient, RpcServer } from '../src/rpc';
 import { testLogger, testNats } from '../src/testing';
 
 const add = rpc('adds two numbers', z.strictObject({ a: z.number().int(), b: z.number().int() }), z.object({ sum: z.number() }));
@@ -13,6 +13,7 @@ describe('rpc', () => {
   let server: RpcServer;
   let client: RpcClient;
   const call = { tenantId: 't_1', actor: { kind: 'apiKey', keyId: 'k_1' } } as const;
+  let lateWrites = 0;
 
   beforeAll(async () => {
     conn = await testNats();
@@ -23,6 +24,12 @@ describe('rpc', () => {
         return { sum: a + b };
       })
       .add('test-slow', slow, () => new Promise((r) => setTimeout(() => r({}), 2000)))
+      .add('test-late-write', slow, async () => {
+        await new Promise((r) => setTimeout(r, 400)); // e.g. queued behind other writes
+        assertBeforeDeadline();
+        lateWrites++;
+        return {};
+      })
       .add('test-fail', failing, async () => {
         throw new AppError('capacity_exhausted', 'No slots left', { availableSlots: 0 });
       });
@@ -62,5 +69,14 @@ describe('rpc', () => {
     const error = await client.call('notifications', 'test-slow', slow, {}, { ...call, timeoutMs: 300 }).catch((e) => e);
     expect(error).toMatchObject({ code: 'upstream_unavailable' });
     expect(performance.now() - started).toBeLessThan(1500);
+  });
+
+  it('rpc - work that would happen after the caller gave up is not done', async () => {
+    const error = await client.call('notifications', 'test-late-write', slow, {}, { ...call, timeoutMs: 200 }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'upstream_unavailable' });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(lateWrites).toBe(0);
+    await expect(client.call('notifications', 'test-late-write', slow, {}, { ...call, timeoutMs: 2000 })).resolves.toEqual({});
+    expect(lateWrites).toBe(1);
   });
 });

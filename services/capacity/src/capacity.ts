@@ -1,6 +1,6 @@
 import type { Actor, Booking, EventEnvelope } from '@allot/contracts';
 import { AppError } from '@allot/contracts';
-import { makeEvent, type OutboxEntry, type Service } from '@allot/kit';
+import { assertBeforeDeadline, makeEvent, type OutboxEntry, type Service } from '@allot/kit';
 import type { Collection, Document } from 'mongodb';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { CapacityConfig } from './config';
@@ -59,7 +59,10 @@ export class Capacity {
     const limit = this.ledgerLimits.get(key) ?? pLimit(LEDGER_CONCURRENCY);
     this.ledgerLimits.set(key, limit);
     try {
-      return await limit(change);
+      return await limit(() => {
+        assertBeforeDeadline(); // waited too long behind other changes: the caller already gave up
+        return change();
+      });
     } finally {
       if (limit.activeCount === 0 && limit.pendingCount === 0) this.ledgerLimits.delete(key);
     }
