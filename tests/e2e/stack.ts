@@ -15,18 +15,13 @@ import { capacityIndexes } from '@allot/capacity/indexes';
 import { startJobs } from '@allot/capacity/jobs';
 import { gatewayEnv } from '@allot/gateway/config';
 import { gatewayIndexes, type RunningGateway, startGateway } from '@allot/gateway/gateway';
+import { call, type Reply } from '@allot/gateway/test/harness';
 import { type LocalServer, startNats } from '@allot/infra';
 import { createService, newId } from '@allot/kit';
 import { inject } from 'vitest';
 
 export { eventually, openStream } from '@allot/gateway/test/harness';
-
-export interface Reply {
-  status: number;
-  headers: Headers;
-  body: any;
-  text: string;
-}
+export type { Reply };
 
 export interface Stack {
   base: string;
@@ -92,21 +87,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const as =
     (key: string) =>
-    async (method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
-      const h: Record<string, string> = { authorization: `Bearer ${key}`, ...headers };
-      if (body !== undefined) h['content-type'] = 'application/json';
-      const res = await fetch(base + urlPath, {
-        method,
-        headers: h,
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let json: unknown = null;
-      try {
-        json = text ? JSON.parse(text) : null;
-      } catch {}
-      return { status: res.status, headers: res.headers, body: json, text };
-    };
+    (method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> =>
+      call(base, method, urlPath, { key, body, headers });
 
   return {
     base,
