@@ -68,8 +68,7 @@ export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, i
   const event = cap.event(tenantId, 'queue.joined', { entry: toQueueEntry(doc as QueueDoc) });
   const stored = await cap.queue.insert(doc, event, { expiry: { entryId: id, tenantId, dueAt: expiresAt } });
   await cap.flush('queue', stored, event);
-  await recomputePositions(cap, tenantId, session._id, input.date);
-  await processQueue(cap, tenantId, session._id, input.date);
+  await processQueue(cap, tenantId, session._id, input.date); // promotes it if it fits, and recomputes positions
   return toQueueEntry((await cap.queue.get(tenantId, id)) as QueueDoc);
 }
 
