@@ -2,9 +2,9 @@ import { AppError } from '@allot/contracts';
 import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import type { GatewayDeps } from './deps';
 import { authenticate } from './http/auth';
+import { cors } from './http/cors';
 import type { GatewayEnv } from './http/env';
 import { problem, toAppError } from './http/problem';
 import { rateLimit } from './http/rate-limit';
@@ -39,10 +39,12 @@ export function createApp(deps: GatewayDeps) {
       exposeHeaders: ['X-Request-Id', 'traceparent', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'Idempotent-Replayed'],
     }),
   );
-  app.use(
-    '/v1/*',
-    bodyLimit({ maxSize: config.BODY_LIMIT_BYTES, onError: (c) => problem(c, tooLarge(config.BODY_LIMIT_BYTES), 413, closeConnection) }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: config.BODY_LIMIT_BYTES,
+    onError: (c) => problem(c, tooLarge(config.BODY_LIMIT_BYTES), 413, closeConnection),
+  });
+  // GET and HEAD have no body; asking for one would make @hono/node-server build a Web Request.
+  app.use('/v1/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.use(
     '/v1/*',
     authenticate({ rootKey: config.ROOT_API_KEY, apiKeys: deps.verifier, userTokens: deps.userTokens, now: () => deps.clock.now() }),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '@allot/contracts';
 import type { Context } from 'hono';
+import type { StatusCode } from 'hono/utils/http-status';
 import type { IdempotencyStore } from '../store/idempotency';
 import type { GatewayEnv } from './env';
 import { problem, toAppError } from './problem';
@@ -46,9 +47,10 @@ export async function idempotent<R extends Response>(
   if (claim.kind === 'mismatch') throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with a different request');
   if (claim.kind === 'in_flight') throw new AppError('conflict', 'A request with this Idempotency-Key is still in progress');
   if (claim.kind === 'replay') {
-    return new Response(claim.body, {
-      status: claim.status,
-      headers: { 'content-type': claim.contentType, 'idempotent-replayed': 'true' },
+    // Through the context, so the headers middleware prepared (request id, CORS, rate limit) stay.
+    return c.newResponse(claim.body, claim.status as StatusCode, {
+      'content-type': claim.contentType,
+      'idempotent-replayed': 'true',
     }) as R;
   }
 

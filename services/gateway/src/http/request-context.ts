@@ -1,36 +1,62 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { type Logger, SpanKind, tracer } from '@allot/kit';
-import { context, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, propagation, SpanStatusCode, type TextMapGetter, trace } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { GatewayEnv } from './env';
+import { nodeBindings } from './node';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const headerGetter = {
-  get: (headers: Headers, key: string) => headers.get(key) ?? undefined,
-  keys: (headers: Headers) => [...headers.keys()],
+/** @hono/node-server's marker on a response the handler wrote to the Node response itself. */
+const ALREADY_SENT = 'x-hono-already-sent';
+
+const headersGetter: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
+/** The Node request's headers as the propagators' carrier: no Web `Headers` is built for them. */
+const nodeHeadersGetter: TextMapGetter<IncomingHttpHeaders> = {
+  get: (headers, key) => {
+    const value = headers[key];
+    return Array.isArray(value) ? value.join(', ') : value;
+  },
+  keys: (headers) => Object.keys(headers),
 };
 
 /**
  * One span per request (continuing the caller's `traceparent`), `X-Request-Id` (echoed if the
  * client sent a sane one) and `traceparent` on every response, and one log line per request.
+ *
+ * The two headers are set before the route runs, so every response made through the context
+ * (and a stream the route writes itself) carries them without being copied afterwards; a
+ * response built some other way gets them at the end.
  */
 export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
   return async function requestContextMiddleware(c, next) {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const parent = propagation.extract(context.active(), c.req.raw.headers, headerGetter);
+    const node = nodeBindings(c);
+    const incoming = node ? node.incoming.headers['x-request-id'] : c.req.header('x-request-id');
+    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const parent = node
+      ? propagation.extract(context.active(), node.incoming.headers, nodeHeadersGetter)
+      : propagation.extract(context.active(), c.req.raw.headers, headersGetter);
     const span = tracer.startSpan(`${c.req.method} /v1`, { kind: SpanKind.SERVER }, parent);
     const { traceId, spanId, traceFlags } = span.spanContext();
+    const traceparent = `00-${traceId}-${spanId}-0${traceFlags}`;
     const started = performance.now();
     c.set('requestId', requestId);
     c.set('log', log.child({ requestId }));
+    c.header('x-request-id', requestId);
+    c.header('traceparent', traceparent);
     const active = trace.setSpan(parent, span);
     try {
       await context.with(active, next);
     } finally {
-      c.header('x-request-id', requestId);
-      c.header('traceparent', `00-${traceId}-${spanId}-0${traceFlags}`);
+      const headers = c.res.headers;
+      if (headers.get('x-request-id') !== requestId && !headers.has(ALREADY_SENT)) {
+        c.header('x-request-id', requestId);
+        c.header('traceparent', traceparent);
+      }
       span.updateName(`${c.req.method} ${routePath(c, -1)}`);
       span.setAttribute('http.response.status_code', c.res.status);
       if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

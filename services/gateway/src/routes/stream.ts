@@ -1,10 +1,14 @@
 import { AppError } from '@allot/contracts';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { createRoute, z } from '@hono/zod-openapi';
-import { streamSSE } from 'hono/streaming';
+import type { Context } from 'hono';
 import type { GatewayDeps } from '../deps';
 import { credentialOf, requireCredential } from '../http/auth';
+import type { GatewayEnv } from '../http/env';
+import { nodeBindings, requestHeader } from '../http/node';
 import { bearer, problems, router } from '../http/openapi';
 import { resolveChannels } from '../sse/channels';
+import { nodeSink, type SseSink, webSink } from '../sse/connection';
 
 const StreamQuery = z.object({
   channels: z
@@ -37,45 +41,71 @@ function parseLastEventId(value: string | undefined): number | undefined {
   return Number(value);
 }
 
+/** Sent first: how long a client waits before reconnecting. */
+const RETRY = Buffer.from('retry: 3000\n\n');
+const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+
+/**
+ * The stream's response headers: those the middleware prepared (`X-Request-Id`, `traceparent`,
+ * CORS, `RateLimit`) and the event-stream ones.
+ */
+function streamHeaders(c: Context<GatewayEnv>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  // A response made now carries the prepared headers without fixing them on the context.
+  c.newResponse(null).headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  delete headers['content-length'];
+  headers['content-type'] = 'text/event-stream';
+  headers['cache-control'] = 'no-cache';
+  headers.connection = 'keep-alive';
+  return headers;
+}
+
 export function streamRoutes(deps: GatewayDeps) {
   return router().openapi(stream, async (c) => {
     const credential = credentialOf(c, 'apiKey', 'user');
     const query = c.req.valid('query');
     const channels = resolveChannels(query.channels, credential);
-    const lastEventId = parseLastEventId(c.req.header('last-event-id') ?? query.lastEventId);
+    const lastEventId = parseLastEventId(requestHeader(c, 'last-event-id') ?? query.lastEventId);
+    const headers = streamHeaders(c);
+    if (c.req.method === 'HEAD') return c.newResponse(null, 200, headers);
 
-    return streamSSE(c, async (sse) => {
-      let closed = false;
-      let unlisten: (() => void) | undefined;
-      let heartbeat: NodeJS.Timeout | undefined;
-      let finish: () => void = () => {};
-      const finished = new Promise<void>((resolve) => {
-        finish = resolve;
-      });
-      // Called on abort, on a failed write and at shutdown; whichever comes first wins.
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        clearInterval(heartbeat);
-        unlisten?.();
-        finish();
-      };
-      sse.onAbort(close);
-      c.req.raw.signal.addEventListener('abort', close, { once: true });
-
-      await sse.write('retry: 3000\n\n');
-      heartbeat = setInterval(() => sse.write(': heartbeat\n\n').catch(close), deps.config.SSE_HEARTBEAT_MS);
-      unlisten = await deps.fanout.listen(
-        {
-          tenantId: credential.tenantId,
-          matches: (tokens) => channels.some((channel) => channel.matches(tokens, credential)),
-          send: (id, event, data) => void sse.writeSSE({ id: String(id), event, data: JSON.stringify(data) }).catch(close),
-          close,
-        },
-        lastEventId,
-      );
-      if (closed) unlisten();
-      await finished;
-    });
+    let gone = false;
+    let heartbeat: NodeJS.Timeout | undefined;
+    let unlisten: (() => void) | undefined;
+    // Runs once when the connection is over: client gone, write failed, too slow, or shutdown.
+    const release = () => {
+      gone = true;
+      clearInterval(heartbeat);
+      unlisten?.();
+      unlisten = undefined;
+    };
+    const node = nodeBindings(c);
+    let sink: SseSink;
+    let response: Response;
+    if (node) {
+      sink = nodeSink(node.outgoing, headers, release);
+      response = RESPONSE_ALREADY_SENT;
+    } else {
+      const web = webSink(release);
+      sink = web.sink;
+      c.req.raw.signal?.addEventListener('abort', () => sink.end(), { once: true });
+      response = c.newResponse(web.body, 200, headers);
+    }
+    sink.write(RETRY);
+    if (gone) return response;
+    heartbeat = setInterval(() => sink.write(HEARTBEAT), deps.config.SSE_HEARTBEAT_MS);
+    unlisten = deps.fanout.listen(
+      {
+        tenantId: credential.tenantId,
+        matches: (tokens) => channels.some((channel) => channel.matches(tokens, credential)),
+        send: (frame) => sink.write(frame),
+        close: () => sink.end(),
+        ready: () => sink.ready(),
+      },
+      lastEventId,
+    );
+    return response;
   });
 }

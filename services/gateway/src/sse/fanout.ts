@@ -2,21 +2,79 @@ import type { Logger } from '@allot/kit';
 import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { CLIENT_STREAM } from './client-messages';
 
-/** One SSE connection's interest: its tenant, its channel filter, and how to send. */
+/** One SSE connection's interest: its tenant, its channel filter, and how to write to it. */
 export interface Listener {
   tenantId: string;
   matches(tokens: string[]): boolean;
-  send(id: number, event: string, data: unknown): void;
+  /**
+   * Writes one complete SSE frame (`id: …\nevent: …\ndata: …\n\n`, UTF-8). The same buffer is
+   * handed to every listener of a message, so it must not be modified. Must not throw; a
+   * connection that cannot take it closes itself.
+   */
+  send(frame: Uint8Array): void;
   /** Ends the connection (the gateway is shutting down). */
   close(): void;
+  /**
+   * Undefined while the connection takes more at once; otherwise a promise that settles when
+   * its backlog has drained (or it is gone). A replay waits for it, so a long replay goes at
+   * the client's pace instead of piling up in memory; live messages never wait for one client.
+   */
+  ready?(): Promise<void> | undefined;
+}
+
+/** A client message as the fan-out hands it on: its frame is serialised once, on first use. */
+interface ClientMessage {
+  seq: number;
+  /** Subject tokens after `client.<tenantId>.`. */
+  tokens: string[];
+  event: string;
+  data: unknown;
+  frame?: Uint8Array;
 }
 
 interface Registered extends Listener {
   lastSent: number;
   closed: boolean;
   /** Live messages held back while the listener replays what it missed. */
-  buffer: { seq: number; tokens: string[]; event: string; data: unknown }[] | undefined;
+  buffer: ClientMessage[] | undefined;
 }
+
+/** A live message on its way to the listeners of its tenant. */
+interface Delivery {
+  message: ClientMessage;
+  tenantId: string;
+  /** The tenant's listeners when delivery of this message began, and how far it got. */
+  targets?: Registered[];
+  next: number;
+}
+
+/** How long one turn of delivery may hold the event loop before it yields (ms). */
+const SLICE_MS = 8;
+/** Live messages waiting for delivery beyond which the fan-out stops reading new ones. */
+const MAX_QUEUED = 1_000;
+
+/** `id: 42\nevent: availability.updated\ndata: {…}\n\n`, the bytes every listener gets. */
+export function sseFrame(id: number, event: string | undefined, data: unknown): Uint8Array {
+  // JSON.stringify escapes line breaks, so the data is one `data:` line; an event name never
+  // has one, but a stray CR/LF there would end the field early, so it is dropped.
+  const name = event ? event.replace(/[\r\n]/g, '') : '';
+  const json = JSON.stringify(data) ?? 'null';
+  return Buffer.from(name ? `id: ${id}\nevent: ${name}\ndata: ${json}\n\n` : `id: ${id}\ndata: ${json}\n\n`);
+}
+
+/** A client message's body; undefined for one that is not JSON (skipped, live or replayed alike). */
+function parse(msg: JsMsg): { event: string; data: unknown } | undefined {
+  try {
+    return msg.json<{ event: string; data: unknown }>();
+  } catch {
+    return undefined;
+  }
+}
+
+const frameOf = (message: ClientMessage) => {
+  message.frame ??= sseFrame(message.seq, message.event, message.data);
+  return message.frame;
+};
 
 /**
  * Delivers client messages to this replica's SSE connections. One ordered consumer per replica
@@ -24,9 +82,19 @@ interface Registered extends Listener {
  * connections hold no NATS resources of their own; a reconnecting listener first replays what
  * it missed (a short-lived ordered consumer from its `Last-Event-ID`), then goes live with
  * duplicates dropped by sequence.
+ *
+ * Each message is serialised once, whatever the number of listeners, and delivered in turns of
+ * at most `SLICE_MS` that yield to the event loop in between, so a burst to thousands of
+ * connections never stalls the process; messages go out strictly one after another, so every
+ * connection sees them in stream order.
  */
 export class Fanout {
   private readonly listeners = new Map<string, Set<Registered>>();
+  private readonly queue: Delivery[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private pumping = false;
+  private drained: (() => void)[] = [];
+  private stopping = false;
   private stopLive: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
@@ -48,24 +116,39 @@ export class Fanout {
     const messages = await consumer.consume();
     this.stopLive = () => messages.stop();
     this.loop = (async () => {
-      for await (const msg of messages) this.dispatch(msg);
+      for await (const msg of messages) {
+        this.dispatch(msg);
+        // Far behind: stop pulling until the backlog is delivered (memory stays bounded).
+        if (this.queue.length >= MAX_QUEUED && !this.stopping) await new Promise<void>((resolve) => this.drained.push(resolve));
+      }
     })().catch((error) => this.log.error({ err: error }, 'client message fan-out stopped'));
   }
 
   /** Stops reading and ends every connection, so the HTTP server can close. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.stopLive?.();
+    for (const resolve of this.drained.splice(0)) resolve();
     await this.loop;
-    for (const set of [...this.listeners.values()]) for (const listener of [...set]) listener.close();
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    this.queue.length = 0;
+    for (const set of [...this.listeners.values()]) for (const listener of [...set]) this.closeListener(listener);
   }
 
   /**
    * Registers a listener; with `lastEventId` it first receives, in order, every message of its
-   * tenant after that id that it matches. Returns the function that unregisters it.
+   * tenant after that id that it matches (live messages meanwhile are held back), then live
+   * ones. Returns the function that unregisters it. A replay that fails closes the listener:
+   * going live after a gap would break "everything missed, in order"; the client reconnects.
    */
-  async listen(listener: Listener, lastEventId?: number): Promise<() => void> {
+  listen(listener: Listener, lastEventId?: number): () => void {
     const registered: Registered = {
-      ...listener,
+      tenantId: listener.tenantId,
+      matches: listener.matches,
+      send: listener.send,
+      close: listener.close,
+      ready: listener.ready,
       lastSent: lastEventId ?? 0,
       closed: false,
       buffer: lastEventId === undefined ? undefined : [],
@@ -80,38 +163,80 @@ export class Fanout {
       registered.buffer = undefined;
     };
     if (lastEventId !== undefined) {
-      try {
-        await this.replay(registered, lastEventId);
-      } finally {
-        const held = registered.buffer ?? [];
-        registered.buffer = undefined;
-        for (const m of held) this.deliver(registered, m.seq, m.tokens, m.event, m.data);
-      }
+      this.replay(registered, lastEventId).then(
+        () => {
+          const held = registered.buffer ?? [];
+          registered.buffer = undefined;
+          for (const message of held) this.deliver(registered, message);
+        },
+        (error) => {
+          if (registered.closed) return;
+          this.log.warn({ err: error, tenantId: registered.tenantId }, 'SSE replay failed; closing the connection');
+          registered.closed = true; // nothing more reaches it, even before it is removed
+          registered.buffer = undefined;
+          this.closeListener(registered);
+        },
+      );
     }
     return remove;
   }
 
   private dispatch(msg: JsMsg) {
+    if (this.stopping) return;
     const tokens = msg.subject.split('.');
-    const set = this.listeners.get(tokens[1] ?? '');
-    if (!set) return;
-    let body: { event: string; data: unknown };
+    const tenantId = tokens[1] ?? '';
+    if (!this.listeners.has(tenantId)) return;
+    const body = parse(msg);
+    if (!body) return;
+    this.queue.push({ message: { seq: msg.seq, tokens: tokens.slice(2), event: body.event, data: body.data }, tenantId, next: 0 });
+    if (!this.pumping && !this.scheduled) this.pump();
+  }
+
+  /** Delivers queued messages in order until the queue is empty or the turn's time is up. */
+  private pump() {
+    this.scheduled = undefined;
+    this.pumping = true;
+    const deadline = performance.now() + SLICE_MS;
     try {
-      body = msg.json();
-    } catch {
-      return;
-    }
-    const rest = tokens.slice(2);
-    for (const listener of set) {
-      if (listener.buffer) listener.buffer.push({ seq: msg.seq, tokens: rest, event: body.event, data: body.data });
-      else this.deliver(listener, msg.seq, rest, body.event, body.data);
+      for (let delivery = this.queue[0]; delivery; delivery = this.queue[0]) {
+        // Listeners registered before delivery of this message began get it (or buffer it).
+        delivery.targets ??= [...(this.listeners.get(delivery.tenantId) ?? [])];
+        const targets = delivery.targets;
+        while (delivery.next < targets.length) {
+          const listener = targets[delivery.next++] as Registered;
+          if (listener.buffer) listener.buffer.push(delivery.message);
+          else this.deliver(listener, delivery.message);
+          if ((delivery.next & 63) === 0 && performance.now() > deadline) {
+            this.scheduled = setImmediate(() => this.pump());
+            return;
+          }
+        }
+        this.queue.shift();
+      }
+      for (const resolve of this.drained.splice(0)) resolve();
+    } finally {
+      this.pumping = false;
     }
   }
 
-  private deliver(listener: Registered, seq: number, tokens: string[], event: string, data: unknown) {
-    if (listener.closed || seq <= listener.lastSent || !listener.matches(tokens)) return;
-    listener.lastSent = seq;
-    listener.send(seq, event, data);
+  private deliver(listener: Registered, message: ClientMessage) {
+    if (listener.closed || message.seq <= listener.lastSent) return;
+    try {
+      if (!listener.matches(message.tokens)) return;
+      listener.lastSent = message.seq;
+      listener.send(frameOf(message));
+    } catch (error) {
+      this.log.warn({ err: error }, 'SSE write failed; closing the connection');
+      this.closeListener(listener);
+    }
+  }
+
+  private closeListener(listener: Registered) {
+    try {
+      listener.close();
+    } catch (error) {
+      this.log.warn({ err: error }, 'closing an SSE connection failed');
+    }
   }
 
   private async replay(listener: Registered, lastEventId: number) {
@@ -135,9 +260,11 @@ export class Fanout {
     try {
       for await (const msg of messages) {
         if (listener.closed) break;
-        const body = msg.json<{ event: string; data: unknown }>();
-        this.deliver(listener, msg.seq, msg.subject.split('.').slice(2), body.event, body.data);
+        const body = parse(msg);
+        if (body) this.deliver(listener, { seq: msg.seq, tokens: msg.subject.split('.').slice(2), event: body.event, data: body.data });
         if (msg.info.pending === 0) break;
+        const backedUp = listener.ready?.();
+        if (backedUp) await backedUp;
       }
     } finally {
       messages.stop();

@@ -1,0 +1,56 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context } from 'hono';
+
+/**
+ * The Node request and response behind a Hono context when the app is served by
+ * `@hono/node-server` over HTTP/1, or undefined (e.g. `app.request()` in tests).
+ */
+export function nodeBindings(c: Context): { incoming: IncomingMessage; outgoing: ServerResponse } | undefined {
+  const env = c.env as { incoming?: unknown; outgoing?: unknown } | undefined;
+  const incoming = env?.incoming;
+  const outgoing = env?.outgoing;
+  return incoming instanceof IncomingMessage && outgoing instanceof ServerResponse ? { incoming, outgoing } : undefined;
+}
+
+/**
+ * One request header (`name` in lower case) with the value `c.req.header(name)` would give, read
+ * from the Node request when there is one: `c.req.header` makes @hono/node-server build a Web
+ * `Headers` of every header first. Node joins repeated fields with ", " as `Headers` does, except
+ * for the few it keeps only the first of (e.g. `authorization`), which are joined here from the
+ * raw headers.
+ */
+export function requestHeader(c: Context, name: string): string | undefined {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  if (!(incoming instanceof IncomingMessage)) return c.req.header(name);
+  const value = incoming.headers[name];
+  if (value === undefined || !FIRST_ONLY.has(name)) return Array.isArray(value) ? value.join(', ') : value;
+  let joined: string | undefined;
+  const raw = incoming.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i] as string;
+    if (key.length === name.length && key.toLowerCase() === name) joined = joined === undefined ? raw[i + 1] : `${joined}, ${raw[i + 1]}`;
+  }
+  return joined ?? (value as string);
+}
+
+/** Fields Node's parser keeps only the first occurrence of (`IncomingMessage#headers`). */
+const FIRST_ONLY = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);

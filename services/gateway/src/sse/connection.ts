@@ -1,0 +1,165 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+
+/** Where an SSE connection's bytes go. Writing never throws; a gone connection ignores writes. */
+export interface SseSink {
+  write(chunk: Uint8Array): void;
+  /** Ends the response normally (the gateway is shutting down). */
+  end(): void;
+  /**
+   * Undefined while little is waiting to be sent; otherwise a promise that settles once the
+   * backlog has drained or the connection is gone.
+   */
+  ready(): Promise<void> | undefined;
+}
+
+/** Waiting bytes above which `ready()` asks the writer to wait. */
+const READY_BYTES = 64 * 1024;
+
+export interface SseLimits {
+  /** Bytes a connection may have waiting to be sent before it is dropped as stuck. */
+  maxBufferedBytes: number;
+  /** How long writes may stay backed up (no 'drain') before the connection is dropped (ms). */
+  maxStallMs: number;
+}
+
+/** A slow client is cut off rather than buffered for without bound; it resumes with Last-Event-ID. */
+export const defaultSseLimits: SseLimits = { maxBufferedBytes: 512 * 1024, maxStallMs: 30_000 };
+
+/**
+ * Writes straight to the Node response (no Web Streams in between), so a frame costs one
+ * `res.write`. `onGone` runs exactly once, when the connection is over for whatever reason:
+ * the client went away (the response's 'close'), a write failed, the client stopped reading
+ * (more than `maxBufferedBytes` waiting, or no 'drain' for `maxStallMs`), or `end()`.
+ */
+export function nodeSink(res: ServerResponse, headers: OutgoingHttpHeaders, onGone: () => void, limits = defaultSseLimits): SseSink {
+  let gone = false;
+  let stall: NodeJS.Timeout | undefined;
+  let waiting: (() => void)[] = [];
+  const wake = () => {
+    const resolvers = waiting;
+    waiting = [];
+    for (const resolve of resolvers) resolve();
+  };
+  const finish = () => {
+    if (gone) return;
+    gone = true;
+    clearTimeout(stall);
+    res.off('drain', drained);
+    wake();
+    onGone();
+  };
+  const drained = () => {
+    clearTimeout(stall);
+    stall = undefined;
+    wake();
+  };
+  const drop = () => {
+    res.destroy();
+    finish();
+  };
+  res.once('close', finish);
+  res.on('error', finish);
+  res.on('drain', drained);
+  res.writeHead(200, headers);
+  return {
+    write(chunk) {
+      if (gone) return;
+      if (res.destroyed || res.writableEnded) return finish();
+      if (res.writableLength > limits.maxBufferedBytes) return drop();
+      try {
+        if (!writeNow(res, chunk) && !stall) stall = setTimeout(drop, limits.maxStallMs);
+      } catch {
+        drop();
+      }
+    },
+    end() {
+      if (gone) return;
+      if (!res.destroyed && !res.writableEnded) res.end();
+      finish();
+    },
+    ready() {
+      if (gone || res.writableLength <= READY_BYTES) return undefined;
+      // 'drain' comes once the socket's buffer is empty, and only after a write returned false.
+      return new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        if (!res.writableNeedDrain) setImmediate(wake);
+      });
+    },
+  };
+}
+
+/**
+ * `res.write`, sent to the socket before returning. Node corks the socket on a chunked write and
+ * sends on the next tick, which would put the system calls of a whole burst (one per
+ * connection, the real cost of a fan-out) in one uninterrupted run after the fan-out's
+ * time-sliced loop; corking here and uncorking at once keeps them inside its slices.
+ */
+function writeNow(res: ServerResponse, chunk: Uint8Array): boolean {
+  const socket = res.socket;
+  if (!socket || socket.writableCorked) return res.write(chunk);
+  socket.cork();
+  try {
+    return res.write(chunk);
+  } finally {
+    socket.uncork();
+  }
+}
+
+/**
+ * The same for runtimes without a Node response (e.g. `app.request()`): a byte stream to return
+ * as the response body. Cancelling it (the client went away) counts as gone.
+ */
+export function webSink(onGone: () => void, limits = defaultSseLimits): { sink: SseSink; body: ReadableStream<Uint8Array> } {
+  let gone = false;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let waiting: (() => void)[] = [];
+  const wake = () => {
+    const resolvers = waiting;
+    waiting = [];
+    for (const resolve of resolvers) resolve();
+  };
+  const finish = () => {
+    if (gone) return;
+    gone = true;
+    wake();
+    onGone();
+  };
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start: (c) => {
+        controller = c;
+      },
+      pull: wake, // called whenever the queue is below its high-water mark
+      cancel: finish,
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: READY_BYTES }),
+  );
+  return {
+    body,
+    sink: {
+      write(chunk) {
+        if (gone) return;
+        if ((controller.desiredSize ?? 0) < -limits.maxBufferedBytes) {
+          controller.error(new Error('SSE client is not reading'));
+          return finish();
+        }
+        try {
+          controller.enqueue(chunk);
+        } catch {
+          finish();
+        }
+      },
+      end() {
+        if (gone) return;
+        try {
+          controller.close();
+        } catch {}
+        finish();
+      },
+      ready() {
+        if (gone || (controller.desiredSize ?? 0) > 0) return undefined;
+        return new Promise<void>((resolve) => waiting.push(resolve));
+      },
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { nodeSink, type SseLimits, type SseSink } from '../src/sse/connection';
+import { eventually } from './harness';
+
+/** A server whose one response is an SSE sink with the given limits; records when it is gone. */
+async function serve(limits: SseLimits) {
+  const state: { sink?: SseSink; gone: boolean; res?: http.ServerResponse } = { gone: false };
+  const server = http.createServer((_req, res) => {
+    state.res = res;
+    state.sink = nodeSink(res, { 'content-type': 'text/event-stream' }, () => (state.gone = true), limits);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return { server, port, state };
+}
+
+/** A client that sends a request and then never reads its socket. */
+async function stuckClient(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  socket.pause();
+  return socket;
+}
+
+const chunk = Buffer.alloc(64 * 1024, 'a');
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+describe('SSE connection', () => {
+  it('sse - a client that stops reading is cut off once too much waits for it, and is released', async () => {
+    const { server, port, state } = await serve({ maxBufferedBytes: 1024 * 1024, maxStallMs: 60_000 });
+    const socket = await stuckClient(port);
+    cleanups.push(
+      () => socket.destroy(),
+      () => server.close(),
+    );
+    await eventually(() => state.sink);
+    let written = 0;
+    const pump = setInterval(() => {
+      for (let i = 0; i < 8 && !state.gone; i++) {
+        state.sink?.write(chunk);
+        written += chunk.length;
+      }
+    }, 2);
+    cleanups.push(() => clearInterval(pump));
+    await eventually(() => state.gone, 10_000);
+    expect(state.res?.destroyed).toBe(true);
+    // Bounded: the kernel's socket buffers plus at most the limit (and one turn of writes).
+    expect(state.res?.writableLength ?? 0).toBeLessThanOrEqual(2 * 1024 * 1024);
+    expect(written).toBeLessThan(256 * 1024 * 1024);
+  });
+
+  it('sse - writes backed up for longer than the stall limit cut the client off', async () => {
+    const { server, port, state } = await serve({ maxBufferedBytes: Number.POSITIVE_INFINITY, maxStallMs: 300 });
+    const socket = await stuckClient(port);
+    cleanups.push(
+      () => socket.destroy(),
+      () => server.close(),
+    );
+    await eventually(() => state.sink);
+    // Fill the socket until Node reports backpressure, then stop writing.
+    while ((state.res?.writableLength ?? 0) < 256 * 1024) {
+      state.sink?.write(chunk);
+      await new Promise((r) => setImmediate(r));
+    }
+    const waiting = state.sink?.ready();
+    expect(waiting).toBeInstanceOf(Promise); // a replay would wait here
+    const started = Date.now();
+    await eventually(() => state.gone, 5000);
+    await waiting; // settles once the connection is gone
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(state.res?.destroyed).toBe(true);
+  });
+
+  it('sse - a client that keeps reading is never cut off; end() finishes the response', async () => {
+    const { server, port, state } = await serve({ maxBufferedBytes: 512 * 1024, maxStallMs: 1000 });
+    cleanups.push(() => server.close());
+    let received = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+          res.on('data', (d: Buffer) => {
+            received += d.length;
+          });
+          res.on('end', () => resolve());
+        })
+        .on('error', reject);
+    });
+    await eventually(() => state.sink);
+    for (let i = 0; i < 200; i++) {
+      state.sink?.write(chunk); // 12.5 MiB at 64 KiB per turn of the event loop
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(state.gone).toBe(false);
+    await (state.sink?.ready() ?? Promise.resolve()); // drains for a reading client
+    state.sink?.end();
+    expect(state.gone).toBe(true);
+    await done;
+    expect(received).toBe(200 * chunk.length);
+  });
+
+  it('sse - a client that goes away is released', async () => {
+    const { server, port, state } = await serve({ maxBufferedBytes: 512 * 1024, maxStallMs: 1000 });
+    cleanups.push(() => server.close());
+    const socket = await stuckClient(port);
+    await eventually(() => state.sink);
+    state.sink?.write(Buffer.from('retry: 3000\n\n'));
+    socket.destroy();
+    await eventually(() => state.gone);
+    state.sink?.write(chunk); // ignored, no throw
+  });
+});

@@ -1,0 +1,195 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { newId } from '@allot/kit';
+import { testNats } from '@allot/kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Listener } from '../src/sse/fanout';
+import { createTenant, eventually, openStream, startTestGateway, type TestGateway } from './harness';
+
+/** A fake connection that records the ids of the frames it gets (and can be made slow). */
+function recorder(tenantId: string, busyMicros = 0) {
+  const ids: number[] = [];
+  const frames: string[] = [];
+  let closed = 0;
+  const listener: Listener = {
+    tenantId,
+    matches: (tokens) => tokens[0] === 'availability',
+    send(frame) {
+      const text = Buffer.from(frame).toString('utf8');
+      frames.push(text);
+      ids.push(Number(/^id: (\d+)\n/.exec(text)?.[1]));
+      if (busyMicros > 0) {
+        const until = performance.now() + busyMicros / 1000;
+        while (performance.now() < until) {}
+      }
+    },
+    close: () => void closed++,
+  };
+  return {
+    listener,
+    ids,
+    frames,
+    get closed() {
+      return closed;
+    },
+  };
+}
+
+describe('gateway SSE fan-out', () => {
+  let gw: TestGateway;
+  let conn: Awaited<ReturnType<typeof testNats>>;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    conn = await testNats();
+  });
+  afterAll(async () => {
+    await conn.close();
+    await gw.stop();
+  });
+
+  const publish = async (tenantId: string, k: number) =>
+    (
+      await conn.js.publish(
+        `client.${tenantId}.availability.ses_1.2030-01-01`,
+        JSON.stringify({ event: 'availability.updated', data: { k, text: 'line\nbreak' } }),
+      )
+    ).seq;
+
+  it('sse - a burst to many slow connections arrives whole, in order, once, without holding the event loop', async () => {
+    const fanout = gw.gateway.deps.fanout;
+    const baseline = fanout.size;
+    const tenantId = newId('t');
+    // 1,000 connections at 0.2 ms each: one message costs 200 ms of writing in all.
+    const live = Array.from({ length: 1000 }, () => recorder(tenantId, 200));
+    const removers = live.map((r) => fanout.listen(r.listener));
+    expect(fanout.size).toBe(baseline + 1000);
+
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
+    const seqs: number[] = [];
+    for (let k = 0; k < 8; k++) seqs.push(await publish(tenantId, k));
+    // A client reconnecting mid-burst from the first id: the rest replayed, then live, no gaps.
+    const resumed = recorder(tenantId);
+    const removeResumed = fanout.listen(resumed.listener, seqs[0]);
+    for (let k = 8; k < 10; k++) seqs.push(await publish(tenantId, k));
+
+    await eventually(() => live.every((r) => r.ids.length === 10) && resumed.ids.length === 9, 20_000);
+    loop.disable();
+    await new Promise((r) => setTimeout(r, 200));
+
+    for (const r of live) expect(r.ids).toEqual(seqs);
+    expect(resumed.ids).toEqual(seqs.slice(1));
+    // Every connection got the very same bytes, serialised once per message.
+    const first = live[0]!.frames[0]!;
+    expect(first).toBe(`id: ${seqs[0]}\nevent: availability.updated\ndata: {"k":0,"text":"line\\nbreak"}\n\n`);
+    expect(live.every((r) => r.frames[0] === first)).toBe(true);
+    // 2 s of writing went out in slices; without them the loop would stall 200 ms per message.
+    expect(loop.max / 1e6).toBeLessThan(100);
+
+    for (const remove of [...removers, removeResumed]) remove();
+    expect(fanout.size).toBe(baseline);
+  }, 30_000);
+
+  it("sse - a replay goes at the connection's pace: it waits while the connection is backed up", async () => {
+    const fanout = gw.gateway.deps.fanout;
+    const tenantId = newId('t');
+    const seqs: number[] = [];
+    for (let k = 0; k < 30; k++) seqs.push(await publish(tenantId, k));
+    const slow = recorder(tenantId);
+    let release: (() => void) | undefined;
+    slow.listener.ready = () => {
+      if (slow.ids.length % 10 !== 0) return undefined;
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    const remove = fanout.listen(slow.listener, (seqs[0] as number) - 1);
+    await eventually(() => slow.ids.length === 10);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(slow.ids.length).toBe(10); // held back, not buffered
+    const live = await publish(tenantId, 30); // arrives meanwhile: held, then sent once, in order
+    release?.();
+    await eventually(() => slow.ids.length === 20);
+    release?.();
+    await eventually(() => slow.ids.length === 31);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(slow.ids).toEqual([...seqs, live]);
+    remove();
+  });
+
+  it('sse - a connection whose write throws is closed and the others carry on', async () => {
+    const fanout = gw.gateway.deps.fanout;
+    const tenantId = newId('t');
+    const good = recorder(tenantId);
+    const bad = recorder(tenantId);
+    bad.listener.send = () => {
+      throw new Error('socket gone');
+    };
+    const removers = [fanout.listen(bad.listener), fanout.listen(good.listener)];
+    const seq = await publish(tenantId, 1);
+    await eventually(() => good.ids.length === 1);
+    expect(good.ids).toEqual([seq]);
+    expect(bad.closed).toBe(1);
+    for (const remove of removers) remove();
+  });
+
+  it('sse - the stream answers with the event-stream, request id, trace and CORS headers', async () => {
+    const { key } = await createTenant(gw);
+    const stream = openStream(`${gw.base}/v1/stream?channels=availability`, {
+      authorization: `Bearer ${key}`,
+      'x-request-id': 'sse-req-1',
+      origin: 'https://app.example',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
+    const res = await stream.response;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(res.headers.get('x-request-id')).toBe('sse-req-1');
+    expect(res.headers.get('traceparent')).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
+    expect(res.headers.get('ratelimit')).toMatch(/^"per-credential";r=\d+;t=\d+$/);
+    await eventually(() => stream.retry === 3000);
+    stream.close();
+  });
+
+  it('sse - without a Node response (app.request) the stream is a Web stream, released when cancelled', async () => {
+    const { key, tenantId } = await createTenant(gw);
+    const fanout = gw.gateway.deps.fanout;
+    const baseline = fanout.size;
+    const res = await gw.gateway.app.request('/v1/stream?channels=availability', { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const seq = await publish(tenantId, 7);
+    while (!text.includes(`id: ${seq}\n`)) text += decoder.decode((await reader.read()).value);
+    expect(text.startsWith('retry: 3000\n\n')).toBe(true);
+    expect(text).toContain('event: availability.updated\ndata: {"k":7,');
+    expect(fanout.size).toBe(baseline + 1);
+    await reader.cancel();
+    expect(fanout.size).toBe(baseline);
+  });
+});
+
+describe('gateway SSE shutdown', () => {
+  it('sse - closing the gateway ends open streams normally and releases them', async () => {
+    const gw = await startTestGateway();
+    const { key } = await createTenant(gw);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(`${gw.base}/v1/stream?channels=availability`, { headers: { authorization: `Bearer ${key}` } }),
+      ),
+    );
+    await eventually(() => gw.gateway.deps.fanout.size === 20);
+    const bodies = Promise.all(responses.map((r) => r.text()));
+    const started = Date.now();
+    await gw.stop();
+    expect(Date.now() - started).toBeLessThan(4000); // not the 5 s fallback of `close()`
+    for (const body of await bodies) expect(body.startsWith('retry: 3000\n\n')).toBe(true);
+    expect(gw.gateway.deps.fanout.size).toBe(0);
+  });
+});
