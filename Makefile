@@ -5,7 +5,7 @@ PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split(
 PNPM := .cache/pnpm/node_modules/.bin/pnpm
 MANIFESTS := package.json pnpm-workspace.yaml pnpm-lock.yaml $(wildcard */*/package.json) $(wildcard */package.json)
 
-.PHONY: dev test install infra lint typecheck contracts bench-baseline
+.PHONY: dev test install infra lint typecheck contracts bench-baseline bench
 
 dev: install infra
 	@exec node --import tsx tools/dev/main.ts
@@ -26,6 +26,12 @@ contracts: install
 
 bench-baseline: install infra
 	$(PNPM) run bench:baseline
+
+# Every benchmark; each measures its raw limits again in its own run and writes bench/results.
+bench: bench-baseline
+	node_modules/.bin/tsx bench/gateway/throughput.ts
+	node_modules/.bin/tsx bench/gateway/sse.ts
+	node_modules/.bin/tsx bench/capacity/bookings.ts
 
 $(PNPM):
 	npm install --prefix .cache/pnpm --no-audit --no-fund --loglevel=error pnpm@$(PNPM_VERSION)
