@@ -25,6 +25,33 @@ export interface SseLimits {
 /** A slow client is cut off rather than buffered for without bound; it resumes with Last-Event-ID. */
 export const defaultSseLimits: SseLimits = { maxBufferedBytes: 512 * 1024, maxStallMs: 30_000 };
 
+/** A connection's once-only end and the writers waiting for its backlog to drain. */
+function lifecycle(onGone: () => void) {
+  let gone = false;
+  let waiting: (() => void)[] = [];
+  const wake = () => {
+    const resolvers = waiting;
+    waiting = [];
+    for (const resolve of resolvers) resolve();
+  };
+  return {
+    isGone: () => gone,
+    wake,
+    wait: (then?: () => void) =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        then?.();
+      }),
+    finish(cleanup?: () => void) {
+      if (gone) return;
+      gone = true;
+      cleanup?.();
+      wake();
+      onGone();
+    },
+  };
+}
+
 /**
  * Writes straight to the Node response (no Web Streams in between), so a frame costs one
  * `res.write`. `onGone` runs exactly once, when the connection is over for whatever reason:
@@ -32,26 +59,17 @@ export const defaultSseLimits: SseLimits = { maxBufferedBytes: 512 * 1024, maxSt
  * (more than `maxBufferedBytes` waiting, or no 'drain' for `maxStallMs`), or `end()`.
  */
 export function nodeSink(res: ServerResponse, headers: OutgoingHttpHeaders, onGone: () => void, limits = defaultSseLimits): SseSink {
-  let gone = false;
+  const life = lifecycle(onGone);
   let stall: NodeJS.Timeout | undefined;
-  let waiting: (() => void)[] = [];
-  const wake = () => {
-    const resolvers = waiting;
-    waiting = [];
-    for (const resolve of resolvers) resolve();
-  };
-  const finish = () => {
-    if (gone) return;
-    gone = true;
-    clearTimeout(stall);
-    res.off('drain', drained);
-    wake();
-    onGone();
-  };
+  const finish = () =>
+    life.finish(() => {
+      clearTimeout(stall);
+      res.off('drain', drained);
+    });
   const drained = () => {
     clearTimeout(stall);
     stall = undefined;
-    wake();
+    life.wake();
   };
   const drop = () => {
     res.destroy();
@@ -63,7 +81,7 @@ export function nodeSink(res: ServerResponse, headers: OutgoingHttpHeaders, onGo
   res.writeHead(200, headers);
   return {
     write(chunk) {
-      if (gone) return;
+      if (life.isGone()) return;
       if (res.destroyed || res.writableEnded) return finish();
       if (res.writableLength > limits.maxBufferedBytes) return drop();
       try {
@@ -73,16 +91,15 @@ export function nodeSink(res: ServerResponse, headers: OutgoingHttpHeaders, onGo
       }
     },
     end() {
-      if (gone) return;
+      if (life.isGone()) return;
       if (!res.destroyed && !res.writableEnded) res.end();
       finish();
     },
     ready() {
-      if (gone || res.writableLength <= READY_BYTES) return undefined;
+      if (life.isGone() || res.writableLength <= READY_BYTES) return undefined;
       // 'drain' comes once the socket's buffer is empty, and only after a write returned false.
-      return new Promise<void>((resolve) => {
-        waiting.push(resolve);
-        if (!res.writableNeedDrain) setImmediate(wake);
+      return life.wait(() => {
+        if (!res.writableNeedDrain) setImmediate(life.wake);
       });
     },
   };
@@ -110,26 +127,15 @@ function writeNow(res: ServerResponse, chunk: Uint8Array): boolean {
  * as the response body. Cancelling it (the client went away) counts as gone.
  */
 export function webSink(onGone: () => void, limits = defaultSseLimits): { sink: SseSink; body: ReadableStream<Uint8Array> } {
-  let gone = false;
+  const life = lifecycle(onGone);
+  const finish = () => life.finish();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let waiting: (() => void)[] = [];
-  const wake = () => {
-    const resolvers = waiting;
-    waiting = [];
-    for (const resolve of resolvers) resolve();
-  };
-  const finish = () => {
-    if (gone) return;
-    gone = true;
-    wake();
-    onGone();
-  };
   const body = new ReadableStream<Uint8Array>(
     {
       start: (c) => {
         controller = c;
       },
-      pull: wake, // called whenever the queue is below its high-water mark
+      pull: life.wake, // called whenever the queue is below its high-water mark
       cancel: finish,
     },
     new ByteLengthQueuingStrategy({ highWaterMark: READY_BYTES }),
@@ -138,7 +144,7 @@ export function webSink(onGone: () => void, limits = defaultSseLimits): { sink: 
     body,
     sink: {
       write(chunk) {
-        if (gone) return;
+        if (life.isGone()) return;
         if ((controller.desiredSize ?? 0) < -limits.maxBufferedBytes) {
           controller.error(new Error('SSE client is not reading'));
           return finish();
@@ -150,15 +156,15 @@ export function webSink(onGone: () => void, limits = defaultSseLimits): { sink: 
         }
       },
       end() {
-        if (gone) return;
+        if (life.isGone()) return;
         try {
           controller.close();
         } catch {}
         finish();
       },
       ready() {
-        if (gone || (controller.desiredSize ?? 0) > 0) return undefined;
-        return new Promise<void>((resolve) => waiting.push(resolve));
+        if (life.isGone() || (controller.desiredSize ?? 0) > 0) return undefined;
+        return life.wait();
       },
     },
   };
