@@ -28,6 +28,7 @@ import { createInterface } from 'node:readline';
 import { freePort, spawnGuarded, startInfra } from '@allot/infra';
 import { MongoClient } from 'mongodb';
 import { createTenant, newRootKey, root, round, versions, writeResults } from '../gateway/common';
+import { cpuTimes } from '../lib/cpu';
 import { machineInfo, mongoFindOneAndUpdate } from '../lib/measure';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -122,16 +123,6 @@ async function waitReady(base: string, children: Child[]) {
 
 // ---------------------------------------------------------------------------------------------
 // CPU accounting: the whole machine (os.cpus) and each process this run started (/proc).
-
-function cpuTimes() {
-  let busy = 0;
-  let all = 0;
-  for (const { times: t } of os.cpus()) {
-    busy += t.user + t.nice + t.sys + t.irq;
-    all += t.user + t.nice + t.sys + t.irq + t.idle;
-  }
-  return { busy, all };
-}
 
 /** CPU seconds so far of every descendant of this process, by a short name (Linux only). */
 function descendantCpu(): Record<string, number> {

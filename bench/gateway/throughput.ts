@@ -14,9 +14,9 @@
  * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) for the gateway's and the bare Hono+NATS server's Node processes.
  * Writes bench/results/gateway-throughput.{json,md}.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { startInfra } from '@allot/infra';
+import { cpuTimes, machineBusySince } from '../lib/cpu';
 import { httpLoadChecked } from '../lib/load';
 import { honoHello, machineInfo, natsRequestReply } from '../lib/measure';
 import { childEnv, createTenant, here, newRootKey, round, versions, writeResults } from './common';
@@ -34,22 +34,6 @@ interface Stats {
 }
 const cpuPercent = (before: Stats, after: Stats, ms: number) =>
   round(((after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000 / ms) * 100, 0);
-
-/** CPU time of all cores so far (ms), from /proc/stat via os.cpus(). */
-function cpuTimes() {
-  let busy = 0;
-  let all = 0;
-  for (const { times: t } of os.cpus()) {
-    busy += t.user + t.nice + t.sys + t.irq;
-    all += t.user + t.nice + t.sys + t.irq + t.idle;
-  }
-  return { busy, all };
-}
-/** Busy share of the whole machine since `before`, in % (100 = every core busy). */
-function machineBusySince(before: { busy: number; all: number }) {
-  const now = cpuTimes();
-  return round(((now.busy - before.busy) / (now.all - before.all)) * 100, 0);
-}
 
 const infra = await startInfra();
 const children: BenchChild[] = [];
