@@ -157,4 +157,15 @@ describe('capacity through the gateway', () => {
     expect(override.body).toMatchObject({ date: today(3), oldCapacity: 5, newCapacity: 8 });
     expect((await admin('GET', `/v1/capacity/check?sessionId=${session.id}&date=${today(3)}&slots=8`)).body.canBook).toBe(true);
   });
+
+  it('metrics - requests, bookings by result and SSE connections are exported as Prometheus text', async () => {
+    const session = await newSession({ maxCapacity: 1 });
+    await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 1 });
+    await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 1 });
+    const text = await (await fetch(`${stack.base}/metrics`)).text();
+    expect(text).toMatch(/allot_bookings_total\{[^}]*result="confirmed"[^}]*\} [1-9]/);
+    expect(text).toMatch(/allot_bookings_total\{[^}]*result="capacity_exhausted"[^}]*\} [1-9]/);
+    expect(text).toContain('allot_http_request_duration_seconds_bucket');
+    expect(text).toContain('allot_rpc_handler_duration_seconds_bucket');
+  });
 });

@@ -1,4 +1,4 @@
-import { metrics } from '@opentelemetry/api';
+import { type Meter, metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -41,28 +41,28 @@ export function startTelemetry(serviceName: string, options: { spanProcessors?: 
 }
 
 /**
- * The instruments the kit records, created on first use: the metrics API has no proxy provider,
- * so instruments made before `startTelemetry` registers the SDK would record nothing.
+ * A set of instruments created on first use. The metrics API has no proxy provider, so
+ * instruments made before `startTelemetry` registers the SDK (e.g. at module load) would record
+ * nothing; services declare theirs with this and call it where they record.
  */
-export function instruments() {
-  kitInstruments ??= createInstruments();
-  return kitInstruments;
-}
-
-let kitInstruments: ReturnType<typeof createInstruments> | undefined;
-
-function createInstruments() {
-  const meter = metrics.getMeter('allot');
-  return {
-    rpcDuration: meter.createHistogram('allot_rpc_handler_duration_seconds', {
-      description: 'RPC handler duration by operation and result',
-      unit: 's',
-    }),
-    eventDuration: meter.createHistogram('allot_event_handler_duration_seconds', {
-      description: 'Event and job handler duration by consumer and result',
-      unit: 's',
-    }),
-    retries: meter.createCounter('allot_handler_retries_total', { description: 'Messages nak-ed or rescheduled for a retry' }),
-    deadLetters: meter.createCounter('allot_dead_letters_total', { description: 'Messages moved to the dead-letter stream' }),
+export function lazyInstruments<T>(create: (meter: Meter) => T): () => T {
+  let made: T | undefined;
+  return () => {
+    made ??= create(metrics.getMeter('allot'));
+    return made;
   };
 }
+
+/** The instruments the kit records. */
+export const instruments = lazyInstruments((meter) => ({
+  rpcDuration: meter.createHistogram('allot_rpc_handler_duration_seconds', {
+    description: 'RPC handler duration by operation and result',
+    unit: 's',
+  }),
+  eventDuration: meter.createHistogram('allot_event_handler_duration_seconds', {
+    description: 'Event and job handler duration by consumer and result',
+    unit: 's',
+  }),
+  retries: meter.createCounter('allot_handler_retries_total', { description: 'Messages nak-ed or rescheduled for a retry' }),
+  deadLetters: meter.createCounter('allot_dead_letters_total', { description: 'Messages moved to the dead-letter stream' }),
+}));

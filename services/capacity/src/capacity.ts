@@ -1,6 +1,6 @@
 import type { Actor, Booking, EventEnvelope } from '@allot/contracts';
 import { AppError } from '@allot/contracts';
-import { assertBeforeDeadline, makeEvent, type OutboxEntry, type Service } from '@allot/kit';
+import { assertBeforeDeadline, lazyInstruments, makeEvent, type OutboxEntry, type Service } from '@allot/kit';
 import type { Collection, Document } from 'mongodb';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { CapacityConfig } from './config';
@@ -10,6 +10,11 @@ import { type SessionDoc, SessionStore } from './store/sessions';
 import { type SlotDoc, type SlotEffects, SlotStore, snapshotOf } from './store/slots';
 
 /** Everything the capacity handlers share: stores, clock, config, and how events are made. */
+/** Bookings by result (SPEC §10): confirmed, held, capacity_exhausted, session_inactive, … */
+export const capacityMetrics = lazyInstruments((meter) => ({
+  bookings: meter.createCounter('allot_bookings_total', { description: 'Booking requests by result' }),
+}));
+
 /** Ledger changes in flight per session/date in this process (see `onLedger`). */
 const LEDGER_CONCURRENCY = 4;
 const SESSION_CACHE_MS = 1000;

@@ -1,7 +1,7 @@
 import { AppError, capacityRpc, type RpcContract } from '@allot/contracts';
 import type { RpcHandler } from '@allot/kit';
 import { cancelBooking, confirmBooking, createBooking } from './bookings';
-import { type Capacity, tenantOf } from './capacity';
+import { type Capacity, capacityMetrics, tenantOf } from './capacity';
 import { checkCapacity, currentAlerts, sessionAnalytics } from './insights';
 import { createSession, setCapacity, updateSession } from './sessions';
 import { toBooking } from './store/bookings';
@@ -29,7 +29,16 @@ export function capacityHandlers(cap: Capacity): Handlers {
     'session.update': ({ id, patch }, ctx) => updateSession(cap, tenantOf(ctx), id, patch),
     'capacity.set': ({ sessionId, ...input }, ctx) => setCapacity(cap, tenantOf(ctx), sessionId, input),
     'capacity.check': (input, ctx) => checkCapacity(cap, tenantOf(ctx), input),
-    'booking.create': (input, ctx) => createBooking(cap, tenantOf(ctx), ctx.actor, input),
+    'booking.create': async (input, ctx) => {
+      try {
+        const booking = await createBooking(cap, tenantOf(ctx), ctx.actor, input);
+        capacityMetrics().bookings.add(1, { result: booking.status });
+        return booking;
+      } catch (error) {
+        capacityMetrics().bookings.add(1, { result: error instanceof AppError ? error.code : 'internal' });
+        throw error;
+      }
+    },
     'booking.confirm': ({ id }, ctx) => confirmBooking(cap, tenantOf(ctx), ctx.actor, id),
     'booking.cancel': ({ id }, ctx) => cancelBooking(cap, tenantOf(ctx), ctx.actor, id),
     'booking.get': async ({ id }, ctx) => toBooking(await cap.visibleBooking(tenantOf(ctx), id, ctx.actor)),

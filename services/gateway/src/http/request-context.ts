@@ -5,6 +5,7 @@ import { context, propagation, SpanStatusCode, type TextMapGetter, trace } from 
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { GatewayEnv } from './env';
+import { gatewayMetrics } from './metrics';
 import { nodeBindings } from './node';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -57,7 +58,9 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
         c.header('x-request-id', requestId);
         c.header('traceparent', traceparent);
       }
-      span.updateName(`${c.req.method} ${routePath(c, -1)}`);
+      const route = routePath(c, -1);
+      span.updateName(`${c.req.method} ${route}`);
+      gatewayMetrics().requestDuration.record((performance.now() - started) / 1000, { method: c.req.method, route, status: c.res.status });
       span.setAttribute('http.response.status_code', c.res.status);
       if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();

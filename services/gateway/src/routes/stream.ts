@@ -5,6 +5,7 @@ import type { Context } from 'hono';
 import type { GatewayDeps } from '../deps';
 import { credentialOf, requireCredential } from '../http/auth';
 import type { GatewayEnv } from '../http/env';
+import { gatewayMetrics } from '../http/metrics';
 import { nodeBindings, requestHeader } from '../http/node';
 import { bearer, problems, router } from '../http/openapi';
 import { resolveChannels } from '../sse/channels';
@@ -76,11 +77,13 @@ export function streamRoutes(deps: GatewayDeps) {
     let unlisten: (() => void) | undefined;
     // Runs once when the connection is over: client gone, write failed, too slow, or shutdown.
     const release = () => {
+      gatewayMetrics().sseConnections.add(-1);
       gone = true;
       clearInterval(heartbeat);
       unlisten?.();
       unlisten = undefined;
     };
+    gatewayMetrics().sseConnections.add(1);
     const node = nodeBindings(c);
     let sink: SseSink;
     let response: Response;
