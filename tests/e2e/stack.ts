@@ -62,7 +62,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const stopSweep = await startJobs(cap);
     await service.start();
     stopCapacity = async () => {
-      stopSweep();
+      await stopSweep();
       await service.stop();
     };
   }

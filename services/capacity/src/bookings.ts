@@ -119,6 +119,6 @@ export async function cancelBooking(cap: Capacity, tenantId: string, actor: Acto
 /** The hold-expiry job: a hold still unconfirmed at its expiry frees its slots. */
 export async function expireHold(cap: Capacity, tenantId: string, bookingId: string): Promise<void> {
   const doc = await cap.bookings.get(tenantId, bookingId);
-  if (!doc || doc.status !== 'held') return;
+  if (doc?.status !== 'held') return;
   await releaseBooking(cap, tenantId, toBooking(doc), 'expired', ['held']);
 }

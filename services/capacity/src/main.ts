@@ -5,7 +5,7 @@ import { registerHandlers } from './handlers';
 import { capacityIndexes } from './indexes';
 import { startJobs } from './jobs';
 
-let stopSweep: (() => void) | undefined;
+let stopSweep: (() => Promise<void>) | undefined;
 
 await runService(
   async () => {
