@@ -3,11 +3,16 @@ import { type OutboxEntry, outboxPush } from '@allot/kit';
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import type { CapacityAlertType } from '../domain/alerts';
 
-/** A booking's hold on slots, as the ledger knows it. */
-export interface LiveBooking {
-  slots: number;
-  status: 'held' | 'confirmed';
-}
+/**
+ * A booking's hold on slots, as the ledger knows it: its slot count, negative while held and
+ * positive once confirmed. One number per booking keeps the ledger compact (FerretDB re-reads and
+ * rewrites the whole document on every change, so its size is its cost).
+ */
+export type LiveBooking = number;
+export type LiveStatus = 'held' | 'confirmed';
+
+/** The slots a live entry holds, whatever its state. */
+export const liveSlots = (entry: LiveBooking) => Math.abs(entry);
 
 /**
  * The slot ledger of one session/date: the only place slots are counted. Every booking, hold,
@@ -59,6 +64,12 @@ export function snapshotOf(doc: SlotDoc): SlotSnapshot {
 }
 
 const live = (bookingId: string) => `live.${bookingId}`;
+
+/** A filter on a live entry's value that matches the given states (held < 0 < confirmed). */
+function inState(states: LiveStatus[]) {
+  if (states.includes('held') && states.includes('confirmed')) return { $exists: true };
+  return states.includes('held') ? { $lt: 0 } : { $gt: 0 };
+}
 
 export class SlotStore {
   readonly docs: Collection<SlotDoc>;
@@ -112,13 +123,13 @@ export class SlotStore {
    */
   reserve(
     id: string,
-    booking: { id: string; slots: number; status: LiveBooking['status'] },
+    booking: { id: string; slots: number; status: LiveStatus },
     event: EventEnvelope,
     effects: SlotEffects,
     entryId?: string,
   ): Promise<SlotDoc | null> {
     const filter: Record<string, unknown> = { _id: id, available: { $gte: booking.slots }, [live(booking.id)]: { $exists: false } };
-    const set: Record<string, unknown> = { [live(booking.id)]: { slots: booking.slots, status: booking.status } };
+    const set: Record<string, unknown> = { [live(booking.id)]: booking.status === 'held' ? -booking.slots : booking.slots };
     if (entryId) {
       filter[`promoted.${entryId}`] = { $exists: false };
       set[`promoted.${entryId}`] = booking.id;
@@ -133,8 +144,8 @@ export class SlotStore {
   /** Confirms a held booking; null if it is not held here (any more). */
   confirm(id: string, bookingId: string, event: EventEnvelope, effects: SlotEffects): Promise<SlotDoc | null> {
     return this.docs.findOneAndUpdate(
-      { _id: id, [`${live(bookingId)}.status`]: 'held' },
-      { $set: { [`${live(bookingId)}.status`]: 'confirmed' }, $inc: { version: 1 }, ...outboxPush([event], effects) },
+      { _id: id, [live(bookingId)]: { $lt: 0 } },
+      { $mul: { [live(bookingId)]: -1 }, $inc: { version: 1 }, ...outboxPush([event], effects) },
       { returnDocument: 'after' },
     );
   }
@@ -144,12 +155,12 @@ export class SlotStore {
     id: string,
     bookingId: string,
     slots: number,
-    from: LiveBooking['status'][],
+    from: LiveStatus[],
     event: EventEnvelope,
     effects: SlotEffects,
   ): Promise<SlotDoc | null> {
     return this.docs.findOneAndUpdate(
-      { _id: id, [`${live(bookingId)}.status`]: { $in: from } },
+      { _id: id, [live(bookingId)]: inState(from) },
       { $unset: { [live(bookingId)]: '' }, $inc: { booked: -slots, available: slots, version: 1 }, ...outboxPush([event], effects) },
       { returnDocument: 'after' },
     );
