@@ -37,16 +37,29 @@ export function outboxEntries(events: EventEnvelope[], effects?: unknown): Outbo
   return events.map((envelope) => (effects === undefined ? { envelope, traceparent } : { envelope, traceparent, effects }));
 }
 
+/** How long published entries wait to be removed together from their document (ms). */
+const REMOVAL_DELAY_MS = 50;
+
 /**
  * Publishes the events pending on documents and then removes them from the document. Call
  * `flush` right after a write; `sweep` (on start and every few seconds) catches whatever a
  * crash left behind. Publishing uses the event id as `Nats-Msg-Id`, so publishing an event
  * twice (two relays, a crash between publish and removal) delivers it once.
+ *
+ * Removal is batched: entries published from one document within a few milliseconds are pulled
+ * in one update, so a busy document is rewritten once per batch rather than once per event
+ * (a whole-document rewrite is what a write costs on FerretDB). A crash before the removal
+ * only means the sweep publishes them again, which JetStream drops.
  */
 export class OutboxRelay {
   private readonly collections: { collection: Collection<Document>; prepare?: PrepareEntry }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
+  /** Published entries not yet removed, per document, and their event ids. */
+  private readonly toRemove = new Map<string, { collection: Collection<Document>; id: unknown; entries: OutboxEntry[] }>();
+  private readonly publishedIds = new Set<string>();
+  private removalTimer: NodeJS.Timeout | undefined;
+  private removing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly publisher: EventPublisher,
@@ -67,7 +80,9 @@ export class OutboxRelay {
    */
   async flush<T extends Document>(typed: Collection<T>, doc: Document | null | undefined, eventIds?: string[]): Promise<void> {
     const stored = doc?.outbox as OutboxEntry[] | undefined;
-    const pending = eventIds ? stored?.filter((e) => eventIds.includes(e.envelope.id)) : stored;
+    const pending = (eventIds ? stored?.filter((e) => eventIds.includes(e.envelope.id)) : stored)?.filter(
+      (e) => !this.publishedIds.has(e.envelope.id),
+    );
     if (!doc || !pending?.length) return;
     const collection = typed as unknown as Collection<Document>;
     const prepare = this.collections.find((c) => c.collection.namespace === collection.namespace)?.prepare;
@@ -75,7 +90,44 @@ export class OutboxRelay {
       const envelope = prepare ? await prepare(entry, doc) : entry.envelope;
       await this.publisher.publish(envelope, entry.traceparent);
     }
-    await collection.updateOne({ _id: doc._id } as Filter<Document>, { $pullAll: { outbox: pending } } as Document);
+    this.removeLater(collection, doc._id, pending);
+  }
+
+  private removeLater(collection: Collection<Document>, id: unknown, entries: OutboxEntry[]) {
+    const key = `${collection.namespace}\u0000${String(id)}`;
+    const batch = this.toRemove.get(key) ?? { collection, id, entries: [] };
+    this.toRemove.set(key, batch);
+    for (const entry of entries) {
+      batch.entries.push(entry);
+      this.publishedIds.add(entry.envelope.id);
+    }
+    this.removalTimer ??= setTimeout(() => {
+      this.removalTimer = undefined;
+      this.removing = this.removing.then(() => this.removePublished());
+    }, REMOVAL_DELAY_MS);
+  }
+
+  /** Pulls the published entries from their documents, one update per document. */
+  private async removePublished(): Promise<void> {
+    const batches = [...this.toRemove.values()];
+    this.toRemove.clear();
+    for (const { collection, id, entries } of batches) {
+      try {
+        await collection.updateOne({ _id: id } as Filter<Document>, { $pullAll: { outbox: entries } } as Document);
+      } catch (error) {
+        // Left on the document: the sweep publishes them again (dropped by JetStream) and retries.
+        this.log.warn({ err: error }, 'removing published outbox entries failed');
+      }
+      for (const entry of entries) this.publishedIds.delete(entry.envelope.id);
+    }
+  }
+
+  /** Resolves once every published entry has been removed from its document. */
+  async settle(): Promise<void> {
+    clearTimeout(this.removalTimer);
+    this.removalTimer = undefined;
+    this.removing = this.removing.then(() => this.removePublished());
+    await this.removing;
   }
 
   /** Flushes every document of every watched collection that still has pending events. */
@@ -107,5 +159,6 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.sweeping;
+    await this.settle();
   }
 }

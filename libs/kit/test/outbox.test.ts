@@ -47,6 +47,7 @@ describe('embedded outbox', () => {
     const publisher = new EventPublisher(conn.js, 'capacity');
     const relays = [new OutboxRelay(publisher, testLogger()), new OutboxRelay(publisher, testLogger())];
     await Promise.all(relays.map((relay) => relay.watch(docs).sweep()));
+    await Promise.all(relays.map((relay) => relay.settle()));
 
     expect(await publishedFor(tenantId)).toEqual([event.id]);
     expect((await docs.findOne({ _id: 'ses_1' as never }))?.outbox).toEqual([]);
@@ -63,6 +64,7 @@ describe('embedded outbox', () => {
     const snapshot = (await docs.findOne({ _id: 'ses_2' as never }))?.outbox as OutboxEntry[];
     await docs.updateOne({ _id: 'ses_2' as never }, outboxPush([second])); // written while the relay publishes
     await relay.flush(docs, { _id: 'ses_2', outbox: snapshot });
+    await relay.settle();
     const left = (await docs.findOne({ _id: 'ses_2' as never }))?.outbox as OutboxEntry[];
     expect(left.map((e) => e.envelope.id)).toEqual([second.id]);
   });

@@ -17,7 +17,7 @@ export const capacityMetrics = lazyInstruments((meter) => ({
 
 /** Ledger changes in flight per session/date in this process (see `onLedger`). */
 const LEDGER_CONCURRENCY = 4;
-const SESSION_CACHE_MS = 1000;
+const SESSION_CACHE_MS = 5000;
 
 export class Capacity {
   private readonly ledgerLimits = new Map<string, LimitFunction>();
@@ -81,8 +81,8 @@ export class Capacity {
   }
 
   /**
-   * The session as read at most a second ago, for the booking path (one read less per booking).
-   * A deactivation reaches bookings on other replicas within that second; anything that depends
+   * The session as read at most 5 s ago, for the booking path (one read less per booking).
+   * A deactivation reaches bookings on other replicas within those 5 s; anything that depends
    * on the session's default capacity reads it fresh.
    */
   async recentSession(tenantId: string, id: string): Promise<SessionDoc> {
