@@ -20,7 +20,7 @@ async function liveQueue(cap: Capacity, tenantId: string, sessionId: string, dat
 }
 
 /** Writes every pending entry's position and estimate after the pending set changed. */
-export async function recomputePositions(cap: Capacity, tenantId: string, sessionId: string, date: string) {
+export async function recomputePositions(cap: Capacity, tenantId: string, sessionId: string, date: string): Promise<void> {
   const ordered = await liveQueue(cap, tenantId, sessionId, date);
   const positions = positionsOf(ordered, cap.config.QUEUE_MINUTES_PER_POSITION);
   const at = cap.now().toISOString();
@@ -30,7 +30,6 @@ export async function recomputePositions(cap: Capacity, tenantId: string, sessio
       await cap.queue.setPosition(entry.id, p.position, p.estimatedWaitMinutes, at);
     }
   }
-  return { ordered, positions };
 }
 
 export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, input: z.output<typeof JoinQueue>): Promise<QueueEntry> {
@@ -195,9 +194,11 @@ export async function processQueue(cap: Capacity, tenantId: string, sessionId: s
   return promoted;
 }
 
+/** The waitlist as it stands (positions computed, not written: a read changes nothing). */
 export async function queueStatus(cap: Capacity, tenantId: string, sessionId: string, date: string) {
   await cap.session(tenantId, sessionId);
-  const { ordered, positions } = await recomputePositions(cap, tenantId, sessionId, date);
+  const ordered = await liveQueue(cap, tenantId, sessionId, date);
+  const positions = positionsOf(ordered, cap.config.QUEUE_MINUTES_PER_POSITION);
   const entries = ordered.map((e) => {
     const p = positions.get(e.id) ?? { position: 0, estimatedWaitMinutes: 0 };
     return {
