@@ -20,7 +20,7 @@ async function liveQueue(cap: Capacity, tenantId: string, sessionId: string, dat
 }
 
 /** Writes every pending entry's position and estimate after the pending set changed. */
-export async function recomputePositions(cap: Capacity, tenantId: string, sessionId: string, date: string): Promise<void> {
+async function recomputePositions(cap: Capacity, tenantId: string, sessionId: string, date: string): Promise<void> {
   const ordered = await liveQueue(cap, tenantId, sessionId, date);
   const positions = positionsOf(ordered, cap.config.QUEUE_MINUTES_PER_POSITION);
   const at = cap.now().toISOString();
