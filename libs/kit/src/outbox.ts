@@ -76,15 +76,23 @@ export class OutboxRelay {
    * Publishes and clears the outbox of one document: the caller passes the document its update
    * returned (with `_id` and `outbox`) and, to publish just what it wrote, those event ids (other
    * writers flush their own; the sweep catches what a crash left). Entries appended meanwhile
-   * stay for their writer.
+   * stay for their writer. It never throws: the change it announces is already stored, so a
+   * failure here (NATS unreachable, say) is left to the sweep instead of failing the caller.
    */
   async flush<T extends Document>(typed: Collection<T>, doc: Document | null | undefined, eventIds?: string[]): Promise<void> {
+    try {
+      await this.publishEntries(typed as unknown as Collection<Document>, doc, eventIds);
+    } catch (error) {
+      this.log.warn({ err: error }, 'publishing stored events failed; the outbox sweep will retry');
+    }
+  }
+
+  private async publishEntries(collection: Collection<Document>, doc: Document | null | undefined, eventIds?: string[]) {
     const stored = doc?.outbox as OutboxEntry[] | undefined;
     const pending = (eventIds ? stored?.filter((e) => eventIds.includes(e.envelope.id)) : stored)?.filter(
       (e) => !this.publishedIds.has(e.envelope.id),
     );
     if (!doc || !pending?.length) return;
-    const collection = typed as unknown as Collection<Document>;
     const prepare = this.collections.find((c) => c.collection.namespace === collection.namespace)?.prepare;
     for (const entry of pending) {
       const envelope = prepare ? await prepare(entry, doc) : entry.envelope;
@@ -135,7 +143,7 @@ export class OutboxRelay {
     let flushed = 0;
     for (const { collection } of this.collections) {
       for await (const doc of collection.find({ 'outbox.0': { $exists: true } })) {
-        await this.flush(collection, doc);
+        await this.publishEntries(collection, doc);
         flushed++;
       }
     }

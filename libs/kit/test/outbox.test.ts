@@ -68,6 +68,25 @@ describe('embedded outbox', () => {
     const left = (await docs.findOne({ _id: 'ses_2' as never }))?.outbox as OutboxEntry[];
     expect(left.map((e) => e.envelope.id)).toEqual([second.id]);
   });
+
+  it('outbox - a failed publish does not fail the writer; the event stays for the sweep', async () => {
+    const docs = mongo.db.collection('sessions');
+    const tenant = uniqueName('t');
+    const event = makeEvent('capacity', tenant, 'session.created', sampleSession(), systemClock);
+    await docs.insertOne({ _id: 'ses_3' as never, outbox: [] as OutboxEntry[] });
+    await docs.updateOne({ _id: 'ses_3' as never }, outboxPush([event]));
+    const stored = await docs.findOne({ _id: 'ses_3' as never });
+
+    const broken = { publish: async () => Promise.reject(new Error('NATS is down')) } as unknown as EventPublisher;
+    await expect(new OutboxRelay(broken, testLogger()).flush(docs, stored, [event.id])).resolves.toBeUndefined();
+    expect(((await docs.findOne({ _id: 'ses_3' as never }))?.outbox as OutboxEntry[]).map((e) => e.envelope.id)).toEqual([event.id]);
+
+    const relay = new OutboxRelay(new EventPublisher(conn.js, 'capacity'), testLogger()).watch(docs);
+    await relay.sweep();
+    await relay.settle();
+    expect(await publishedFor(tenant)).toEqual([event.id]);
+    expect((await docs.findOne({ _id: 'ses_3' as never }))?.outbox).toEqual([]);
+  });
 });
 
 function sampleSession() {

@@ -11,9 +11,6 @@ import type { CapacityAlertType } from '../domain/alerts';
 export type LiveBooking = number;
 export type LiveStatus = 'held' | 'confirmed';
 
-/** The slots a live entry holds, whatever its state. */
-export const liveSlots = (entry: LiveBooking) => Math.abs(entry);
-
 /**
  * The slot ledger of one session/date: the only place slots are counted. Every booking, hold,
  * promotion, cancel, expiry and capacity change is one guarded atomic update of this document,
@@ -190,13 +187,5 @@ export class SlotStore {
     const filter = { _id: id, [`alerts.${type}`]: raised ? { $ne: true } : true };
     const update = { $set: { [`alerts.${type}`]: raised }, ...(event ? outboxPush([event]) : {}) };
     return this.docs.findOneAndUpdate(filter, update, { returnDocument: 'after' });
-  }
-
-  /** Session/dates of a tenant-less sweep: ledgers with free slots. */
-  withFreeSlots(limit: number): Promise<Pick<SlotDoc, 'tenantId' | 'sessionId' | 'date'>[]> {
-    return this.docs
-      .find({ available: { $gt: 0 } }, { projection: { tenantId: 1, sessionId: 1, date: 1 } })
-      .limit(limit)
-      .toArray();
   }
 }
