@@ -7,24 +7,20 @@
  * Env: the gateway's (NATS_URL, MONGO_URL, MONGO_DB, ROOT_API_KEY, RATE_LIMIT_*, ...).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createService } from '../../libs/kit/src/index';
-import { gatewayEnv } from '../../services/gateway/src/config';
-import { gatewayIndexes, startGateway } from '../../services/gateway/src/gateway';
+import { startGateway } from '../../services/gateway/src';
 import { requireCredential } from '../../services/gateway/src/http/auth';
 import { BENCH_ECHO, benchEcho } from './contract';
 import { serveParent } from './ipc';
 
 const payload = { service: 'bench', instance: String(process.pid) };
 
-const service = await createService({ name: 'gateway', envSchema: gatewayEnv, indexes: gatewayIndexes });
-const gateway = await startGateway(service, {
+const gateway = await startGateway(process.env, {
   extend(app, deps) {
     app.get('/v1/bench/echo', requireCredential('apiKey'), async (c) =>
       c.json(await deps.callService(c, 'capacity', BENCH_ECHO, benchEcho, payload)),
     );
   },
 });
-await service.start({ healthServer: false });
 
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
@@ -44,8 +40,5 @@ serveParent(
       return stats;
     },
   },
-  async () => {
-    await gateway.close();
-    await service.stop();
-  },
+  () => gateway.stop(),
 );

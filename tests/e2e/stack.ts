@@ -8,19 +8,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { Capacity } from '@allot/capacity';
-import { capacityEnv } from '@allot/capacity/config';
-import { registerHandlers } from '@allot/capacity/handlers';
-import { capacityIndexes } from '@allot/capacity/indexes';
-import { startJobs } from '@allot/capacity/jobs';
-import { gatewayEnv } from '@allot/gateway/config';
-import { gatewayIndexes, type RunningGateway, startGateway } from '@allot/gateway/gateway';
-import { call, type Reply } from '@allot/gateway/test/harness';
+import { startCapacity } from '@allot/capacity';
+import { startGateway } from '@allot/gateway';
 import { type LocalServer, startNats } from '@allot/infra';
-import { createService, newId } from '@allot/kit';
+import { newId } from '@allot/kit';
+import { call, type Reply } from '@allot/kit/testing';
 import { inject } from 'vitest';
 
-export { eventually, openStream } from '@allot/gateway/test/harness';
+export { eventually, openStream } from '@allot/kit/testing';
 export type { Reply };
 
 export interface Stack {
@@ -51,38 +46,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const capacityDb = newId('cap').toLowerCase();
   let stopCapacity = async () => {};
   if (options.capacityInProcess !== false) {
-    const service = await createService({
-      name: 'capacity',
-      envSchema: capacityEnv,
-      env: { ...common, MONGO_DB: capacityDb, ...options.capacity },
-      indexes: capacityIndexes,
-    });
-    const cap = new Capacity(service);
-    registerHandlers(cap);
-    const stopSweep = await startJobs(cap);
-    await service.start();
-    stopCapacity = async () => {
-      await stopSweep();
-      await service.stop();
-    };
+    const capacity = await startCapacity({ ...common, MONGO_DB: capacityDb, ...options.capacity });
+    stopCapacity = () => capacity.stop();
   }
   const rootKey = `root_${randomBytes(16).toString('hex')}`;
-  const gwService = await createService({
-    name: 'gateway',
-    envSchema: gatewayEnv,
-    env: {
-      ...common,
-      MONGO_DB: newId('gw').toLowerCase(),
-      ROOT_API_KEY: rootKey,
-      READY_SERVICES: 'capacity',
-      RATE_LIMIT_PER_SECOND: '100000',
-      RATE_LIMIT_BURST: '100000',
-      ...options.gateway,
-    },
-    indexes: gatewayIndexes,
+  const gateway = await startGateway({
+    ...common,
+    MONGO_DB: newId('gw').toLowerCase(),
+    ROOT_API_KEY: rootKey,
+    READY_SERVICES: 'capacity',
+    RATE_LIMIT_PER_SECOND: '100000',
+    RATE_LIMIT_BURST: '100000',
+    ...options.gateway,
   });
-  const gateway: RunningGateway = await startGateway(gwService);
-  await gwService.start({ healthServer: false });
   const base = `http://127.0.0.1:${gateway.port}`;
 
   const as =
@@ -108,8 +84,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     stopCapacity: () => stopCapacity(),
     async stop() {
-      await gateway.close();
-      await gwService.stop();
+      await gateway.stop();
       await stopCapacity();
       await nats.stop();
     },

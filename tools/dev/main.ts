@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { domainServices } from '@allot/contracts';
 import { freePort, type Infra, spawnGuarded, startInfra, stopChild } from '@allot/infra';
 import { prettyFactory } from 'pino-pretty';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const domainServices = ['capacity', 'inventory', 'availability', 'notifications'];
 const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,service,spanId', singleLine: true });
 
 interface Started {
@@ -101,7 +101,7 @@ try {
   const gatewayFile = entry('services/gateway/src/main.ts');
   const rootKey = process.env.ROOT_API_KEY ?? `root_${randomBytes(24).toString('hex')}`;
   if (gatewayFile) {
-    const running = started.filter((s) => domainServices.includes(s.name)).map((s) => s.name);
+    const running = started.map((s) => s.name);
     const gateway = start('gateway', gatewayFile, Number(process.env.GATEWAY_PORT ?? 8080), {
       ...shared,
       ROOT_API_KEY: rootKey,

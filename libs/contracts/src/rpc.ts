@@ -23,19 +23,32 @@ export const RpcReply = z.discriminatedUnion('ok', [
 ]);
 export type RpcReply = z.infer<typeof RpcReply>;
 
+/**
+ * Whether an operation acts inside a tenant (`required`: the caller's credential must belong to
+ * one, as every domain operation does) or not (`none`: platform operations such as `ping`).
+ */
+export type TenantScope = 'required' | 'none';
+
 /** An RPC operation's contract: what it takes and what it answers. */
-export interface RpcContract<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+export interface RpcContract<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType, T extends TenantScope = TenantScope> {
   readonly summary: string;
   readonly input: I;
   readonly output: O;
+  readonly tenant: T;
 }
 
+/** A tenant-scoped operation: the server refuses a call without a tenant before its handler runs. */
 export function rpc<I extends z.ZodType, O extends z.ZodType>(summary: string, input: I, output: O) {
-  return { summary, input, output } satisfies RpcContract<I, O>;
+  return { summary, input, output, tenant: 'required' } satisfies RpcContract<I, O, 'required'>;
+}
+
+/** An operation outside any tenant. */
+export function platformRpc<I extends z.ZodType, O extends z.ZodType>(summary: string, input: I, output: O) {
+  return { summary, input, output, tenant: 'none' } satisfies RpcContract<I, O, 'none'>;
 }
 
 /** Every service answers `rpc.<service>.ping`; the gateway's /readyz asks them all. */
-export const ping = rpc(
+export const ping = platformRpc(
   'Liveness of a service behind NATS',
   z.object({}).optional(),
   z.object({ service: z.string(), instance: z.string() }),

@@ -1,5 +1,10 @@
-/** The services that own data and serve RPC (the gateway only calls them). */
-export const services = ['capacity', 'inventory', 'availability', 'notifications', 'gateway'] as const;
+/**
+ * The one list of services. Domain services own data, serve RPC and publish the events clients
+ * see; the gateway calls them (and publishes its own tenancy events).
+ */
+export const domainServices = ['capacity', 'inventory', 'availability', 'notifications'] as const;
+export const services = [...domainServices, 'gateway'] as const;
+export type DomainServiceName = (typeof domainServices)[number];
 export type ServiceName = (typeof services)[number];
 
 const token = /^[A-Za-z0-9_-]+$/;
@@ -16,6 +21,11 @@ export function rpcSubject(service: ServiceName, operation: string): string {
 export function eventSubject(service: ServiceName, tenantId: string, type: string): string {
   assertToken(tenantId, 'tenantId');
   return `evt.${service}.${tenantId}.${type}`;
+}
+
+/** One event type of `service` across every tenant: `evt.<service>.*.<type>`. */
+export function eventOfEveryTenant(service: ServiceName, type: string): string {
+  return `evt.${service}.*.${type}`;
 }
 
 /** Parses an event subject back into its parts. */

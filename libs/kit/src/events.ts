@@ -5,7 +5,10 @@ import type { Clock } from './clock';
 import { newId } from './ids';
 import { contextFromTraceparent, headersWithTrace, inSpan, SpanKind } from './trace';
 
-type EventData<S extends ServiceName, T extends keyof EventCatalog[S]> = EventCatalog[S][T] extends { data: infer D extends z.ZodType }
+/** The `data` a catalogued event of service `S` takes. */
+export type EventData<S extends ServiceName, T extends keyof EventCatalog[S]> = EventCatalog[S][T] extends {
+  data: infer D extends z.ZodType;
+}
   ? z.input<D>
   : never;
 

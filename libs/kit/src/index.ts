@@ -1,17 +1,29 @@
-export * from './clock';
-export * from './config';
-export * from './consumer';
-export * from './event-consumer';
-export * from './events';
-export * from './health';
-export * from './ids';
-export * from './jobs';
-export * from './logger';
-export * from './mongo';
-export * from './nats';
-export * from './outbox';
-export * from './rpc';
-export * from './service';
-export * from './streams';
-export * from './telemetry';
-export * from './trace';
+/**
+ * The service kit: what every service is built from. `defineService` is the front door; the
+ * rest is what handlers, stores and tests use from it.
+ */
+export { type Clock, systemClock } from './clock';
+export { type BaseEnv, baseEnv, ConfigError, loadConfig, positiveInt } from './config';
+export type { DeadLetter, RunningConsumer } from './consumer';
+export {
+  type DefinedService,
+  defineService,
+  type EventSubscription,
+  type Handlers,
+  type JobDefinition,
+  job,
+  type RunningService,
+  type ServiceDefinition,
+} from './define-service';
+export { type EventData, EventPublisher, makeEvent } from './events';
+export { newId } from './ids';
+export { createLogger, type Logger } from './logger';
+export { type OutboxEntry, OutboxRelay, outboxEntries, outboxPush } from './outbox';
+export { isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';
+export { toPage } from './pagination';
+export { every, type PeriodicTask } from './periodic';
+export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler } from './rpc';
+export { createService, type Service } from './service';
+export { ensureStream } from './streams';
+export { instruments, lazyInstruments, type Telemetry } from './telemetry';
+export { currentTraceparent, SpanKind, tracer } from './trace';

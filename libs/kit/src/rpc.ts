@@ -35,14 +35,17 @@ export function assertBeforeDeadline(): void {
 }
 const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
 
-/** What an RPC handler knows about its call besides the input. */
-export interface RpcContext {
-  tenantId: string | null;
+/**
+ * What an RPC handler knows about its call besides the input. A tenant-scoped operation is
+ * only ever called inside a tenant, so its handler gets `tenantId: string`.
+ */
+export interface RpcContext<C extends RpcContract = RpcContract> {
+  tenantId: C['tenant'] extends 'required' ? string : string | null;
   actor: Actor;
   log: Logger;
 }
 
-export type RpcHandler<C extends RpcContract> = (input: z.output<C['input']>, ctx: RpcContext) => Promise<z.input<C['output']>>;
+export type RpcHandler<C extends RpcContract> = (input: z.output<C['input']>, ctx: RpcContext<C>) => Promise<z.input<C['output']>>;
 
 /**
  * Serves `rpc.<service>.<operation>` in queue group `<service>`, so replicas share the load.
@@ -97,9 +100,13 @@ export class RpcServer {
     }
     const log = this.log.child({ tenantId: request.tenantId, rpc: subject });
     try {
+      if (contract.tenant === 'required' && !request.tenantId) {
+        throw new AppError('forbidden', 'This operation needs a tenant credential');
+      }
       const input = contract.input.safeParse(request.input);
       if (!input.success) throw validationError(input.error);
-      const output = await handler(input.data as z.output<C['input']>, { tenantId: request.tenantId, actor: request.actor, log });
+      const ctx = { tenantId: request.tenantId, actor: request.actor, log } as RpcContext<C>;
+      const output = await handler(input.data as z.output<C['input']>, ctx);
       return { ok: true, data: contract.output.parse(output) };
     } catch (error) {
       if (error instanceof AppError) return { ok: false, error: error.toBody() };

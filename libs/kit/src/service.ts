@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { eventStream, ping, type ServiceName } from '@allot/contracts';
+import { type EventEnvelope, type EventType, eventStream, eventWildcard, ping, type ServiceName } from '@allot/contracts';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db, IndexDescription, MongoClient } from 'mongodb';
@@ -8,19 +8,21 @@ import { type Clock, systemClock } from './clock';
 import { type BaseEnv, baseEnv, ConfigError, loadConfig } from './config';
 import type { JetStreamDeps, RunningConsumer } from './consumer';
 import { consumeEvents, type EventConsumerOptions } from './event-consumer';
-import { EventPublisher } from './events';
+import { type EventData, EventPublisher, makeEvent } from './events';
 import { startHealthServer, within } from './health';
 import { type JobRunnerOptions, JobScheduler, runJobs } from './jobs';
 import { createLogger, type Logger } from './logger';
 import { connectMongo, ensureIndexes } from './mongo';
 import { connectNats } from './nats';
-import { OutboxRelay } from './outbox';
+import { OutboxRelay, type PrepareEntry } from './outbox';
+import { OutboxCollection, type OutboxDoc } from './outbox-collection';
+import { type PeriodicTask, startPeriodic } from './periodic';
 import { RpcClient, RpcServer } from './rpc';
 import { deadLetterStreamConfig, ensureStream, eventStreamConfig, jobStreamConfig } from './streams';
 import { startTelemetry, type Telemetry } from './telemetry';
 
-export interface ServiceOptions<C extends BaseEnv> {
-  name: ServiceName;
+export interface ServiceOptions<C extends BaseEnv, N extends ServiceName = ServiceName> {
+  name: N;
   /** The service's env schema: `baseEnv.extend({...})`. */
   envSchema?: z.ZodType<C, any>;
   env?: NodeJS.ProcessEnv;
@@ -33,19 +35,20 @@ export interface ServiceOptions<C extends BaseEnv> {
  * (RPC server and client, event publisher, consumers, delayed jobs), MongoDB with its indexes,
  * the outbox relay, health endpoints and an orderly shutdown.
  */
-export class Service<C extends BaseEnv = BaseEnv> {
+export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = ServiceName> {
   readonly rpc: RpcServer;
   readonly client: RpcClient;
   readonly events: EventPublisher;
   readonly outbox: OutboxRelay;
   readonly jobs: JobScheduler;
   private readonly consumers: RunningConsumer[] = [];
+  private readonly periodic: { stop(): Promise<void> }[] = [];
   private health: Server | undefined;
   private ready = false;
   port = 0;
 
   constructor(
-    readonly name: ServiceName,
+    readonly name: N,
     readonly config: C,
     readonly log: Logger,
     readonly clock: Clock,
@@ -69,10 +72,34 @@ export class Service<C extends BaseEnv = BaseEnv> {
     return { js: this.js, jsm: this.jsm, log: this.log, service: this.name };
   }
 
-  /** Consumes another service's events with a durable consumer (stream ensured first). */
-  async consumeEvents(source: ServiceName, options: Omit<EventConsumerOptions, 'stream'>): Promise<void> {
+  /** A validated envelope for one of this service's catalogued events. */
+  event<T extends EventType<N>>(tenantId: string, type: T, data: EventData<N, T>): EventEnvelope {
+    return makeEvent(this.name, tenantId, type, data, this.clock);
+  }
+
+  /** A collection whose documents carry their own outbox, watched by this service's relay. */
+  outboxCollection<T extends OutboxDoc>(name: string, prepare?: PrepareEntry): OutboxCollection<T> {
+    const collection = this.db.collection<T>(name);
+    this.outbox.watch(collection, prepare);
+    return new OutboxCollection(collection, this.outbox);
+  }
+
+  /**
+   * Consumes another service's events with a durable consumer (stream ensured first); all of
+   * the source's events unless `filterSubjects` narrows them.
+   */
+  async consumeEvents(
+    source: ServiceName,
+    options: Omit<EventConsumerOptions, 'stream' | 'filterSubjects'> & { filterSubjects?: string[] },
+  ): Promise<void> {
     await ensureStream(this.jsm, eventStreamConfig(source));
-    this.consumers.push(await consumeEvents(this.jetStreamDeps, { ...options, stream: eventStream(source) }));
+    const filterSubjects = options.filterSubjects ?? [eventWildcard(source)];
+    this.consumers.push(await consumeEvents(this.jetStreamDeps, { ...options, filterSubjects, stream: eventStream(source) }));
+  }
+
+  /** Runs a periodic task until the service stops. */
+  every(task: PeriodicTask): void {
+    this.periodic.push(startPeriodic(task, this.log));
   }
 
   /** Runs this service's delayed jobs of one kind. */
@@ -113,6 +140,7 @@ export class Service<C extends BaseEnv = BaseEnv> {
   async stop(): Promise<void> {
     this.ready = false;
     await this.rpc.stop();
+    await Promise.all(this.periodic.map((p) => p.stop()));
     await Promise.all(this.consumers.map((c) => c.stop()));
     await this.outbox.stop();
     await this.nc.drain().catch(() => {});
@@ -123,7 +151,9 @@ export class Service<C extends BaseEnv = BaseEnv> {
 }
 
 /** Connects everything a service needs and ensures its streams and indexes. */
-export async function createService<C extends BaseEnv = BaseEnv>(options: ServiceOptions<C>): Promise<Service<C>> {
+export async function createService<C extends BaseEnv = BaseEnv, N extends ServiceName = ServiceName>(
+  options: ServiceOptions<C, N>,
+): Promise<Service<C, N>> {
   const config = loadConfig((options.envSchema ?? baseEnv) as z.ZodType<C, any>, options.env ?? process.env);
   const log = createLogger(options.name, config.LOG_LEVEL);
   const telemetry = startTelemetry(options.name);
@@ -141,29 +171,26 @@ export async function createService<C extends BaseEnv = BaseEnv>(options: Servic
 }
 
 /**
- * The process entry point of a service: builds and starts it, and on SIGTERM/SIGINT stops it
- * and exits 0 — or 1 if stopping takes longer than 10 s. A configuration error exits 1 with a
- * message naming each bad variable.
+ * The process entry point of a service: starts it, and on SIGTERM/SIGINT stops it and exits 0 —
+ * or 1 if stopping takes longer than 10 s. A configuration error exits 1 with a message naming
+ * each bad variable.
  */
-export async function runService(
-  build: () => Promise<Service<any>>,
-  options: { healthServer?: boolean; beforeStop?: () => Promise<void> } = {},
-): Promise<void> {
-  let service: Service<any>;
+export async function runService(start: () => Promise<{ service: Service<any, any>; stop(): Promise<void> }>): Promise<void> {
+  let running: Awaited<ReturnType<typeof start>>;
   try {
-    service = await (await build()).start(options);
+    running = await start();
   } catch (error) {
     console.error(error instanceof ConfigError ? error.message : error);
     process.exit(1);
   }
+  const { service } = running;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     service.log.info({ signal }, 'shutting down');
     setTimeout(() => process.exit(1), 9500).unref();
-    await options.beforeStop?.().catch((error) => service.log.error({ err: error }, 'shutdown hook failed'));
-    await service.stop().catch((error) => service.log.error({ err: error }, 'shutdown failed'));
+    await running.stop().catch((error) => service.log.error({ err: error }, 'shutdown failed'));
     await service.telemetry.shutdown().catch(() => {});
     process.exit(0);
   };

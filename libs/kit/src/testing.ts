@@ -1,6 +1,7 @@
 /** Helpers for tests that run against the NATS server and database of the vitest global setup. */
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { inject } from 'vitest';
 import { newId } from './ids';
 import { createLogger } from './logger';
@@ -28,12 +29,81 @@ export const testLogger = () => createLogger('test', process.env.TEST_LOG_LEVEL 
 /** A name no other test uses: streams, subjects and tenants are unique per test. */
 export const uniqueName = (prefix: string) => `${prefix}_${newId('').slice(1)}`.toUpperCase().replace(/-/g, '_');
 
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, stepMs = 50): Promise<T> {
+/** Polls `probe` until it returns something truthy (which it returns), or fails after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  stepMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value !== undefined && value !== false) return value;
+    if (value) return value;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+export interface CallOptions {
+  key?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+/** Calls an HTTP API as a client: a bearer credential, a JSON body, the reply parsed if it is JSON. */
+export async function call(base: string, method: string, path: string, { key, body, headers = {} }: CallOptions = {}): Promise<Reply> {
+  const h: Record<string, string> = { ...headers };
+  if (key) h.authorization = `Bearer ${key}`;
+  if (body !== undefined) h['content-type'] ??= 'application/json';
+  const res = await fetch(base + path, {
+    method,
+    headers: h,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {}
+  return { status: res.status, headers: res.headers, body: json, text };
+}
+
+export interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** An SSE client (parsing by eventsource-parser) that collects events and comments until closed. */
+export function openStream(url: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const events: SseEvent[] = [];
+  const comments: string[] = [];
+  let retry: number | undefined;
+  const response = fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).then((res) => {
+    if (res.ok && res.body) {
+      res.body
+        .pipeThrough(new TextDecoderStream())
+        .pipeThrough(new EventSourceParserStream({ onComment: (c) => comments.push(c), onRetry: (r) => (retry = r) }))
+        .pipeTo(new WritableStream({ write: (e) => void events.push({ id: e.id, event: e.event, data: e.data }) }))
+        .catch(() => {});
+    }
+    return res;
+  });
+  return {
+    response,
+    events,
+    comments,
+    get retry() {
+      return retry;
+    },
+    close: () => controller.abort(),
+  };
 }

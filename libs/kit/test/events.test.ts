@@ -1,10 +1,10 @@
 import type { EventEnvelope } from '@allot/contracts';
 import { RetentionPolicy } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeadLetter, deadLetterStreamConfig, ensureStream } from '../src';
-import type { RunningConsumer } from '../src/consumer';
+import type { DeadLetter, RunningConsumer } from '../src/consumer';
 import { consumeEvents } from '../src/event-consumer';
 import { newId } from '../src/ids';
+import { deadLetterStreamConfig, ensureStream } from '../src/streams';
 import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
 
 function envelope(type: string, data: unknown): EventEnvelope {

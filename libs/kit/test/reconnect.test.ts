@@ -1,4 +1,4 @@
-import { rpc } from '@allot/contracts';
+import { platformRpc } from '@allot/contracts';
 import { startNats } from '@allot/infra';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -7,7 +7,7 @@ import { makeEvent } from '../src/events';
 import { createService, type Service } from '../src/service';
 import { eventually, testEnv } from '../src/testing';
 
-const echo = rpc('echo', z.object({ n: z.number() }), z.object({ n: z.number() }));
+const echo = platformRpc('echo', z.object({ n: z.number() }), z.object({ n: z.number() }));
 
 describe('NATS restarted under a running service', () => {
   let nats: Awaited<ReturnType<typeof startNats>>;

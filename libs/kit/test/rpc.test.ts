@@ -44,6 +44,13 @@ describe('rpc', () => {
     await expect(client.call('notifications', 'test-add', add, { a: 2, b: 3 }, call)).resolves.toEqual({ sum: 5 });
   });
 
+  it('rpc - a tenant-scoped operation called without a tenant is forbidden before its handler runs', async () => {
+    const rootCall = { tenantId: null, actor: { kind: 'root' } } as const;
+    const error = await client.call('notifications', 'test-add', add, { a: 1, b: 1 }, rootCall).catch((e) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.code).toBe('forbidden');
+  });
+
   it('rpc - invalid input is rejected with validation_failed naming each field', async () => {
     const error = await client.call('notifications', 'test-add', add, { a: 'two', b: 3, c: 1 } as never, call).catch((e) => e);
     expect(error).toBeInstanceOf(AppError);

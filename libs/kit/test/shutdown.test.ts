@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { rpc } from '@allot/contracts';
+import { platformRpc } from '@allot/contracts';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { RpcClient } from '../src/rpc';
 import { testEnv, testNats } from '../src/testing';
 
-const slow = rpc('answers after 500 ms', z.object({}), z.object({ done: z.boolean() }));
+const slow = platformRpc('answers after 500 ms', z.object({}), z.object({ done: z.boolean() }));
 
 describe('shutdown', () => {
   it('shutdown - SIGTERM finishes the request in flight, then exits 0', async () => {

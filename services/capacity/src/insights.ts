@@ -1,6 +1,6 @@
 import { AppError, type CapacityAlert } from '@allot/contracts';
-import type { Capacity } from './capacity';
-import { type AlertFigures, alertConditions, type CapacityAlertType, describeAlert } from './domain/alerts';
+import type { Capacity } from './context';
+import { type AlertFigures, alertConditions, alertFlips, alertTypes, describeAlert } from './domain/alerts';
 import { capacityStats, datesBetween, defaultPeriod, queueStats, recommendations, utilizationPercentage } from './domain/analytics';
 import { todayUtc } from './domain/dates';
 import type { SessionDoc } from './store/sessions';
@@ -8,14 +8,14 @@ import type { SlotDoc } from './store/slots';
 
 /** Slot figures of a session/date: its ledger, or the session's default if nobody booked yet. */
 async function figuresOf(cap: Capacity, tenantId: string, session: SessionDoc, date: string, known?: SlotDoc) {
-  const slot = known ?? (await cap.slots.get(tenantId, session._id, date));
+  const slot = known ?? (await cap.ledger.find(tenantId, session._id, date));
   const maxSlots = slot?.maxSlots ?? session.maxCapacity;
   const booked = slot?.booked ?? 0;
   return { slot, maxSlots, booked, available: slot?.available ?? maxSlots };
 }
 
 export async function checkCapacity(cap: Capacity, tenantId: string, input: { sessionId: string; date: string; slots: number }) {
-  const session = await cap.session(tenantId, input.sessionId);
+  const session = await cap.sessions.get(tenantId, input.sessionId);
   const { available } = await figuresOf(cap, tenantId, session, input.date);
   const availableSlots = Math.max(0, available);
   if (availableSlots >= input.slots) return { status: 'available' as const, availableSlots, canBook: true };
@@ -58,25 +58,22 @@ export async function checkAlerts(cap: Capacity, tenantId: string, session: Sess
   }
   const { figures, slot } = await alertFigures(cap, tenantId, session, date, known);
   if (!slot) return;
-  const now = alertConditions(figures);
-  for (const type of Object.keys(now) as CapacityAlertType[]) {
-    if (now[type] === Boolean(slot.alerts?.[type])) continue;
-    const event = now[type]
+  for (const { type, raised } of alertFlips(slot.alerts ?? {}, alertConditions(figures))) {
+    const event = raised
       ? cap.event(tenantId, 'alert.raised', describeAlert(type, { id: session._id, name: session.name }, date, figures))
       : undefined;
-    const doc = await cap.slots.setAlert(slot._id, type, now[type], event);
-    if (event) await cap.flush('slots', doc, event);
+    await cap.ledger.flipAlert(slot._id, type, raised, event);
   }
 }
 
 export async function currentAlerts(cap: Capacity, tenantId: string, sessionId?: string): Promise<{ items: CapacityAlert[] }> {
-  const sessions = sessionId ? [await cap.session(tenantId, sessionId)] : await cap.sessions.listActive(tenantId);
-  const today = todayUtc(cap.now());
+  const sessions = sessionId ? [await cap.sessions.get(tenantId, sessionId)] : await cap.sessions.listActive(tenantId);
+  const today = todayUtc(cap.clock.now());
   const items: CapacityAlert[] = [];
   for (const session of sessions) {
     const { figures } = await alertFigures(cap, tenantId, session, today);
     const conditions = alertConditions(figures);
-    for (const type of Object.keys(conditions) as CapacityAlertType[]) {
+    for (const type of alertTypes) {
       if (conditions[type]) items.push(describeAlert(type, { id: session._id, name: session.name }, today, figures));
     }
   }
@@ -86,9 +83,9 @@ export async function currentAlerts(cap: Capacity, tenantId: string, sessionId?:
 const MAX_PERIOD_DAYS = 366;
 
 export async function sessionAnalytics(cap: Capacity, tenantId: string, input: { sessionId: string; from?: string; to?: string }) {
-  const session = await cap.session(tenantId, input.sessionId);
+  const session = await cap.sessions.get(tenantId, input.sessionId);
   // Default: the last 30 days, ending today or at `to`.
-  const to = input.to ?? todayUtc(cap.now());
+  const to = input.to ?? todayUtc(cap.clock.now());
   const from = input.from ?? defaultPeriod(to).from;
   const days = from <= to ? datesBetween(from, to).length : 0;
   if (days === 0 || days > MAX_PERIOD_DAYS) {
@@ -96,7 +93,7 @@ export async function sessionAnalytics(cap: Capacity, tenantId: string, input: {
       errors: [{ path: 'from', message: `must be on or before to, at most ${MAX_PERIOD_DAYS} days apart` }],
     });
   }
-  const slots = await cap.slots.listForSession(tenantId, session._id, from, to);
+  const slots = await cap.ledger.listForSession(tenantId, session._id, from, to);
   const capacity = capacityStats(
     slots.map((s) => ({ date: s.date, booked: s.booked, capacity: s.maxSlots })),
     session.maxCapacity,

@@ -1,30 +1,25 @@
-import type { CreateSession } from '@allot/contracts';
-import { AppError, type CapacityAdjusted, type Session, type UpdateSession } from '@allot/contracts';
+import { AppError, type CapacityAdjusted, type CreateSession, type Session, type UpdateSession } from '@allot/contracts';
 import { newId } from '@allot/kit';
 import type { z } from 'zod';
-import { type Capacity, pendingSlots } from './capacity';
+import type { Capacity } from './context';
 import { todayUtc } from './domain/dates';
 import { type SessionDoc, toSession } from './store/sessions';
 import type { SlotDoc } from './store/slots';
 import { processQueue } from './waitlist';
 
 export async function createSession(cap: Capacity, tenantId: string, input: z.output<typeof CreateSession>): Promise<Session> {
-  const now = cap.now().toISOString();
+  const now = cap.clock.now().toISOString();
   const session: Session = { id: newId('ses'), ...input, createdAt: now, updatedAt: now };
-  const event = cap.event(tenantId, 'session.created', { session });
-  const doc = await cap.sessions.insert(tenantId, session, event);
-  await cap.flush('sessions', doc, event);
+  await cap.sessions.insert(tenantId, session, cap.event(tenantId, 'session.created', { session }));
   return session;
 }
 
 export async function updateSession(cap: Capacity, tenantId: string, id: string, patch: z.output<typeof UpdateSession>): Promise<Session> {
-  const current = await cap.session(tenantId, id);
-  const set: Partial<SessionDoc> = { ...patch, updatedAt: cap.now().toISOString() };
+  const current = await cap.sessions.get(tenantId, id);
+  const set: Partial<SessionDoc> = { ...patch, updatedAt: cap.clock.now().toISOString() };
   const event = cap.event(tenantId, 'session.updated', { session: toSession({ ...current, ...set }) });
   const doc = await cap.sessions.update(tenantId, id, set, event);
-  cap.forgetSession(id);
   if (!doc) throw new AppError('not_found', 'Session not found');
-  await cap.flush('sessions', doc, event);
   return toSession(doc);
 }
 
@@ -34,31 +29,6 @@ function belowBooked(dates: { date: string; bookedSlots: number }[], capacity: n
   return new AppError('capacity_below_booked', `Capacity ${capacity} is below the booked slots of ${dates.map((d) => d.date).join(', ')}`, {
     dates,
   });
-}
-
-/** Moves one ledger's capacity and announces it; null if it would go below the booked slots. */
-async function adjustLedger(cap: Capacity, slot: SlotDoc, to: number, scope: 'date' | 'default', reason: string | null) {
-  let current: SlotDoc | null = slot;
-  for (let attempt = 0; attempt < 5 && current; attempt++) {
-    const event = cap.event(slot.tenantId, 'capacity.adjusted', {
-      sessionId: slot.sessionId,
-      date: slot.date,
-      oldCapacity: current.maxSlots,
-      newCapacity: to,
-      reason,
-      slots: pendingSlots(slot.sessionId, slot.date),
-    });
-    const doc = await cap.slots.setCapacity(slot._id, current.maxSlots, to, scope, event);
-    if (doc) {
-      await cap.flush('slots', doc, event);
-      return doc;
-    }
-    const reread: SlotDoc | null = await cap.slots.docs.findOne({ _id: slot._id });
-    // Refused because another capacity change moved it first: try again from its value.
-    if (!reread || reread.maxSlots === current.maxSlots || (scope === 'default' && reread.override)) return null;
-    current = reread;
-  }
-  return null;
 }
 
 /**
@@ -72,15 +42,15 @@ export async function setCapacity(
   sessionId: string,
   input: Adjust,
 ): Promise<z.output<typeof CapacityAdjusted>> {
-  const session = await cap.session(tenantId, sessionId);
+  const session = await cap.sessions.get(tenantId, sessionId);
   const reason = input.reason ?? null;
   const to = input.maxCapacity;
 
   if (input.date) {
-    const slot = await cap.slots.ensure(tenantId, sessionId, input.date, session.maxCapacity);
-    const doc = await adjustLedger(cap, slot, to, 'date', reason);
+    const slot = await cap.ledger.ensure(tenantId, sessionId, input.date, session.maxCapacity);
+    const doc = await cap.ledger.adjust(slot, to, 'date', reason);
     if (!doc) {
-      const now = await cap.slots.docs.findOne({ _id: slot._id });
+      const now = await cap.ledger.byId(slot._id);
       throw belowBooked([{ date: input.date, bookedSlots: now?.booked ?? slot.booked }], to);
     }
     if (to > slot.maxSlots) await processQueue(cap, tenantId, sessionId, input.date);
@@ -88,8 +58,8 @@ export async function setCapacity(
   }
 
   const from = session.maxCapacity;
-  const today = todayUtc(cap.now());
-  const affected = (await cap.slots.listForSession(tenantId, sessionId, today)).filter((s) => !s.override);
+  const today = todayUtc(cap.clock.now());
+  const affected = (await cap.ledger.listForSession(tenantId, sessionId, today)).filter((s) => !s.override);
   const over = affected.filter((s) => s.booked > to);
   if (over.length > 0)
     throw belowBooked(
@@ -99,15 +69,15 @@ export async function setCapacity(
 
   const changed: { doc: SlotDoc; from: number }[] = [];
   for (const slot of affected) {
-    const doc = await adjustLedger(cap, slot, to, 'default', reason);
+    const doc = await cap.ledger.adjust(slot, to, 'default', reason);
     if (doc) {
       changed.push({ doc, from: slot.maxSlots });
       continue;
     }
-    const now = await cap.slots.docs.findOne({ _id: slot._id });
+    const now = await cap.ledger.byId(slot._id);
     if (now?.override) continue; // an override was set meanwhile: that date is no longer affected
     // A booking raced in above the new capacity: undo what was changed, change nothing.
-    for (const done of changed) await adjustLedger(cap, done.doc, done.from, 'default', reason);
+    for (const done of changed) await cap.ledger.adjust(done.doc, done.from, 'default', reason);
     throw belowBooked([{ date: slot.date, bookedSlots: now?.booked ?? slot.booked }], to);
   }
 
@@ -119,13 +89,11 @@ export async function setCapacity(
     reason,
     slots: null,
   });
-  const updated = await cap.sessions.update(tenantId, sessionId, { maxCapacity: to, updatedAt: cap.now().toISOString() }, event);
-  cap.forgetSession(sessionId);
-  await cap.flush('sessions', updated, event);
+  await cap.sessions.update(tenantId, sessionId, { maxCapacity: to, updatedAt: cap.clock.now().toISOString() }, event);
   // Ledgers created from the old default while this ran follow the new one too.
-  for (const late of await cap.slots.listForSession(tenantId, sessionId, today)) {
+  for (const late of await cap.ledger.listForSession(tenantId, sessionId, today)) {
     if (!late.override && late.maxSlots !== to && !changed.some((c) => c.doc._id === late._id)) {
-      const doc = await adjustLedger(cap, late, to, 'default', reason);
+      const doc = await cap.ledger.adjust(late, to, 'default', reason);
       if (doc) changed.push({ doc, from: late.maxSlots });
     }
   }

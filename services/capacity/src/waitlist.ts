@@ -2,11 +2,11 @@ import { type Actor, AppError, type Booking, type JoinQueue, type QueueEntry } f
 import { newId } from '@allot/kit';
 import type { z } from 'zod';
 import { releaseBooking } from './bookings';
-import { type Capacity, pendingSlots, stateRank } from './capacity';
+import type { Capacity } from './context';
+import { newBooking } from './domain/bookings';
 import { isPastDate } from './domain/dates';
 import { firstFit, orderQueue, positionsOf, queuePriority } from './domain/queue';
 import { checkAlerts } from './insights';
-import { toBooking } from './store/bookings';
 import { type QueueDoc, toQueueEntry } from './store/queue';
 import type { SessionDoc } from './store/sessions';
 
@@ -14,7 +14,7 @@ const asQueued = (doc: QueueDoc) => ({ ...doc, id: doc._id });
 
 /** Pending entries of a session/date that have not expired, in queue order. */
 async function liveQueue(cap: Capacity, tenantId: string, sessionId: string, date: string) {
-  const now = cap.now().toISOString();
+  const now = cap.clock.now().toISOString();
   const pending = await cap.queue.pending(tenantId, sessionId, date);
   return orderQueue(pending.filter((e) => e.expiresAt > now).map(asQueued));
 }
@@ -23,7 +23,7 @@ async function liveQueue(cap: Capacity, tenantId: string, sessionId: string, dat
 async function recomputePositions(cap: Capacity, tenantId: string, sessionId: string, date: string): Promise<void> {
   const ordered = await liveQueue(cap, tenantId, sessionId, date);
   const positions = positionsOf(ordered, cap.config.QUEUE_MINUTES_PER_POSITION);
-  const at = cap.now().toISOString();
+  const at = cap.clock.now().toISOString();
   for (const entry of ordered) {
     const p = positions.get(entry.id);
     if (p && (p.position !== entry.position || p.estimatedWaitMinutes !== entry.estimatedWaitMinutes)) {
@@ -33,9 +33,9 @@ async function recomputePositions(cap: Capacity, tenantId: string, sessionId: st
 }
 
 export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, input: z.output<typeof JoinQueue>): Promise<QueueEntry> {
-  const session = await cap.session(tenantId, input.sessionId);
+  const session = await cap.sessions.get(tenantId, input.sessionId);
   if (!session.isActive) throw new AppError('session_inactive', 'The session is not taking bookings');
-  const now = cap.now();
+  const now = cap.clock.now();
   if (isPastDate(input.date, now)) {
     throw new AppError('validation_failed', 'The date is in the past', { errors: [{ path: 'date', message: 'must be today or later' }] });
   }
@@ -64,43 +64,34 @@ export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, i
     initialPosition: position,
     initialWaitMinutes: estimate,
   };
-  const event = cap.event(tenantId, 'queue.joined', { entry: toQueueEntry(doc as QueueDoc) });
-  const stored = await cap.queue.insert(doc, event, { expiry: { entryId: id, tenantId, dueAt: expiresAt } });
-  await cap.flush('queue', stored, event);
+  await cap.queue.insert(doc, cap.event(tenantId, 'queue.joined', { entry: toQueueEntry(doc) }));
   await processQueue(cap, tenantId, session._id, input.date); // promotes it if it fits, and recomputes positions
-  return toQueueEntry((await cap.queue.get(tenantId, id)) as QueueDoc);
+  return toQueueEntry((await cap.queue.find(tenantId, id)) as QueueDoc);
 }
 
 /** A pending entry leaves the queue (cancelled by its owner, or expired unserved). */
 async function leaveQueue(cap: Capacity, entry: QueueDoc, status: 'cancelled' | 'expired'): Promise<QueueDoc | null> {
-  const set = { status, position: null, estimatedWaitMinutes: null, updatedAt: cap.now().toISOString() };
+  const set = { status, position: null, estimatedWaitMinutes: null, updatedAt: cap.clock.now().toISOString() };
   const event = cap.event(entry.tenantId, `queue.${status}`, { entry: toQueueEntry({ ...entry, ...set }) });
   const left = await cap.queue.leave(entry._id, set, event);
   if (!left) return null;
-  await cap.flush('queue', left, event);
   await recomputePositions(cap, entry.tenantId, entry.sessionId, entry.date);
   return left;
 }
 
-export async function visibleEntry(cap: Capacity, tenantId: string, actor: Actor, id: string): Promise<QueueDoc> {
-  const entry = await cap.queue.get(tenantId, id);
-  if (!entry || (actor.kind === 'user' && entry.userId !== actor.userId)) throw new AppError('not_found', 'Queue entry not found');
-  return entry;
-}
-
 export async function cancelEntry(cap: Capacity, tenantId: string, actor: Actor, id: string): Promise<QueueEntry> {
-  const entry = await visibleEntry(cap, tenantId, actor, id);
+  const entry = await cap.queue.visible(tenantId, id, actor);
   if (entry.status !== 'pending') throw new AppError('invalid_state', `A ${entry.status} entry cannot be cancelled`);
   const left = await leaveQueue(cap, entry, 'cancelled');
   if (!left) throw new AppError('invalid_state', 'The entry is no longer pending');
-  const session = await cap.sessions.get(tenantId, entry.sessionId);
+  const session = await cap.sessions.find(tenantId, entry.sessionId);
   if (session) await checkAlerts(cap, tenantId, session, entry.date);
   return toQueueEntry(left);
 }
 
 /** The queue-expiry job: an entry still pending at its expiry leaves the queue. */
 export async function expireEntry(cap: Capacity, tenantId: string, entryId: string): Promise<void> {
-  const entry = await cap.queue.get(tenantId, entryId);
+  const entry = await cap.queue.find(tenantId, entryId);
   if (entry?.status === 'pending') await leaveQueue(cap, entry, 'expired');
 }
 
@@ -111,54 +102,42 @@ async function completeEntry(cap: Capacity, entry: QueueDoc, booking: Booking) {
     bookingId: booking.id,
     position: null,
     estimatedWaitMinutes: null,
-    updatedAt: cap.now().toISOString(),
+    updatedAt: cap.clock.now().toISOString(),
   };
   const event = cap.event(entry.tenantId, 'queue.promoted', { entry: toQueueEntry({ ...entry, ...set }), booking });
-  const done = await cap.queue.leave(entry._id, set, event);
-  if (done) await cap.flush('queue', done, event);
-  return done;
+  return cap.queue.leave(entry._id, set, event);
 }
 
 /**
  * Turns one entry into a booking: the ledger takes the slots and records the entry as promoted
  * in the same update, so an entry becomes at most one booking however many processors race.
  */
-async function promote(cap: Capacity, session: SessionDoc, slotKey: string, entry: QueueDoc): Promise<boolean> {
-  const now = cap.now();
+async function promote(cap: Capacity, session: SessionDoc, entry: QueueDoc): Promise<boolean> {
+  const now = cap.clock.now();
   const offer = session.queuePromotion === 'offer';
-  const holdExpiresAt = offer ? new Date(now.getTime() + session.offerMinutes * 60_000).toISOString() : null;
-  const booking: Booking = {
-    id: newId('bk'),
-    sessionId: entry.sessionId,
-    date: entry.date,
-    adults: entry.requestedSlots,
-    children: 0,
-    slots: entry.requestedSlots,
-    bookingType: entry.bookingType,
-    userId: entry.userId,
-    status: offer ? 'held' : 'confirmed',
-    source: 'queue',
-    queueEntryId: entry._id,
-    holdExpiresAt,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-  };
-  const event = cap.event(entry.tenantId, `booking.${booking.status}`, { booking, slots: pendingSlots(entry.sessionId, entry.date) });
-  const effects = {
-    rev: stateRank[booking.status],
-    holdExpiry: holdExpiresAt ? { bookingId: booking.id, dueAt: holdExpiresAt } : undefined,
-  };
-  const taken = { id: booking.id, slots: booking.slots, status: offer ? ('held' as const) : ('confirmed' as const) };
-  const doc = await cap.onLedger(slotKey, async () => {
-    const reserved = await cap.slots.reserve(slotKey, taken, event, effects, entry._id);
-    if (reserved) await cap.flush('slots', reserved, event);
-    return reserved;
-  });
-  if (!doc) return false;
+  const booking = newBooking(
+    {
+      id: newId('bk'),
+      sessionId: entry.sessionId,
+      date: entry.date,
+      adults: entry.requestedSlots,
+      children: 0,
+      bookingType: entry.bookingType,
+      userId: entry.userId,
+      status: offer ? 'held' : 'confirmed',
+      source: 'queue',
+      queueEntryId: entry._id,
+      holdExpiresAt: offer ? new Date(now.getTime() + session.offerMinutes * 60_000).toISOString() : null,
+    },
+    now,
+  );
+  const taken = await cap.ledger.book(entry.tenantId, booking, { entryId: entry._id, defaultCapacity: async () => session.maxCapacity });
+  if (!taken) return false;
   if (await completeEntry(cap, entry, booking)) return true;
-  const now2 = await cap.queue.get(entry.tenantId, entry._id);
-  if (now2?.status === 'completed' && now2.bookingId === booking.id) return true; // another processor completed it for us
-  // The entry was cancelled or expired while it was being promoted: give the slots back.
+  const current = await cap.queue.find(entry.tenantId, entry._id);
+  if (current?.status === 'completed' && current.bookingId === booking.id) return true; // another processor completed it for us
+  // The entry was cancelled or expired while it was being promoted: give the slots back (the
+  // next round of processing offers them on).
   await releaseBooking(cap, entry.tenantId, booking, 'cancelled', ['held', 'confirmed']);
   return false;
 }
@@ -170,24 +149,24 @@ async function promote(cap: Capacity, session: SessionDoc, slotKey: string, entr
  * completed instead of promoted again.
  */
 export async function processQueue(cap: Capacity, tenantId: string, sessionId: string, date: string): Promise<number> {
-  const session = await cap.sessions.get(tenantId, sessionId);
+  const session = await cap.sessions.find(tenantId, sessionId);
   if (!session) return 0;
   let promoted = 0;
   // Each round works from fresh figures: a processor racing this one may have taken slots or
   // entries, and what it left is offered in the next round. Rounds end when nothing fits.
   for (let round = 0; round < 100; round++) {
-    const slot = await cap.slots.ensure(tenantId, sessionId, date, session.maxCapacity);
+    const slot = await cap.ledger.ensure(tenantId, sessionId, date, session.maxCapacity);
     const ordered = await liveQueue(cap, tenantId, sessionId, date);
     for (const entry of ordered.filter((e) => slot.promoted[e.id])) {
-      const booking = await cap.bookings.get(tenantId, slot.promoted[entry.id] as string);
-      if (booking) await completeEntry(cap, entry, toBooking(booking));
+      const booking = await cap.bookings.find(tenantId, slot.promoted[entry.id] as string);
+      if (booking) await completeEntry(cap, entry, booking);
     }
     const candidates = firstFit(
       ordered.filter((e) => !slot.promoted[e.id]),
       slot.available,
     );
     if (candidates.length === 0) break;
-    for (const entry of candidates) if (await promote(cap, session, slot._id, entry)) promoted++;
+    for (const entry of candidates) if (await promote(cap, session, entry)) promoted++;
   }
   await recomputePositions(cap, tenantId, sessionId, date);
   await checkAlerts(cap, tenantId, session, date);
@@ -196,7 +175,7 @@ export async function processQueue(cap: Capacity, tenantId: string, sessionId: s
 
 /** The waitlist as it stands (positions computed, not written: a read changes nothing). */
 export async function queueStatus(cap: Capacity, tenantId: string, sessionId: string, date: string) {
-  await cap.session(tenantId, sessionId);
+  await cap.sessions.get(tenantId, sessionId);
   const ordered = await liveQueue(cap, tenantId, sessionId, date);
   const positions = positionsOf(ordered, cap.config.QUEUE_MINUTES_PER_POSITION);
   const entries = ordered.map((e) => {

@@ -1,3 +1,4 @@
+import { domainServices } from '@allot/contracts';
 import { baseEnv, positiveInt } from '@allot/kit';
 import { z } from 'zod';
 
@@ -18,7 +19,7 @@ export const gatewayEnv = baseEnv.extend({
   CORS_ORIGINS: list.default(['*']),
   BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
   /** The services `/readyz` asks; 200 only when every one answers. */
-  READY_SERVICES: list.default(['capacity', 'inventory', 'availability', 'notifications']),
+  READY_SERVICES: list.pipe(z.array(z.enum(domainServices))).default([...domainServices]),
   RPC_TIMEOUT_MS: positiveInt(5000),
   SSE_HEARTBEAT_MS: positiveInt(15_000),
   SSE_REPLAY_MINUTES: positiveInt(60),

@@ -8,7 +8,7 @@ import type { ApiKeyStore } from './store/api-keys';
 import type { IdempotencyStore } from './store/idempotency';
 import type { TenantStore } from './store/tenants';
 
-/** Everything the routes use, built once in `startGateway`. */
+/** Everything the routes use, built once in `serveGateway`. */
 export interface GatewayDeps {
   config: GatewayConfig;
   log: Logger;

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EventEnvelope, eventOfEveryTenant, parseCatalogEvent } from '@allot/contracts';
 import { ensureStream, type Service } from '@allot/kit';
 import { serve } from '@hono/node-server';
 import { createApp } from './app';
@@ -10,7 +11,6 @@ import type { GatewayDeps } from './deps';
 import { createRpcBridge } from './http/rpc-bridge';
 import { clientStreamConfig } from './sse/client-messages';
 import { Fanout } from './sse/fanout';
-import { startProjector } from './sse/projector';
 import { ApiKeyStore, apiKeyIndexes } from './store/api-keys';
 import { IdempotencyStore, idempotencyIndexes } from './store/idempotency';
 import { TenantStore } from './store/tenants';
@@ -31,7 +31,7 @@ export interface GatewayOptions {
 }
 
 /** Wires the gateway on a started-up service and serves it on `PORT`. */
-export async function startGateway(service: Service<GatewayConfig>, options: GatewayOptions = {}): Promise<RunningGateway> {
+export async function serveGateway(service: Service<GatewayConfig>, options: GatewayOptions = {}): Promise<RunningGateway> {
   const { config, db, log } = service;
   await ensureStream(service.jsm, clientStreamConfig(config.SSE_REPLAY_MINUTES));
   const apiKeys = new ApiKeyStore(db);
@@ -58,14 +58,17 @@ export async function startGateway(service: Service<GatewayConfig>, options: Gat
   };
 
   // Revocations made on any replica reach this one at once (the key cache is the fallback).
-  const revocations = service.nc.subscribe('evt.gateway.*.apikey.revoked', {
+  const revocations = service.nc.subscribe(eventOfEveryTenant('gateway', 'apikey.revoked'), {
     callback: (_error, msg) => {
-      const keyId = (msg.json() as { data?: { keyId?: string } }).data?.keyId;
-      if (keyId) verifier.forget(keyId);
+      try {
+        const event = parseCatalogEvent('gateway', EventEnvelope.parse(msg.json()));
+        if (event?.type === 'apikey.revoked') verifier.forget(event.data.keyId);
+      } catch {
+        // Not a revocation this replica understands: its key cache lets the key go within seconds anyway.
+      }
     },
   });
   await fanout.start();
-  await startProjector(service);
   const purge = setInterval(() => void idempotency.purgeExpired(service.clock.now()).catch(() => {}), 60_000);
   purge.unref();
 

@@ -78,6 +78,7 @@ export const SlotSnapshot = z.object({
 export type SlotSnapshot = z.infer<typeof SlotSnapshot>;
 
 export const CapacityAlertType = z.enum(['high_utilization', 'long_queue', 'capacity_shortage']);
+export type CapacityAlertType = z.infer<typeof CapacityAlertType>;
 export const CapacityAlert = z.object({
   type: CapacityAlertType,
   sessionId: Id,

@@ -1,6 +1,16 @@
 import { CapacityAlert } from '@allot/contracts';
 import { describe, expect, it } from 'vitest';
-import { type AlertFigures, alertConditions, describeAlert, newlyRaised } from './alerts';
+import { type AlertFigures, alertConditions, alertFlips, describeAlert } from './alerts';
+
+/** The flips that raise an alert (the ones announced). */
+const newlyRaised = (...args: Parameters<typeof alertFlips>) =>
+  alertFlips(...args)
+    .filter((f) => f.raised)
+    .map((f) => f.type);
+const cleared = (...args: Parameters<typeof alertFlips>) =>
+  alertFlips(...args)
+    .filter((f) => !f.raised)
+    .map((f) => f.type);
 
 const figures = (over: Partial<AlertFigures> = {}): AlertFigures => ({
   utilizationPercentage: 50,
@@ -79,12 +89,13 @@ describe('alerts', () => {
 
   it('alerts - an alert that stays crossed is not raised again', () => {
     const all = { high_utilization: true, long_queue: true, capacity_shortage: true };
-    expect(newlyRaised(all, all)).toEqual([]);
+    expect(alertFlips(all, all)).toEqual([]);
   });
 
   it('alerts - an alert that clears is not raised, and crossing again raises it again', () => {
     const raised = { high_utilization: true, long_queue: false, capacity_shortage: false };
     expect(newlyRaised(raised, none)).toEqual([]);
+    expect(cleared(raised, none)).toEqual(['high_utilization']);
     expect(newlyRaised(none, raised)).toEqual(['high_utilization']);
   });
 

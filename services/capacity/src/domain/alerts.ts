@@ -3,13 +3,10 @@
  * caller supplies today's figures of a session and the alert state it last saw.
  */
 
-import type { CapacityAlert } from '@allot/contracts';
-
-/** The kinds of capacity alert, as in the `CapacityAlert` contract. */
-export type CapacityAlertType = 'high_utilization' | 'long_queue' | 'capacity_shortage';
+import { type CapacityAlert, CapacityAlertType } from '@allot/contracts';
 
 /** Every alert type, in the order alerts are reported. */
-const ALERT_TYPES: readonly CapacityAlertType[] = ['high_utilization', 'long_queue', 'capacity_shortage'];
+export const alertTypes: readonly CapacityAlertType[] = CapacityAlertType.options;
 
 /** Utilization (percent) above which a session is running hot. */
 const HIGH_UTILIZATION_ABOVE = 90;
@@ -71,15 +68,18 @@ export function describeAlert(
   };
 }
 
+/** An alert condition that changed: raised (announced) or cleared (re-armed, silently). */
+export interface AlertFlip {
+  type: CapacityAlertType;
+  raised: boolean;
+}
+
 /**
- * The alert types that hold `now` but did not hold `before` (a missing entry counts as not
- * holding), in report order. Edge-triggered, so `alert.raised` fires once when a threshold is
- * crossed rather than on every change while it stays crossed; falling back below and crossing
- * again raises it again.
+ * The alert conditions whose state differs between `before` (a missing entry counts as not
+ * holding) and `now`, in report order. Edge-triggered, so `alert.raised` fires once when a
+ * threshold is crossed rather than on every change while it stays crossed; clearing re-arms it,
+ * so crossing again raises it again.
  */
-export function newlyRaised(
-  before: Partial<Record<CapacityAlertType, boolean>>,
-  now: Record<CapacityAlertType, boolean>,
-): CapacityAlertType[] {
-  return ALERT_TYPES.filter((type) => now[type] && before[type] !== true);
+export function alertFlips(before: Partial<Record<CapacityAlertType, boolean>>, now: Record<CapacityAlertType, boolean>): AlertFlip[] {
+  return alertTypes.filter((type) => now[type] !== (before[type] === true)).map((type) => ({ type, raised: now[type] }));
 }

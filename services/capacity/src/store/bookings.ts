@@ -1,5 +1,7 @@
-import type { Booking } from '@allot/contracts';
-import type { Collection, Db, IndexDescription } from 'mongodb';
+import { type Actor, AppError, type Booking } from '@allot/contracts';
+import { isDuplicateKey } from '@allot/kit';
+import type { Collection, Db, Filter, IndexDescription } from 'mongodb';
+import { canSee } from '../domain/bookings';
 
 /** The queryable copy of bookings, materialised from the slot ledger's changes. */
 export interface BookingDoc extends Omit<Booking, 'id'> {
@@ -24,14 +26,22 @@ export interface BookingFilter {
 }
 
 export class BookingStore {
-  readonly docs: Collection<BookingDoc>;
+  private readonly docs: Collection<BookingDoc>;
 
   constructor(db: Db) {
     this.docs = db.collection<BookingDoc>('bookings');
   }
 
-  async get(tenantId: string, id: string): Promise<BookingDoc | null> {
-    return this.docs.findOne({ _id: id, tenantId });
+  async find(tenantId: string, id: string): Promise<Booking | null> {
+    const doc = await this.docs.findOne({ _id: id, tenantId });
+    return doc && toBooking(doc);
+  }
+
+  /** A booking the actor may see: another tenant's, or another user's, does not exist for it. */
+  async visible(tenantId: string, id: string, actor: Actor): Promise<Booking> {
+    const booking = await this.find(tenantId, id);
+    if (!booking || !canSee(actor, booking.userId)) throw new AppError('not_found', 'Booking not found');
+    return booking;
   }
 
   /** Writes this revision of a booking unless a newer one is already there; idempotent. */
@@ -41,14 +51,14 @@ export class BookingStore {
       await this.docs.insertOne({ _id: id, tenantId, rev, ...rest }); // the common case: a new booking
       return;
     } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error;
+      if (!isDuplicateKey(error)) throw error;
     }
     await this.docs.updateOne({ _id: id, rev: { $lt: rev } }, { $set: { ...rest, tenantId, rev } });
   }
 
   list(tenantId: string, filter: BookingFilter, limit: number, after?: string): Promise<BookingDoc[]> {
-    const query: Record<string, unknown> = { tenantId };
-    for (const [key, value] of Object.entries(filter)) if (value !== undefined) query[key] = value;
+    const query: Filter<BookingDoc> = { tenantId };
+    for (const [key, value] of Object.entries(filter)) if (value !== undefined) (query as Record<string, unknown>)[key] = value;
     if (after) query._id = { $gt: after };
     return this.docs.find(query).sort({ _id: 1 }).limit(limit).toArray();
   }

@@ -1,6 +1,7 @@
-import type { EventEnvelope, QueueEntry } from '@allot/contracts';
-import { type OutboxEntry, outboxEntries, outboxPush } from '@allot/kit';
-import type { Collection, Db, IndexDescription } from 'mongodb';
+import { type Actor, AppError, type EventEnvelope, type QueueEntry } from '@allot/contracts';
+import type { OutboxCollection, OutboxEntry } from '@allot/kit';
+import type { Filter, IndexDescription } from 'mongodb';
+import { canSee } from '../domain/bookings';
 
 export interface QueueDoc extends Omit<QueueEntry, 'id'> {
   _id: string;
@@ -22,60 +23,64 @@ export function toQueueEntry(doc: QueueDoc): QueueEntry {
   return { id: _id, ...rest };
 }
 
+/** What must happen before a new entry is announced: its durable expiry is scheduled. */
+export interface QueueEffects {
+  expiry?: { entryId: string; tenantId: string; dueAt: string };
+}
+
 export class QueueStore {
-  readonly docs: Collection<QueueDoc>;
+  constructor(private readonly docs: OutboxCollection<QueueDoc>) {}
 
-  constructor(db: Db) {
-    this.docs = db.collection<QueueDoc>('queue');
+  /** Inserts a new entry with its event; `effects.expiry` is scheduled before the event is announced. */
+  insert(doc: Omit<QueueDoc, 'outbox'>, event: EventEnvelope): Promise<QueueDoc> {
+    const effects: QueueEffects = { expiry: { entryId: doc._id, tenantId: doc.tenantId, dueAt: doc.expiresAt } };
+    return this.docs.insert(doc, [event], effects);
   }
 
-  async insert(doc: Omit<QueueDoc, 'outbox'>, event: EventEnvelope, effects: unknown): Promise<QueueDoc> {
-    const full: QueueDoc = { ...doc, outbox: outboxEntries([event], effects) };
-    await this.docs.insertOne(full);
-    return full;
+  find(tenantId: string, id: string): Promise<QueueDoc | null> {
+    return this.docs.findOne({ _id: id, tenantId });
   }
 
-  get(tenantId: string, id: string): Promise<QueueDoc | null> {
-    return this.docs.findOne({ _id: id, tenantId }, { projection: { outbox: 0 } });
+  /** An entry the actor may see: another tenant's, or another user's, does not exist for it. */
+  async visible(tenantId: string, id: string, actor: Actor): Promise<QueueDoc> {
+    const entry = await this.find(tenantId, id);
+    if (!entry || !canSee(actor, entry.userId)) throw new AppError('not_found', 'Queue entry not found');
+    return entry;
   }
 
   /** Pending entries of a session/date (expired or not; callers filter by time). */
   pending(tenantId: string, sessionId: string, date: string): Promise<QueueDoc[]> {
-    return this.docs.find({ tenantId, sessionId, date, status: 'pending' }, { projection: { outbox: 0 } }).toArray();
+    return this.docs.find({ tenantId, sessionId, date, status: 'pending' }).toArray();
   }
 
   countPending(tenantId: string, sessionId: string, date: string): Promise<number> {
-    return this.docs.countDocuments({ tenantId, sessionId, date, status: 'pending' });
+    return this.docs.raw.countDocuments({ tenantId, sessionId, date, status: 'pending' });
   }
 
   forUser(tenantId: string, userId: string, limit: number, before?: string, status?: QueueEntry['status']): Promise<QueueDoc[]> {
-    const query: Record<string, unknown> = { tenantId, userId };
+    const query: Filter<QueueDoc> = { tenantId, userId };
     if (status) query.status = status;
     if (before) query._id = { $lt: before };
-    return this.docs
-      .find(query, { projection: { outbox: 0 } })
-      .sort({ _id: -1 })
-      .limit(limit)
-      .toArray();
+    return this.docs.find(query).sort({ _id: -1 }).limit(limit).toArray();
   }
 
   inPeriod(tenantId: string, sessionId: string, from: string, to: string): Promise<QueueDoc[]> {
-    return this.docs.find({ tenantId, sessionId, date: { $gte: from, $lte: to } }, { projection: { outbox: 0 } }).toArray();
+    return this.docs.find({ tenantId, sessionId, date: { $gte: from, $lte: to } }).toArray();
   }
 
   /** Moves a pending entry to its next state with the event that announces it; null if it is not pending. */
   leave(id: string, set: Partial<QueueDoc>, event: EventEnvelope): Promise<QueueDoc | null> {
-    return this.docs.findOneAndUpdate({ _id: id, status: 'pending' }, { $set: set, ...outboxPush([event]) }, { returnDocument: 'after' });
+    return this.docs.update({ _id: id, status: 'pending' }, { $set: set }, [event]);
   }
 
   setPosition(id: string, position: number, estimatedWaitMinutes: number, updatedAt: string) {
-    return this.docs.updateOne({ _id: id, status: 'pending' }, { $set: { position, estimatedWaitMinutes, updatedAt } });
+    return this.docs.raw.updateOne({ _id: id, status: 'pending' }, { $set: { position, estimatedWaitMinutes, updatedAt } });
   }
 
   /** Pending entries past their expiry, across tenants (the expiry sweep's backstop). */
   overdue(now: string, limit: number): Promise<QueueDoc[]> {
     return this.docs
-      .find({ status: 'pending', expiresAt: { $lte: now } }, { projection: { outbox: 0 } })
+      .find({ status: 'pending', expiresAt: { $lte: now } })
       .limit(limit)
       .toArray();
   }

@@ -1,6 +1,6 @@
-import type { EventEnvelope, Session } from '@allot/contracts';
-import { type OutboxEntry, outboxEntries, outboxPush } from '@allot/kit';
-import type { Collection, Db, IndexDescription } from 'mongodb';
+import { AppError, type EventEnvelope, type Session } from '@allot/contracts';
+import type { Clock, OutboxCollection, OutboxEntry } from '@allot/kit';
+import type { Filter, IndexDescription } from 'mongodb';
 
 export interface SessionDoc extends Omit<Session, 'id'> {
   _id: string;
@@ -15,41 +15,65 @@ export function toSession(doc: SessionDoc): Session {
   return { id: _id, ...rest };
 }
 
+/** How long the booking path trusts a session it read (see `recent`). */
+const RECENT_MS = 5000;
+const RECENT_MAX = 10_000;
+
+/** Sessions, and a short-lived cache of them for the booking path. */
 export class SessionStore {
-  readonly docs: Collection<SessionDoc>;
+  private readonly recentlyRead = new Map<string, { session: SessionDoc; until: number }>();
 
-  constructor(db: Db) {
-    this.docs = db.collection<SessionDoc>('sessions');
-  }
+  constructor(
+    private readonly docs: OutboxCollection<SessionDoc>,
+    private readonly clock: Clock,
+  ) {}
 
+  /** Inserts a new session with the event that announces it. */
   async insert(tenantId: string, session: Session, event: EventEnvelope): Promise<SessionDoc> {
     const { id, ...rest } = session;
-    const doc: SessionDoc = { _id: id, tenantId, ...rest, outbox: outboxEntries([event]) };
-    await this.docs.insertOne(doc);
-    return doc;
+    return this.docs.insert({ _id: id, tenantId, ...rest }, [event]);
   }
 
-  async get(tenantId: string, id: string): Promise<SessionDoc | null> {
-    return this.docs.findOne({ _id: id, tenantId }, { projection: { outbox: 0 } });
+  find(tenantId: string, id: string): Promise<SessionDoc | null> {
+    return this.docs.findOne({ _id: id, tenantId });
+  }
+
+  /** The session, read now; `not_found` if the tenant has none with this id. */
+  async get(tenantId: string, id: string): Promise<SessionDoc> {
+    const session = await this.find(tenantId, id);
+    if (!session) throw new AppError('not_found', 'Session not found');
+    this.recentlyRead.set(id, { session, until: this.clock.now().getTime() + RECENT_MS });
+    return session;
+  }
+
+  /**
+   * The session as read at most 5 s ago, for the booking path (one read less per booking).
+   * A deactivation reaches bookings on other replicas within those 5 s; anything that depends
+   * on the session's default capacity reads it fresh.
+   */
+  async recent(tenantId: string, id: string): Promise<SessionDoc> {
+    const cached = this.recentlyRead.get(id);
+    if (cached && cached.until > this.clock.now().getTime() && cached.session.tenantId === tenantId) return cached.session;
+    if (this.recentlyRead.size > RECENT_MAX) this.recentlyRead.clear();
+    return this.get(tenantId, id);
   }
 
   list(tenantId: string, options: { active?: boolean; limit: number; after?: string }): Promise<SessionDoc[]> {
-    const filter: Record<string, unknown> = { tenantId };
+    const filter: Filter<SessionDoc> = { tenantId };
     if (options.active !== undefined) filter.isActive = options.active;
     if (options.after) filter._id = { $gt: options.after };
-    return this.docs
-      .find(filter, { projection: { outbox: 0 } })
-      .sort({ _id: 1 })
-      .limit(options.limit)
-      .toArray();
+    return this.docs.find(filter).sort({ _id: 1 }).limit(options.limit).toArray();
   }
 
   listActive(tenantId: string): Promise<SessionDoc[]> {
-    return this.docs.find({ tenantId, isActive: true }, { projection: { outbox: 0 } }).toArray();
+    return this.docs.find({ tenantId, isActive: true }).toArray();
   }
 
-  /** Applies a change and stores the event that announces it, in one update. */
-  update(tenantId: string, id: string, set: Partial<SessionDoc>, event: EventEnvelope) {
-    return this.docs.findOneAndUpdate({ _id: id, tenantId }, { $set: set, ...outboxPush([event]) }, { returnDocument: 'after' });
+  /** Applies a change with the event that announces it; null if there is no such session. */
+  async update(tenantId: string, id: string, set: Partial<SessionDoc>, event: EventEnvelope): Promise<SessionDoc | null> {
+    this.recentlyRead.delete(id);
+    const doc = await this.docs.update({ _id: id, tenantId }, { $set: set }, [event]);
+    this.recentlyRead.delete(id); // a booking may have cached the old state meanwhile
+    return doc;
   }
 }

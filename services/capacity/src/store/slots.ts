@@ -1,7 +1,6 @@
-import type { EventEnvelope, SlotSnapshot } from '@allot/contracts';
-import { type OutboxEntry, outboxPush } from '@allot/kit';
-import type { Collection, Db, IndexDescription } from 'mongodb';
-import type { CapacityAlertType } from '../domain/alerts';
+import type { CapacityAlertType, EventEnvelope, SlotSnapshot } from '@allot/contracts';
+import type { OutboxCollection, OutboxEntry } from '@allot/kit';
+import type { Filter, IndexDescription, UpdateFilter } from 'mongodb';
 
 /**
  * A booking's hold on slots, as the ledger knows it: its slot count, negative while held and
@@ -68,19 +67,21 @@ function inState(states: LiveStatus[]) {
   return states.includes('held') ? { $lt: 0 } : { $gt: 0 };
 }
 
+/** The guarded updates of slot ledgers; each writes the change and its event in one update. */
 export class SlotStore {
-  readonly docs: Collection<SlotDoc>;
-
-  constructor(db: Db) {
-    this.docs = db.collection<SlotDoc>('slots');
-  }
+  constructor(private readonly docs: OutboxCollection<SlotDoc>) {}
 
   get(tenantId: string, sessionId: string, date: string): Promise<SlotDoc | null> {
     return this.docs.findOne({ _id: slotId(sessionId, date), tenantId });
   }
 
+  byId(id: string): Promise<SlotDoc | null> {
+    return this.docs.findOne({ _id: id });
+  }
+
+  /** The figures of a session's ledgers (without their live bookings), optionally within dates. */
   listForSession(tenantId: string, sessionId: string, from?: string, to?: string): Promise<SlotDoc[]> {
-    const filter: Record<string, unknown> = { tenantId, sessionId };
+    const filter: Filter<SlotDoc> = { tenantId, sessionId };
     if (from || to) filter.date = { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
     return this.docs.find(filter, { projection: { outbox: 0, live: 0, promoted: 0 } }).toArray();
   }
@@ -90,7 +91,7 @@ export class SlotStore {
     const _id = slotId(sessionId, date);
     const existing = await this.docs.findOne({ _id });
     if (existing) return existing;
-    const fresh: SlotDoc = {
+    const fresh: Omit<SlotDoc, 'outbox'> = {
       _id,
       tenantId,
       sessionId,
@@ -103,15 +104,8 @@ export class SlotStore {
       live: {},
       promoted: {},
       alerts: {},
-      outbox: [],
     };
-    try {
-      await this.docs.insertOne(fresh);
-      return fresh;
-    } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error;
-      return (await this.docs.findOne({ _id })) as SlotDoc;
-    }
+    return (await this.docs.insertOrGet(fresh)).doc;
   }
 
   /**
@@ -131,19 +125,16 @@ export class SlotStore {
       filter[`promoted.${entryId}`] = { $exists: false };
       set[`promoted.${entryId}`] = booking.id;
     }
-    return this.docs.findOneAndUpdate(
-      filter,
-      { $set: set, $inc: { booked: booking.slots, available: -booking.slots, version: 1 }, ...outboxPush([event], effects) },
-      { returnDocument: 'after' },
-    );
+    return this.guarded(filter, { $set: set, $inc: { booked: booking.slots, available: -booking.slots, version: 1 } }, event, effects);
   }
 
   /** Confirms a held booking; null if it is not held here (any more). */
   confirm(id: string, bookingId: string, event: EventEnvelope, effects: SlotEffects): Promise<SlotDoc | null> {
-    return this.docs.findOneAndUpdate(
+    return this.guarded(
       { _id: id, [live(bookingId)]: { $lt: 0 } },
-      { $mul: { [live(bookingId)]: -1 }, $inc: { version: 1 }, ...outboxPush([event], effects) },
-      { returnDocument: 'after' },
+      { $mul: { [live(bookingId)]: -1 }, $inc: { version: 1 } },
+      event,
+      effects,
     );
   }
 
@@ -156,10 +147,11 @@ export class SlotStore {
     event: EventEnvelope,
     effects: SlotEffects,
   ): Promise<SlotDoc | null> {
-    return this.docs.findOneAndUpdate(
+    return this.guarded(
       { _id: id, [live(bookingId)]: inState(from) },
-      { $unset: { [live(bookingId)]: '' }, $inc: { booked: -slots, available: slots, version: 1 }, ...outboxPush([event], effects) },
-      { returnDocument: 'after' },
+      { $unset: { [live(bookingId)]: '' }, $inc: { booked: -slots, available: slots, version: 1 } },
+      event,
+      effects,
     );
   }
 
@@ -175,17 +167,16 @@ export class SlotStore {
     if (scope === 'default') filter.override = false;
     const set: Record<string, unknown> = { maxSlots: to };
     if (scope === 'date') set.override = true;
-    return this.docs.findOneAndUpdate(
-      filter,
-      { $set: set, $inc: { available: to - from, version: 1 }, ...outboxPush([event]) },
-      { returnDocument: 'after' },
-    );
+    return this.guarded(filter, { $set: set, $inc: { available: to - from, version: 1 } }, event);
   }
 
   /** Records an alert condition flip; with an event only when it is raised. Null if it was already so. */
   setAlert(id: string, type: CapacityAlertType, raised: boolean, event?: EventEnvelope): Promise<SlotDoc | null> {
     const filter = { _id: id, [`alerts.${type}`]: raised ? { $ne: true } : true };
-    const update = { $set: { [`alerts.${type}`]: raised }, ...(event ? outboxPush([event]) : {}) };
-    return this.docs.findOneAndUpdate(filter, update, { returnDocument: 'after' });
+    return this.docs.update(filter as Filter<SlotDoc>, { $set: { [`alerts.${type}`]: raised } }, event ? [event] : []);
+  }
+
+  private guarded(filter: Record<string, unknown>, update: Record<string, unknown>, event: EventEnvelope, effects?: SlotEffects) {
+    return this.docs.update(filter as Filter<SlotDoc>, update as UpdateFilter<SlotDoc>, [event], effects);
   }
 }

@@ -1,4 +1,4 @@
-import { type EventEnvelope, parseEventSubject } from '@allot/contracts';
+import { type Booking, type DomainServiceName, type EventEnvelope, parseCatalogEvent } from '@allot/contracts';
 import { RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 
@@ -42,86 +42,73 @@ const subjects = {
   user: (t: string, userId: string) => `client.${t}.user.${userKey(userId)}`,
 };
 
-interface BookingLike {
-  id: string;
-  userId: string | null;
-  holdExpiresAt: string | null;
-  status: string;
-}
-interface EntryLike {
-  userId: string | null;
-}
-interface OrderLike {
-  id: string;
-  sku: string;
-  qty: number;
-  status: string;
-  userId: string | null;
-}
-
-/** The client messages an event gives rise to (none for events no client channel shows). */
-export function clientMessagesFor(event: EventEnvelope, subject: string): ClientMessage[] {
-  const source = parseEventSubject(subject)?.service;
-  const t = event.tenantId;
-  const data = event.data as Record<string, unknown>;
+/** The client messages an event of `source` gives rise to (none for events no client channel shows). */
+export function clientMessagesFor(source: DomainServiceName, envelope: EventEnvelope): ClientMessage[] {
+  const t = envelope.tenantId;
   const out: ClientMessage[] = [];
-  const toUser = (userId: string | null | undefined, name: string, payload: unknown) => {
+  const toUser = (userId: string | null, name: string, payload: unknown) => {
     if (userId) out.push({ subject: subjects.user(t, userId), event: name, data: payload });
   };
 
-  switch (`${source}/${event.type}`) {
-    case 'availability/availability.updated': {
-      const update = data as { sessionId: string; date: string };
-      out.push({ subject: subjects.availability(t, update.sessionId, update.date), event: 'availability.updated', data });
+  switch (source) {
+    case 'availability': {
+      const event = parseCatalogEvent(source, envelope);
+      if (event?.type === 'availability.updated') {
+        out.push({ subject: subjects.availability(t, event.data.sessionId, event.data.date), event: event.type, data: event.data });
+      }
       break;
     }
-    case 'capacity/booking.held':
-    case 'capacity/booking.confirmed':
-    case 'capacity/booking.cancelled':
-    case 'capacity/booking.expired': {
-      const booking = data.booking as BookingLike;
-      out.push({ subject: subjects.bookings(t), event: bookingsEvent(event.type, booking), data: booking });
-      toUser(booking.userId, 'booking.updated', booking);
+    case 'capacity': {
+      const event = parseCatalogEvent(source, envelope);
+      switch (event?.type) {
+        case 'booking.held':
+        case 'booking.confirmed':
+        case 'booking.cancelled':
+        case 'booking.expired': {
+          const { booking } = event.data;
+          out.push({ subject: subjects.bookings(t), event: bookingsEvent(event.type, booking), data: booking });
+          toUser(booking.userId, 'booking.updated', booking);
+          break;
+        }
+        case 'queue.promoted':
+          out.push({ subject: subjects.bookings(t), event: 'queue.promoted', data: event.data });
+          toUser(event.data.entry.userId, 'queue.updated', event.data.entry);
+          break;
+        case 'queue.joined':
+        case 'queue.cancelled':
+        case 'queue.expired':
+          toUser(event.data.entry.userId, 'queue.updated', event.data.entry);
+          break;
+        case 'alert.raised':
+          out.push({ subject: subjects.alerts(t), event: 'alert.raised', data: event.data });
+          break;
+      }
       break;
     }
-    case 'capacity/queue.promoted': {
-      const entry = data.entry as EntryLike;
-      out.push({ subject: subjects.bookings(t), event: 'queue.promoted', data });
-      toUser(entry.userId, 'queue.updated', data.entry);
+    case 'notifications': {
+      const event = parseCatalogEvent(source, envelope);
+      if (event?.type === 'notification.created') {
+        const { notification } = event.data;
+        if (notification.recipient.startsWith('user:')) toUser(notification.recipient.slice(5), 'notification.created', notification);
+      }
       break;
     }
-    case 'capacity/queue.joined':
-    case 'capacity/queue.cancelled':
-    case 'capacity/queue.expired':
-      toUser((data.entry as EntryLike).userId, 'queue.updated', data.entry);
-      break;
-    case 'capacity/alert.raised':
-      out.push({ subject: subjects.alerts(t), event: 'alert.raised', data });
-      break;
-    case 'notifications/notification.created': {
-      const notification = data.notification as { recipient: string };
-      if (notification.recipient.startsWith('user:')) toUser(notification.recipient.slice(5), 'notification.created', notification);
-      break;
-    }
-    default:
-      if (source === 'inventory' && event.type.startsWith('order.')) {
-        const order = data.order as OrderLike;
-        const payload = {
-          id: order.id,
-          sku: order.sku,
-          qty: order.qty,
-          status: order.status,
-          reason: (data.reason as string | null) ?? null,
-        };
+    case 'inventory': {
+      const event = parseCatalogEvent(source, envelope);
+      if (event && 'order' in event.data) {
+        const { order, reason } = event.data;
+        const payload = { id: order.id, sku: order.sku, qty: order.qty, status: order.status, reason };
         out.push({ subject: subjects.orders(t), event: 'order.updated', data: payload });
         toUser(order.userId, 'order.updated', payload);
       }
+      break;
+    }
   }
   return out;
 }
 
 /** `booking.created` for a new booking (held, or confirmed at once); otherwise the change itself. */
-function bookingsEvent(type: string, booking: BookingLike): string {
+function bookingsEvent(type: string, booking: Booking): string {
   if (type === 'booking.held') return 'booking.created';
   if (type === 'booking.confirmed') return booking.holdExpiresAt === null ? 'booking.created' : 'booking.confirmed';
   return type;

@@ -1,0 +1,138 @@
+import { type RpcCatalog, type RpcContract, rpcCatalog, type ServiceName } from '@allot/contracts';
+import type { IndexDescription } from 'mongodb';
+import type { z } from 'zod';
+import type { Clock } from './clock';
+import { type BaseEnv, baseEnv } from './config';
+import type { EventConsumerOptions } from './event-consumer';
+import type { JobRunnerOptions } from './jobs';
+import type { PeriodicTask } from './periodic';
+import type { RpcHandler } from './rpc';
+import { createService, runService, type Service } from './service';
+
+type Operations<N extends ServiceName> = N extends keyof RpcCatalog ? Omit<RpcCatalog[N], 'ping'> : Record<never, never>;
+
+/**
+ * One handler for each operation of the service's contract (`rpcCatalog`): a missing, extra or
+ * mistyped handler does not compile. `ping` is the kit's own.
+ */
+export type Handlers<N extends ServiceName> = {
+  [K in keyof Operations<N>]: Operations<N>[K] extends RpcContract ? RpcHandler<Operations<N>[K]> : never;
+};
+
+/** Durable delayed work of one kind: its payload is validated before the handler runs. */
+export interface JobDefinition<P = any> extends Omit<JobRunnerOptions, 'kind' | 'clock' | 'handler'> {
+  payload: z.ZodType<P>;
+  handler(payload: P, job: { id: string; dueAt: Date; attempt: number }): Promise<void>;
+}
+
+export const job = <P>(
+  payload: z.ZodType<P>,
+  handler: JobDefinition<P>['handler'],
+  options: Omit<JobDefinition<P>, 'payload' | 'handler'> = {},
+) => ({
+  ...options,
+  payload,
+  handler,
+});
+
+/** A durable consumer of another service's events (all of them unless `filterSubjects` narrows). */
+export type EventSubscription = Omit<EventConsumerOptions, 'stream' | 'filterSubjects'> & {
+  source: ServiceName;
+  filterSubjects?: string[];
+};
+
+/**
+ * Everything a service is, declared once: the kit connects it, ensures its streams and indexes,
+ * builds its context, wires its handlers, consumers, jobs and periodic tasks, serves health and
+ * metrics, and stops it all in order.
+ */
+export interface ServiceDefinition<N extends ServiceName, E extends BaseEnv, X, S extends Served> {
+  name: N;
+  /** The environment schema (`baseEnv.extend({...})`); validated at start. */
+  env?: z.ZodType<E, any>;
+  indexes?: Record<string, IndexDescription[]>;
+  /** Builds what the handlers share (stores, caches) once NATS and MongoDB are connected. */
+  context(service: Service<E, N>): X | Promise<X>;
+  handlers?(ctx: X): Handlers<N>;
+  consumers?(ctx: X): EventSubscription[];
+  /** Delayed work by kind, scheduled with `service.jobs.schedule(kind, …)`. */
+  jobs?(ctx: X): Record<string, JobDefinition>;
+  tasks?(ctx: X): PeriodicTask[];
+  /** Starts what the service serves besides RPC (the gateway's HTTP API); closed first on stop. */
+  serve?(ctx: X): Promise<S>;
+  /** Serve `/healthz`, `/readyz` and `/metrics` on `PORT` (default true; the gateway serves its own). */
+  healthServer?: boolean;
+}
+
+export interface Served {
+  close(): Promise<void>;
+}
+
+export interface RunningService<N extends ServiceName, E extends BaseEnv, X, S extends Served> {
+  service: Service<E, N>;
+  context: X;
+  /** What `serve` started, if the definition has one. */
+  served: S | undefined;
+  /** The health server's port (0 without one). */
+  port: number;
+  /** Stops intake, finishes in-flight work, drains NATS and closes MongoDB. */
+  stop(): Promise<void>;
+}
+
+export interface DefinedService<N extends ServiceName, E extends BaseEnv, X, S extends Served> {
+  readonly definition: ServiceDefinition<N, E, X, S>;
+  /** Starts the service with this environment (tests pass their own; `clock` replaces the system's). */
+  start(env?: NodeJS.ProcessEnv, options?: { clock?: Clock }): Promise<RunningService<N, E, X, S>>;
+  /** The process entry point (`main.ts`): starts from `process.env` and stops on SIGTERM/SIGINT. */
+  run(): Promise<void>;
+}
+
+export function defineService<N extends ServiceName, E extends BaseEnv, X, S extends Served = Served>(
+  definition: ServiceDefinition<N, E, X, S>,
+): DefinedService<N, E, X, S> {
+  async function start(env: NodeJS.ProcessEnv = process.env, options: { clock?: Clock } = {}): Promise<RunningService<N, E, X, S>> {
+    const service = await createService<E, N>({
+      name: definition.name,
+      envSchema: definition.env ?? (baseEnv as unknown as z.ZodType<E, any>),
+      env,
+      clock: options.clock,
+      indexes: definition.indexes,
+    });
+    let served: S | undefined;
+    try {
+      const context = await definition.context(service);
+      const handlers = (definition.handlers?.(context) ?? {}) as Record<string, RpcHandler<RpcContract>>;
+      for (const [operation, contract] of Object.entries(operationsOf(definition.name))) {
+        const handler = handlers[operation];
+        if (handler) service.rpc.add(operation, contract, handler);
+      }
+      for (const { source, ...options } of definition.consumers?.(context) ?? []) await service.consumeEvents(source, options);
+      for (const [kind, { payload, handler, ...options }] of Object.entries(definition.jobs?.(context) ?? {})) {
+        await service.runJobs({ ...options, kind, handler: (data, job) => handler(payload.parse(data), job) });
+      }
+      for (const task of definition.tasks?.(context) ?? []) service.every(task);
+      served = await definition.serve?.(context);
+      await service.start({ healthServer: definition.healthServer });
+      return {
+        service,
+        context,
+        served,
+        port: service.port,
+        async stop() {
+          await served?.close();
+          await service.stop();
+        },
+      };
+    } catch (error) {
+      await served?.close().catch(() => {});
+      await service.stop().catch(() => {});
+      throw error;
+    }
+  }
+  return { definition, start, run: () => runService(() => start()) };
+}
+
+function operationsOf(name: ServiceName): Record<string, RpcContract> {
+  const { ping: _kitOwn, ...operations } = (rpcCatalog as Partial<Record<ServiceName, Record<string, RpcContract>>>)[name] ?? {};
+  return operations;
+}

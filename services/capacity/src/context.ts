@@ -1,0 +1,45 @@
+import type { Clock, Logger, Service } from '@allot/kit';
+import type { CapacityConfig } from './config';
+import { Ledger } from './ledger';
+import { BookingStore } from './store/bookings';
+import { type QueueDoc, type QueueEffects, QueueStore } from './store/queue';
+import { type SessionDoc, SessionStore } from './store/sessions';
+
+export type CapacityService = Service<CapacityConfig, 'capacity'>;
+
+/** What the capacity handlers, jobs and tasks work with: settings, time, events and the stores. */
+export interface Capacity {
+  config: CapacityConfig;
+  clock: Clock;
+  log: Logger;
+  /** Makes one of the capacity events of the contracts' catalog. */
+  event: CapacityService['event'];
+  sessions: SessionStore;
+  ledger: Ledger;
+  bookings: BookingStore;
+  queue: QueueStore;
+}
+
+/** The composition root: the stores on the service's database, wired to its outbox and jobs. */
+export function capacityContext(service: CapacityService): Capacity {
+  const bookings = new BookingStore(service.db);
+  const queue = service.outboxCollection<QueueDoc>('queue', async (entry) => {
+    // A new waitlist entry gets its durable expiry before it is announced.
+    const expiry = (entry.effects as QueueEffects | undefined)?.expiry;
+    if (expiry) {
+      const { entryId, tenantId, dueAt } = expiry;
+      await service.jobs.schedule('queue-expiry', entryId, new Date(dueAt), { tenantId, entryId });
+    }
+    return entry.envelope;
+  });
+  return {
+    config: service.config,
+    clock: service.clock,
+    log: service.log,
+    event: (tenantId, type, data) => service.event(tenantId, type, data),
+    sessions: new SessionStore(service.outboxCollection<SessionDoc>('sessions'), service.clock),
+    ledger: new Ledger(service, bookings),
+    bookings,
+    queue: new QueueStore(queue),
+  };
+}

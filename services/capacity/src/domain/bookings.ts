@@ -1,0 +1,47 @@
+/** Bookings as values (SPEC §4): how one is made, how it changes, and who may see it. Pure. */
+import type { Actor, Booking, BookingType, SlotSnapshot } from '@allot/contracts';
+
+export interface NewBooking {
+  id: string;
+  sessionId: string;
+  date: string;
+  adults: number;
+  children: number;
+  bookingType: BookingType;
+  userId: string | null;
+  status: 'held' | 'confirmed';
+  source: Booking['source'];
+  queueEntryId: string | null;
+  holdExpiresAt: string | null;
+}
+
+/** A booking as it is first written, stamped with `now`. */
+export function newBooking(fields: NewBooking, now: Date): Booking {
+  const at = now.toISOString();
+  return { ...fields, slots: fields.adults + fields.children, createdAt: at, updatedAt: at };
+}
+
+/** A booking's next state: what the event and the queryable copy will show. */
+export function revise(booking: Booking, changes: Partial<Booking>, at: Date): Booking {
+  return { ...booking, ...changes, updatedAt: at.toISOString() };
+}
+
+/**
+ * The order of a booking's states, used as its revision: bookings only move forward
+ * (held → confirmed → cancelled; held → cancelled or expired), so a later state never loses
+ * to an earlier one, whatever order the changes are materialised in.
+ */
+export const stateRank: Record<Booking['status'], number> = { held: 1, confirmed: 2, cancelled: 3, expired: 3 };
+
+/** A user sees only what it owns; an API key sees all of its tenant's. */
+export const canSee = (actor: Actor, ownerUserId: string | null) => actor.kind !== 'user' || actor.userId === ownerUserId;
+
+/** A slot snapshot placeholder; the outbox relay fills in the ledger's figures when it announces the event. */
+export const pendingSlots = (sessionId: string, date: string): SlotSnapshot => ({
+  sessionId,
+  date,
+  maxSlots: 0,
+  bookedSlots: 0,
+  availableSlots: 0,
+  version: 0,
+});

@@ -1,0 +1,1 @@
+export { startCapacity } from './service';

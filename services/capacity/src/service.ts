@@ -1,0 +1,27 @@
+import { defineService } from '@allot/kit';
+import { capacityEnv } from './config';
+import { capacityContext } from './context';
+import { bookingHandlers } from './handlers/bookings';
+import { insightHandlers } from './handlers/insights';
+import { queueHandlers } from './handlers/queue';
+import { sessionHandlers } from './handlers/sessions';
+import { expiryJobs } from './jobs/expiries';
+import { queueSweep } from './jobs/queue-sweep';
+import { bookingIndexes } from './store/bookings';
+import { queueIndexes } from './store/queue';
+import { sessionIndexes } from './store/sessions';
+import { slotIndexes } from './store/slots';
+
+/** The capacity service (SPEC §4): sessions, slot ledgers, bookings and holds, the waitlist, insights. */
+export const capacityService = defineService({
+  name: 'capacity',
+  env: capacityEnv,
+  indexes: { sessions: sessionIndexes, slots: slotIndexes, bookings: bookingIndexes, queue: queueIndexes },
+  context: capacityContext,
+  handlers: (cap) => ({ ...sessionHandlers(cap), ...bookingHandlers(cap), ...queueHandlers(cap), ...insightHandlers(cap) }),
+  jobs: expiryJobs,
+  tasks: (cap) => [queueSweep(cap)],
+});
+
+/** Starts the capacity service with this environment (tests; `main.ts` runs it as a process). */
+export const startCapacity = capacityService.start;
