@@ -4,9 +4,12 @@
  * middleware (auth, rate limit, request context/tracing), no kit RpcClient. The difference to the
  * gateway's figure is what the gateway's own code costs. Env: NATS_URL.
  */
+
 import { serve } from '@hono/node-server';
 import { connect } from '@nats-io/transport-node';
 import { Hono } from 'hono';
+import { rpcSubject } from '../../libs/contracts/src/index';
+import { BENCH_ECHO } from './contract';
 import { serveParent } from './ipc';
 
 const nc = await connect({ servers: process.env.NATS_URL });
@@ -16,7 +19,7 @@ const request = JSON.stringify({
   input: { service: 'bench', instance: 'x' },
 });
 const app = new Hono().get('/', async (c) => {
-  const reply = await nc.request('rpc.capacity.bench-echo', request, { timeout: 5000 });
+  const reply = await nc.request(rpcSubject('capacity', BENCH_ECHO), request, { timeout: 5000 });
   const body = reply.json<{ ok: boolean; data?: unknown }>();
   return body.ok ? c.json(body.data) : c.json(body, 500);
 });

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { eventStream, eventSubject } from '@allot/contracts';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { MongoClient } from 'mongodb';
@@ -10,8 +11,8 @@ async function bookingEvents(natsUrl: string, tenantId: string) {
   const nc = await connect({ servers: natsUrl });
   const byBooking = new Map<string, Set<string>>();
   try {
-    const consumer = await jetstream(nc).consumers.get('EVT_CAPACITY', {
-      filter_subjects: [`evt.capacity.${tenantId}.booking.>`],
+    const consumer = await jetstream(nc).consumers.get(eventStream('capacity'), {
+      filter_subjects: [eventSubject('capacity', tenantId, 'booking.>')],
       deliver_policy: DeliverPolicy.All,
     });
     const info = await consumer.info();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type Stack, startStack, today } from './stack';
+import { eventually, openStream, type Stack, startStack, today } from './stack';
 
 describe('capacity through the gateway', () => {
   let stack: Stack;
@@ -162,7 +162,11 @@ describe('capacity through the gateway', () => {
     const session = await newSession({ maxCapacity: 1 });
     await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 1 });
     await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 1 });
+    const stream = openStream(`${stack.base}/v1/stream?channels=bookings`, { authorization: `Bearer ${key}` });
+    expect((await stream.response).status).toBe(200);
     const text = await (await fetch(`${stack.base}/metrics`)).text();
+    stream.close();
+    expect(text).toMatch(/allot_sse_connections(\{[^}]*\})? [1-9]/);
     expect(text).toMatch(/allot_bookings_total\{[^}]*result="confirmed"[^}]*\} [1-9]/);
     expect(text).toMatch(/allot_bookings_total\{[^}]*result="capacity_exhausted"[^}]*\} [1-9]/);
     expect(text).toContain('allot_http_request_duration_seconds_bucket');

@@ -28,9 +28,13 @@ if ! have ferretdb "$ferret_build"; then
   echo "infra: building FerretDB $FERRETDB_VERSION (once)" >&2
   # FerretDB embeds build/version/version.txt, which its release process generates and the
   # module zip lacks, so build from a writable copy of the module with that file written.
-  dir=$(cd "$(mktemp -d)" && go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  # `go mod download` runs outside any module (an empty temporary directory); both temporary
+  # directories are removed however the build ends.
+  modtmp=$(mktemp -d)
   src=$(mktemp -d)
+  trap 'rm -rf "$modtmp" "$src"' EXIT
+  dir=$(cd "$modtmp" && go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   cp -r "$dir/." "$src/"
   chmod -R u+w "$src"
   echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
@@ -54,6 +58,5 @@ GO
     # Newer Go toolchains reject the linkname tricks of some dependencies.
     (cd "$src" && go build -ldflags=-checklinkname=0 -o "$bin/ferretdb" ./cmd/ferretdb)
   fi
-  rm -rf "$src"
   echo "$ferret_build" >"$bin/ferretdb.version"
 fi

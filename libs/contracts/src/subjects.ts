@@ -50,6 +50,7 @@ export const deadLetterStream = 'DEAD_LETTERS';
 export function deadLetterSubject(service: string, consumer: string): string {
   return `dlq.${service}.${consumer}`;
 }
+export const deadLetterWildcard = 'dlq.>';
 
 /** Durable delayed jobs of one service (`job.<service>.<kind>`). */
 export function jobStream(service: string): string {
@@ -57,4 +58,7 @@ export function jobStream(service: string): string {
 }
 export function jobSubject(service: string, kind: string): string {
   return `job.${service}.${kind}`;
+}
+export function jobWildcard(service: string): string {
+  return `job.${service}.>`;
 }

@@ -1,4 +1,4 @@
-import { type RpcCatalog, type RpcContract, rpcCatalog, type ServiceName } from '@allot/contracts';
+import type { RpcContract, ServiceName } from '@allot/contracts';
 import type { IndexDescription } from 'mongodb';
 import type { z } from 'zod';
 import type { Clock } from './clock';
@@ -9,15 +9,11 @@ import type { PeriodicTask } from './periodic';
 import type { RpcHandler } from './rpc';
 import { createService, runService, type Service } from './service';
 
-type Operations<N extends ServiceName> = N extends keyof RpcCatalog ? Omit<RpcCatalog[N], 'ping'> : Record<never, never>;
+/** A service's RPC operations: name → contract (e.g. `capacityRpc` from the contracts). */
+export type Operations = Record<string, RpcContract>;
 
-/**
- * One handler for each operation of the service's contract (`rpcCatalog`): a missing, extra or
- * mistyped handler does not compile. `ping` is the kit's own.
- */
-export type Handlers<N extends ServiceName> = {
-  [K in keyof Operations<N>]: Operations<N>[K] extends RpcContract ? RpcHandler<Operations<N>[K]> : never;
-};
+/** One handler for each operation of `R`: a missing, extra or mistyped handler does not compile. */
+export type Handlers<R extends Operations> = { [K in keyof R]: RpcHandler<R[K]> };
 
 /** Durable delayed work of one kind: its payload is validated before the handler runs. */
 export interface JobDefinition<P = any> extends Omit<JobRunnerOptions, 'kind' | 'clock' | 'handler'> {
@@ -46,14 +42,16 @@ export type EventSubscription = Omit<EventConsumerOptions, 'stream' | 'filterSub
  * builds its context, wires its handlers, consumers, jobs and periodic tasks, serves health and
  * metrics, and stops it all in order.
  */
-export interface ServiceDefinition<N extends ServiceName, E extends BaseEnv, X, S extends Served> {
+export interface ServiceDefinition<N extends ServiceName, E extends BaseEnv, X, S extends Served, R extends Operations> {
   name: N;
   /** The environment schema (`baseEnv.extend({...})`); validated at start. */
   env?: z.ZodType<E, any>;
   indexes?: Record<string, IndexDescription[]>;
+  /** The operations it serves on `rpc.<name>.<operation>` (besides the kit's `ping`). */
+  rpc?: R;
   /** Builds what the handlers share (stores, caches) once NATS and MongoDB are connected. */
   context(service: Service<E, N>): X | Promise<X>;
-  handlers?(ctx: X): Handlers<N>;
+  handlers?(ctx: X): Handlers<R>;
   consumers?(ctx: X): EventSubscription[];
   /** Delayed work by kind, scheduled with `service.jobs.schedule(kind, …)`. */
   jobs?(ctx: X): Record<string, JobDefinition>;
@@ -79,17 +77,21 @@ export interface RunningService<N extends ServiceName, E extends BaseEnv, X, S e
   stop(): Promise<void>;
 }
 
-export interface DefinedService<N extends ServiceName, E extends BaseEnv, X, S extends Served> {
-  readonly definition: ServiceDefinition<N, E, X, S>;
+export interface DefinedService<N extends ServiceName, E extends BaseEnv, X, S extends Served, R extends Operations> {
+  readonly definition: ServiceDefinition<N, E, X, S, R>;
   /** Starts the service with this environment (tests pass their own; `clock` replaces the system's). */
   start(env?: NodeJS.ProcessEnv, options?: { clock?: Clock }): Promise<RunningService<N, E, X, S>>;
   /** The process entry point (`main.ts`): starts from `process.env` and stops on SIGTERM/SIGINT. */
   run(): Promise<void>;
 }
 
-export function defineService<N extends ServiceName, E extends BaseEnv, X, S extends Served = Served>(
-  definition: ServiceDefinition<N, E, X, S>,
-): DefinedService<N, E, X, S> {
+export function defineService<
+  N extends ServiceName,
+  E extends BaseEnv,
+  X,
+  S extends Served = Served,
+  R extends Operations = Record<never, never>,
+>(definition: ServiceDefinition<N, E, X, S, R>): DefinedService<N, E, X, S, R> {
   async function start(env: NodeJS.ProcessEnv = process.env, options: { clock?: Clock } = {}): Promise<RunningService<N, E, X, S>> {
     const service = await createService<E, N>({
       name: definition.name,
@@ -102,9 +104,10 @@ export function defineService<N extends ServiceName, E extends BaseEnv, X, S ext
     try {
       const context = await definition.context(service);
       const handlers = (definition.handlers?.(context) ?? {}) as Record<string, RpcHandler<RpcContract>>;
-      for (const [operation, contract] of Object.entries(operationsOf(definition.name))) {
+      for (const [operation, contract] of Object.entries(definition.rpc ?? {})) {
         const handler = handlers[operation];
-        if (handler) service.rpc.add(operation, contract, handler);
+        if (!handler) throw new Error(`${definition.name} has no handler for ${operation}`);
+        service.rpc.add(operation, contract, handler);
       }
       for (const { source, ...options } of definition.consumers?.(context) ?? []) await service.consumeEvents(source, options);
       for (const [kind, { payload, handler, ...options }] of Object.entries(definition.jobs?.(context) ?? {})) {
@@ -130,9 +133,4 @@ export function defineService<N extends ServiceName, E extends BaseEnv, X, S ext
     }
   }
   return { definition, start, run: () => runService(() => start()) };
-}
-
-function operationsOf(name: ServiceName): Record<string, RpcContract> {
-  const { ping: _kitOwn, ...operations } = (rpcCatalog as Partial<Record<ServiceName, Record<string, RpcContract>>>)[name] ?? {};
-  return operations;
 }

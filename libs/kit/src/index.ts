@@ -18,12 +18,12 @@ export {
 export { type EventData, EventPublisher, makeEvent } from './events';
 export { newId } from './ids';
 export { createLogger, type Logger } from './logger';
-export { type OutboxEntry, OutboxRelay, outboxEntries, outboxPush } from './outbox';
+export type { OutboxEntry, PrepareEntry } from './outbox';
 export { isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';
 export { toPage } from './pagination';
 export { every, type PeriodicTask } from './periodic';
 export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler } from './rpc';
 export { createService, type Service } from './service';
 export { ensureStream } from './streams';
-export { instruments, lazyInstruments, type Telemetry } from './telemetry';
+export { instruments, lazyInstruments, secondsHistogram, type Telemetry } from './telemetry';
 export { currentTraceparent, SpanKind, tracer } from './trace';

@@ -18,11 +18,6 @@ export interface OutboxEntry {
  */
 export type PrepareEntry = (entry: OutboxEntry, doc: Document) => Promise<EventEnvelope>;
 
-/** A document that can carry pending events (ENGINEERING.md: the embedded outbox). */
-export interface WithOutbox {
-  outbox?: OutboxEntry[];
-}
-
 /**
  * The update operator that stores events on the same document as the state change, so one
  * atomic update writes both: `{ $set: {...}, ...outboxPush(events) }`.

@@ -1,4 +1,12 @@
-import { deadLetterStream, eventStream, eventWildcard, jobStream, type ServiceName } from '@allot/contracts';
+import {
+  deadLetterStream,
+  deadLetterWildcard,
+  eventStream,
+  eventWildcard,
+  jobStream,
+  jobWildcard,
+  type ServiceName,
+} from '@allot/contracts';
 import {
   DiscardPolicy,
   JetStreamApiError,
@@ -47,7 +55,7 @@ export function eventStreamConfig(service: ServiceName): Partial<StreamConfig> &
 /** Messages that exhausted their deliveries, kept 30 days for inspection and retry. */
 export const deadLetterStreamConfig: Partial<StreamConfig> & { name: string } = {
   name: deadLetterStream,
-  subjects: ['dlq.>'],
+  subjects: [deadLetterWildcard],
   retention: RetentionPolicy.Limits,
   storage: StorageType.File,
   max_age: nanos(30 * DAY),
@@ -58,7 +66,7 @@ export const deadLetterStreamConfig: Partial<StreamConfig> & { name: string } = 
 export function jobStreamConfig(service: string): Partial<StreamConfig> & { name: string } {
   return {
     name: jobStream(service),
-    subjects: [`job.${service}.>`],
+    subjects: [jobWildcard(service)],
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     duplicate_window: nanos(5 * 60 * 1000),

@@ -53,16 +53,18 @@ export function lazyInstruments<T>(create: (meter: Meter) => T): () => T {
   };
 }
 
+/** Bucket bounds for durations in seconds, 1 ms to 10 s (the SDK's default bounds are for milliseconds). */
+const SECOND_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** A histogram of durations in seconds, with buckets that make its quantiles readable. */
+export function secondsHistogram(meter: Meter, name: string, description: string) {
+  return meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: SECOND_BUCKETS } });
+}
+
 /** The instruments the kit records. */
 export const instruments = lazyInstruments((meter) => ({
-  rpcDuration: meter.createHistogram('allot_rpc_handler_duration_seconds', {
-    description: 'RPC handler duration by operation and result',
-    unit: 's',
-  }),
-  eventDuration: meter.createHistogram('allot_event_handler_duration_seconds', {
-    description: 'Event and job handler duration by consumer and result',
-    unit: 's',
-  }),
+  rpcDuration: secondsHistogram(meter, 'allot_rpc_handler_duration_seconds', 'RPC handler duration by operation and result'),
+  eventDuration: secondsHistogram(meter, 'allot_event_handler_duration_seconds', 'Event and job handler duration by consumer and result'),
   retries: meter.createCounter('allot_handler_retries_total', { description: 'Messages nak-ed or rescheduled for a retry' }),
   deadLetters: meter.createCounter('allot_dead_letters_total', { description: 'Messages moved to the dead-letter stream' }),
 }));

@@ -39,6 +39,9 @@ describe('service', () => {
     await expect(service.client.call('inventory', 'test-echo', echo, { text: 'hi' }, call)).resolves.toEqual({ text: 'hi' });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('allot_rpc_handler_duration_seconds');
+    // Durations are in seconds, so the buckets are too: a fast call lands below 50 ms, not in one catch-all bucket.
+    expect(metrics).toMatch(/allot_rpc_handler_duration_seconds_bucket\{[^}]*le="0\.05"\} [1-9]/);
+    expect(metrics).not.toContain('le="5000"');
 
     await service.stop();
     await expect(fetch(`${base}/healthz`)).rejects.toThrow();

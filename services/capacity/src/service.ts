@@ -1,3 +1,4 @@
+import { capacityRpc } from '@allot/contracts';
 import { defineService } from '@allot/kit';
 import { capacityEnv } from './config';
 import { capacityContext } from './context';
@@ -17,6 +18,7 @@ export const capacityService = defineService({
   name: 'capacity',
   env: capacityEnv,
   indexes: { sessions: sessionIndexes, slots: slotIndexes, bookings: bookingIndexes, queue: queueIndexes },
+  rpc: capacityRpc,
   context: capacityContext,
   handlers: (cap) => ({ ...sessionHandlers(cap), ...bookingHandlers(cap), ...queueHandlers(cap), ...insightHandlers(cap) }),
   jobs: expiryJobs,

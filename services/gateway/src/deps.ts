@@ -1,4 +1,4 @@
-import type { Clock, Logger, OutboxRelay, RpcClient } from '@allot/kit';
+import type { Clock, Logger, RpcClient, Service } from '@allot/kit';
 import type { ApiKeyVerifier } from './auth/api-keys';
 import type { UserTokens } from './auth/user-tokens';
 import type { GatewayConfig } from './config';
@@ -20,7 +20,8 @@ export interface GatewayDeps {
   verifier: ApiKeyVerifier;
   userTokens: UserTokens;
   idempotency: IdempotencyStore;
-  outbox: OutboxRelay;
+  /** Makes one of the gateway's catalogued events. */
+  event: Service<GatewayConfig, 'gateway'>['event'];
   fanout: Fanout;
   readiness(): Promise<Record<string, boolean>>;
   metricsText(): Promise<string>;

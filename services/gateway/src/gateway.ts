@@ -11,7 +11,7 @@ import type { GatewayDeps } from './deps';
 import { createRpcBridge } from './http/rpc-bridge';
 import { clientStreamConfig } from './sse/client-messages';
 import { Fanout } from './sse/fanout';
-import { ApiKeyStore, apiKeyIndexes } from './store/api-keys';
+import { type ApiKeyDoc, ApiKeyStore, apiKeyIndexes } from './store/api-keys';
 import { IdempotencyStore, idempotencyIndexes } from './store/idempotency';
 import { TenantStore } from './store/tenants';
 
@@ -31,14 +31,13 @@ export interface GatewayOptions {
 }
 
 /** Wires the gateway on a started-up service and serves it on `PORT`. */
-export async function serveGateway(service: Service<GatewayConfig>, options: GatewayOptions = {}): Promise<RunningGateway> {
+export async function serveGateway(service: Service<GatewayConfig, 'gateway'>, options: GatewayOptions = {}): Promise<RunningGateway> {
   const { config, db, log } = service;
   await ensureStream(service.jsm, clientStreamConfig(config.SSE_REPLAY_MINUTES));
-  const apiKeys = new ApiKeyStore(db);
+  const apiKeys = new ApiKeyStore(service.outboxCollection<ApiKeyDoc>('apiKeys'));
   const verifier = new ApiKeyVerifier(apiKeys, config.API_KEY_CACHE_MS);
   const idempotency = new IdempotencyStore(db, config.IDEMPOTENCY_TTL_HOURS * 3_600_000);
   const fanout = new Fanout(service.js, service.jsm, log);
-  service.outbox.watch(apiKeys.keys as never);
 
   const deps: GatewayDeps = {
     config,
@@ -51,7 +50,7 @@ export async function serveGateway(service: Service<GatewayConfig>, options: Gat
     verifier,
     userTokens: new UserTokens(config.USER_TOKEN_SECRET, config.ROOT_API_KEY),
     idempotency,
-    outbox: service.outbox,
+    event: (tenantId, type, data) => service.event(tenantId, type, data),
     fanout,
     readiness: () => service.readiness(),
     metricsText: () => service.telemetry.metricsText(),

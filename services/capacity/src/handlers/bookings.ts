@@ -1,3 +1,4 @@
+import type { CapacityRpc } from '@allot/contracts';
 import { AppError } from '@allot/contracts';
 import { type Handlers, lazyInstruments, toPage } from '@allot/kit';
 import { cancelBooking, confirmBooking, createBooking } from '../bookings';
@@ -35,4 +36,4 @@ export const bookingHandlers = (cap: Capacity) =>
       const userId = actor.kind === 'user' ? actor.userId : filter.userId;
       return toPage(await cap.bookings.list(tenantId, { ...filter, userId }, limit + 1, cursor), limit, toBooking);
     },
-  }) satisfies Partial<Handlers<'capacity'>>;
+  }) satisfies Partial<Handlers<CapacityRpc>>;

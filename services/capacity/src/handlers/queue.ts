@@ -1,3 +1,4 @@
+import type { CapacityRpc } from '@allot/contracts';
 import { AppError } from '@allot/contracts';
 import { type Handlers, toPage } from '@allot/kit';
 import type { Capacity } from '../context';
@@ -19,4 +20,4 @@ export const queueHandlers = (cap: Capacity) =>
       await cap.sessions.get(tenantId, sessionId);
       return { promoted: await processQueue(cap, tenantId, sessionId, date) };
     },
-  }) satisfies Partial<Handlers<'capacity'>>;
+  }) satisfies Partial<Handlers<CapacityRpc>>;

@@ -1,3 +1,4 @@
+import type { CapacityRpc } from '@allot/contracts';
 import { type Handlers, toPage } from '@allot/kit';
 import type { Capacity } from '../context';
 import { createSession, setCapacity, updateSession } from '../sessions';
@@ -12,4 +13,4 @@ export const sessionHandlers = (cap: Capacity) =>
     'session.get': async ({ id }, { tenantId }) => toSession(await cap.sessions.get(tenantId, id)),
     'session.update': ({ id, patch }, { tenantId }) => updateSession(cap, tenantId, id, patch),
     'capacity.set': ({ sessionId, ...input }, { tenantId }) => setCapacity(cap, tenantId, sessionId, input),
-  }) satisfies Partial<Handlers<'capacity'>>;
+  }) satisfies Partial<Handlers<CapacityRpc>>;

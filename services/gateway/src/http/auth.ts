@@ -79,9 +79,11 @@ export function requireCredential<K extends CredentialKind>(...kinds: K[]): Midd
 
 const describe = (kind: CredentialKind) => ({ root: 'root key', apiKey: 'tenant API key', user: 'user token' })[kind];
 
-/** The credential of a request that passed `requireCredential` with the given kinds. */
-export function credentialOf<K extends CredentialKind>(c: { get(key: 'credential'): Credential | undefined }, ..._kinds: K[]) {
+/** The credential of a request, which must be of one of `kinds` (as `requireCredential` checked). */
+export function credentialOf<K extends CredentialKind>(c: { get(key: 'credential'): Credential | undefined }, ...kinds: K[]) {
   const credential = c.get('credential');
   if (!credential) throw new AppError('unauthorized', 'A credential is required');
+  if (!kinds.includes(credential.kind as K))
+    throw new AppError('forbidden', `This operation is not allowed for a ${describe(credential.kind)}`);
   return credential as Extract<Credential, { kind: K }>;
 }

@@ -1,5 +1,5 @@
 import { ApiKey, Id, Pagination, page } from '@allot/contracts';
-import { makeEvent } from '@allot/kit';
+import { toPage } from '@allot/kit';
 import { createRoute, z } from '@hono/zod-openapi';
 import { generateApiKey } from '../auth/api-keys';
 import type { GatewayDeps } from '../deps';
@@ -58,17 +58,15 @@ export function apiKeyRoutes(deps: GatewayDeps) {
     .openapi(list, async (c) => {
       const { limit, cursor } = c.req.valid('query');
       const docs = await deps.apiKeys.list(credentialOf(c, 'apiKey').tenantId, limit + 1, cursor);
-      const items = docs.slice(0, limit).map(toApiKey);
-      return c.json({ items, nextCursor: docs.length > limit ? (items.at(-1)?.id ?? null) : null }, 200);
+      return c.json(toPage(docs, limit, toApiKey), 200);
     })
     .openapi(revoke, async (c) => {
       const { id } = c.req.valid('param');
       const { tenantId } = credentialOf(c, 'apiKey');
-      const event = makeEvent('gateway', tenantId, 'apikey.revoked', { keyId: id }, deps.clock);
+      const event = deps.event(tenantId, 'apikey.revoked', { keyId: id });
       const revoked = await deps.apiKeys.revoke(tenantId, id, deps.clock.now().toISOString(), event);
       if (!revoked) throw notFound('API key');
       deps.verifier.forget(id);
-      await deps.outbox.flush(deps.apiKeys.keys, revoked);
       return c.body(null, 204);
     });
 }

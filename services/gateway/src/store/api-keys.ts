@@ -1,6 +1,6 @@
 import type { ApiKey, EventEnvelope } from '@allot/contracts';
-import { type OutboxEntry, outboxPush } from '@allot/kit';
-import type { Collection, Db, IndexDescription } from 'mongodb';
+import type { OutboxCollection, OutboxEntry } from '@allot/kit';
+import type { IndexDescription } from 'mongodb';
 
 export interface ApiKeyDoc {
   _id: string;
@@ -20,14 +20,10 @@ export const apiKeyIndexes: IndexDescription[] = [{ key: { prefix: 1 }, unique: 
 export const toApiKey = (doc: ApiKeyDoc): ApiKey => ({ id: doc._id, name: doc.name, prefix: doc.prefix, createdAt: doc.createdAt });
 
 export class ApiKeyStore {
-  readonly keys: Collection<ApiKeyDoc>;
-
-  constructor(db: Db) {
-    this.keys = db.collection<ApiKeyDoc>('apiKeys');
-  }
+  constructor(private readonly keys: OutboxCollection<ApiKeyDoc>) {}
 
   async insert(doc: ApiKeyDoc): Promise<void> {
-    await this.keys.insertOne(doc);
+    await this.keys.insert(doc);
   }
 
   findByPrefix(prefix: string): Promise<ApiKeyDoc | null> {
@@ -40,12 +36,8 @@ export class ApiKeyStore {
     return this.keys.find(filter).sort({ _id: 1 }).limit(limit).toArray();
   }
 
-  /** Revokes a live key of the tenant and stores its `apikey.revoked` event in the same update. */
-  async revoke(tenantId: string, keyId: string, at: string, event: EventEnvelope): Promise<ApiKeyDoc | null> {
-    return this.keys.findOneAndUpdate(
-      { _id: keyId, tenantId, revokedAt: null },
-      { $set: { revokedAt: at }, ...outboxPush([event]) },
-      { returnDocument: 'after' },
-    );
+  /** Revokes a live key of the tenant and announces it (`apikey.revoked`, stored in the same update). */
+  revoke(tenantId: string, keyId: string, at: string, event: EventEnvelope): Promise<ApiKeyDoc | null> {
+    return this.keys.update({ _id: keyId, tenantId, revokedAt: null }, { $set: { revokedAt: at } }, [event]);
   }
 }

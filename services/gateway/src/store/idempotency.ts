@@ -1,3 +1,4 @@
+import { isDuplicateKey } from '@allot/kit';
 import type { Collection, Db, IndexDescription } from 'mongodb';
 
 interface IdempotencyDoc {
@@ -49,7 +50,7 @@ export class IdempotencyStore {
         });
         return { kind: 'new' };
       } catch (error) {
-        if ((error as { code?: number }).code !== 11000) throw error;
+        if (!isDuplicateKey(error)) throw error;
       }
       const existing = await this.records.findOne({ _id: id });
       if (!existing) continue; // removed meanwhile: try the insert again
