@@ -9,10 +9,15 @@ export const Actor = z.discriminatedUnion('kind', [
 ]);
 export type Actor = z.infer<typeof Actor>;
 
-/** Every RPC request carries the caller's tenant and actor beside the operation's input. */
+/**
+ * Every RPC request carries the caller's tenant and actor beside the operation's input, and for
+ * a creating request sent with an `Idempotency-Key`, an opaque key derived from it and the
+ * credential: a service creates at most one resource per key, so a retry gets the same one.
+ */
 export const RpcRequest = z.object({
   tenantId: z.string().nullable(),
   actor: Actor,
+  idempotencyKey: z.string().min(1).max(128).optional(),
   input: z.unknown(),
 });
 export type RpcRequest = z.infer<typeof RpcRequest>;

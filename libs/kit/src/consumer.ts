@@ -112,23 +112,32 @@ export interface DeadLetter {
 export async function deadLetter(deps: JetStreamDeps, durable: string, msg: JsMsg, error: string): Promise<void> {
   const headers: Record<string, string> = {};
   for (const key of msg.headers?.keys() ?? []) headers[key] = msg.headers?.get(key) ?? '';
-  const record: DeadLetter = {
+  await publishDeadLetter(deps, durable, {
     id: `${msg.info.stream}-${msg.info.streamSequence}`,
-    service: deps.service,
-    consumer: durable,
     stream: msg.info.stream,
     streamSeq: msg.info.streamSequence,
     subject: msg.subject,
     deliveries: msg.info.deliveryCount,
     error,
-    failedAt: new Date().toISOString(),
     data: msg.string(),
     headers,
-  };
+  });
+  msg.term(error.slice(0, 200));
+}
+
+/** Writes a dead letter of this service's consumer `durable` (its id dedupes a repeated write). */
+export async function publishDeadLetter(
+  deps: JetStreamDeps,
+  durable: string,
+  letter: Omit<DeadLetter, 'service' | 'consumer' | 'failedAt'>,
+): Promise<void> {
+  const record: DeadLetter = { ...letter, service: deps.service, consumer: durable, failedAt: new Date().toISOString() };
   await deps.js.publish(deadLetterSubject(deps.service, durable), JSON.stringify(record), { msgID: `dlq-${record.id}` });
   instruments().deadLetters.add(1, { consumer: durable });
-  deps.log.error({ subject: msg.subject, consumer: durable, deliveries: record.deliveries, error }, 'message dead-lettered');
-  msg.term(error.slice(0, 200));
+  deps.log.error(
+    { subject: record.subject, consumer: durable, deliveries: record.deliveries, error: record.error },
+    'message dead-lettered',
+  );
 }
 
 export function errorText(error: unknown): string {

@@ -1,38 +1,88 @@
 import { jobStream, jobSubject } from '@allot/contracts';
-import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
+import type { Collection, Db, Filter, IndexDescription } from 'mongodb';
 import { z } from 'zod';
 import type { Clock } from './clock';
-import { consume, deadLetter, errorText, type JetStreamDeps, jsonOf, type RunningConsumer } from './consumer';
+import { consume, errorText, type JetStreamDeps, jsonOf, publishDeadLetter, type RunningConsumer } from './consumer';
 import { defaultBackoffMs } from './event-consumer';
+import { GroupCommit } from './group-commit';
+import { isDuplicateKey } from './outbox-collection';
 import { instruments } from './telemetry';
-import { contextFrom, headersWithTrace, inSpan, SpanKind } from './trace';
+import { contextFromTraceparent, currentTraceparent, inSpan, SpanKind } from './trace';
 
-const Job = z.object({
-  id: z.string(),
-  kind: z.string(),
-  dueAt: z.string(),
-  attempt: z.number().int().min(1),
-  payload: z.unknown(),
-});
-type Job = z.infer<typeof Job>;
+/** A job waiting for its due time, in the service's own `jobs` collection. */
+export interface JobDoc {
+  /** `<kind>:<id>`: scheduling the same job twice keeps the first. */
+  _id: string;
+  kind: string;
+  id: string;
+  dueAt: Date;
+  attempt: number;
+  payload: unknown;
+  /** While a runner works on it, until when it is that runner's (a crashed runner's lease runs out). */
+  leaseUntil: Date | null;
+  traceparent: string | null;
+}
+
+export const jobIndexes: Record<string, IndexDescription[]> = { jobs: [{ key: { kind: 1, dueAt: 1 } }] };
+
+export interface ScheduledJob {
+  id: string;
+  dueAt: Date;
+  payload: unknown;
+}
 
 /**
- * Schedules durable delayed work: a job is a JetStream message that its runner holds back
- * (nak with delay) until it is due, so it survives restarts of the process and of NATS.
- * Scheduling the same job id twice is harmless: JetStream drops the duplicate.
+ * Schedules durable delayed work as documents with a due time. Runners claim a due job
+ * atomically (a lease) before running it, so nothing waits in a message broker's pending limit,
+ * a week-long job costs nothing until it is due, and kinds never wait for each other.
+ * Scheduling the same (kind, id) again is harmless: the first stays.
  */
 export class JobScheduler {
-  constructor(
-    private readonly js: JetStreamClient,
-    private readonly service: string,
-  ) {}
+  private readonly docs: Collection<JobDoc>;
+  private readonly listeners = new Map<string, (jobs: JobDoc[]) => void>();
 
-  async schedule(kind: string, id: string, dueAt: Date, payload: unknown, attempt = 1): Promise<void> {
-    const job: Job = { id, kind, dueAt: dueAt.toISOString(), attempt, payload };
-    await this.js.publish(jobSubject(this.service, kind), JSON.stringify(job), {
-      msgID: `${kind}:${id}:${attempt}`,
-      headers: headersWithTrace(),
-    });
+  constructor(db: Db) {
+    this.docs = db.collection<JobDoc>('jobs');
+  }
+
+  schedule(kind: string, id: string, dueAt: Date, payload: unknown): Promise<void> {
+    return this.scheduleMany(kind, [{ id, dueAt, payload }]);
+  }
+
+  /** Schedules several jobs of one kind with one write. */
+  async scheduleMany(kind: string, jobs: ScheduledJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const traceparent = currentTraceparent();
+    const docs: JobDoc[] = jobs.map(({ id, dueAt, payload }) => ({
+      _id: `${kind}:${id}`,
+      kind,
+      id,
+      dueAt,
+      attempt: 1,
+      payload,
+      leaseUntil: null,
+      traceparent,
+    }));
+    try {
+      await this.docs.insertMany(docs, { ordered: false });
+    } catch (error) {
+      // Jobs scheduled before keep their first schedule; the others are in.
+      const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
+      if (!isDuplicateKey(error) && !writeErrors?.every((e) => isDuplicateKey(e))) throw error;
+    }
+    this.listeners.get(kind)?.(docs);
+  }
+
+  /** @internal The runner of `kind` in this process hears of the jobs it schedules, to run them on time. */
+  listen(kind: string, onScheduled: (jobs: JobDoc[]) => void): () => void {
+    this.listeners.set(kind, onScheduled);
+    return () => this.listeners.delete(kind);
+  }
+
+  /** @internal */
+  get collection(): Collection<JobDoc> {
+    return this.docs;
   }
 }
 
@@ -42,50 +92,177 @@ export interface JobRunnerOptions {
   /** Attempts before the job goes to the dead-letter stream (default 5). */
   maxAttempts?: number;
   backoffMs?: number[];
+  /** Jobs run at once by this process (default 16). */
   concurrency?: number;
+  /** How often due jobs that no process has a timer for are looked for (default 2 s). */
+  pollMs?: number;
+  /** How late a job may be before a runner other than the one that timed it takes it (default 5 s). */
+  graceMs?: number;
+  /** How long a claimed job is this runner's before another may take it over (default 60 s). */
+  leaseMs?: number;
   handler(payload: unknown, job: { id: string; dueAt: Date; attempt: number }): Promise<void>;
 }
 
+const RetriedJob = z.object({ id: z.string(), payload: z.unknown(), dueAt: z.coerce.date().optional() });
+
 /**
- * Runs the jobs of one kind at or after their due time. A failed attempt is re-scheduled with
- * backoff as a new message (so waiting for the due time never counts as a failure); the last
- * failed attempt is dead-lettered. Handlers must be idempotent: a crash after the work and
- * before the ack runs the job again.
+ * Runs the jobs of one kind at or after their due time. A job this process schedules runs on a
+ * timer of its own at its due time; every `pollMs` the runner also looks for jobs overdue past
+ * `graceMs` that nobody ran (their process has gone, or died mid-job). A job is removed once it
+ * ran. A failed attempt is
+ * rescheduled with backoff; the last one is dead-lettered (subject `job.<service>.<kind>`;
+ * re-publishing the dead letter there, as a retry does, schedules the job again). Handlers must
+ * be idempotent: a crash after the work and before the removal runs the job again.
  */
-export function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, options: JobRunnerOptions): Promise<RunningConsumer> {
+export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, options: JobRunnerOptions): Promise<RunningConsumer> {
+  const { kind, clock } = options;
+  const docs = scheduler.collection;
   const maxAttempts = options.maxAttempts ?? 5;
   const backoff = options.backoffMs ?? defaultBackoffMs;
-  const durable = `jobs-${options.kind}`;
-  return consume(
-    deps,
-    {
-      stream: jobStream(deps.service),
-      durable,
-      filterSubjects: [jobSubject(deps.service, options.kind)],
-      // Each wait for the due time is a delivery too; this only stops a job that crashes its process forever.
-      maxDeliver: 100,
-      concurrency: options.concurrency,
-    },
-    async (msg: JsMsg) => {
-      const parsed = Job.safeParse(jsonOf(msg));
-      if (!parsed.success) return deadLetter(deps, durable, msg, 'malformed job');
-      const job = parsed.data;
-      const dueAt = new Date(job.dueAt);
-      const wait = dueAt.getTime() - options.clock.now().getTime();
-      if (wait > 0) return msg.nak(wait);
-      try {
-        await inSpan(`${msg.subject} process`, { kind: SpanKind.CONSUMER, parent: contextFrom(msg.headers) }, () =>
-          options.handler(job.payload, { id: job.id, dueAt, attempt: job.attempt }),
-        );
-        msg.ack();
-      } catch (error) {
-        if (job.attempt >= maxAttempts) return deadLetter(deps, durable, msg, errorText(error));
-        instruments().retries.add(1, { consumer: durable });
-        deps.log.warn({ err: error, job: job.id, attempt: job.attempt }, 'job failed; rescheduled');
-        const delay = backoff[Math.min(job.attempt, backoff.length) - 1] ?? 1000;
-        await scheduler.schedule(job.kind, job.id, new Date(options.clock.now().getTime() + delay), job.payload, job.attempt + 1);
-        msg.ack();
+  const concurrency = options.concurrency ?? 16;
+  const pollMs = options.pollMs ?? 2000;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const graceMs = options.graceMs ?? 5000;
+  const timers = new Map<string, NodeJS.Timeout>();
+  // Jobs that ran are removed together: on FerretDB a write costs a scan of the collection, so
+  // one removal per batch (batches grow while one is written) keeps up with many jobs at once.
+  const removals = new GroupCommit<string, void>(async (_kind, ids) => {
+    await docs.deleteMany({ _id: { $in: ids } });
+    return ids.map(() => undefined);
+  });
+  const inFlight = new Set<Promise<void>>();
+  const removing = new Set<Promise<void>>();
+  const waiting: { job: JobDoc; found: boolean }[] = [];
+  let stopped = false;
+
+  /** Runs jobs with at most `concurrency` at once; the rest wait their turn. */
+  const start = (job: JobDoc, found = false) => {
+    if (stopped) return;
+    if (inFlight.size >= concurrency) return void waiting.push({ job, found });
+    const done = run(job, found)
+      .catch((error) => deps.log.error({ err: error, job: job.id, kind }, 'job runner failed'))
+      .finally(() => {
+        inFlight.delete(done);
+        const next = waiting.shift();
+        if (next) start(next.job, next.found);
+      });
+    inFlight.add(done);
+  };
+
+  /** A timer for a job this process knows of; a job already timed here is left as it is. */
+  const time = (job: JobDoc) => {
+    if (timers.has(job._id) || stopped) return;
+    const wait = Math.min(job.dueAt.getTime() - clock.now().getTime(), 2 ** 31 - 1);
+    timers.set(
+      job._id,
+      setTimeout(
+        () => {
+          timers.delete(job._id);
+          start(job);
+        },
+        Math.max(0, wait),
+      ),
+    );
+  };
+
+  /**
+   * Runs a job. One this process timed runs at once (one write per job: its removal); one found
+   * by the poll — overdue past the grace, so its own process is gone or stuck — is claimed with a
+   * lease first, so pollers of several processes run it once.
+   */
+  const run = async (job: JobDoc, found: boolean) => {
+    const now = clock.now();
+    if (job.dueAt > now) return time(job); // a long wait was cut short by the timer's limit
+    let mine: Filter<JobDoc> = { _id: job._id, attempt: job.attempt };
+    if (found) {
+      const lease = new Date(now.getTime() + leaseMs);
+      const claimed = await docs.updateOne({ ...mine, leaseUntil: job.leaseUntil }, { $set: { leaseUntil: lease } });
+      if (claimed.modifiedCount === 0) return; // another runner took it, or it is done
+      mine = { _id: job._id, leaseUntil: lease };
+    }
+    try {
+      await inSpan(
+        `${jobSubject(deps.service, kind)} process`,
+        { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(job.traceparent) },
+        () => options.handler(job.payload, { id: job.id, dueAt: job.dueAt, attempt: job.attempt }),
+      );
+      // Removed in the background, together with others: the next job need not wait for it (a
+      // crash before the removal only runs this one again).
+      const removal = removals
+        .submit(kind, job._id)
+        .catch((error) => deps.log.warn({ err: error, job: job.id, kind }, 'removing a finished job failed; it will run again'))
+        .finally(() => removing.delete(removal));
+      removing.add(removal);
+    } catch (error) {
+      if (job.attempt >= maxAttempts) {
+        const data = JSON.stringify({ id: job.id, kind, dueAt: job.dueAt, attempt: job.attempt, payload: job.payload });
+        await publishDeadLetter(deps, `jobs-${kind}`, {
+          id: `job-${job._id}-${job.attempt}`,
+          stream: jobStream(deps.service),
+          streamSeq: 0,
+          subject: jobSubject(deps.service, kind),
+          deliveries: job.attempt,
+          error: errorText(error),
+          data,
+          headers: {},
+        });
+        await docs.deleteOne(mine);
+        return;
       }
+      instruments().retries.add(1, { consumer: `jobs-${kind}` });
+      deps.log.warn({ err: error, job: job.id, kind, attempt: job.attempt }, 'job failed; rescheduled');
+      const delay = backoff[Math.min(job.attempt, backoff.length) - 1] ?? 1000;
+      const retry = { ...job, dueAt: new Date(clock.now().getTime() + delay), attempt: job.attempt + 1, leaseUntil: null };
+      await docs.updateOne(mine, { $set: { dueAt: retry.dueAt, attempt: retry.attempt, leaseUntil: null } });
+      if (!found) time(retry);
+    }
+  };
+
+  const stopListening = scheduler.listen(kind, (jobs) => {
+    for (const job of jobs) time(job);
+  });
+
+  // Jobs overdue past the grace: the process that timed them is gone (or stuck), so any runner takes them.
+  const poll = setInterval(() => {
+    const now = clock.now();
+    docs
+      .find({ kind, dueAt: { $lte: new Date(now.getTime() - graceMs) }, $or: [{ leaseUntil: null }, { leaseUntil: { $lte: now } }] })
+      .sort({ dueAt: 1 })
+      .limit(concurrency * 8)
+      .toArray()
+      .then((due) => {
+        for (const job of due) if (!timers.has(job._id)) start(job, true);
+      })
+      .catch((error) => deps.log.warn({ err: error, kind }, 'looking for due jobs failed; will retry'));
+  }, pollMs);
+  poll.unref();
+
+  // A dead-lettered job that is re-published (a retry) is scheduled again.
+  const retries = await consume(
+    deps,
+    { stream: jobStream(deps.service), durable: `jobs-${kind}`, filterSubjects: [jobSubject(deps.service, kind)], maxDeliver: 5 },
+    async (msg: JsMsg) => {
+      const retried = RetriedJob.safeParse(jsonOf(msg));
+      if (retried.success) {
+        const { id, payload, dueAt } = retried.data;
+        const now = clock.now();
+        await scheduler.schedule(kind, id, dueAt && dueAt > now ? dueAt : now, payload);
+      }
+      msg.ack();
     },
   );
+
+  return {
+    async stop() {
+      stopped = true;
+      stopListening();
+      clearInterval(poll);
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+      waiting.length = 0;
+      await Promise.allSettled([...inFlight]);
+      await Promise.allSettled([...removing]);
+      await retries.stop();
+    },
+  };
 }

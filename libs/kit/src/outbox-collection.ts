@@ -55,18 +55,26 @@ export class OutboxCollection<T extends OutboxDoc> {
 
   /**
    * Applies a guarded update with the events that announce it, in one atomic write, and
-   * publishes them; null (and nothing announced) when the filter matched nothing.
+   * publishes them (unless `publish: false`: the caller publishes once what must precede the
+   * announcement is done); null (and nothing announced) when the filter matched nothing.
    */
-  async update(filter: Filter<T>, update: UpdateFilter<T>, events: EventEnvelope[] = [], effects?: unknown): Promise<T | null> {
+  async update(
+    filter: Filter<T>,
+    update: UpdateFilter<T>,
+    events: EventEnvelope[] = [],
+    effects?: unknown,
+    options: { publish?: boolean } = {},
+  ): Promise<T | null> {
     const push = events.length ? { $push: { ...(update.$push ?? {}), outbox: { $each: outboxEntries(events, effects) } } } : {};
     const doc = (await this.raw.findOneAndUpdate(filter, { ...update, ...push } as UpdateFilter<T>, {
       returnDocument: 'after',
     })) as T | null;
-    if (doc) await this.publish(doc, events);
+    if (doc && options.publish !== false) await this.publish(doc, events);
     return doc;
   }
 
-  private async publish(doc: T, events: EventEnvelope[]): Promise<void> {
+  /** Publishes events stored on `doc` (as it was written); the relay's sweep is the backstop. */
+  async publish(doc: T, events: EventEnvelope[]): Promise<void> {
     if (events.length === 0) return;
     await this.relay.flush(
       this.raw as unknown as Collection<Document>,

@@ -42,6 +42,8 @@ const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
 export interface RpcContext<C extends RpcContract = RpcContract> {
   tenantId: C['tenant'] extends 'required' ? string : string | null;
   actor: Actor;
+  /** The request's idempotency key (see `RpcRequest`), if the client sent one. */
+  idempotencyKey?: string;
   log: Logger;
 }
 
@@ -105,7 +107,7 @@ export class RpcServer {
       }
       const input = contract.input.safeParse(request.input);
       if (!input.success) throw validationError(input.error);
-      const ctx = { tenantId: request.tenantId, actor: request.actor, log } as RpcContext<C>;
+      const ctx = { tenantId: request.tenantId, actor: request.actor, idempotencyKey: request.idempotencyKey, log } as RpcContext<C>;
       const output = await handler(input.data as z.output<C['input']>, ctx);
       return { ok: true, data: contract.output.parse(output) };
     } catch (error) {
@@ -125,6 +127,7 @@ export class RpcServer {
 export interface CallOptions {
   tenantId: string | null;
   actor: Actor;
+  idempotencyKey?: string;
   timeoutMs?: number;
 }
 
@@ -148,7 +151,7 @@ export class RpcClient {
   ): Promise<z.output<C['output']>> {
     const subject = rpcSubject(service, operation);
     return inSpan(`${subject} request`, { kind: SpanKind.CLIENT }, async () => {
-      const request: RpcRequest = { tenantId: options.tenantId, actor: options.actor, input };
+      const request: RpcRequest = { tenantId: options.tenantId, actor: options.actor, idempotencyKey: options.idempotencyKey, input };
       const timeout = options.timeoutMs ?? this.defaultTimeoutMs;
       const headers = headersWithTrace();
       headers.set(DEADLINE_HEADER, String(Date.now() + timeout));

@@ -10,13 +10,14 @@ import type { JetStreamDeps, RunningConsumer } from './consumer';
 import { consumeEvents, type EventConsumerOptions } from './event-consumer';
 import { type EventData, EventPublisher, makeEvent } from './events';
 import { startHealthServer, within } from './health';
-import { type JobRunnerOptions, JobScheduler, runJobs } from './jobs';
+import { type JobRunnerOptions, JobScheduler, jobIndexes, runJobs } from './jobs';
 import { createLogger, type Logger } from './logger';
 import { connectMongo, ensureIndexes } from './mongo';
 import { connectNats } from './nats';
 import { OutboxRelay, type PrepareEntry } from './outbox';
 import { OutboxCollection, type OutboxDoc } from './outbox-collection';
-import { type PeriodicTask, startPeriodic } from './periodic';
+import { every, type PeriodicTask, startPeriodic } from './periodic';
+import { RequestIds } from './request-ids';
 import { RpcClient, RpcServer } from './rpc';
 import { deadLetterStreamConfig, ensureStream, eventStreamConfig, jobStreamConfig } from './streams';
 import { startTelemetry, type Telemetry } from './telemetry';
@@ -41,6 +42,8 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
   readonly events: EventPublisher;
   readonly outbox: OutboxRelay;
   readonly jobs: JobScheduler;
+  /** Ids of resources created under an idempotency key (`RpcContext.idempotencyKey`). */
+  readonly requestIds: RequestIds;
   private readonly consumers: RunningConsumer[] = [];
   private readonly periodic: { stop(): Promise<void> }[] = [];
   private health: Server | undefined;
@@ -63,7 +66,8 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
     this.client = new RpcClient(nc);
     this.events = new EventPublisher(js, name);
     this.outbox = new OutboxRelay(this.events, log);
-    this.jobs = new JobScheduler(js, name);
+    this.jobs = new JobScheduler(db);
+    this.requestIds = new RequestIds(db);
     const instance = `${name}-${process.pid}`;
     this.rpc.add('ping', ping, async () => ({ service: name, instance }));
   }
@@ -122,6 +126,7 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
    */
   async start(options: { healthServer?: boolean } = {}): Promise<this> {
     this.outbox.start();
+    this.every(every(3_600_000, 'request-ids-purge', () => this.requestIds.purge(this.clock.now())));
     if (options.healthServer !== false) {
       const { server, port } = await startHealthServer(
         this.config.PORT,
@@ -165,7 +170,7 @@ export async function createService<C extends BaseEnv = BaseEnv, N extends Servi
     ensureStream(jsm, eventStreamConfig(options.name)),
     ensureStream(jsm, deadLetterStreamConfig),
     ensureStream(jsm, jobStreamConfig(options.name)),
-    ensureIndexes(db, options.indexes ?? {}),
+    ensureIndexes(db, { ...jobIndexes, ...options.indexes }),
   ]);
   return new Service(options.name, config, log, options.clock ?? systemClock, telemetry, nc, js, jsm, client, db);
 }

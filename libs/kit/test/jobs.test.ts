@@ -1,23 +1,33 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { systemClock } from '../src/clock';
 import type { JetStreamDeps } from '../src/consumer';
-import { JobScheduler, runJobs } from '../src/jobs';
+import { JobScheduler, jobIndexes, runJobs } from '../src/jobs';
+import { ensureIndexes } from '../src/mongo';
 import { ensureStream, jobStreamConfig } from '../src/streams';
 import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
 
 describe('delayed jobs', () => {
   let conn: Awaited<ReturnType<typeof testNats>>;
+  let mongo: MongoClient;
   const service = uniqueName('svc').toLowerCase();
   let deps: JetStreamDeps;
   let scheduler: JobScheduler;
+  const runner = (options: Omit<Parameters<typeof runJobs>[2], 'clock'>) => runJobs(deps, scheduler, { clock: systemClock, ...options });
 
   beforeAll(async () => {
     conn = await testNats();
+    mongo = await new MongoClient(inject('mongoUrl')).connect();
+    const db = mongo.db(service);
+    await ensureIndexes(db, jobIndexes);
     await ensureStream(conn.jsm, jobStreamConfig(service));
     deps = { js: conn.js, jsm: conn.jsm, log: testLogger(), service };
-    scheduler = new JobScheduler(conn.js, service);
+    scheduler = new JobScheduler(db);
   });
-  afterAll(() => conn.close());
+  afterAll(async () => {
+    await mongo.close();
+    await conn.close();
+  });
 
   it('jobs - a delayed job does not fire early and survives a restart of its runner', async () => {
     const fired: { id: string; at: number }[] = [];
@@ -27,11 +37,11 @@ describe('delayed jobs', () => {
     const dueAt = new Date(Date.now() + 2000);
     await scheduler.schedule('expire', 'hold-1', dueAt, { holdId: 'hold-1' });
 
-    const first = await runJobs(deps, scheduler, { kind: 'expire', clock: systemClock, handler });
+    const first = await runner({ kind: 'expire', handler });
     await new Promise((r) => setTimeout(r, 500));
     await first.stop(); // the process "dies" before the job is due
 
-    const second = await runJobs(deps, scheduler, { kind: 'expire', clock: systemClock, handler });
+    const second = await runner({ kind: 'expire', handler });
     await eventually(() => fired.length > 0, 10_000);
     await second.stop();
     expect(fired).toHaveLength(1);
@@ -44,24 +54,22 @@ describe('delayed jobs', () => {
     await scheduler.schedule('dedupe', 'job-1', dueAt, {});
     await scheduler.schedule('dedupe', 'job-1', dueAt, {});
     await scheduler.schedule('dedupe', 'job-2', dueAt, {});
-    const runner = await runJobs(deps, scheduler, {
+    const running = await runner({
       kind: 'dedupe',
-      clock: systemClock,
       handler: async (_p, job) => {
         fired.push(job.id);
       },
     });
     await eventually(() => fired.includes('job-2'));
     await new Promise((r) => setTimeout(r, 300));
-    await runner.stop();
+    await running.stop();
     expect(fired.sort()).toEqual(['job-1', 'job-2']);
   });
 
   it('jobs - a failing job is retried with backoff as a new attempt', async () => {
     const attempts: number[] = [];
-    const runner = await runJobs(deps, scheduler, {
+    const running = await runner({
       kind: 'flaky',
-      clock: systemClock,
       backoffMs: [200],
       handler: async (_p, job) => {
         attempts.push(job.attempt);
@@ -70,7 +78,52 @@ describe('delayed jobs', () => {
     });
     await scheduler.schedule('flaky', 'job-f', new Date(), {});
     await eventually(() => attempts.length >= 3);
-    await runner.stop();
+    await running.stop();
     expect(attempts).toEqual([1, 2, 3]);
   });
+
+  it('jobs - two runners of one kind run each job once', async () => {
+    const fired: string[] = [];
+    const handler = async (_p: unknown, job: { id: string }) => void fired.push(job.id);
+    const runners = [await runner({ kind: 'shared', handler, pollMs: 50 }), await runner({ kind: 'shared', handler, pollMs: 50 })];
+    const ids = Array.from({ length: 100 }, (_, i) => `s-${i}`);
+    await scheduler.scheduleMany(
+      'shared',
+      ids.map((id) => ({ id, dueAt: new Date(Date.now() + 100), payload: {} })),
+    );
+    await eventually(() => fired.length >= ids.length);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const r of runners) await r.stop();
+    expect(fired.sort()).toEqual([...ids].sort());
+  });
+
+  it('jobs - 10,000 pending timers, 1,000 of them a week away: the short ones still fire within 2 s of their due time', async () => {
+    const now = Date.now();
+    const week = 7 * 86_400_000;
+    await scheduler.scheduleMany(
+      'offer-expiry',
+      Array.from({ length: 1000 }, (_, i) => ({ id: `offer-${i}`, dueAt: new Date(now + week + i), payload: {} })),
+    );
+    // Another kind's thousands of pending jobs must not hold this one back either.
+    await scheduler.scheduleMany(
+      'other-kind',
+      Array.from({ length: 8800 }, (_, i) => ({ id: `other-${i}`, dueAt: new Date(now + 3_600_000 + i), payload: {} })),
+    );
+    const lateness: number[] = [];
+    const short = await runner({
+      kind: 'hold-expiry',
+      handler: async (_p, job) => void lateness.push(Date.now() - job.dueAt.getTime()),
+    });
+    const offers = await runner({ kind: 'offer-expiry', handler: async () => {} });
+    const dueAt = Date.now() + 1500;
+    await scheduler.scheduleMany(
+      'hold-expiry',
+      Array.from({ length: 100 }, (_, i) => ({ id: `hold-${i}`, dueAt: new Date(dueAt + i * 10), payload: {} })),
+    );
+    await eventually(() => lateness.length >= 100, 20_000);
+    await short.stop();
+    await offers.stop();
+    expect(Math.max(...lateness)).toBeLessThan(2000);
+    expect(Math.min(...lateness)).toBeGreaterThanOrEqual(0);
+  }, 60_000);
 });

@@ -2,18 +2,31 @@ import { type Actor, AppError, type Booking, type CreateBooking } from '@allot/c
 import { newId } from '@allot/kit';
 import type { z } from 'zod';
 import type { Capacity } from './context';
-import { newBooking, revise } from './domain/bookings';
+import { newBooking, pendingSlots, revise } from './domain/bookings';
 import { isPastDate } from './domain/dates';
-import { checkAlerts } from './insights';
 import { exhausted } from './ledger';
+import type { SessionDoc } from './store/sessions';
+import { type SlotDoc, snapshotOf } from './store/slots';
 
-/** Books slots on the ledger: confirmed at once, or held until confirmed or expired. */
+/** Where a booking's slots are counted, and the capacity a new ledger starts with (read fresh). */
+export const placeOf = (cap: Capacity, tenantId: string, sessionId: string, date: string) => ({
+  tenantId,
+  sessionId,
+  date,
+  defaultCapacity: async () => (await cap.sessions.get(tenantId, sessionId)).maxCapacity,
+});
+
+/**
+ * Books slots on the ledger: confirmed at once, or held until confirmed or expired. A retry
+ * under the same idempotency key returns the booking the first attempt made.
+ */
 export async function createBooking(
   cap: Capacity,
   tenantId: string,
   actor: Actor,
   input: z.output<typeof CreateBooking>,
-): Promise<Booking> {
+  requestKey?: string,
+): Promise<{ booking: Booking; session: SessionDoc; ledger: SlotDoc }> {
   const session = await cap.sessions.recent(tenantId, input.sessionId);
   if (!session.isActive) throw new AppError('session_inactive', 'The session is not taking bookings');
   const now = cap.clock.now();
@@ -22,7 +35,7 @@ export async function createBooking(
   }
   const booking = newBooking(
     {
-      id: newId('bk'),
+      id: await cap.requestIds.idFor(requestKey, () => newId('bk')),
       sessionId: session._id,
       date: input.date,
       adults: input.adults,
@@ -36,28 +49,45 @@ export async function createBooking(
     },
     now,
   );
-  // The default capacity is read fresh: the cached session may predate a capacity change.
-  const defaultCapacity = async () => (await cap.sessions.get(tenantId, session._id)).maxCapacity;
-  const ledger = await cap.ledger.book(tenantId, booking, { defaultCapacity });
-  if (!ledger) throw exhausted((await cap.ledger.find(tenantId, session._id, input.date))?.available);
-  await checkAlerts(cap, tenantId, session, input.date, ledger);
-  return booking;
+  const result = await cap.ledger.take(placeOf(cap, tenantId, session._id, input.date), booking, requestKey !== undefined);
+  if (!result.ok) throw exhausted(result.available);
+  const made = result.booking ?? booking;
+  if (!result.duplicate)
+    cap.log.info({ bookingId: made.id, sessionId: made.sessionId, date: made.date, from: null, to: made.status }, 'booking created');
+  return { booking: made, session, ledger: result.doc };
 }
 
-/** held → confirmed, before the hold expires. */
+/** held → confirmed, before the hold expires; a confirmed booking no longer has a hold expiry. */
 export async function confirmBooking(cap: Capacity, tenantId: string, actor: Actor, id: string): Promise<Booking> {
   const booking = await cap.bookings.visible(tenantId, id, actor);
   const now = cap.clock.now();
   if (booking.status !== 'held') throw new AppError('invalid_state', `A ${booking.status} booking cannot be confirmed`);
   if (booking.holdExpiresAt && booking.holdExpiresAt <= now.toISOString()) throw new AppError('invalid_state', 'The hold has expired');
-  const confirmed = revise(booking, { status: 'confirmed' }, now);
-  if (!(await cap.ledger.confirm(tenantId, confirmed))) throw new AppError('invalid_state', 'The booking is no longer held');
+  const confirmed = revise(booking, { status: 'confirmed', holdExpiresAt: null }, now);
+  const ledger = await cap.ledger.find(tenantId, booking.sessionId, booking.date);
+  // Confirming changes no figures: the event carries the ledger's current ones.
+  const slots = ledger ? snapshotOf(ledger) : pendingSlots(booking.sessionId, booking.date);
+  const event = cap.event(tenantId, 'booking.confirmed', { booking: confirmed, slots });
+  const moved = await cap.bookings.transition(
+    tenantId,
+    id,
+    ['held'],
+    { status: 'confirmed', holdExpiresAt: null, updatedAt: confirmed.updatedAt },
+    {
+      guard: { holdExpiresAt: { $gt: now.toISOString() } },
+      events: [event],
+    },
+  );
+  if (!moved) throw new AppError('invalid_state', 'The booking is no longer held');
+  cap.log.info({ bookingId: id, from: 'held', to: 'confirmed' }, 'booking confirmed');
   return confirmed;
 }
 
 /**
- * Frees a booking's slots (cancel by a client, expiry of a hold or an offer); undefined if they
- * were freed already. The caller offers the freed slots to the waitlist.
+ * Frees a booking's slots (cancel by a client, expiry of a hold or an offer): the booking moves
+ * first (a guarded transition, so it happens once), then the ledger takes its slots back
+ * (idempotent; the sweep finishes it after a crash). Undefined if the booking had already left
+ * `from`. The caller offers the freed slots to the waitlist.
  */
 export async function releaseBooking(
   cap: Capacity,
@@ -67,7 +97,23 @@ export async function releaseBooking(
   from: ('held' | 'confirmed')[],
 ): Promise<Booking | undefined> {
   const freed = { ...revise(booking, { status: to }, cap.clock.now()), status: to };
-  return (await cap.ledger.release(tenantId, freed, from)) ? freed : undefined;
+  const guard = to === 'expired' ? { holdExpiresAt: { $lte: freed.updatedAt } } : undefined;
+  const moved = await cap.bookings.transition(
+    tenantId,
+    booking.id,
+    from,
+    { status: to, updatedAt: freed.updatedAt, releasing: true },
+    { guard },
+  );
+  if (!moved) return undefined;
+  cap.log.info({ bookingId: booking.id, from: booking.status, to }, `booking ${to}`);
+  await returnSlots(cap, tenantId, freed);
+  return freed;
+}
+
+/** The ledger takes a released booking's slots back (once; also the sweep's repair). */
+export async function returnSlots(cap: Capacity, tenantId: string, freed: Booking & { status: 'cancelled' | 'expired' }) {
+  await cap.ledger.release(placeOf(cap, tenantId, freed.sessionId, freed.date), freed);
 }
 
 /** held/confirmed → cancelled, by its owner or the tenant. */

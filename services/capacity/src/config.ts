@@ -11,5 +11,7 @@ export const capacityEnv = baseEnv.extend({
   QUEUE_MINUTES_PER_POSITION: positiveInt(5),
   /** How often the waitlists with free capacity are processed (besides every triggering change). */
   QUEUE_SWEEP_MS: positiveInt(5000),
+  /** How long a change may stay half done (a crash) before the sweep finishes it; well past any RPC deadline. */
+  REPAIR_AFTER_MS: positiveInt(30_000),
 });
 export type CapacityConfig = z.infer<typeof capacityEnv>;

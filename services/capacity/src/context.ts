@@ -1,7 +1,7 @@
 import type { Clock, Logger, Service } from '@allot/kit';
 import type { CapacityConfig } from './config';
 import { Ledger } from './ledger';
-import { BookingStore } from './store/bookings';
+import { type BookingDoc, BookingStore } from './store/bookings';
 import { type QueueDoc, type QueueEffects, QueueStore } from './store/queue';
 import { type SessionDoc, SessionStore } from './store/sessions';
 
@@ -18,11 +18,13 @@ export interface Capacity {
   ledger: Ledger;
   bookings: BookingStore;
   queue: QueueStore;
+  /** Ids of what keyed (idempotent) requests create. */
+  requestIds: CapacityService['requestIds'];
 }
 
 /** The composition root: the stores on the service's database, wired to its outbox and jobs. */
 export function capacityContext(service: CapacityService): Capacity {
-  const bookings = new BookingStore(service.db);
+  const bookings = new BookingStore(service.outboxCollection<BookingDoc>('bookings'));
   const queue = service.outboxCollection<QueueDoc>('queue', async (entry) => {
     // A new waitlist entry gets its durable expiry before it is announced.
     const expiry = (entry.effects as QueueEffects | undefined)?.expiry;
@@ -38,8 +40,9 @@ export function capacityContext(service: CapacityService): Capacity {
     log: service.log,
     event: (tenantId, type, data) => service.event(tenantId, type, data),
     sessions: new SessionStore(service.outboxCollection<SessionDoc>('sessions'), service.clock),
-    ledger: new Ledger(service, bookings),
+    ledger: new Ledger(service, bookings, service.log),
     bookings,
     queue: new QueueStore(queue),
+    requestIds: service.requestIds,
   };
 }

@@ -4,14 +4,18 @@ import type { z } from 'zod';
 import type { Capacity } from './context';
 import { todayUtc } from './domain/dates';
 import { type SessionDoc, toSession } from './store/sessions';
-import type { SlotDoc } from './store/slots';
 import { processQueue } from './waitlist';
 
-export async function createSession(cap: Capacity, tenantId: string, input: z.output<typeof CreateSession>): Promise<Session> {
+/** A new session; a retry under the same idempotency key returns the first one. */
+export async function createSession(
+  cap: Capacity,
+  tenantId: string,
+  input: z.output<typeof CreateSession>,
+  requestKey?: string,
+): Promise<Session> {
   const now = cap.clock.now().toISOString();
-  const session: Session = { id: newId('ses'), ...input, createdAt: now, updatedAt: now };
-  await cap.sessions.insert(tenantId, session, cap.event(tenantId, 'session.created', { session }));
-  return session;
+  const session: Session = { id: await cap.requestIds.idFor(requestKey, () => newId('ses')), ...input, createdAt: now, updatedAt: now };
+  return toSession(await cap.sessions.insert(tenantId, session, cap.event(tenantId, 'session.created', { session })));
 }
 
 export async function updateSession(cap: Capacity, tenantId: string, id: string, patch: z.output<typeof UpdateSession>): Promise<Session> {
@@ -34,7 +38,9 @@ function belowBooked(dates: { date: string; bookedSlots: number }[], capacity: n
 /**
  * With a date: that date's capacity. Without: the session's default, applied to every date from
  * today on that has no override of its own (past dates keep theirs). Lowering below what a date
- * has booked is refused with the dates, and then nothing is changed. A raise feeds the waitlists.
+ * has booked is refused with the dates, and then nothing is written: a date's change is decided
+ * against its ledger, and a new default is checked against every affected date first. A raise
+ * feeds the waitlists.
  */
 export async function setCapacity(
   cap: Capacity,
@@ -45,42 +51,27 @@ export async function setCapacity(
   const session = await cap.sessions.get(tenantId, sessionId);
   const reason = input.reason ?? null;
   const to = input.maxCapacity;
+  const place = (date: string) => ({ tenantId, sessionId, date, defaultCapacity: async () => session.maxCapacity });
 
   if (input.date) {
-    const slot = await cap.ledger.ensure(tenantId, sessionId, input.date, session.maxCapacity);
-    const doc = await cap.ledger.adjust(slot, to, 'date', reason);
-    if (!doc) {
-      const now = await cap.ledger.byId(slot._id);
-      throw belowBooked([{ date: input.date, bookedSlots: now?.booked ?? slot.booked }], to);
-    }
-    if (to > slot.maxSlots) await processQueue(cap, tenantId, sessionId, input.date);
-    return { sessionId, date: input.date, oldCapacity: slot.maxSlots, newCapacity: to, reason };
+    const result = await cap.ledger.adjust(place(input.date), to, 'date', reason);
+    if (!result.ok) throw belowBooked([{ date: input.date, bookedSlots: result.booked }], to);
+    const from = result.from ?? to;
+    cap.log.info({ sessionId, date: input.date, from, to }, 'capacity set');
+    if (to > from) await feedWaitlists(cap, tenantId, sessionId, [input.date]);
+    return { sessionId, date: input.date, oldCapacity: from, newCapacity: to, reason };
   }
 
   const from = session.maxCapacity;
   const today = todayUtc(cap.clock.now());
-  const affected = (await cap.ledger.listForSession(tenantId, sessionId, today)).filter((s) => !s.override);
-  const over = affected.filter((s) => s.booked > to);
-  if (over.length > 0)
+  const over = (await cap.ledger.listForSession(tenantId, sessionId, today)).filter((s) => !s.override && s.booked > to);
+  if (over.length > 0) {
     throw belowBooked(
       over.map((s) => ({ date: s.date, bookedSlots: s.booked })),
       to,
     );
-
-  const changed: { doc: SlotDoc; from: number }[] = [];
-  for (const slot of affected) {
-    const doc = await cap.ledger.adjust(slot, to, 'default', reason);
-    if (doc) {
-      changed.push({ doc, from: slot.maxSlots });
-      continue;
-    }
-    const now = await cap.ledger.byId(slot._id);
-    if (now?.override) continue; // an override was set meanwhile: that date is no longer affected
-    // A booking raced in above the new capacity: undo what was changed, change nothing.
-    for (const done of changed) await cap.ledger.adjust(done.doc, done.from, 'default', reason);
-    throw belowBooked([{ date: slot.date, bookedSlots: now?.booked ?? slot.booked }], to);
   }
-
+  // The default first, so every ledger created from now on starts at it; then the dates that exist.
   const event = cap.event(tenantId, 'capacity.adjusted', {
     sessionId,
     date: null,
@@ -90,13 +81,25 @@ export async function setCapacity(
     slots: null,
   });
   await cap.sessions.update(tenantId, sessionId, { maxCapacity: to, updatedAt: cap.clock.now().toISOString() }, event);
-  // Ledgers created from the old default while this ran follow the new one too.
-  for (const late of await cap.ledger.listForSession(tenantId, sessionId, today)) {
-    if (!late.override && late.maxSlots !== to && !changed.some((c) => c.doc._id === late._id)) {
-      const doc = await cap.ledger.adjust(late, to, 'default', reason);
-      if (doc) changed.push({ doc, from: late.maxSlots });
-    }
+  cap.log.info({ sessionId, from, to }, 'default capacity set');
+  const grown: string[] = [];
+  for (const slot of await cap.ledger.listForSession(tenantId, sessionId, today)) {
+    if (slot.override || slot.maxSlots === to) continue;
+    const result = await cap.ledger.adjust(place(slot.date), to, 'default', reason);
+    if (result.ok && (result.from ?? to) < to) grown.push(slot.date);
+    // A booking that raced past the check keeps that date at its capacity (the next default change tries again).
+    if (!result.ok && result.reason === 'below_booked')
+      cap.log.warn({ sessionId, date: slot.date, booked: result.booked, to }, 'a date kept its capacity');
   }
-  if (to > from) for (const { doc } of changed) await processQueue(cap, tenantId, sessionId, doc.date);
+  if (to > from) await feedWaitlists(cap, tenantId, sessionId, grown);
   return { sessionId, date: null, oldCapacity: from, newCapacity: to, reason };
+}
+
+/** Offers grown capacity to the waitlists; the change is already made, so a failure here is the sweep's to retry. */
+async function feedWaitlists(cap: Capacity, tenantId: string, sessionId: string, dates: string[]): Promise<void> {
+  for (const date of dates) {
+    await processQueue(cap, tenantId, sessionId, date).catch((error) =>
+      cap.log.warn({ err: error, sessionId, date }, 'queue processing failed; the sweep will retry'),
+    );
+  }
 }

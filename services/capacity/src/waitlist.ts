@@ -7,6 +7,7 @@ import { newBooking } from './domain/bookings';
 import { isPastDate } from './domain/dates';
 import { firstFit, orderQueue, positionsOf, queuePriority } from './domain/queue';
 import { checkAlerts } from './insights';
+import { toBooking } from './store/bookings';
 import { type QueueDoc, toQueueEntry } from './store/queue';
 import type { SessionDoc } from './store/sessions';
 
@@ -32,7 +33,14 @@ async function recomputePositions(cap: Capacity, tenantId: string, sessionId: st
   }
 }
 
-export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, input: z.output<typeof JoinQueue>): Promise<QueueEntry> {
+/** A new waitlist entry (promoted at once if it fits); a retry under the same idempotency key returns the first. */
+export async function joinQueue(
+  cap: Capacity,
+  tenantId: string,
+  actor: Actor,
+  input: z.output<typeof JoinQueue>,
+  requestKey?: string,
+): Promise<QueueEntry> {
   const session = await cap.sessions.get(tenantId, input.sessionId);
   if (!session.isActive) throw new AppError('session_inactive', 'The session is not taking bookings');
   const now = cap.clock.now();
@@ -43,7 +51,7 @@ export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, i
   const position = (await liveQueue(cap, tenantId, session._id, input.date)).length + 1;
   const estimate = (position - 1) * cap.config.QUEUE_MINUTES_PER_POSITION;
   const expiresAt = new Date(now.getTime() + cap.config.QUEUE_TTL_MINUTES * 60_000).toISOString();
-  const id = newId('qe');
+  const id = await cap.requestIds.idFor(requestKey, () => newId('qe'));
   const doc: Omit<QueueDoc, 'outbox'> = {
     _id: id,
     tenantId,
@@ -64,8 +72,14 @@ export async function joinQueue(cap: Capacity, tenantId: string, actor: Actor, i
     initialPosition: position,
     initialWaitMinutes: estimate,
   };
-  await cap.queue.insert(doc, cap.event(tenantId, 'queue.joined', { entry: toQueueEntry(doc) }));
-  await processQueue(cap, tenantId, session._id, input.date); // promotes it if it fits, and recomputes positions
+  const { created } = await cap.queue.insert(doc, cap.event(tenantId, 'queue.joined', { entry: toQueueEntry(doc) }));
+  if (created) {
+    cap.log.info({ entryId: id, sessionId: session._id, date: input.date, from: null, to: 'pending' }, 'queue entry joined');
+    // Promotes it if it fits and recomputes positions; the entry is stored, so a failure here is the sweep's.
+    await processQueue(cap, tenantId, session._id, input.date).catch((error) =>
+      cap.log.warn({ err: error, entryId: id }, 'queue processing failed; the sweep will retry'),
+    );
+  }
   return toQueueEntry((await cap.queue.find(tenantId, id)) as QueueDoc);
 }
 
@@ -75,7 +89,10 @@ async function leaveQueue(cap: Capacity, entry: QueueDoc, status: 'cancelled' | 
   const event = cap.event(entry.tenantId, `queue.${status}`, { entry: toQueueEntry({ ...entry, ...set }) });
   const left = await cap.queue.leave(entry._id, set, event);
   if (!left) return null;
-  await recomputePositions(cap, entry.tenantId, entry.sessionId, entry.date);
+  cap.log.info({ entryId: entry._id, from: 'pending', to: status }, `queue entry ${status}`);
+  await recomputePositions(cap, entry.tenantId, entry.sessionId, entry.date).catch((error) =>
+    cap.log.warn({ err: error, entryId: entry._id }, 'recomputing positions failed; the next change recomputes them'),
+  );
   return left;
 }
 
@@ -85,7 +102,8 @@ export async function cancelEntry(cap: Capacity, tenantId: string, actor: Actor,
   const left = await leaveQueue(cap, entry, 'cancelled');
   if (!left) throw new AppError('invalid_state', 'The entry is no longer pending');
   const session = await cap.sessions.find(tenantId, entry.sessionId);
-  if (session) await checkAlerts(cap, tenantId, session, entry.date);
+  if (session)
+    await checkAlerts(cap, tenantId, session, entry.date).catch((error) => cap.log.warn({ err: error }, 'checking alerts failed'));
   return toQueueEntry(left);
 }
 
@@ -109,15 +127,19 @@ async function completeEntry(cap: Capacity, entry: QueueDoc, booking: Booking) {
 }
 
 /**
- * Turns one entry into a booking: the ledger takes the slots and records the entry as promoted
- * in the same update, so an entry becomes at most one booking however many processors race.
+ * The booking an entry becomes. Its id follows from the entry's, so the ledger recognises a
+ * second promotion of the same entry (racing processors, a retry after a crash) as a duplicate:
+ * an entry becomes at most one booking.
  */
+export const promotedBookingId = (entryId: string) => `bk_${entryId.slice(entryId.indexOf('_') + 1)}`;
+
+/** Turns one entry into a booking and completes the entry; false if its slots were not there. */
 async function promote(cap: Capacity, session: SessionDoc, entry: QueueDoc): Promise<boolean> {
   const now = cap.clock.now();
   const offer = session.queuePromotion === 'offer';
   const booking = newBooking(
     {
-      id: newId('bk'),
+      id: promotedBookingId(entry._id),
       sessionId: entry.sessionId,
       date: entry.date,
       adults: entry.requestedSlots,
@@ -131,21 +153,36 @@ async function promote(cap: Capacity, session: SessionDoc, entry: QueueDoc): Pro
     },
     now,
   );
-  const taken = await cap.ledger.book(entry.tenantId, booking, { entryId: entry._id, defaultCapacity: async () => session.maxCapacity });
-  if (!taken) return false;
-  if (await completeEntry(cap, entry, booking)) return true;
+  const place = {
+    tenantId: entry.tenantId,
+    sessionId: entry.sessionId,
+    date: entry.date,
+    defaultCapacity: async () => session.maxCapacity,
+  };
+  const taken = await cap.ledger.take(place, booking, true);
+  if (!taken.ok) return false;
+  return settlePromotion(cap, entry, taken.booking ?? booking);
+}
+
+/**
+ * Completes an entry with the booking it became. If the entry left the queue meanwhile
+ * (cancelled or expired), the booking gives its slots back (the next round offers them on).
+ */
+async function settlePromotion(cap: Capacity, entry: QueueDoc, booking: Booking): Promise<boolean> {
+  if (await completeEntry(cap, entry, booking)) {
+    cap.log.info({ entryId: entry._id, bookingId: booking.id, from: 'pending', to: 'completed' }, 'queue entry promoted');
+    return true;
+  }
   const current = await cap.queue.find(entry.tenantId, entry._id);
-  if (current?.status === 'completed' && current.bookingId === booking.id) return true; // another processor completed it for us
-  // The entry was cancelled or expired while it was being promoted: give the slots back (the
-  // next round of processing offers them on).
+  if (current?.status === 'completed' && current.bookingId === booking.id) return true; // another processor completed it
   await releaseBooking(cap, entry.tenantId, booking, 'cancelled', ['held', 'confirmed']);
   return false;
 }
 
 /**
  * Walks the pending, unexpired entries in queue order and promotes every one whose requested
- * slots fit into what is left (first fit). Safe to run concurrently and repeatedly: the ledger's
- * guards decide, and an entry the ledger already promoted (a crash before its completion) is
+ * slots fit into what is left (first fit). Safe to run concurrently and repeatedly: the ledger
+ * decides, and an entry already turned into a booking (a crash before its completion) is
  * completed instead of promoted again.
  */
 export async function processQueue(cap: Capacity, tenantId: string, sessionId: string, date: string): Promise<number> {
@@ -157,12 +194,16 @@ export async function processQueue(cap: Capacity, tenantId: string, sessionId: s
   for (let round = 0; round < 100; round++) {
     const slot = await cap.ledger.ensure(tenantId, sessionId, date, session.maxCapacity);
     const ordered = await liveQueue(cap, tenantId, sessionId, date);
-    for (const entry of ordered.filter((e) => slot.promoted[e.id])) {
-      const booking = await cap.bookings.find(tenantId, slot.promoted[entry.id] as string);
-      if (booking) await completeEntry(cap, entry, booking);
+    const made = await cap.bookings.existing(
+      tenantId,
+      ordered.map((e) => promotedBookingId(e.id)),
+    );
+    for (const doc of made) {
+      const entry = ordered.find((e) => promotedBookingId(e.id) === doc._id);
+      if (entry) await settlePromotion(cap, entry, toBooking(doc));
     }
     const candidates = firstFit(
-      ordered.filter((e) => !slot.promoted[e.id]),
+      ordered.filter((e) => !made.some((doc) => doc._id === promotedBookingId(e.id))),
       slot.available,
     );
     if (candidates.length === 0) break;

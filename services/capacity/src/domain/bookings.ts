@@ -26,17 +26,10 @@ export function revise(booking: Booking, changes: Partial<Booking>, at: Date): B
   return { ...booking, ...changes, updatedAt: at.toISOString() };
 }
 
-/**
- * The order of a booking's states, used as its revision: bookings only move forward
- * (held → confirmed → cancelled; held → cancelled or expired), so a later state never loses
- * to an earlier one, whatever order the changes are materialised in.
- */
-export const stateRank: Record<Booking['status'], number> = { held: 1, confirmed: 2, cancelled: 3, expired: 3 };
-
 /** A user sees only what it owns; an API key sees all of its tenant's. */
 export const canSee = (actor: Actor, ownerUserId: string | null) => actor.kind !== 'user' || actor.userId === ownerUserId;
 
-/** A slot snapshot placeholder; the outbox relay fills in the ledger's figures when it announces the event. */
+/** The figures of a date whose ledger is not there (never the case once a booking exists). */
 export const pendingSlots = (sessionId: string, date: string): SlotSnapshot => ({
   sessionId,
   date,

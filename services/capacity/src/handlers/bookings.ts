@@ -1,8 +1,8 @@
-import type { CapacityRpc } from '@allot/contracts';
-import { AppError } from '@allot/contracts';
+import { AppError, type CapacityRpc } from '@allot/contracts';
 import { type Handlers, lazyInstruments, toPage } from '@allot/kit';
 import { cancelBooking, confirmBooking, createBooking } from '../bookings';
 import type { Capacity } from '../context';
+import { checkAlerts } from '../insights';
 import { toBooking } from '../store/bookings';
 import { processQueue } from '../waitlist';
 
@@ -11,13 +11,19 @@ const metrics = lazyInstruments((meter) => ({
   bookings: meter.createCounter('allot_bookings_total', { description: 'Booking requests by result' }),
 }));
 
-/** Bookings and holds (SPEC §4). */
-export const bookingHandlers = (cap: Capacity) =>
-  ({
-    'booking.create': async (input, { tenantId, actor }) => {
+/**
+ * Bookings and holds (SPEC §4). Once a booking change is on the ledger the request succeeds:
+ * what follows (alerts, offering freed slots to the waitlist) is retried by the sweep if it fails.
+ */
+export const bookingHandlers = (cap: Capacity) => {
+  const afterwards = (work: Promise<unknown>, what: string) =>
+    work.catch((error) => cap.log.warn({ err: error }, `${what} failed; the sweep will retry`));
+  return {
+    'booking.create': async (input, { tenantId, actor, idempotencyKey }) => {
       try {
-        const booking = await createBooking(cap, tenantId, actor, input);
+        const { booking, session, ledger } = await createBooking(cap, tenantId, actor, input, idempotencyKey);
         metrics().bookings.add(1, { result: booking.status });
+        await afterwards(checkAlerts(cap, tenantId, session, booking.date, ledger), 'checking alerts');
         return booking;
       } catch (error) {
         metrics().bookings.add(1, { result: error instanceof AppError ? error.code : 'internal' });
@@ -27,7 +33,7 @@ export const bookingHandlers = (cap: Capacity) =>
     'booking.confirm': ({ id }, { tenantId, actor }) => confirmBooking(cap, tenantId, actor, id),
     'booking.cancel': async ({ id }, { tenantId, actor }) => {
       const cancelled = await cancelBooking(cap, tenantId, actor, id);
-      await processQueue(cap, tenantId, cancelled.sessionId, cancelled.date); // the freed slots go to the waitlist
+      await afterwards(processQueue(cap, tenantId, cancelled.sessionId, cancelled.date), 'queue processing');
       return cancelled;
     },
     'booking.get': ({ id }, { tenantId, actor }) => cap.bookings.visible(tenantId, id, actor),
@@ -36,4 +42,5 @@ export const bookingHandlers = (cap: Capacity) =>
       const userId = actor.kind === 'user' ? actor.userId : filter.userId;
       return toPage(await cap.bookings.list(tenantId, { ...filter, userId }, limit + 1, cursor), limit, toBooking);
     },
-  }) satisfies Partial<Handlers<CapacityRpc>>;
+  } satisfies Partial<Handlers<CapacityRpc>>;
+};

@@ -8,7 +8,7 @@ import { cancelEntry, joinQueue, processQueue, queueStatus } from '../waitlist';
 /** The waitlist (SPEC §4). */
 export const queueHandlers = (cap: Capacity) =>
   ({
-    'queue.join': (input, { tenantId, actor }) => joinQueue(cap, tenantId, actor, input),
+    'queue.join': (input, { tenantId, actor, idempotencyKey }) => joinQueue(cap, tenantId, actor, input, idempotencyKey),
     'queue.status': ({ sessionId, date }, { tenantId }) => queueStatus(cap, tenantId, sessionId, date),
     'queue.get': async ({ id }, { tenantId, actor }) => toQueueEntry(await cap.queue.visible(tenantId, id, actor)),
     'queue.cancel': ({ id }, { tenantId, actor }) => cancelEntry(cap, tenantId, actor, id),

@@ -7,7 +7,7 @@ import { toSession } from '../store/sessions';
 /** Sessions and their capacity (SPEC §4). */
 export const sessionHandlers = (cap: Capacity) =>
   ({
-    'session.create': (input, { tenantId }) => createSession(cap, tenantId, input),
+    'session.create': (input, { tenantId, idempotencyKey }) => createSession(cap, tenantId, input, idempotencyKey),
     'session.list': async ({ active, limit, cursor }, { tenantId }) =>
       toPage(await cap.sessions.list(tenantId, { active, limit: limit + 1, after: cursor }), limit, toSession),
     'session.get': async ({ id }, { tenantId }) => toSession(await cap.sessions.get(tenantId, id)),

@@ -1,20 +1,29 @@
-import { type Actor, AppError, type Booking } from '@allot/contracts';
-import { isDuplicateKey } from '@allot/kit';
-import type { Collection, Db, Filter, IndexDescription } from 'mongodb';
+import { type Actor, AppError, type Booking, type EventEnvelope } from '@allot/contracts';
+import { isDuplicateKey, type OutboxCollection, type OutboxEntry } from '@allot/kit';
+import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
 import { canSee } from '../domain/bookings';
 
-/** The queryable copy of bookings, materialised from the slot ledger's changes. */
+/**
+ * A booking: the source of its state, moved only by guarded transitions (`status` is compared
+ * in the same update), so each transition happens once however often it is tried.
+ */
 export interface BookingDoc extends Omit<Booking, 'id'> {
   _id: string;
   tenantId: string;
-  /** Increases with every change of the booking: an older state never overwrites a newer one. */
-  rev: number;
+  /** Set when it was cancelled or expired until the ledger has taken its slots back. */
+  releasing?: true;
+  outbox?: OutboxEntry[];
 }
 
-export const bookingIndexes: IndexDescription[] = [{ key: { tenantId: 1, sessionId: 1, date: 1 } }, { key: { tenantId: 1, userId: 1 } }];
+export const bookingIndexes: IndexDescription[] = [
+  { key: { tenantId: 1, sessionId: 1, date: 1 } },
+  { key: { tenantId: 1, userId: 1 } },
+  { key: { status: 1, holdExpiresAt: 1 } },
+  { key: { releasing: 1 } },
+];
 
 export function toBooking(doc: BookingDoc): Booking {
-  const { _id, tenantId: _t, rev: _r, ...rest } = doc;
+  const { _id, tenantId: _t, releasing: _r, outbox: _o, ...rest } = doc;
   return { id: _id, ...rest };
 }
 
@@ -26,11 +35,7 @@ export interface BookingFilter {
 }
 
 export class BookingStore {
-  private readonly docs: Collection<BookingDoc>;
-
-  constructor(db: Db) {
-    this.docs = db.collection<BookingDoc>('bookings');
-  }
+  constructor(private readonly docs: OutboxCollection<BookingDoc>) {}
 
   async find(tenantId: string, id: string): Promise<Booking | null> {
     const doc = await this.docs.findOne({ _id: id, tenantId });
@@ -44,16 +49,73 @@ export class BookingStore {
     return booking;
   }
 
-  /** Writes this revision of a booking unless a newer one is already there; idempotent. */
-  async materialise(tenantId: string, booking: Booking, rev: number): Promise<void> {
-    const { id, ...rest } = booking;
+  /** Writes new bookings; one already there (a retry, the sweep) is left as it is. */
+  async insertMany(tenantId: string, bookings: Booking[]): Promise<void> {
+    if (bookings.length === 0) return;
+    const docs = bookings.map(({ id, ...rest }) => ({ _id: id, tenantId, ...rest }));
     try {
-      await this.docs.insertOne({ _id: id, tenantId, rev, ...rest }); // the common case: a new booking
-      return;
+      await this.docs.raw.insertMany(docs, { ordered: false });
     } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
+      const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
+      if (!isDuplicateKey(error) && !(writeErrors?.length && writeErrors.every((e) => isDuplicateKey(e)))) throw error;
     }
-    await this.docs.updateOne({ _id: id, rev: { $lt: rev } }, { $set: { ...rest, tenantId, rev } });
+  }
+
+  /** Of these ids, the bookings that exist. */
+  existing(tenantId: string, ids: string[]): Promise<BookingDoc[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.docs.find({ tenantId, _id: { $in: ids } }).toArray();
+  }
+
+  /**
+   * Moves a booking from one of `from` to its next state, with the event that announces it;
+   * null if it is no longer in one of them (another change won). `guard` adds conditions.
+   */
+  transition(
+    tenantId: string,
+    id: string,
+    from: Booking['status'][],
+    set: Partial<BookingDoc>,
+    options: { guard?: Filter<BookingDoc>; events?: EventEnvelope[] } = {},
+  ): Promise<BookingDoc | null> {
+    return this.docs.update({ _id: id, tenantId, status: { $in: from }, ...options.guard }, { $set: set }, options.events ?? []);
+  }
+
+  /** Of these ids, the bookings still waiting for the ledger to take their slots back. */
+  async releasing(ids: string[]): Promise<Set<string>> {
+    const docs = await this.docs.find({ _id: { $in: ids }, releasing: true }, { projection: { _id: 1 } }).toArray();
+    return new Set(docs.map((d) => d._id));
+  }
+
+  /** The ledger has taken these bookings' slots back. */
+  async released(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const ops: AnyBulkWriteOperation<BookingDoc>[] = ids.map((_id) => ({
+      updateOne: { filter: { _id, releasing: true }, update: { $unset: { releasing: '' } } },
+    }));
+    await this.docs.raw.bulkWrite(ops, { ordered: false });
+  }
+
+  /** Bookings cancelled or expired before `before` whose slots the ledger has not taken back (a crash). */
+  releasingSince(before: string, limit: number): Promise<BookingDoc[]> {
+    return this.docs
+      .find({ releasing: true, updatedAt: { $lt: before } })
+      .limit(limit)
+      .toArray();
+  }
+
+  /** Holds and offers past their expiry (the backstop of their timers). */
+  heldDue(now: string, limit: number): Promise<BookingDoc[]> {
+    return this.docs
+      .find({ status: 'held', holdExpiresAt: { $lte: now } })
+      .limit(limit)
+      .toArray();
+  }
+
+  /** The slots a user holds (held bookings) in the tenant. */
+  async heldSlotsOf(tenantId: string, userId: string): Promise<number> {
+    const docs = await this.docs.find({ tenantId, userId, status: 'held' }, { projection: { slots: 1 } }).toArray();
+    return docs.reduce((sum, d) => sum + d.slots, 0);
   }
 
   list(tenantId: string, filter: BookingFilter, limit: number, after?: string): Promise<BookingDoc[]> {

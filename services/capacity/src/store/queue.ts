@@ -31,10 +31,13 @@ export interface QueueEffects {
 export class QueueStore {
   constructor(private readonly docs: OutboxCollection<QueueDoc>) {}
 
-  /** Inserts a new entry with its event; `effects.expiry` is scheduled before the event is announced. */
-  insert(doc: Omit<QueueDoc, 'outbox'>, event: EventEnvelope): Promise<QueueDoc> {
+  /**
+   * Inserts a new entry with its event (its expiry is scheduled before the event is announced);
+   * an entry already there under this id (a retried request) is returned as it is.
+   */
+  insert(doc: Omit<QueueDoc, 'outbox'>, event: EventEnvelope): Promise<{ doc: QueueDoc; created: boolean }> {
     const effects: QueueEffects = { expiry: { entryId: doc._id, tenantId: doc.tenantId, dueAt: doc.expiresAt } };
-    return this.docs.insert(doc, [event], effects);
+    return this.docs.insertOrGet(doc, [event], effects);
   }
 
   find(tenantId: string, id: string): Promise<QueueDoc | null> {

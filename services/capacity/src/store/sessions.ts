@@ -28,10 +28,10 @@ export class SessionStore {
     private readonly clock: Clock,
   ) {}
 
-  /** Inserts a new session with the event that announces it. */
+  /** Inserts a new session with the event that announces it; one already there under its id (a retry) is returned. */
   async insert(tenantId: string, session: Session, event: EventEnvelope): Promise<SessionDoc> {
     const { id, ...rest } = session;
-    return this.docs.insert({ _id: id, tenantId, ...rest }, [event]);
+    return (await this.docs.insertOrGet({ _id: id, tenantId, ...rest }, [event])).doc;
   }
 
   find(tenantId: string, id: string): Promise<SessionDoc | null> {

@@ -1,22 +1,24 @@
-import type { CapacityAlertType, EventEnvelope, SlotSnapshot } from '@allot/contracts';
+import type { Booking, CapacityAlertType, EventEnvelope, SlotSnapshot } from '@allot/contracts';
 import type { OutboxCollection, OutboxEntry } from '@allot/kit';
-import type { Filter, IndexDescription, UpdateFilter } from 'mongodb';
+import type { Filter, IndexDescription } from 'mongodb';
 
 /**
- * A booking's hold on slots, as the ledger knows it: its slot count, negative while held and
- * positive once confirmed. One number per booking keeps the ledger compact (FerretDB re-reads and
- * rewrites the whole document on every change, so its size is its cost).
+ * A change written on the ledger whose other half is not done yet: a taken booking not yet
+ * written to `bookings`, or a release whose booking still carries `releasing`. It stays here
+ * until that half is done, so a retried or swept change is recognised and never applied twice.
  */
-export type LiveBooking = number;
-export type LiveStatus = 'held' | 'confirmed';
+export type Inflight =
+  | { id: string; kind: 'take'; booking: Booking; at: string }
+  | { id: string; kind: 'release'; bookingId: string; at: string };
+
+/** The id of a release on the ledger (a booking is released at most once). */
+export const releaseId = (bookingId: string) => `release:${bookingId}`;
 
 /**
- * The slot ledger of one session/date: the only place slots are counted. Every booking, hold,
- * promotion, cancel, expiry and capacity change is one guarded atomic update of this document,
- * so `booked` is always the sum of `live` and `available = maxSlots − booked` never goes below
- * what the guards allow. `version` increases with every change; the change's event rides on
- * the same update (`outbox`), and its `effects` say what to do before announcing it
- * (materialise the booking, schedule expiries).
+ * The slot ledger of one session/date: the only place slots are counted. It holds counters, a
+ * version that every write increments (writes are compare-and-set on it), the changes still in
+ * flight and the events not yet published — never a list of its bookings, so a date with
+ * 100,000 bookings costs what a date with 10 does.
  */
 export interface SlotDoc {
   _id: string;
@@ -29,26 +31,20 @@ export interface SlotDoc {
   booked: number;
   available: number;
   version: number;
-  live: Record<string, LiveBooking>;
-  /** Waitlist entries turned into bookings here: entry id → booking id (each at most once). */
-  promoted: Record<string, string>;
+  inflight: Inflight[];
   /** Alert conditions as last seen, so an alert is raised when a threshold is crossed. */
   alerts: Partial<Record<CapacityAlertType, boolean>>;
   outbox: OutboxEntry[];
 }
 
-/** What must happen, idempotently, before a ledger change is announced. */
-export interface SlotEffects {
-  /** Materialise the event's booking at this revision (an older state never overwrites a newer one). */
-  rev?: number;
-  holdExpiry?: { bookingId: string; dueAt: string };
-}
+/** The figures a batch leaves on the ledger. */
+export type LedgerFigures = Pick<SlotDoc, 'maxSlots' | 'override' | 'booked' | 'available'>;
 
 export const slotIndexes: IndexDescription[] = [{ key: { tenantId: 1, sessionId: 1, date: 1 } }];
 
 export const slotId = (sessionId: string, date: string) => `${sessionId}:${date}`;
 
-export function snapshotOf(doc: SlotDoc): SlotSnapshot {
+export function snapshotOf(doc: Pick<SlotDoc, 'sessionId' | 'date' | 'maxSlots' | 'booked' | 'available' | 'version'>): SlotSnapshot {
   return {
     sessionId: doc.sessionId,
     date: doc.date,
@@ -59,15 +55,7 @@ export function snapshotOf(doc: SlotDoc): SlotSnapshot {
   };
 }
 
-const live = (bookingId: string) => `live.${bookingId}`;
-
-/** A filter on a live entry's value that matches the given states (held < 0 < confirmed). */
-function inState(states: LiveStatus[]) {
-  if (states.includes('held') && states.includes('confirmed')) return { $exists: true };
-  return states.includes('held') ? { $lt: 0 } : { $gt: 0 };
-}
-
-/** The guarded updates of slot ledgers; each writes the change and its event in one update. */
+/** Slot ledgers: read, created on first use, and written only by compare-and-set of their version. */
 export class SlotStore {
   constructor(private readonly docs: OutboxCollection<SlotDoc>) {}
 
@@ -79,11 +67,19 @@ export class SlotStore {
     return this.docs.findOne({ _id: id });
   }
 
-  /** The figures of a session's ledgers (without their live bookings), optionally within dates. */
+  /** The figures of a session's ledgers (without what is in flight), optionally within dates. */
   listForSession(tenantId: string, sessionId: string, from?: string, to?: string): Promise<SlotDoc[]> {
     const filter: Filter<SlotDoc> = { tenantId, sessionId };
     if (from || to) filter.date = { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
-    return this.docs.find(filter, { projection: { outbox: 0, live: 0, promoted: 0 } }).toArray();
+    return this.docs.find(filter, { projection: { outbox: 0, inflight: 0 } }).toArray();
+  }
+
+  /** Ledgers with changes in flight since before `before` (the sweep finishes them). */
+  withInflightSince(before: string, limit: number): Promise<SlotDoc[]> {
+    return this.docs
+      .find({ 'inflight.at': { $lt: before } })
+      .limit(limit)
+      .toArray();
   }
 
   /** The ledger of a session/date, created at the session's default capacity if it has none yet. */
@@ -101,73 +97,22 @@ export class SlotStore {
       booked: 0,
       available: defaultCapacity,
       version: 0,
-      live: {},
-      promoted: {},
+      inflight: [],
       alerts: {},
     };
     return (await this.docs.insertOrGet(fresh)).doc;
   }
 
   /**
-   * Takes `slots` for a new booking if they are available; with `entryId`, only if that waitlist
-   * entry was never promoted here. Null when refused.
+   * Writes a batch if the ledger is still at `version`: its figures, what is now in flight, and
+   * the events that announce it, in one update. Null when another writer got there first (the
+   * caller re-reads and decides again). The events are published by the caller, once the
+   * batch's other half is done.
    */
-  reserve(
-    id: string,
-    booking: { id: string; slots: number; status: LiveStatus },
-    event: EventEnvelope,
-    effects: SlotEffects,
-    entryId?: string,
-  ): Promise<SlotDoc | null> {
-    const filter: Record<string, unknown> = { _id: id, available: { $gte: booking.slots }, [live(booking.id)]: { $exists: false } };
-    const set: Record<string, unknown> = { [live(booking.id)]: booking.status === 'held' ? -booking.slots : booking.slots };
-    if (entryId) {
-      filter[`promoted.${entryId}`] = { $exists: false };
-      set[`promoted.${entryId}`] = booking.id;
-    }
-    return this.guarded(filter, { $set: set, $inc: { booked: booking.slots, available: -booking.slots, version: 1 } }, event, effects);
-  }
-
-  /** Confirms a held booking; null if it is not held here (any more). */
-  confirm(id: string, bookingId: string, event: EventEnvelope, effects: SlotEffects): Promise<SlotDoc | null> {
-    return this.guarded(
-      { _id: id, [live(bookingId)]: { $lt: 0 } },
-      { $mul: { [live(bookingId)]: -1 }, $inc: { version: 1 } },
-      event,
-      effects,
-    );
-  }
-
-  /** Frees a booking's slots if it is live in one of `from`; null otherwise (already freed). */
-  release(
-    id: string,
-    bookingId: string,
-    slots: number,
-    from: LiveStatus[],
-    event: EventEnvelope,
-    effects: SlotEffects,
-  ): Promise<SlotDoc | null> {
-    return this.guarded(
-      { _id: id, [live(bookingId)]: inState(from) },
-      { $unset: { [live(bookingId)]: '' }, $inc: { booked: -slots, available: slots, version: 1 } },
-      event,
-      effects,
-    );
-  }
-
-  /**
-   * Moves this date's capacity from `from` to `to` (`available` moves by the same amount, so
-   * concurrent bookings need no retry). Lowering is refused (null) if it would put capacity below
-   * the booked slots; `from` is compared too, so a concurrent capacity change is not lost.
-   */
-  setCapacity(id: string, from: number, to: number, scope: 'date' | 'default', event: EventEnvelope): Promise<SlotDoc | null> {
-    const filter: Record<string, unknown> = { _id: id, maxSlots: from };
-    if (to < from) filter.available = { $gte: from - to };
-    // A new default reaches only the dates without an override of their own.
-    if (scope === 'default') filter.override = false;
-    const set: Record<string, unknown> = { maxSlots: to };
-    if (scope === 'date') set.override = true;
-    return this.guarded(filter, { $set: set, $inc: { available: to - from, version: 1 } }, event);
+  commit(id: string, version: number, figures: LedgerFigures, inflight: Inflight[], events: EventEnvelope[]): Promise<SlotDoc | null> {
+    return this.docs.update({ _id: id, version }, { $set: { ...figures, inflight, version: version + 1 } }, events, undefined, {
+      publish: false,
+    });
   }
 
   /** Records an alert condition flip; with an event only when it is raised. Null if it was already so. */
@@ -176,7 +121,8 @@ export class SlotStore {
     return this.docs.update(filter as Filter<SlotDoc>, { $set: { [`alerts.${type}`]: raised } }, event ? [event] : []);
   }
 
-  private guarded(filter: Record<string, unknown>, update: Record<string, unknown>, event: EventEnvelope, effects?: SlotEffects) {
-    return this.docs.update(filter as Filter<SlotDoc>, update as UpdateFilter<SlotDoc>, [event], effects);
+  /** Publishes events a commit stored on the ledger. */
+  publish(doc: SlotDoc, events: EventEnvelope[]): Promise<void> {
+    return this.docs.publish(doc, events);
   }
 }
