@@ -1,5 +1,5 @@
 import { AppError } from '@allot/contracts';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiKeyVerifier } from '../auth/api-keys';
 import { looksLikeApiKey } from '../auth/api-keys';
 import type { Credential, CredentialKind } from '../auth/credentials';
@@ -8,18 +8,27 @@ import type { UserTokens } from '../auth/user-tokens';
 import type { ApiKeyDoc } from '../store/api-keys';
 import type { GatewayEnv } from './env';
 import { requestHeader } from './node';
+import type { Limit } from './rate-limit';
 
 export interface AuthOptions {
   rootKey: string;
   apiKeys: ApiKeyVerifier;
   userTokens: UserTokens;
   now: () => Date;
+  /** Requests not already known to be authentic, per client address. */
+  addressLimit: Limit;
+  clientAddress: (c: Context) => string;
 }
 
 /**
  * Establishes the credential of a request from `Authorization: Bearer …` (or `?access_token=`
  * on the SSE endpoint, where browsers cannot set headers). A credential that is presented but
  * invalid, expired or revoked is 401 at once; routes decide whether one is required.
+ *
+ * Anything but an API key verified moments ago first takes a request from its client address's
+ * allowance, before any hashing or lookup: a flood of guesses from one address is 429 after a
+ * few, costing at most that many database reads. A request that turns out to be authentic gets
+ * its allowance back, so only anonymous and failed requests count.
  */
 export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv> {
   const isRootKey = secretMatcher(options.rootKey);
@@ -31,22 +40,35 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv
         ? c.req.query('access_token')
         : undefined;
     if (header && !token) throw new AppError('unauthorized', 'Authorization must be "Bearer <credential>"');
-    if (!token) {
-      c.set('credential', undefined);
-      return next();
-    }
     // An API key that verified moments ago: no hashing, no await. (Only keys that failed the
     // root-key comparison ever get verified, so skipping that comparison changes nothing.)
-    const known = looksLikeApiKey(token) ? options.apiKeys.known(token) : undefined;
+    const known = token && looksLikeApiKey(token) ? options.apiKeys.known(token) : undefined;
     if (known) {
       c.set('credential', apiKeyCredential(known));
       return next();
     }
-    return resolve(token, isRootKey, options).then((credential) => {
-      c.set('credential', credential);
-      return next();
-    });
+    return authenticateSlowly(c, next, token, isRootKey, options);
   };
+}
+
+async function authenticateSlowly(
+  c: Context<GatewayEnv>,
+  next: () => Promise<void>,
+  token: string | undefined,
+  isRootKey: (token: string) => boolean,
+  options: AuthOptions,
+) {
+  const address = options.clientAddress(c);
+  const refused = await options.addressLimit.take(c, address);
+  if (refused) return refused;
+  if (!token) {
+    c.set('credential', undefined);
+    return next();
+  }
+  const credential = await resolve(token, isRootKey, options);
+  await options.addressLimit.giveBack(address);
+  c.set('credential', credential);
+  return next();
 }
 
 const apiKeyCredential = (key: ApiKeyDoc): Credential => ({ kind: 'apiKey', id: key._id, tenantId: key.tenantId, keyId: key._id });
@@ -58,7 +80,8 @@ async function resolve(token: string, isRootKey: (token: string) => boolean, opt
     if (key) return apiKeyCredential(key);
   } else {
     const user = await options.userTokens.verify(token, options.now());
-    if (user) return { kind: 'user', id: `${user.tenantId}:user:${user.userId}`, ...user };
+    // A token dies with the API key that minted it.
+    if (user && (await options.apiKeys.isLive(user.apiKeyId))) return { kind: 'user', id: `${user.tenantId}:user:${user.userId}`, ...user };
   }
   throw new AppError('unauthorized', 'The credential is invalid, expired or revoked');
 }
