@@ -1,4 +1,4 @@
-import { AppError, type Booking, type CapacityAlertType, type EventEnvelope } from '@allot/contracts';
+import { AppError, type Booking, type CapacityAlertType, type EventEnvelope, quantity } from '@allot/contracts';
 import { assertBeforeDeadline, type OutboxEntry, type Service } from '@allot/kit';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { CapacityConfig } from './config';
@@ -162,5 +162,5 @@ export class Ledger {
 /** The slots of a session/date that nobody could take: `capacity_exhausted` with what is left. */
 export function exhausted(available: number | undefined): AppError {
   const left = Math.max(0, available ?? 0);
-  return new AppError('capacity_exhausted', `Only ${left} slots are left`, { availableSlots: left });
+  return new AppError('capacity_exhausted', `Only ${quantity(left, 'slot')} left`, { availableSlots: left });
 }
