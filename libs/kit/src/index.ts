@@ -16,6 +16,7 @@ export {
   type ServiceDefinition,
 } from './define-service';
 export { type EventData, EventPublisher, makeEvent } from './events';
+export { startHealthServer } from './health';
 export { newId } from './ids';
 export { createLogger, type Logger } from './logger';
 export type { OutboxEntry, PrepareEntry } from './outbox';

@@ -3,6 +3,7 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { GatewayDeps } from './deps';
+import { AddressTurns } from './http/address-turns';
 import { authenticate } from './http/auth';
 import { clientAddressOf } from './http/client-address';
 import { cors } from './http/cors';
@@ -57,6 +58,7 @@ export function createApp(deps: GatewayDeps) {
         perSecond: config.ANONYMOUS_RATE_LIMIT_PER_SECOND,
         burst: config.ANONYMOUS_RATE_LIMIT_BURST,
       }),
+      addressTurns: new AddressTurns(config.ANONYMOUS_RATE_LIMIT_BURST),
       clientAddress: clientAddressOf(config.TRUSTED_PROXIES),
     }),
   );

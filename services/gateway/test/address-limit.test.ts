@@ -42,6 +42,13 @@ describe('gateway limit before authentication', () => {
     expect((await gw.call('GET', '/v1/api-keys', { key: randomKey(), headers: { 'x-forwarded-for': '198.51.100.1' } })).status).toBe(401);
   });
 
+  it('address limit - many concurrent requests with a valid key this replica has not verified yet all pass', async () => {
+    const { key } = await createTenant(gw);
+    const headers = { 'x-forwarded-for': '203.0.113.99' };
+    const replies = await Promise.all(Array.from({ length: 50 }, () => gw.call('GET', '/v1/api-keys', { key, headers })));
+    expect(replies.map((r) => r.status)).toEqual(Array(50).fill(200));
+  });
+
   it('address limit - X-Forwarded-For is believed only as far as trusted proxies wrote it', async () => {
     // The client claims to be someone else in front of the chain: its real address (the last
     // untrusted hop) is still the one limited.

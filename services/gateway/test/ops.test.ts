@@ -1,6 +1,5 @@
-import { ping } from '@allot/contracts';
-import { newId, RpcServer } from '@allot/kit';
-import { testLogger, testNats } from '@allot/kit/testing';
+import { rpcSubject } from '@allot/contracts';
+import { testNats } from '@allot/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './harness';
 
@@ -10,11 +9,13 @@ describe('gateway operations port', () => {
   let pings = 0;
   beforeAll(async () => {
     conn = await testNats();
-    // A service of its own for this test, counting the pings readiness sends it.
-    const service = newId('probe').toLowerCase().replace(/_/g, '');
-    new RpcServer(conn.nc, service as never, testLogger()).add('ping', ping, async () => {
-      pings++;
-      return { service, instance: 'test' };
+    // Stands in for a service not built yet (so nothing else answers), counting the pings readiness sends it.
+    const service = 'notifications';
+    conn.nc.subscribe(rpcSubject(service, 'ping'), {
+      callback: (_error, msg) => {
+        pings++;
+        msg.respond(JSON.stringify({ ok: true, data: { service, instance: 'test' } }));
+      },
     });
     await conn.nc.flush();
     gw = await startTestGateway({ READY_SERVICES: service });

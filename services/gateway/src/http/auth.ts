@@ -6,6 +6,7 @@ import type { Credential, CredentialKind } from '../auth/credentials';
 import { secretMatcher } from '../auth/secrets';
 import type { UserTokens } from '../auth/user-tokens';
 import type { ApiKeyDoc } from '../store/api-keys';
+import type { AddressTurns } from './address-turns';
 import type { GatewayEnv } from './env';
 import { requestHeader } from './node';
 import type { Limit } from './rate-limit';
@@ -15,8 +16,10 @@ export interface AuthOptions {
   apiKeys: ApiKeyVerifier;
   userTokens: UserTokens;
   now: () => Date;
-  /** Requests not already known to be authentic, per client address. */
+  /** Anonymous requests and failed authentications, per client address. */
   addressLimit: Limit;
+  /** Runs a client address's authentications a few at a time (see `authenticate`). */
+  addressTurns: AddressTurns;
   clientAddress: (c: Context) => string;
 }
 
@@ -25,10 +28,13 @@ export interface AuthOptions {
  * on the SSE endpoint, where browsers cannot set headers). A credential that is presented but
  * invalid, expired or revoked is 401 at once; routes decide whether one is required.
  *
- * Anything but an API key verified moments ago first takes a request from its client address's
- * allowance, before any hashing or lookup: a flood of guesses from one address is 429 after a
- * few, costing at most that many database reads. A request that turns out to be authentic gets
- * its allowance back, so only anonymous and failed requests count.
+ * Anything but an API key verified moments ago takes a request from its client address's
+ * allowance before any hashing or lookup, and gets it back once it proves authentic: so only
+ * requests without a credential and failed authentications count, and once they spent the
+ * allowance the address is refused (429). These authentications run at most a burst's worth at
+ * a time per address, so even a concurrent flood of guessed keys costs at most a burst of
+ * lookups, while many concurrent requests with one valid key wait a moment and pass (they share
+ * their lookup).
  */
 export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv> {
   const isRootKey = secretMatcher(options.rootKey);
@@ -59,15 +65,15 @@ async function authenticateSlowly(
   options: AuthOptions,
 ) {
   const address = options.clientAddress(c);
-  const refused = await options.addressLimit.take(c, address);
-  if (refused) return refused;
-  if (!token) {
-    c.set('credential', undefined);
-    return next();
-  }
-  const credential = await resolve(token, isRootKey, options);
-  await options.addressLimit.giveBack(address);
-  c.set('credential', credential);
+  const outcome = await options.addressTurns.run(address, async () => {
+    const refused = await options.addressLimit.take(c, address);
+    if (refused || !token) return refused;
+    const credential = await resolve(token, isRootKey, options);
+    await options.addressLimit.giveBack(address);
+    return credential;
+  });
+  if (outcome instanceof Response) return outcome;
+  c.set('credential', outcome);
   return next();
 }
 

@@ -36,19 +36,23 @@ export class Limit {
       return undefined;
     } catch (rejected) {
       if (!(rejected instanceof RateLimiterRes)) throw rejected;
-      const retryAfter = Math.max(1, Math.ceil(rejected.msBeforeNext / 1000));
-      const { perSecond, burst } = this.options;
-      return problem(c, new AppError('rate_limited', `Rate limit of ${perSecond}/s (burst ${burst}) exceeded`), 429, {
-        'retry-after': String(retryAfter),
-        'ratelimit-policy': this.policyHeader,
-        ratelimit: `"${this.policy}";r=0;t=${retryAfter}`,
-      });
+      return this.refusal(c, rejected.msBeforeNext);
     }
   }
 
   /** Gives back a request taken by `take` (it turned out to be someone else's to count). */
   async giveBack(key: string): Promise<void> {
     await this.limiter.reward(key, 1);
+  }
+
+  private refusal(c: Context, msBeforeNext: number): Response {
+    const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
+    const { perSecond, burst } = this.options;
+    return problem(c, new AppError('rate_limited', `Rate limit of ${perSecond}/s (burst ${burst}) exceeded`), 429, {
+      'retry-after': String(retryAfter),
+      'ratelimit-policy': this.policyHeader,
+      ratelimit: `"${this.policy}";r=0;t=${retryAfter}`,
+    });
   }
 }
 
