@@ -1,3 +1,4 @@
+import { startNats } from '@allot/infra';
 import { testNats } from '@allot/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, eventually, openStream, startTestGateway, type TestGateway, userToken } from './harness';
@@ -45,6 +46,26 @@ describe('gateway SSE and credentials', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(survivor.ended).toBe(false);
     survivor.close();
+  });
+
+  it('sse - a replica that misses the revocation event still ends the stream within 5 s', async () => {
+    // A replica on a NATS server of its own shares the database but never hears the event.
+    const nats = await startNats();
+    const deaf = await startTestGateway({ ROOT_API_KEY: gw.rootKey, MONGO_DB: gw.service.config.MONGO_DB, NATS_URL: nats.url });
+    try {
+      const { key } = await createTenant(gw);
+      const doomed = await gw.call('POST', '/v1/api-keys', { key, body: { name: 'doomed' } });
+      const stream = openStream(`${deaf.base}/v1/stream?channels=availability`, { authorization: `Bearer ${doomed.body.key}` });
+      expect((await stream.response).status).toBe(200);
+      expect((await gw.call('DELETE', `/v1/api-keys/${doomed.body.id}`, { key })).status).toBe(204);
+      const revokedAt = Date.now();
+      await eventually(() => stream.ended, 5000);
+      expect(Date.now() - revokedAt).toBeLessThan(5000);
+      expect(stream.events.at(-1)?.data).toContain('credential_revoked');
+    } finally {
+      await deaf.stop();
+      await nats.stop();
+    }
   });
 
   it("sse - a user token's stream ends at its expiry; resuming with a fresh token and Last-Event-ID misses nothing", async () => {

@@ -93,14 +93,15 @@ export class ApiKeyVerifier {
 
   /**
    * Runs `onRevoked` once this replica learns that the key is revoked: from the revocation event
-   * at once, or — if that was missed — from the store within `cacheMs`, as watched keys are
-   * checked again that often. Returns the unsubscriber.
+   * at once, or — if that was missed — from the store within half of `cacheMs`, as watched keys
+   * are read again that often (one read per watched key, however many streams it has). Returns
+   * the unsubscriber.
    */
   watch(keyId: string, onRevoked: () => void): () => void {
     const set = this.watchers.get(keyId) ?? new Set();
     this.watchers.set(keyId, set);
     set.add(onRevoked);
-    this.recheck ??= setInterval(() => this.recheckWatched(), this.cacheMs).unref();
+    this.recheck ??= setInterval(() => this.recheckWatched(), this.cacheMs / 2).unref();
     return () => {
       set.delete(onRevoked);
       if (set.size === 0 && this.watchers.get(keyId) === set) this.watchers.delete(keyId);
@@ -113,10 +114,11 @@ export class ApiKeyVerifier {
     this.recheck = undefined;
   }
 
+  /** Reads every watched key afresh (not from the cache), so a missed revocation still counts. */
   private recheckWatched() {
     for (const keyId of this.watchers.keys()) {
-      this.isLive(keyId).then(
-        (live) => live || this.forget(keyId),
+      this.byId.fetch(keyId, { forceRefresh: true }).then(
+        (found) => (found?.doc && !found.doc.revokedAt) || this.forget(keyId),
         () => {}, // the store is unreachable: keep the streams, check again next time
       );
     }
