@@ -21,6 +21,7 @@
  * (default warn) for the children. Writes bench/results/capacity-bookings.{json,md}.
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -443,6 +444,8 @@ try {
       MONGO_DB: dbs.gateway,
       PORT: String(port),
       ROOT_API_KEY: rootKey,
+      USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
+      OPS_PORT: '0',
       READY_SERVICES: 'capacity',
       RATE_LIMIT_PER_SECOND: '100000000',
       RATE_LIMIT_BURST: '100000000',

@@ -31,6 +31,8 @@ export function childEnv(
     MONGO_URL: infra.mongoUrl,
     MONGO_DB: `bench_${db}_${Date.now()}`,
     PORT: '0',
+    OPS_PORT: '0',
+    USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     ...extra,
   };

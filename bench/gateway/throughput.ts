@@ -25,7 +25,8 @@ import { type BenchChild, startChild } from './ipc';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const connections = 50;
-const target = 0.35;
+/** Gateway ÷ bare Hono → NATS → echo: the gateway's own code may cost at most a fifth of that path. */
+const target = 0.8;
 const childNodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean);
 
 interface Stats {
@@ -100,9 +101,10 @@ try {
   const [gwAfter, echoAfter] = await Promise.all([gw.ask<Stats>('stats'), echo.ask<Stats>('stats')]);
 
   const ratio = round(gateway.perSecond / hono.perSecond, 3);
+  const toBarePath = round(gateway.perSecond / honoNats.perSecond, 3);
   const clean = gateway.non2xx === 0 && gateway.errors === 0 && gateway.timeouts === 0;
-  const met = clean && ratio >= target;
-  const verdict = `${met ? 'MET' : 'NOT MET'}: gateway ${gateway.perSecond} req/s = ${ratio} × bare Hono (${hono.perSecond} req/s); target ≥ ${target}${
+  const met = clean && toBarePath >= target;
+  const verdict = `${met ? 'MET' : 'NOT MET'}: gateway ${gateway.perSecond} req/s = ${toBarePath} × bare Hono → NATS (${honoNats.perSecond} req/s); target ≥ ${target}${
     clean ? '' : `; ${gateway.non2xx} non-2xx, ${gateway.errors} errors, ${gateway.timeouts} timeouts`
   }`;
   const report = {
@@ -126,9 +128,9 @@ try {
     ratio: {
       gatewayToHono: ratio,
       bareHonoNatsEchoToHono: round(honoNats.perSecond / hono.perSecond, 3),
-      gatewayToBareHonoNatsEcho: round(gateway.perSecond / honoNats.perSecond, 3),
+      gatewayToBareHonoNatsEcho: toBarePath,
     },
-    target: { gatewayToHono: target },
+    target: { gatewayToBareHonoNatsEcho: target },
     met,
     verdict,
   };
@@ -153,7 +155,7 @@ try {
     `| context: bare Hono route → bare NATS request → same echo service (no gateway code) | ${honoNats.perSecond} | ${honoNats.p50Ms} | ${honoNats.p99Ms} | ${report.ratio.bareHonoNatsEchoToHono} |`,
     `| gateway \`GET /v1/bench/echo\` with API key (autocannon, ${connections} connections) | ${gateway.perSecond} | ${gateway.p50Ms} | ${gateway.p99Ms} | **${ratio}** |`,
     '',
-    `Gateway ÷ bare Hono+NATS path: ${report.ratio.gatewayToBareHonoNatsEcho} (what the gateway's own code costs on top of one HTTP request and one RPC).`,
+    `Gateway ÷ bare Hono+NATS path: **${toBarePath}** (what the gateway's own code costs on top of one HTTP request and one RPC).`,
     `Gateway run: ${gateway.requests} requests, ${gateway.ok2xx} 2xx, ${gateway.non2xx} non-2xx, ${gateway.errors} errors, ${gateway.timeouts} timeouts.`,
     `CPU during the measured run (% of one core): gateway ${cpu.gatewayProcess}, echo service ${cpu.echoServiceProcess}, autocannon ${cpu.loadGeneratorProcess};`,
     `whole machine ${cpu.machineBusyPercentOfAllCores}% busy (all ${m.cores} cores; ${cpu.machineBusyPercentOfAllCoresDuringHonoBaseline}% during the Hono baseline).`,

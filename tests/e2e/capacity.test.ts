@@ -111,7 +111,8 @@ describe('capacity through the gateway', () => {
     const session = await newSession();
     const alice = stack.as(await stack.userToken(key, 'alice'));
     const bob = stack.as(await stack.userToken(key, 'bob'));
-    const mine = await alice('POST', '/v1/bookings', { sessionId: session.id, date, adults: 1, userId: 'mallory' });
+    expect((await alice('POST', '/v1/bookings', { sessionId: session.id, date, adults: 1, userId: 'mallory' })).status).toBe(403);
+    const mine = await alice('POST', '/v1/bookings', { sessionId: session.id, date, adults: 1 });
     expect(mine.status).toBe(201);
     expect(mine.body.userId).toBe('alice');
     expect((await bob('GET', `/v1/bookings/${mine.body.id}`)).status).toBe(404);
@@ -158,13 +159,20 @@ describe('capacity through the gateway', () => {
     expect((await admin('GET', `/v1/capacity/check?sessionId=${session.id}&date=${today(3)}&slots=8`)).body.canBook).toBe(true);
   });
 
+  it('capacity - a refusal says in plain words how many slots are left', async () => {
+    const session = await newSession({ maxCapacity: 1 });
+    const refused = await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 2 });
+    expect(refused.body).toMatchObject({ code: 'capacity_exhausted', detail: 'Only 1 slot left', availableSlots: 1 });
+  });
+
   it('metrics - requests, bookings by result and SSE connections are exported as Prometheus text', async () => {
     const session = await newSession({ maxCapacity: 1 });
     await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 1 });
     await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 1 });
     const stream = openStream(`${stack.base}/v1/stream?channels=bookings`, { authorization: `Bearer ${key}` });
     expect((await stream.response).status).toBe(200);
-    const text = await (await fetch(`${stack.base}/metrics`)).text();
+    expect((await fetch(`${stack.base}/metrics`)).status).toBe(404); // operations port only
+    const text = await (await fetch(`${stack.ops}/metrics`)).text();
     stream.close();
     expect(text).toMatch(/allot_sse_connections(\{[^}]*\})? [1-9]/);
     expect(text).toMatch(/allot_bookings_total\{[^}]*result="confirmed"[^}]*\} [1-9]/);

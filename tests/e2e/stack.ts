@@ -20,6 +20,8 @@ export type { Reply };
 
 export interface Stack {
   base: string;
+  /** The gateway's operations port (`/metrics`). */
+  ops: string;
   rootKey: string;
   natsUrl: string;
   capacityDb: string;
@@ -54,6 +56,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...common,
     MONGO_DB: newId('gw').toLowerCase(),
     ROOT_API_KEY: rootKey,
+    USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
+    OPS_PORT: '0',
     READY_SERVICES: 'capacity',
     RATE_LIMIT_PER_SECOND: '100000',
     RATE_LIMIT_BURST: '100000',
@@ -68,6 +72,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   return {
     base,
+    ops: `http://127.0.0.1:${gateway.opsPort}`,
     rootKey,
     natsUrl: nats.url,
     capacityDb,

@@ -102,13 +102,18 @@ try {
   const rootKey = process.env.ROOT_API_KEY ?? `root_${randomBytes(24).toString('hex')}`;
   if (gatewayFile) {
     const running = started.map((s) => s.name);
+    const opsPort = Number(process.env.OPS_PORT ?? (await freePort()));
     const gateway = start('gateway', gatewayFile, Number(process.env.GATEWAY_PORT ?? 8080), {
       ...shared,
       ROOT_API_KEY: rootKey,
+      // Outside `make dev` the gateway refuses to start without a user-token secret of its own.
+      USER_TOKEN_SECRET: process.env.USER_TOKEN_SECRET ?? randomBytes(32).toString('hex'),
+      OPS_PORT: String(opsPort),
       // Readiness asks the services this stack runs; set READY_SERVICES to ask others.
       READY_SERVICES: process.env.READY_SERVICES ?? running.join(','),
     });
     await waitReady(gateway);
+    console.log(`dev: gateway metrics and readiness details on http://127.0.0.1:${opsPort}/metrics and /readyz`);
     await announce(gateway.port, rootKey);
   } else {
     console.log(`dev: running ${started.map((s) => `${s.name} (:${s.port})`).join(', ') || 'infrastructure only'}; Ctrl-C stops`);

@@ -17,6 +17,7 @@ export {
 } from './define-service';
 export { type EventData, EventPublisher, makeEvent } from './events';
 export { GroupCommit } from './group-commit';
+export { startHealthServer } from './health';
 export { newId } from './ids';
 export { createLogger, type Logger } from './logger';
 export type { OutboxEntry, PrepareEntry } from './outbox';

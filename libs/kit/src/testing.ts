@@ -87,13 +87,15 @@ export function openStream(url: string, headers: Record<string, string> = {}) {
   const events: SseEvent[] = [];
   const comments: string[] = [];
   let retry: number | undefined;
+  let ended = false;
   const response = fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal }).then((res) => {
     if (res.ok && res.body) {
       res.body
         .pipeThrough(new TextDecoderStream())
         .pipeThrough(new EventSourceParserStream({ onComment: (c) => comments.push(c), onRetry: (r) => (retry = r) }))
         .pipeTo(new WritableStream({ write: (e) => void events.push({ id: e.id, event: e.event, data: e.data }) }))
-        .catch(() => {});
+        .catch(() => {})
+        .finally(() => (ended = true));
     }
     return res;
   });
@@ -101,6 +103,10 @@ export function openStream(url: string, headers: Record<string, string> = {}) {
     response,
     events,
     comments,
+    /** The server ended the stream (or it was closed). */
+    get ended() {
+      return ended;
+    },
     get retry() {
       return retry;
     },

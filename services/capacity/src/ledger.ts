@@ -1,4 +1,4 @@
-import { AppError, type Booking, type CapacityAlertType, type EventEnvelope } from '@allot/contracts';
+import { AppError, type Booking, type CapacityAlertType, type EventEnvelope, quantity } from '@allot/contracts';
 import { assertBeforeDeadline, GroupCommit, type Logger, type OutboxEntry } from '@allot/kit';
 import type { CapacityService } from './context';
 import { type Decision, decideBatch, type SlotChange } from './domain/ledger';
@@ -285,5 +285,5 @@ export class Ledger {
 /** The slots of a session/date that nobody could take: `capacity_exhausted` with what is left. */
 export function exhausted(available: number | undefined): AppError {
   const left = Math.max(0, available ?? 0);
-  return new AppError('capacity_exhausted', `Only ${left} ${left === 1 ? 'slot is' : 'slots are'} left`, { availableSlots: left });
+  return new AppError('capacity_exhausted', `Only ${quantity(left, 'slot')} left`, { availableSlots: left });
 }

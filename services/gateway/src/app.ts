@@ -3,11 +3,13 @@ import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { GatewayDeps } from './deps';
+import { AddressTurns } from './http/address-turns';
 import { authenticate } from './http/auth';
+import { clientAddressOf } from './http/client-address';
 import { cors } from './http/cors';
 import type { GatewayEnv } from './http/env';
 import { problem, toAppError } from './http/problem';
-import { rateLimit } from './http/rate-limit';
+import { Limit, rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
 import { apiKeyRoutes } from './routes/api-keys';
 import { capacityRoutes } from './routes/capacity';
@@ -47,7 +49,18 @@ export function createApp(deps: GatewayDeps) {
   app.use('/v1/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.use(
     '/v1/*',
-    authenticate({ rootKey: config.ROOT_API_KEY, apiKeys: deps.verifier, userTokens: deps.userTokens, now: () => deps.clock.now() }),
+    authenticate({
+      rootKey: config.ROOT_API_KEY,
+      apiKeys: deps.verifier,
+      userTokens: deps.userTokens,
+      now: () => deps.clock.now(),
+      addressLimit: new Limit('per-address', {
+        perSecond: config.ANONYMOUS_RATE_LIMIT_PER_SECOND,
+        burst: config.ANONYMOUS_RATE_LIMIT_BURST,
+      }),
+      addressTurns: new AddressTurns(config.ANONYMOUS_RATE_LIMIT_BURST),
+      clientAddress: clientAddressOf(config.TRUSTED_PROXIES),
+    }),
   );
   app.use('/v1/*', rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
 

@@ -1,13 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEnvelope, eventOfEveryTenant, parseCatalogEvent } from '@allot/contracts';
-import { ensureStream, type Service } from '@allot/kit';
+import { ensureStream, type Service, startHealthServer } from '@allot/kit';
 import { serve } from '@hono/node-server';
 import { createApp } from './app';
 import { ApiKeyVerifier } from './auth/api-keys';
 import { UserTokens } from './auth/user-tokens';
 import type { GatewayConfig } from './config';
 import type { GatewayDeps } from './deps';
+import { cachedReadiness } from './http/readiness';
 import { createRpcBridge } from './http/rpc-bridge';
 import { clientStreamConfig } from './sse/client-messages';
 import { Fanout } from './sse/fanout';
@@ -21,6 +22,8 @@ export interface RunningGateway {
   app: ReturnType<typeof createApp>;
   deps: GatewayDeps;
   port: number;
+  /** The operations port: `/metrics` and the detailed `/readyz`. */
+  opsPort: number;
   /** Stops taking requests, ends the SSE streams and waits for requests in flight. */
   close(): Promise<void>;
 }
@@ -37,7 +40,7 @@ export async function serveGateway(service: Service<GatewayConfig, 'gateway'>, o
   const apiKeys = new ApiKeyStore(service.outboxCollection<ApiKeyDoc>('apiKeys'));
   const verifier = new ApiKeyVerifier(apiKeys, config.API_KEY_CACHE_MS);
   const idempotency = new IdempotencyStore(db, config.IDEMPOTENCY_TTL_HOURS * 3_600_000);
-  const fanout = new Fanout(service.js, service.jsm, log);
+  const fanout = new Fanout(service.js, service.jsm, log, { maxHeldPerListener: config.SSE_REPLAY_BUFFER_MESSAGES });
 
   const deps: GatewayDeps = {
     config,
@@ -48,11 +51,11 @@ export async function serveGateway(service: Service<GatewayConfig, 'gateway'>, o
     tenants: new TenantStore(db),
     apiKeys,
     verifier,
-    userTokens: new UserTokens(config.USER_TOKEN_SECRET, config.ROOT_API_KEY),
+    userTokens: new UserTokens(config.USER_TOKEN_SECRET, config.USER_TOKEN_PREVIOUS_SECRETS),
     idempotency,
     event: (tenantId, type, data) => service.event(tenantId, type, data),
     fanout,
-    readiness: () => service.readiness(),
+    readiness: cachedReadiness(() => service.readiness(), service.client, config.READY_SERVICES),
     metricsText: () => service.telemetry.metricsText(),
   };
 
@@ -77,19 +80,23 @@ export async function serveGateway(service: Service<GatewayConfig, 'gateway'>, o
     const s = serve({ fetch: app.fetch, port: config.PORT }, () => resolve(s as Server));
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ port }, 'gateway listening');
+  const ops = await startHealthServer(config.OPS_PORT, deps.readiness, deps.metricsText);
+  log.info({ port, opsPort: ops.port }, 'gateway listening');
 
   return {
     app,
     deps,
     port,
+    opsPort: ops.port,
     async close() {
       clearInterval(purge);
+      verifier.stop();
       revocations.unsubscribe();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await fanout.stop();
       server.closeIdleConnections();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+      await new Promise((resolve) => ops.server.close(resolve));
     },
   };
 }

@@ -26,6 +26,6 @@ export const gatewayService = defineGateway();
  */
 export async function startGateway(env: NodeJS.ProcessEnv, options: GatewayOptions = {}) {
   const running = await defineGateway(options).start(env);
-  const { port, app, deps } = running.served as RunningGateway;
-  return { port, app, deps, service: running.service, stop: () => running.stop() };
+  const { port, opsPort, app, deps } = running.served as RunningGateway;
+  return { port, opsPort, app, deps, service: running.service, stop: () => running.stop() };
 }

@@ -11,9 +11,15 @@ function fakeStore(doc: ApiKeyDoc) {
       store.reads++;
       return store.doc && store.doc.prefix === prefix ? { ...store.doc } : null;
     },
+    async findById(id: string) {
+      store.reads++;
+      return store.doc && store.doc._id === id ? { ...store.doc } : null;
+    },
   };
   return store;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('API key verification cache', () => {
   const { key, doc } = generateApiKey('t_1', 'ci', new Date());
@@ -21,34 +27,40 @@ describe('API key verification cache', () => {
 
   it('auth - a verified key is trusted from memory until its document is read again', async () => {
     const store = fakeStore(doc);
-    const verifier = new ApiKeyVerifier(store as unknown as ApiKeyStore, 4000);
-    const t0 = 1_000_000;
-    expect(verifier.known(key, t0)).toBeUndefined();
-    expect((await verifier.verify(key, t0))?._id).toBe(doc._id);
-    expect(verifier.known(key, t0 + 3999)?._id).toBe(doc._id);
-    expect((await verifier.verify(key, t0 + 3999))?._id).toBe(doc._id);
+    const verifier = new ApiKeyVerifier(store as unknown as ApiKeyStore, 300);
+    expect(verifier.known(key)).toBeUndefined();
+    expect((await verifier.verify(key))?._id).toBe(doc._id);
+    expect(verifier.known(key)?._id).toBe(doc._id);
+    expect((await verifier.verify(key))?._id).toBe(doc._id);
     expect(store.reads).toBe(1);
     // The same prefix with another secret is not the cached key.
-    expect(verifier.known(wrongSecret, t0 + 1)).toBeUndefined();
-    expect(await verifier.verify(wrongSecret, t0 + 1)).toBeUndefined();
+    expect(verifier.known(wrongSecret)).toBeUndefined();
+    expect(await verifier.verify(wrongSecret)).toBeUndefined();
+    expect(store.reads).toBe(1);
     // Past the cache time the document is read again: a revocation seen there applies.
-    expect(verifier.known(key, t0 + 4000)).toBeUndefined();
+    await sleep(350);
+    expect(verifier.known(key)).toBeUndefined();
     store.doc = { ...doc, revokedAt: new Date().toISOString() };
-    expect(await verifier.verify(key, t0 + 4000)).toBeUndefined();
+    expect(await verifier.verify(key)).toBeUndefined();
     expect(store.reads).toBe(2);
   });
 
-  it('auth - forget(keyId) drops a verified key at once', async () => {
+  it('auth - forget(keyId) drops a verified key at once and tells its watchers', async () => {
     const store = fakeStore(doc);
     const verifier = new ApiKeyVerifier(store as unknown as ApiKeyStore, 4000);
-    const t0 = 2_000_000;
-    expect(await verifier.verify(key, t0)).toBeDefined();
+    expect(await verifier.verify(key)).toBeDefined();
+    expect(await verifier.isLive(doc._id)).toBe(true);
+    let told = 0;
+    verifier.watch(doc._id, () => told++);
     verifier.forget('key_other');
-    expect(verifier.known(key, t0 + 1)).toBeDefined();
+    expect(verifier.known(key)).toBeDefined();
+    expect(told).toBe(0);
     verifier.forget(doc._id);
-    expect(verifier.known(key, t0 + 1)).toBeUndefined();
+    expect(told).toBe(1);
+    expect(verifier.known(key)).toBeUndefined();
+    expect(await verifier.isLive(doc._id)).toBe(false);
     store.doc = null;
-    expect(await verifier.verify(key, t0 + 1)).toBeUndefined();
-    expect(store.reads).toBe(2);
+    expect(await verifier.verify(key)).toBeUndefined();
+    expect(store.reads).toBe(3);
   });
 });

@@ -10,6 +10,8 @@ import { startGateway } from '../src/service';
 
 export interface TestGateway {
   base: string;
+  /** The operations port's base URL (`/metrics`, detailed `/readyz`). */
+  ops: string;
   rootKey: string;
   service: Service<GatewayConfig, 'gateway'>;
   gateway: Awaited<ReturnType<typeof startGateway>>;
@@ -17,16 +19,30 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
+/** The user-token secret test gateways share (replicas of one deployment share it). */
+export const testUserTokenSecret = 'test-user-token-secret-0123456789abcdef';
+
 /** A gateway on a free port. `env` overrides its settings; `MONGO_DB` shares a database between replicas. */
 export async function startTestGateway(env: NodeJS.ProcessEnv = {}, options: GatewayOptions = {}): Promise<TestGateway> {
   const rootKey = env.ROOT_API_KEY ?? `root_${randomBytes(16).toString('hex')}`;
   const gateway = await startGateway(
-    testEnv({ ROOT_API_KEY: rootKey, READY_SERVICES: '', RATE_LIMIT_PER_SECOND: '100000', RATE_LIMIT_BURST: '100000', ...env }),
+    testEnv({
+      ROOT_API_KEY: rootKey,
+      USER_TOKEN_SECRET: testUserTokenSecret,
+      OPS_PORT: '0',
+      READY_SERVICES: '',
+      RATE_LIMIT_PER_SECOND: '100000',
+      RATE_LIMIT_BURST: '100000',
+      SSE_MAX_STREAMS_PER_CREDENTIAL: '100000',
+      SSE_MAX_STREAMS_PER_TENANT: '100000',
+      ...env,
+    }),
     options,
   );
   const base = `http://127.0.0.1:${gateway.port}`;
   return {
     base,
+    ops: `http://127.0.0.1:${gateway.opsPort}`,
     rootKey,
     service: gateway.service,
     gateway,
@@ -46,4 +62,10 @@ export async function userToken(gw: TestGateway, apiKey: string, userId: string,
   const res = await gw.call('POST', '/v1/auth/user-tokens', { key: apiKey, body: { userId, ttlSeconds } });
   if (res.status !== 201) throw new Error(`token failed: ${res.status} ${res.text}`);
   return res.body.token;
+}
+
+/** A stored message's time (`StoredMsg.timestamp`, RFC 3339 with nanoseconds) as nanoseconds since the epoch. */
+export function nanosOf(timestamp: string): string {
+  const [, seconds, fraction = ''] = /^(.*?)(?:\.(\d+))?Z$/.exec(timestamp) as RegExpExecArray;
+  return (BigInt(Date.parse(`${seconds}Z`)) * 1_000_000n + BigInt(fraction.padEnd(9, '0'))).toString();
 }

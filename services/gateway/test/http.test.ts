@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialOf, requireCredential } from '../src/http/auth';
 import { idempotent } from '../src/http/idempotency';
 import { router } from '../src/http/openapi';
+import { IdempotencyStore } from '../src/store/idempotency';
 import { createTenant, startTestGateway, type TestGateway } from './harness';
 
 const absent = rpc('nobody serves this', z.object({}), z.object({}));
@@ -12,6 +13,9 @@ describe('gateway HTTP conventions', () => {
   let gw: TestGateway;
   let key: string;
   let runs = 0;
+  let flakyRuns = 0;
+  let running = 0;
+  let mostAtOnce = 0;
 
   beforeAll(async () => {
     gw = await startTestGateway(
@@ -21,6 +25,40 @@ describe('gateway HTTP conventions', () => {
         extend: (app, deps) => {
           app.get('/v1/probe/absent', requireCredential('apiKey'), async (c) =>
             c.json(await deps.callService(c, 'capacity', 'probe-absent', absent, {})),
+          );
+          // A creating POST whose odd runs end in 503, under a store whose locks last 300 ms
+          // (renewed while the request runs), so a takeover would come quickly if it could.
+          let shortLocks: IdempotencyStore | undefined;
+          app.route(
+            '/v1',
+            router().openapi(
+              createRoute({
+                method: 'post',
+                path: '/probe/flaky',
+                middleware: [requireCredential('apiKey')],
+                request: {
+                  body: { required: true, content: { 'application/json': { schema: z.strictObject({ ms: z.number().int().max(5000) }) } } },
+                },
+                responses: { 201: { description: 'ok', content: { 'application/json': { schema: z.object({ run: z.number() }) } } } },
+              }),
+              async (c) => {
+                const { ms } = c.req.valid('json');
+                credentialOf(c, 'apiKey');
+                shortLocks ??= new IdempotencyStore(gw.service.db, 3_600_000, 300);
+                return idempotent(c, shortLocks, { ms }, async () => {
+                  running++;
+                  mostAtOnce = Math.max(mostAtOnce, running);
+                  const run = ++flakyRuns;
+                  try {
+                    await new Promise((r) => setTimeout(r, ms));
+                  } finally {
+                    running--;
+                  }
+                  if (run % 2 === 1) throw new AppError('upstream_unavailable', 'The service did not answer in time');
+                  return c.json({ run }, 201);
+                });
+              },
+            ),
           );
           app.route(
             '/v1',
@@ -77,10 +115,35 @@ describe('gateway HTTP conventions', () => {
   it('http - out-of-range and unknown query values are 400 naming the parameter', async () => {
     const res = await gw.call('GET', '/v1/api-keys?limit=0', { key });
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([expect.objectContaining({ path: 'query.limit' })]);
+    expect(res.body.errors).toEqual([{ path: 'limit', message: 'must be at least 1' }]);
     const unknown = await gw.call('GET', '/v1/api-keys?colour=red', { key });
     expect(unknown.status).toBe(400);
     expect(unknown.body.errors[0].path).toContain('colour');
+  });
+
+  it('http - each offending field is named once, as the client wrote it, with one clear message', async () => {
+    const booking = { sessionId: 'ses_1', date: '2030-01-01', adults: 1e308, children: -1, colour: 'red' };
+    const res = await gw.call('POST', '/v1/bookings', { key, body: booking });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { path: 'adults', message: 'must be at most 10000' },
+      { path: 'children', message: 'must be at least 0' },
+      { path: 'colour', message: 'is not a known field' },
+    ]);
+    expect(res.body.detail).toBe('Invalid request: adults must be at most 10000; children must be at least 0; colour is not a known field');
+    const query = await gw.call('GET', '/v1/bookings?limit=500&status=lost', { key });
+    expect(query.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['limit', 'status']);
+  });
+
+  it("http - a user token naming another user's userId is refused with 403, not rewritten", async () => {
+    const token = (await gw.call('POST', '/v1/auth/user-tokens', { key, body: { userId: 'alice' } })).body.token;
+    const booking = { sessionId: 'ses_1', date: '2030-01-01', adults: 1 };
+    const forOther = await gw.call('POST', '/v1/bookings', { key: token, body: { ...booking, userId: 'bob' } });
+    expect(forOther.status).toBe(403);
+    expect(forOther.body).toMatchObject({ code: 'forbidden', detail: expect.stringContaining('userId') });
+    expect((await gw.call('GET', '/v1/bookings?userId=bob', { key: token })).status).toBe(403);
+    // Its own userId passes the gateway (and meets the absent service here: 503).
+    expect((await gw.call('POST', '/v1/bookings', { key: token, body: { ...booking, userId: 'alice' } })).status).toBe(503);
   });
 
   it('http - every response carries X-Request-Id (echoed) and traceparent', async () => {
@@ -110,7 +173,7 @@ describe('gateway HTTP conventions', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     const ready = await gw.call('GET', '/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body.checks).toMatchObject({ capacity: false, nats: true, mongo: true });
+    expect(ready.body).toEqual({ status: 'not_ready' });
     expect((await gw.call('GET', '/healthz')).status).toBe(200);
   });
 
@@ -166,6 +229,27 @@ describe('gateway HTTP conventions', () => {
     expect(replay.body).toEqual(first.body);
     expect(replay.body.availableSlots).toBe(0);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('idempotency - a retry after a 503 runs once more, and never while the first run is still going', async () => {
+    const headers = { 'idempotency-key': 'after-503' };
+    // The first attempt takes 1 s and answers 503; its lock (300 ms) would lapse three times over.
+    const body = { ms: 1000 };
+    const first = gw.call('POST', '/v1/probe/flaky', { key, body, headers });
+    await new Promise((r) => setTimeout(r, 700));
+    const early = await gw.call('POST', '/v1/probe/flaky', { key, body, headers });
+    expect(early.status).toBe(409);
+    expect((await first).status).toBe(503);
+    // The 503 was not stored: the retry runs, and its success is what is replayed from now on.
+    const retry = await gw.call('POST', '/v1/probe/flaky', { key, body, headers });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    const again = await gw.call('POST', '/v1/probe/flaky', { key, body, headers });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(retry.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(flakyRuns).toBe(2);
+    expect(mostAtOnce).toBe(1);
   });
 
   it('idempotency - a key longer than 255 characters is 400', async () => {

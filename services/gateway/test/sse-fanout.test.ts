@@ -1,22 +1,29 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { newId } from '@allot/kit';
+import { startNats } from '@allot/infra';
+import { ensureStream, newId } from '@allot/kit';
 import { testNats } from '@allot/kit/testing';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientStreamConfig } from '../src/sse/client-messages';
 import type { Listener } from '../src/sse/fanout';
-import { createTenant, eventually, openStream, startTestGateway, type TestGateway } from './harness';
+import { createTenant, eventually, nanosOf, openStream, startTestGateway, type TestGateway } from './harness';
 
-/** A fake connection that records the ids of the frames it gets (and can be made slow). */
+/** A fake connection that records the ids and `k`s of the frames it gets (and can be made slow). */
 function recorder(tenantId: string, busyMicros = 0) {
-  const ids: number[] = [];
+  const ids: string[] = [];
+  const ks: number[] = [];
   const frames: string[] = [];
   let closed = 0;
   const listener: Listener = {
     tenantId,
     matches: (tokens) => tokens[0] === 'availability',
+    resume: () => void closed++,
     send(frame) {
       const text = Buffer.from(frame).toString('utf8');
       frames.push(text);
-      ids.push(Number(/^id: (\d+)\n/.exec(text)?.[1]));
+      ids.push(/^id: (\d+)\n/.exec(text)?.[1] as string);
+      ks.push(JSON.parse(/\ndata: (.*)\n\n$/.exec(text)?.[1] as string).k);
       if (busyMicros > 0) {
         const until = performance.now() + busyMicros / 1000;
         while (performance.now() < until) {}
@@ -27,6 +34,7 @@ function recorder(tenantId: string, busyMicros = 0) {
   return {
     listener,
     ids,
+    ks,
     frames,
     get closed() {
       return closed;
@@ -47,13 +55,14 @@ describe('gateway SSE fan-out', () => {
     await gw.stop();
   });
 
-  const publish = async (tenantId: string, k: number) =>
-    (
-      await conn.js.publish(
-        `client.${tenantId}.availability.ses_1.2030-01-01`,
-        JSON.stringify({ event: 'availability.updated', data: { k, text: 'line\nbreak' } }),
-      )
-    ).seq;
+  /** Publishes a client message; returns its SSE id (the time it was stored, in ns). */
+  const publish = async (tenantId: string, k: number) => {
+    const { seq } = await conn.js.publish(
+      `client.${tenantId}.availability.ses_1.2030-01-01`,
+      JSON.stringify({ event: 'availability.updated', data: { k, text: 'line\nbreak' } }),
+    );
+    return nanosOf((await conn.jsm.direct.getMessage('CLIENT', { seq }))?.timestamp ?? '');
+  };
 
   it('sse - a burst to many slow connections arrives whole, in order, once, without holding the event loop', async () => {
     const fanout = gw.gateway.deps.fanout;
@@ -66,7 +75,7 @@ describe('gateway SSE fan-out', () => {
 
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
-    const seqs: number[] = [];
+    const seqs: string[] = [];
     for (let k = 0; k < 8; k++) seqs.push(await publish(tenantId, k));
     // A client reconnecting mid-burst from the first id: the rest replayed, then live, no gaps.
     const resumed = recorder(tenantId);
@@ -93,7 +102,7 @@ describe('gateway SSE fan-out', () => {
   it("sse - a replay goes at the connection's pace: it waits while the connection is backed up", async () => {
     const fanout = gw.gateway.deps.fanout;
     const tenantId = newId('t');
-    const seqs: number[] = [];
+    const seqs: string[] = [];
     for (let k = 0; k < 30; k++) seqs.push(await publish(tenantId, k));
     const slow = recorder(tenantId);
     let release: (() => void) | undefined;
@@ -103,7 +112,7 @@ describe('gateway SSE fan-out', () => {
         release = resolve;
       });
     };
-    const remove = fanout.listen(slow.listener, (seqs[0] as number) - 1);
+    const remove = fanout.listen(slow.listener, (BigInt(seqs[0] as string) - 1n).toString());
     await eventually(() => slow.ids.length === 10);
     await new Promise((r) => setTimeout(r, 300));
     expect(slow.ids.length).toBe(10); // held back, not buffered
@@ -191,5 +200,38 @@ describe('gateway SSE shutdown', () => {
     expect(Date.now() - started).toBeLessThan(4000); // not the 5 s fallback of `close()`
     for (const body of await bodies) expect(body.startsWith('retry: 3000\n\n')).toBe(true);
     expect(gw.gateway.deps.fanout.size).toBe(0);
+  });
+});
+
+describe('gateway SSE fan-out restart', () => {
+  it('sse - the fan-out makes its consumer again when it ends (the stream deleted and made again), and streams carry on', async () => {
+    // A NATS server of its own: the test deletes the CLIENT stream, which others share.
+    const nats = await startNats();
+    const gw = await startTestGateway({ NATS_URL: nats.url });
+    const conn = await connect({ servers: nats.url });
+    const js = jetstream(conn);
+    const jsm = await jetstreamManager(conn);
+    try {
+      const { key, tenantId } = await createTenant(gw);
+      const stream = openStream(`${gw.base}/v1/stream?channels=availability`, { authorization: `Bearer ${key}` });
+      await stream.response;
+      const publish = (k: number) =>
+        js.publish(`client.${tenantId}.availability.ses_1.2030-01-01`, JSON.stringify({ event: 'availability.updated', data: { k } }));
+      await publish(1);
+      await eventually(() => stream.events.length === 1);
+
+      await jsm.streams.delete('CLIENT');
+      await ensureStream(jsm, clientStreamConfig(60));
+      await publish(2);
+      await publish(3);
+      await eventually(() => stream.events.length === 3, 5000);
+      expect(stream.events.map((e) => JSON.parse(e.data).k)).toEqual([1, 2, 3]);
+      expect(gw.gateway.deps.fanout.restartCount).toBeGreaterThanOrEqual(1);
+      stream.close();
+    } finally {
+      await conn.close();
+      await gw.stop();
+      await nats.stop();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { EventPublisher, makeEvent, systemClock } from '@allot/kit';
 import { testNats } from '@allot/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, eventually, openStream, startTestGateway, type TestGateway, userToken } from './harness';
+import { createTenant, eventually, nanosOf, openStream, startTestGateway, type TestGateway, userToken } from './harness';
 
 describe('gateway SSE', () => {
   let gw: TestGateway;
@@ -94,15 +94,40 @@ describe('gateway SSE', () => {
 
     const versions = resumed.events.map((e) => JSON.parse(e.data).version);
     expect(versions).toEqual([3, 4, 5, 6]);
-    const ids = resumed.events.map((e) => Number(e.id));
-    expect([...ids].sort((x, y) => x - y)).toEqual(ids);
-    expect(ids[0]).toBeGreaterThan(Number(lastId));
+    const ids = resumed.events.map((e) => BigInt(e.id as string));
+    expect([...ids].sort((x, y) => (x < y ? -1 : 1))).toEqual(ids);
+    expect(ids[0]).toBeGreaterThan(BigInt(lastId));
 
     const byQuery = openStream(`${url('availability')}&lastEventId=${lastId}`, auth);
     await eventually(() => byQuery.events.length === 4);
     expect(byQuery.events.map((e) => JSON.parse(e.data).version)).toEqual([3, 4, 5, 6]);
     resumed.close();
     byQuery.close();
+  });
+
+  it("sse - event ids tell a tenant nothing about other tenants' traffic: they are the times of its own messages", async () => {
+    const a = await createTenant(gw);
+    const b = await createTenant(gw);
+    const stream = openStream(url('availability'), { authorization: `Bearer ${a.key}` });
+    await stream.response;
+    const stored = async () => conn.jsm.direct.getMessage('CLIENT', { last_by_subj: `client.${a.tenantId}.availability.ses_i.2030-04-01` });
+    await update(a.tenantId, 'ses_i', '2030-04-01', 1, 1);
+    await eventually(() => stream.events.length === 1);
+    const firstStored = await stored();
+    for (let v = 1; v <= 50; v++) await update(b.tenantId, 'ses_b', '2030-04-01', 1, v); // B is busy meanwhile
+    await update(a.tenantId, 'ses_i', '2030-04-01', 2, 2);
+    await eventually(() => stream.events.length === 2);
+    const secondStored = await stored();
+    stream.close();
+
+    // The stream holds B's 50 messages between A's two…
+    expect((secondStored?.seq ?? 0) - (firstStored?.seq ?? 0)).toBeGreaterThanOrEqual(51);
+    // …but A's ids are when its own messages were stored, which B's traffic does not change.
+    const [first, second] = stream.events.map((e) => e.id as string);
+    expect(first).toBe(nanosOf(firstStored?.timestamp ?? ''));
+    expect(second).toBe(nanosOf(secondStored?.timestamp ?? ''));
+    expect(first).toMatch(/^\d{19}$/);
+    expect(BigInt(second as string)).toBeGreaterThan(BigInt(first as string));
   });
 
   it("sse - the user channel carries only that user's notifications", async () => {

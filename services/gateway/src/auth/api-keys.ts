@@ -1,4 +1,6 @@
 import { newId } from '@allot/kit';
+import { LRUCache } from 'lru-cache';
+import { gatewayMetrics } from '../http/metrics';
 import type { ApiKeyDoc, ApiKeyStore } from '../store/api-keys';
 import { randomToken, sameSecret, sha256 } from './secrets';
 
@@ -24,58 +26,111 @@ export function generateApiKey(tenantId: string, name: string, now: Date): { key
 
 export const looksLikeApiKey = (token: string) => token.startsWith('allot_');
 
+/** How many keys each cache remembers: an attacker's random prefixes evict each other, not the memory. */
+const CACHE_ENTRIES = 10_000;
+
+/** A cached store read; `doc: null` remembers that nothing matched. */
+interface Found {
+  doc: ApiKeyDoc | null;
+}
+
 /**
- * Verifies API keys against the store through a short-lived cache: a replica trusts what it
+ * Verifies API keys against the store through short-lived caches: a replica trusts what it
  * read for `cacheMs` at most, so a revocation takes effect on every replica within that time
  * even if its revocation event is missed; the event (see `forget`) makes it immediate.
  *
- * A key that verified is remembered (by the whole presented key) until its document's cache
- * entry expires, so a busy key costs one map lookup instead of a hash per request; `forget`
- * drops it with the document.
+ * Three bounded LRU caches, each entry living `cacheMs`: documents by prefix (an unknown prefix
+ * is remembered as such, so repeating it costs no lookup), presented keys that verified (a busy
+ * key costs one cache hit instead of a hash per request), and whether a key id is live (for the
+ * user tokens a key minted). Concurrent misses of one entry share one store read.
  */
 export class ApiKeyVerifier {
-  private readonly cache = new Map<string, { doc: ApiKeyDoc | null; until: number }>();
-  private readonly verified = new Map<string, { doc: ApiKeyDoc; until: number }>();
+  private readonly byPrefix: LRUCache<string, Found>;
+  private readonly byId: LRUCache<string, Found>;
+  private readonly verified: LRUCache<string, ApiKeyDoc>;
+  private readonly watchers = new Map<string, Set<() => void>>();
+  private recheck: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly store: ApiKeyStore,
+    store: ApiKeyStore,
     private readonly cacheMs: number,
-  ) {}
+  ) {
+    const counted = (read: (value: string) => Promise<ApiKeyDoc | null>) => async (value: string) => {
+      gatewayMetrics().apiKeyLookups.add(1);
+      return { doc: await read(value) };
+    };
+    const options = { max: CACHE_ENTRIES, ttl: cacheMs };
+    this.byPrefix = new LRUCache<string, Found>({ ...options, fetchMethod: counted((prefix) => store.findByPrefix(prefix)) });
+    this.byId = new LRUCache<string, Found>({ ...options, fetchMethod: counted((id) => store.findById(id)) });
+    this.verified = new LRUCache<string, ApiKeyDoc>(options);
+  }
 
   /** The key document of a presented key that verified recently (no I/O, no hashing), or undefined. */
-  known(key: string, now = Date.now()): ApiKeyDoc | undefined {
-    const entry = this.verified.get(key);
-    if (!entry) return undefined;
-    if (entry.until > now) return entry.doc;
-    this.verified.delete(key);
-    return undefined;
+  known(key: string): ApiKeyDoc | undefined {
+    return this.verified.get(key);
   }
 
   /** The live key document for a presented key, or undefined. */
-  async verify(key: string, now = Date.now()): Promise<ApiKeyDoc | undefined> {
-    const known = this.known(key, now);
+  async verify(key: string): Promise<ApiKeyDoc | undefined> {
+    const known = this.known(key);
     if (known) return known;
     const match = KEY_PATTERN.exec(key);
     if (!match) return undefined;
     const [, prefix, secret] = match as unknown as [string, string, string];
-    let cached = this.cache.get(prefix);
-    if (!cached || cached.until <= now) {
-      cached = { doc: await this.store.findByPrefix(prefix), until: now + this.cacheMs };
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(prefix, cached);
-    }
-    const doc = cached.doc;
+    const doc = (await this.byPrefix.fetch(prefix))?.doc;
     if (!doc || doc.revokedAt) return undefined;
     if (!sameSecret(sha256(secret).toString('hex'), doc.secretHash)) return undefined;
     // Trusted exactly as long as the document it was checked against.
-    if (this.verified.size > 10_000) this.verified.clear();
-    this.verified.set(key, { doc, until: cached.until });
+    this.verified.set(key, doc, { ttl: Math.max(1, this.byPrefix.getRemainingTTL(prefix)) });
     return doc;
   }
 
-  /** Drops a revoked key from the cache at once. */
+  /** Whether the key with this id exists and is not revoked (for the user tokens it minted). */
+  async isLive(keyId: string): Promise<boolean> {
+    const doc = (await this.byId.fetch(keyId))?.doc;
+    return Boolean(doc && !doc.revokedAt);
+  }
+
+  /**
+   * Runs `onRevoked` once this replica learns that the key is revoked: from the revocation event
+   * at once, or — if that was missed — from the store within half of `cacheMs`, as watched keys
+   * are read again that often (one read per watched key, however many streams it has). Returns
+   * the unsubscriber.
+   */
+  watch(keyId: string, onRevoked: () => void): () => void {
+    const set = this.watchers.get(keyId) ?? new Set();
+    this.watchers.set(keyId, set);
+    set.add(onRevoked);
+    this.recheck ??= setInterval(() => this.recheckWatched(), this.cacheMs / 2).unref();
+    return () => {
+      set.delete(onRevoked);
+      if (set.size === 0 && this.watchers.get(keyId) === set) this.watchers.delete(keyId);
+    };
+  }
+
+  /** Stops checking watched keys (the gateway is shutting down). */
+  stop(): void {
+    clearInterval(this.recheck);
+    this.recheck = undefined;
+  }
+
+  /** Reads every watched key afresh (not from the cache), so a missed revocation still counts. */
+  private recheckWatched() {
+    for (const keyId of this.watchers.keys()) {
+      this.byId.fetch(keyId, { forceRefresh: true }).then(
+        (found) => (found?.doc && !found.doc.revokedAt) || this.forget(keyId),
+        () => {}, // the store is unreachable: keep the streams, check again next time
+      );
+    }
+  }
+
+  /** Drops a revoked key from the caches at once and tells whoever watches it. */
   forget(keyId: string): void {
-    for (const [prefix, entry] of this.cache) if (entry.doc?._id === keyId) this.cache.delete(prefix);
-    for (const [key, entry] of this.verified) if (entry.doc._id === keyId) this.verified.delete(key);
+    for (const [prefix, entry] of this.byPrefix.entries()) if (entry.doc?._id === keyId) this.byPrefix.delete(prefix);
+    for (const [key, doc] of this.verified.entries()) if (doc._id === keyId) this.verified.delete(key);
+    this.byId.set(keyId, { doc: null });
+    const watchers = this.watchers.get(keyId);
+    this.watchers.delete(keyId);
+    for (const onRevoked of watchers ?? []) onRevoked();
   }
 }

@@ -1,37 +1,86 @@
-import { createHmac } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { sha256 } from './secrets';
 
-/** Signs and verifies end users' tokens: HS256 JWTs with `sub` = userId and `tid` = tenant. */
+/** Who a user token speaks for: its tenant, its user and the API key that minted it. */
+export interface UserTokenClaims {
+  tenantId: string;
+  userId: string;
+  /** The API key that minted the token: revoking it invalidates the token. */
+  apiKeyId: string;
+  /** When the token expires (ms since the epoch). */
+  expiresAt: number;
+}
+
+/** What the tokens are for: a token minted for something else that happens to share the secret is refused. */
+const ISSUER = 'allot-gateway';
+const AUDIENCE = 'allot-api';
+
+interface SigningKey {
+  id: string;
+  key: Uint8Array;
+}
+
+/** A key id names a secret without revealing it: the first 16 characters of its SHA-256. */
+const signingKey = (secret: string): SigningKey => ({
+  id: sha256(secret).toString('base64url').slice(0, 16),
+  key: new TextEncoder().encode(secret),
+});
+
+/**
+ * Signs and verifies end users' tokens: HS256 JWTs with `iss`, `aud`, `sub` = userId,
+ * `tid` = tenant, `akid` = the minting API key, and the signing key's id in the header. New
+ * tokens are signed with the current secret; secrets rotated out still verify the tokens they
+ * signed (which expire within 24 h), so a rotation logs nobody out.
+ */
 export class UserTokens {
-  private readonly key: Uint8Array;
+  private readonly current: SigningKey;
+  private readonly keys: Map<string, Uint8Array>;
 
-  constructor(secret: string | undefined, rootKey: string) {
-    // Without a secret of its own, derive one from the root key, so one secret runs a gateway.
-    this.key = new Uint8Array(createHmac('sha256', rootKey).update('allot user tokens').digest());
-    if (secret) this.key = new TextEncoder().encode(secret);
+  constructor(secret: string, previousSecrets: string[] = []) {
+    this.current = signingKey(secret);
+    this.keys = new Map([this.current, ...previousSecrets.map(signingKey)].map((k) => [k.id, k.key]));
   }
 
-  async issue(tenantId: string, userId: string, ttlSeconds: number, now: Date): Promise<{ token: string; expiresAt: string }> {
+  async issue(
+    claims: { tenantId: string; userId: string; apiKeyId: string },
+    ttlSeconds: number,
+    now: Date,
+  ): Promise<{ token: string; expiresAt: string }> {
     const issuedAt = Math.floor(now.getTime() / 1000);
     const expires = issuedAt + ttlSeconds;
-    const token = await new SignJWT({ tid: tenantId })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(userId)
+    const token = await new SignJWT({ tid: claims.tenantId, akid: claims.apiKeyId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: this.current.id })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject(claims.userId)
       .setIssuedAt(issuedAt)
       .setExpirationTime(expires)
-      .sign(this.key);
+      .sign(this.current.key);
     return { token, expiresAt: new Date(expires * 1000).toISOString() };
   }
 
-  /** The token's tenant and user, or undefined if it is invalid or expired. */
-  async verify(token: string, now: Date): Promise<{ tenantId: string; userId: string } | undefined> {
+  /** The token's claims, or undefined if it is invalid, expired, or signed by a key we do not hold. */
+  async verify(token: string, now: Date): Promise<UserTokenClaims | undefined> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], currentDate: now });
-      if (typeof payload.sub !== 'string' || typeof payload.tid !== 'string') return undefined;
-      return { tenantId: payload.tid, userId: payload.sub };
+      const { payload } = await jwtVerify(token, (header) => this.keyFor(header.kid), {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['sub', 'exp'],
+        currentDate: now,
+      });
+      const { sub, tid, akid, exp } = payload;
+      if (typeof sub !== 'string' || typeof tid !== 'string' || typeof akid !== 'string' || typeof exp !== 'number') return undefined;
+      return { tenantId: tid, userId: sub, apiKeyId: akid, expiresAt: exp * 1000 };
     } catch (error) {
       if (error instanceof errors.JOSEError) return undefined;
       throw error;
     }
+  }
+
+  private keyFor(kid: string | undefined): Uint8Array {
+    const key = kid === undefined ? undefined : this.keys.get(kid);
+    if (!key) throw new errors.JWSSignatureVerificationFailed('unknown signing key');
+    return key;
   }
 }

@@ -1,25 +1,40 @@
 import { AppError } from '@allot/contracts';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiKeyVerifier } from '../auth/api-keys';
 import { looksLikeApiKey } from '../auth/api-keys';
 import type { Credential, CredentialKind } from '../auth/credentials';
 import { secretMatcher } from '../auth/secrets';
 import type { UserTokens } from '../auth/user-tokens';
 import type { ApiKeyDoc } from '../store/api-keys';
+import type { AddressTurns } from './address-turns';
 import type { GatewayEnv } from './env';
 import { requestHeader } from './node';
+import type { Limit } from './rate-limit';
 
 export interface AuthOptions {
   rootKey: string;
   apiKeys: ApiKeyVerifier;
   userTokens: UserTokens;
   now: () => Date;
+  /** Anonymous requests and failed authentications, per client address. */
+  addressLimit: Limit;
+  /** Runs a client address's authentications a few at a time (see `authenticate`). */
+  addressTurns: AddressTurns;
+  clientAddress: (c: Context) => string;
 }
 
 /**
  * Establishes the credential of a request from `Authorization: Bearer …` (or `?access_token=`
  * on the SSE endpoint, where browsers cannot set headers). A credential that is presented but
  * invalid, expired or revoked is 401 at once; routes decide whether one is required.
+ *
+ * Anything but an API key verified moments ago takes a request from its client address's
+ * allowance before any hashing or lookup, and gets it back once it proves authentic: so only
+ * requests without a credential and failed authentications count, and once they spent the
+ * allowance the address is refused (429). These authentications run at most a burst's worth at
+ * a time per address, so even a concurrent flood of guessed keys costs at most a burst of
+ * lookups, while many concurrent requests with one valid key wait a moment and pass (they share
+ * their lookup).
  */
 export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv> {
   const isRootKey = secretMatcher(options.rootKey);
@@ -31,22 +46,35 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv
         ? c.req.query('access_token')
         : undefined;
     if (header && !token) throw new AppError('unauthorized', 'Authorization must be "Bearer <credential>"');
-    if (!token) {
-      c.set('credential', undefined);
-      return next();
-    }
     // An API key that verified moments ago: no hashing, no await. (Only keys that failed the
     // root-key comparison ever get verified, so skipping that comparison changes nothing.)
-    const known = looksLikeApiKey(token) ? options.apiKeys.known(token) : undefined;
+    const known = token && looksLikeApiKey(token) ? options.apiKeys.known(token) : undefined;
     if (known) {
       c.set('credential', apiKeyCredential(known));
       return next();
     }
-    return resolve(token, isRootKey, options).then((credential) => {
-      c.set('credential', credential);
-      return next();
-    });
+    return authenticateSlowly(c, next, token, isRootKey, options);
   };
+}
+
+async function authenticateSlowly(
+  c: Context<GatewayEnv>,
+  next: () => Promise<void>,
+  token: string | undefined,
+  isRootKey: (token: string) => boolean,
+  options: AuthOptions,
+) {
+  const address = options.clientAddress(c);
+  const outcome = await options.addressTurns.run(address, async () => {
+    const refused = await options.addressLimit.take(c, address);
+    if (refused || !token) return refused;
+    const credential = await resolve(token, isRootKey, options);
+    await options.addressLimit.giveBack(address);
+    return credential;
+  });
+  if (outcome instanceof Response) return outcome;
+  c.set('credential', outcome);
+  return next();
 }
 
 const apiKeyCredential = (key: ApiKeyDoc): Credential => ({ kind: 'apiKey', id: key._id, tenantId: key.tenantId, keyId: key._id });
@@ -58,7 +86,8 @@ async function resolve(token: string, isRootKey: (token: string) => boolean, opt
     if (key) return apiKeyCredential(key);
   } else {
     const user = await options.userTokens.verify(token, options.now());
-    if (user) return { kind: 'user', id: `${user.tenantId}:user:${user.userId}`, ...user };
+    // A token dies with the API key that minted it.
+    if (user && (await options.apiKeys.isLive(user.apiKeyId))) return { kind: 'user', id: `${user.tenantId}:user:${user.userId}`, ...user };
   }
   throw new AppError('unauthorized', 'The credential is invalid, expired or revoked');
 }

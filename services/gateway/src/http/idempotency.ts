@@ -19,10 +19,13 @@ function canonical(value: unknown): string {
 }
 
 /**
- * Runs a creating POST at most once per `Idempotency-Key` and credential (SPEC §2): the same key
- * and body replays the stored response with `Idempotent-Replayed: true`; another body is 422;
- * a request still running is 409. Called after validation, so an invalid request is never
- * stored; a `validation_failed` from a service is not stored either.
+ * Runs a creating POST at most once per `Idempotency-Key` and credential (SPEC §2, the IETF
+ * Idempotency-Key draft): the same key and body replays the stored response with
+ * `Idempotent-Replayed: true`; another body is 422; a request still running is 409. Called
+ * after validation, so an invalid request is never stored; a `validation_failed` from a service
+ * is not stored either. Nor is a 5xx: its outcome is unknown (a 503 may come while the service
+ * still works), so the key is released and a retry with it runs again — the services create at
+ * most one resource per key.
  */
 export async function idempotent<R extends Response>(
   c: Context<GatewayEnv>,
@@ -54,20 +57,27 @@ export async function idempotent<R extends Response>(
     }) as R;
   }
 
+  const { owner } = claim;
+  const stopHolding = store.hold(id, owner);
   let response: R;
   try {
     response = await run();
   } catch (thrown) {
     const { error, status } = toAppError(thrown);
-    if (error.code === 'validation_failed') {
-      await store.release(id);
+    if (error.code === 'validation_failed' || status >= 500) {
+      await store.release(id, owner);
       throw thrown;
     }
-    if (error.code === 'internal') c.get('log').error({ err: thrown }, 'request failed');
     response = problem(c, error, status) as unknown as R;
+  } finally {
+    stopHolding();
+  }
+  if (response.status >= 500) {
+    await store.release(id, owner);
+    return response;
   }
   const text = await response.clone().text();
-  await store.complete(id, {
+  await store.complete(id, owner, {
     status: response.status,
     body: text,
     contentType: response.headers.get('content-type') ?? 'application/json',

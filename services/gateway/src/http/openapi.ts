@@ -6,7 +6,7 @@ import type { GatewayEnv } from './env';
 export function router() {
   return new OpenAPIHono<GatewayEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error, result.target === 'json' ? '' : result.target);
+      if (!result.success) throw validationError(result.error);
     },
   });
 }

@@ -1,37 +1,69 @@
 import { AppError } from '@allot/contracts';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { GatewayEnv } from './env';
 import { problem } from './problem';
 
-/**
- * Per-credential rate limit: `burst` requests per window of `burst / perSecond` seconds, so the
- * average is `perSecond` and a client may spend its whole burst at once. Limits are kept per
- * gateway replica (docs/decisions.md). Answers carry the IETF `RateLimit` and
- * `RateLimit-Policy` headers; a refusal is 429 `rate_limited` with `Retry-After`.
- */
-export function rateLimit(options: { perSecond: number; burst: number }): MiddlewareHandler<GatewayEnv> {
-  const windowSeconds = options.burst / options.perSecond;
-  const limiter = new RateLimiterMemory({ points: options.burst, duration: windowSeconds });
-  const policy = `"per-credential";q=${options.burst};w=${Math.max(1, Math.ceil(windowSeconds))}`;
+export interface RateLimitOptions {
+  perSecond: number;
+  burst: number;
+}
 
+/**
+ * A limit of `burst` requests per window of `burst / perSecond` seconds per key, so the average
+ * is `perSecond` and a client may spend its whole burst at once. Kept per gateway replica
+ * (docs/decisions.md). `policy` names it in the IETF `RateLimit` and `RateLimit-Policy` headers.
+ */
+export class Limit {
+  private readonly limiter: RateLimiterMemory;
+  private readonly policyHeader: string;
+
+  constructor(
+    private readonly policy: string,
+    private readonly options: RateLimitOptions,
+  ) {
+    const windowSeconds = options.burst / options.perSecond;
+    this.limiter = new RateLimiterMemory({ points: options.burst, duration: windowSeconds });
+    this.policyHeader = `"${policy}";q=${options.burst};w=${Math.max(1, Math.ceil(windowSeconds))}`;
+  }
+
+  /** Takes one request from `key`'s allowance: the headers to send, or the 429 to answer. */
+  async take(c: Context, key: string): Promise<Response | undefined> {
+    try {
+      const result = await this.limiter.consume(key);
+      c.header('ratelimit-policy', this.policyHeader);
+      c.header('ratelimit', `"${this.policy}";r=${result.remainingPoints};t=${Math.ceil(result.msBeforeNext / 1000)}`);
+      return undefined;
+    } catch (rejected) {
+      if (!(rejected instanceof RateLimiterRes)) throw rejected;
+      return this.refusal(c, rejected.msBeforeNext);
+    }
+  }
+
+  /** Gives back a request taken by `take` (it turned out to be someone else's to count). */
+  async giveBack(key: string): Promise<void> {
+    await this.limiter.reward(key, 1);
+  }
+
+  private refusal(c: Context, msBeforeNext: number): Response {
+    const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
+    const { perSecond, burst } = this.options;
+    return problem(c, new AppError('rate_limited', `Rate limit of ${perSecond}/s (burst ${burst}) exceeded`), 429, {
+      'retry-after': String(retryAfter),
+      'ratelimit-policy': this.policyHeader,
+      ratelimit: `"${this.policy}";r=0;t=${retryAfter}`,
+    });
+  }
+}
+
+/** Per-credential rate limit; a refusal is 429 `rate_limited` with `Retry-After`. */
+export function rateLimit(options: RateLimitOptions): MiddlewareHandler<GatewayEnv> {
+  const limit = new Limit('per-credential', options);
   return async function rateLimitMiddleware(c, next) {
     const credential = c.get('credential');
     if (!credential) return next();
-    let result: RateLimiterRes;
-    try {
-      result = await limiter.consume(credential.id);
-    } catch (rejected) {
-      if (!(rejected instanceof RateLimiterRes)) throw rejected;
-      const retryAfter = Math.max(1, Math.ceil(rejected.msBeforeNext / 1000));
-      return problem(c, new AppError('rate_limited', `Rate limit of ${options.perSecond}/s (burst ${options.burst}) exceeded`), 429, {
-        'retry-after': String(retryAfter),
-        'ratelimit-policy': policy,
-        ratelimit: `"per-credential";r=0;t=${retryAfter}`,
-      });
-    }
-    c.header('ratelimit-policy', policy);
-    c.header('ratelimit', `"per-credential";r=${result.remainingPoints};t=${Math.ceil(result.msBeforeNext / 1000)}`);
+    const refused = await limit.take(c, credential.id);
+    if (refused) return refused;
     await next();
   };
 }

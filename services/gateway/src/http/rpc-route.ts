@@ -1,7 +1,7 @@
-import type { RpcContract, ServiceName } from '@allot/contracts';
+import { AppError, type RpcContract, type ServiceName } from '@allot/contracts';
 import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { CredentialKind } from '../auth/credentials';
+import type { Credential, CredentialKind } from '../auth/credentials';
 import type { GatewayDeps } from '../deps';
 import { requireCredential } from './auth';
 import type { GatewayEnv } from './env';
@@ -64,10 +64,28 @@ export function registerRpcRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDep
         query: spec.query ? valid('query') : {},
         body: spec.body ? valid('json') : {},
       };
+      refuseOtherUser(c.get('credential'), validated);
       const run = async () => c.json(await deps.callService(c, spec.service, spec.operation, spec.contract, spec.input(validated)), status);
       return spec.idempotent ? idempotent(c, deps.idempotency, validated.body, run) : run();
     };
     app.openapi(route, handler as never);
+  }
+}
+
+/**
+ * A user token acts for its own user only: naming another `userId` in the body or query is
+ * refused (403) rather than silently replaced by the token's user.
+ */
+function refuseOtherUser(credential: Credential | undefined, request: Validated) {
+  if (credential?.kind !== 'user') return;
+  for (const [where, values] of [
+    ['body', request.body],
+    ['query', request.query],
+  ] as const) {
+    const named = (values as { userId?: unknown } | undefined)?.userId;
+    if (named !== undefined && named !== null && named !== credential.userId) {
+      throw new AppError('forbidden', `A user token may only name its own userId (in the ${where})`);
+    }
   }
 }
 

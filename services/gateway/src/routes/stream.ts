@@ -2,6 +2,7 @@ import { AppError } from '@allot/contracts';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { issuingKeyOf } from '../auth/credentials';
 import type { GatewayDeps } from '../deps';
 import { credentialOf, requireCredential } from '../http/auth';
 import type { GatewayEnv } from '../http/env';
@@ -10,6 +11,8 @@ import { nodeBindings, requestHeader } from '../http/node';
 import { bearer, problems, router } from '../http/openapi';
 import { resolveChannels } from '../sse/channels';
 import { nodeSink, type SseSink, webSink } from '../sse/connection';
+import { type EventId, parseEventId } from '../sse/event-ids';
+import { StreamLimits } from '../sse/stream-limits';
 
 const StreamQuery = z.object({
   channels: z
@@ -28,23 +31,34 @@ const stream = createRoute({
   request: { query: StreamQuery },
   responses: {
     200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } },
-    ...problems(400, 401, 403),
+    ...problems(400, 401, 403, 429),
   },
 });
 
-function parseLastEventId(value: string | undefined): number | undefined {
+function parseLastEventId(value: string | undefined): EventId | undefined {
   if (value === undefined || value === '') return undefined;
-  if (!/^\d{1,15}$/.test(value)) {
+  const id = parseEventId(value);
+  if (id === undefined) {
     throw new AppError('validation_failed', 'Invalid Last-Event-ID', {
       errors: [{ path: 'Last-Event-ID', message: 'must be an id this stream sent' }],
     });
   }
-  return Number(value);
+  return id;
 }
 
 /** Sent first: how long a client waits before reconnecting. */
 const RETRY = Buffer.from('retry: 3000\n\n');
 const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+
+/**
+ * Why the gateway ends a stream, sent as its last event (it has no id, so the client's
+ * `Last-Event-ID` stays that of the last message it got): `resume` — reconnect with your last id
+ * (the stream fell too far behind); `credential_expired` — reconnect with a fresh token and your
+ * last id; `credential_revoked` — the credential is gone.
+ */
+type EndReason = 'resume' | 'credential_expired' | 'credential_revoked';
+const endFrame = (reason: EndReason, lastEventId?: EventId) =>
+  Buffer.from(`event: stream.ended\ndata: ${JSON.stringify({ reason, lastEventId: lastEventId || null })}\n\n`);
 
 /**
  * The stream's response headers: those the middleware prepared (`X-Request-Id`, `traceparent`,
@@ -64,6 +78,10 @@ function streamHeaders(c: Context<GatewayEnv>): Record<string, string> {
 }
 
 export function streamRoutes(deps: GatewayDeps) {
+  const limits = new StreamLimits({
+    perCredential: deps.config.SSE_MAX_STREAMS_PER_CREDENTIAL,
+    perTenant: deps.config.SSE_MAX_STREAMS_PER_TENANT,
+  });
   return router().openapi(stream, async (c) => {
     const credential = credentialOf(c, 'apiKey', 'user');
     const query = c.req.valid('query');
@@ -71,15 +89,21 @@ export function streamRoutes(deps: GatewayDeps) {
     const lastEventId = parseLastEventId(requestHeader(c, 'last-event-id') ?? query.lastEventId);
     const headers = streamHeaders(c);
     if (c.req.method === 'HEAD') return c.newResponse(null, 200, headers);
+    const countOut = limits.admit(credential.id, credential.tenantId);
 
     let gone = false;
     let heartbeat: NodeJS.Timeout | undefined;
+    let expiry: NodeJS.Timeout | undefined;
     let unlisten: (() => void) | undefined;
-    // Runs once when the connection is over: client gone, write failed, too slow, or shutdown.
+    let unwatch: (() => void) | undefined;
+    // Runs once when the connection is over: client gone, write failed, too slow, revoked, expired or shutdown.
     const release = () => {
       gatewayMetrics().sseConnections.add(-1);
       gone = true;
+      countOut();
       clearInterval(heartbeat);
+      clearTimeout(expiry);
+      unwatch?.();
       unlisten?.();
       unlisten = undefined;
     };
@@ -96,15 +120,24 @@ export function streamRoutes(deps: GatewayDeps) {
       c.req.raw.signal?.addEventListener('abort', () => sink.end(), { once: true });
       response = c.newResponse(web.body, 200, headers);
     }
+    const end = (reason: EndReason, lastSent?: EventId) => {
+      sink.write(endFrame(reason, lastSent));
+      sink.end();
+    };
     sink.write(RETRY);
     if (gone) return response;
     heartbeat = setInterval(() => sink.write(HEARTBEAT), deps.config.SSE_HEARTBEAT_MS);
+    // The stream lives no longer than its credential: the key (or the key that minted the token)
+    // revoked, or the token expired.
+    unwatch = deps.verifier.watch(issuingKeyOf(credential) as string, () => end('credential_revoked'));
+    if (credential.kind === 'user') expiry = setTimeout(() => end('credential_expired'), credential.expiresAt - Date.now());
     unlisten = deps.fanout.listen(
       {
         tenantId: credential.tenantId,
         matches: (tokens) => channels.some((channel) => channel.matches(tokens, credential)),
         send: (frame) => sink.write(frame),
         close: () => sink.end(),
+        resume: (lastSent) => end('resume', lastSent),
         ready: () => sink.ready(),
       },
       lastEventId,

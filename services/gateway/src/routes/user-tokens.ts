@@ -25,7 +25,8 @@ const issue = createRoute({
 export function userTokenRoutes(deps: GatewayDeps) {
   return router().openapi(issue, async (c) => {
     const { userId, ttlSeconds } = c.req.valid('json');
-    const issued = await deps.userTokens.issue(credentialOf(c, 'apiKey').tenantId, userId, ttlSeconds, deps.clock.now());
+    const { tenantId, keyId } = credentialOf(c, 'apiKey');
+    const issued = await deps.userTokens.issue({ tenantId, userId, apiKeyId: keyId }, ttlSeconds, deps.clock.now());
     return c.json(issued, 201);
   });
 }

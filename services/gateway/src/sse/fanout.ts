@@ -1,6 +1,14 @@
 import type { Logger } from '@allot/kit';
-import { DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  type ConsumerMessages,
+  DeliverPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { CLIENT_STREAM } from './client-messages';
+import { type EventId, eventIdOf, startTimeOf } from './event-ids';
 
 /** One SSE connection's interest: its tenant, its channel filter, and how to write to it. */
 export interface Listener {
@@ -12,8 +20,13 @@ export interface Listener {
    * connection that cannot take it closes itself.
    */
   send(frame: Uint8Array): void;
-  /** Ends the connection (the gateway is shutting down). */
+  /** Ends the connection (the gateway is shutting down, or a write failed). */
   close(): void;
+  /**
+   * Ends the connection because it fell too far behind while replaying: the client must resume
+   * from `lastEventId`, the last id it was sent (or the one it resumed from).
+   */
+  resume(lastEventId: EventId): void;
   /**
    * Undefined while the connection takes more at once; otherwise a promise that settles when
    * its backlog has drained (or it is gone). A replay waits for it, so a long replay goes at
@@ -24,7 +37,8 @@ export interface Listener {
 
 /** A client message as the fan-out hands it on: its frame is serialised once, on first use. */
 interface ClientMessage {
-  seq: number;
+  /** The SSE id (see `event-ids.ts`): increasing in stream order. */
+  id: EventId;
   /** Subject tokens after `client.<tenantId>.`. */
   tokens: string[];
   event: string;
@@ -33,7 +47,7 @@ interface ClientMessage {
 }
 
 interface Registered extends Listener {
-  lastSent: number;
+  lastSent: EventId;
   closed: boolean;
   /** Live messages held back while the listener replays what it missed. */
   buffer: ClientMessage[] | undefined;
@@ -52,9 +66,16 @@ interface Delivery {
 const SLICE_MS = 8;
 /** Live messages waiting for delivery beyond which the fan-out stops reading new ones. */
 const MAX_QUEUED = 1_000;
+/** Pause before the live consumer is made again after it ended or failed (ms). */
+const RESTART_DELAY_MS = 500;
+
+export interface FanoutOptions {
+  /** Live messages a replaying listener may hold back before it is told to resume later. */
+  maxHeldPerListener: number;
+}
 
 /** `id: 42\nevent: availability.updated\ndata: {…}\n\n`, the bytes every listener gets. */
-export function sseFrame(id: number, event: string | undefined, data: unknown): Uint8Array {
+export function sseFrame(id: EventId, event: string | undefined, data: unknown): Uint8Array {
   // JSON.stringify escapes line breaks, so the data is one `data:` line; an event name never
   // has one, but a stray CR/LF there would end the field early, so it is dropped.
   const name = event ? event.replace(/[\r\n]/g, '') : '';
@@ -72,7 +93,7 @@ function parse(msg: JsMsg): { event: string; data: unknown } | undefined {
 }
 
 const frameOf = (message: ClientMessage) => {
-  message.frame ??= sseFrame(message.seq, message.event, message.data);
+  message.frame ??= sseFrame(message.id, message.event, message.data);
   return message.frame;
 };
 
@@ -87,6 +108,12 @@ const frameOf = (message: ClientMessage) => {
  * at most `SLICE_MS` that yield to the event loop in between, so a burst to thousands of
  * connections never stalls the process; messages go out strictly one after another, so every
  * connection sees them in stream order.
+ *
+ * The live consumer is made again whenever it ends or fails (e.g. its consumer or the stream was
+ * deleted), from the time of the last message it delivered, with what it already delivered
+ * dropped by id; so a restart loses nothing and repeats nothing. A replaying listener holds back
+ * at most `maxHeldPerListener` live messages; past that it is told to resume later, so a slow
+ * client costs a bounded amount of memory and still misses nothing.
  */
 export class Fanout {
   private readonly listeners = new Map<string, Set<Registered>>();
@@ -95,14 +122,24 @@ export class Fanout {
   private pumping = false;
   private drained: (() => void)[] = [];
   private stopping = false;
-  private stopLive: (() => void) | undefined;
+  private live: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
+  /** The id of the last live message read, where a restarted consumer carries on. */
+  private lastRead: EventId | undefined;
+  private readonly startedAt = new Date();
+  private restarts = 0;
 
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly log: Logger,
+    private readonly options: FanoutOptions = { maxHeldPerListener: 1000 },
   ) {}
+
+  /** How often the live consumer was made again (for tests and logs). */
+  get restartCount(): number {
+    return this.restarts;
+  }
 
   /** Connections currently registered (for tests and metrics). */
   get size(): number {
@@ -111,23 +148,58 @@ export class Fanout {
     return n;
   }
 
+  /** Starts reading live messages; resolves once the first consumer reads. */
   async start(): Promise<void> {
-    const consumer = await this.js.consumers.get(CLIENT_STREAM, { deliver_policy: DeliverPolicy.New });
+    this.live = await this.consumeLive();
+    this.loop = this.readLive(this.live);
+  }
+
+  private async consumeLive(): Promise<ConsumerMessages> {
+    // After a restart, from the last message read (its millisecond; repeats are dropped by id).
+    const since = this.lastRead === undefined ? this.startedAt : startTimeOf(this.lastRead);
+    const consumer = await this.js.consumers.get(CLIENT_STREAM, {
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: since.toISOString(),
+    });
     const messages = await consumer.consume();
-    this.stopLive = () => messages.stop();
-    this.loop = (async () => {
-      for await (const msg of messages) {
-        this.dispatch(msg);
-        // Far behind: stop pulling until the backlog is delivered (memory stays bounded).
-        if (this.queue.length >= MAX_QUEUED && !this.stopping) await new Promise<void>((resolve) => this.drained.push(resolve));
+    // A deleted consumer or stream leaves the iterator waiting forever: end it, to start again.
+    void (async () => {
+      for await (const status of messages.status()) {
+        if (status.type === 'consumer_deleted' || status.type === 'consumer_not_found' || status.type === 'stream_not_found') {
+          messages.stop();
+        }
       }
-    })().catch((error) => this.log.error({ err: error }, 'client message fan-out stopped'));
+    })().catch(() => {});
+    return messages;
+  }
+
+  /** Reads live messages until stopped, making the consumer again after any end or error. */
+  private async readLive(first: ConsumerMessages): Promise<void> {
+    let messages: ConsumerMessages | undefined = first;
+    while (!this.stopping) {
+      try {
+        messages ??= await this.consumeLive();
+        this.live = messages;
+        for await (const msg of messages) {
+          this.dispatch(msg);
+          // Far behind: stop pulling until the backlog is delivered (memory stays bounded).
+          if (this.queue.length >= MAX_QUEUED && !this.stopping) await new Promise<void>((resolve) => this.drained.push(resolve));
+        }
+        if (!this.stopping) this.log.warn('client message fan-out ended; starting it again');
+      } catch (error) {
+        if (!this.stopping) this.log.warn({ err: error }, 'client message fan-out failed; starting it again');
+      }
+      messages = undefined;
+      if (this.stopping) break;
+      this.restarts++;
+      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+    }
   }
 
   /** Stops reading and ends every connection, so the HTTP server can close. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.stopLive?.();
+    this.live?.stop();
     for (const resolve of this.drained.splice(0)) resolve();
     await this.loop;
     if (this.scheduled) clearImmediate(this.scheduled);
@@ -142,14 +214,15 @@ export class Fanout {
    * ones. Returns the function that unregisters it. A replay that fails closes the listener:
    * going live after a gap would break "everything missed, in order"; the client reconnects.
    */
-  listen(listener: Listener, lastEventId?: number): () => void {
+  listen(listener: Listener, lastEventId?: EventId): () => void {
     const registered: Registered = {
       tenantId: listener.tenantId,
       matches: listener.matches,
       send: listener.send,
       close: listener.close,
+      resume: listener.resume,
       ready: listener.ready,
-      lastSent: lastEventId ?? 0,
+      lastSent: lastEventId ?? '',
       closed: false,
       buffer: lastEventId === undefined ? undefined : [],
     };
@@ -183,12 +256,15 @@ export class Fanout {
 
   private dispatch(msg: JsMsg) {
     if (this.stopping) return;
+    const id = eventIdOf(msg);
+    if (this.lastRead !== undefined && id <= this.lastRead) return; // read before a restart
+    this.lastRead = id;
     const tokens = msg.subject.split('.');
     const tenantId = tokens[1] ?? '';
     if (!this.listeners.has(tenantId)) return;
     const body = parse(msg);
     if (!body) return;
-    this.queue.push({ message: { seq: msg.seq, tokens: tokens.slice(2), event: body.event, data: body.data }, tenantId, next: 0 });
+    this.queue.push({ message: { id, tokens: tokens.slice(2), event: body.event, data: body.data }, tenantId, next: 0 });
     if (!this.pumping && !this.scheduled) this.pump();
   }
 
@@ -204,7 +280,7 @@ export class Fanout {
         const targets = delivery.targets;
         while (delivery.next < targets.length) {
           const listener = targets[delivery.next++] as Registered;
-          if (listener.buffer) listener.buffer.push(delivery.message);
+          if (listener.buffer) this.hold(listener, delivery.message);
           else this.deliver(listener, delivery.message);
           if ((delivery.next & 63) === 0 && performance.now() > deadline) {
             this.scheduled = setImmediate(() => this.pump());
@@ -219,11 +295,28 @@ export class Fanout {
     }
   }
 
+  /** Holds a live message back while the listener replays; too many, and it resumes later. */
+  private hold(listener: Registered, message: ClientMessage) {
+    const buffer = listener.buffer as ClientMessage[];
+    if (listener.closed || !listener.matches(message.tokens)) return;
+    if (buffer.length < this.options.maxHeldPerListener) {
+      buffer.push(message);
+      return;
+    }
+    listener.closed = true;
+    listener.buffer = undefined;
+    try {
+      listener.resume(listener.lastSent);
+    } catch (error) {
+      this.log.warn({ err: error }, 'ending an SSE connection failed');
+    }
+  }
+
   private deliver(listener: Registered, message: ClientMessage) {
-    if (listener.closed || message.seq <= listener.lastSent) return;
+    if (listener.closed || message.id <= listener.lastSent) return;
     try {
       if (!listener.matches(message.tokens)) return;
-      listener.lastSent = message.seq;
+      listener.lastSent = message.id;
       listener.send(frameOf(message));
     } catch (error) {
       this.log.warn({ err: error }, 'SSE write failed; closing the connection');
@@ -239,12 +332,15 @@ export class Fanout {
     }
   }
 
-  private async replay(listener: Registered, lastEventId: number) {
+  /** Sends the listener, in order, the messages of its tenant stored after `lastEventId`. */
+  private async replay(listener: Registered, lastEventId: EventId) {
     const filter = `client.${listener.tenantId}.>`;
     let first: number;
     try {
-      // Fast path: is anything of this tenant stored after the client's last id?
-      const next = await this.jsm.direct.getMessage(CLIENT_STREAM, { seq: lastEventId + 1, next_by_subj: filter });
+      // The first message stored in the id's millisecond or later, then the tenant's first from there.
+      const after = await this.jsm.direct.getMessage(CLIENT_STREAM, { start_time: startTimeOf(lastEventId) });
+      if (!after) return;
+      const next = await this.jsm.direct.getMessage(CLIENT_STREAM, { seq: after.seq, next_by_subj: filter });
       if (!next) return;
       first = next.seq;
     } catch (error) {
@@ -261,7 +357,8 @@ export class Fanout {
       for await (const msg of messages) {
         if (listener.closed) break;
         const body = parse(msg);
-        if (body) this.deliver(listener, { seq: msg.seq, tokens: msg.subject.split('.').slice(2), event: body.event, data: body.data });
+        if (body)
+          this.deliver(listener, { id: eventIdOf(msg), tokens: msg.subject.split('.').slice(2), event: body.event, data: body.data });
         if (msg.info.pending === 0) break;
         const backedUp = listener.ready?.();
         if (backedUp) await backedUp;

@@ -30,6 +30,10 @@ export class ApiKeyStore {
     return this.keys.findOne({ prefix });
   }
 
+  findById(id: string): Promise<ApiKeyDoc | null> {
+    return this.keys.findOne({ _id: id });
+  }
+
   /** Live keys of a tenant, oldest first, after the cursor (a key id). */
   list(tenantId: string, limit: number, after?: string): Promise<ApiKeyDoc[]> {
     const filter = after ? { tenantId, revokedAt: null, _id: { $gt: after } } : { tenantId, revokedAt: null };
