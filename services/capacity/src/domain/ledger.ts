@@ -26,29 +26,27 @@ export type Decision =
 /** Decides each change in order; returns the decisions and the figures after the accepted ones. */
 export function decideBatch(start: Figures, changes: SlotChange[]): { figures: Figures; decisions: Decision[] } {
   const f = { ...start };
-  const decisions = changes.map((change): Decision => {
-    switch (change.kind) {
-      case 'take':
-        if (f.available < change.slots)
-          return { accepted: false, reason: 'exhausted', available: Math.max(0, f.available), booked: f.booked };
-        f.available -= change.slots;
-        f.booked += change.slots;
-        return { accepted: true };
-      case 'release':
-        f.available += change.slots;
-        f.booked -= change.slots;
-        return { accepted: true };
-      case 'capacity': {
-        if (change.scope === 'default' && f.override)
-          return { accepted: false, reason: 'overridden', available: f.available, booked: f.booked };
-        if (change.to < f.booked) return { accepted: false, reason: 'below_booked', available: f.available, booked: f.booked };
-        const from = f.maxSlots;
-        f.available += change.to - from;
-        f.maxSlots = change.to;
-        if (change.scope === 'date') f.override = true;
-        return { accepted: true, from };
-      }
-    }
-  });
-  return { figures: f, decisions };
+  return { decisions: changes.map((change) => decide(f, change)), figures: f };
+}
+
+/** Decides one change against `f`, moving `f` if it is accepted. */
+function decide(f: Figures, change: SlotChange): Decision {
+  if (change.kind === 'take') {
+    if (f.available < change.slots) return { accepted: false, reason: 'exhausted', available: Math.max(0, f.available), booked: f.booked };
+    f.available -= change.slots;
+    f.booked += change.slots;
+    return { accepted: true };
+  }
+  if (change.kind === 'release') {
+    f.available += change.slots;
+    f.booked -= change.slots;
+    return { accepted: true };
+  }
+  if (change.scope === 'default' && f.override) return { accepted: false, reason: 'overridden', available: f.available, booked: f.booked };
+  if (change.to < f.booked) return { accepted: false, reason: 'below_booked', available: f.available, booked: f.booked };
+  const from = f.maxSlots;
+  f.available += change.to - from;
+  f.maxSlots = change.to;
+  if (change.scope === 'date') f.override = true;
+  return { accepted: true, from };
 }
