@@ -1,8 +1,8 @@
 import { type EventEnvelope, eventSubject, type Order } from '@allot/contracts';
-import { EventPublisher, makeEvent, systemClock } from '@allot/kit';
+import { defineService, EventPublisher, makeEvent, systemClock } from '@allot/kit';
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, openStream, type Stack, startStack, today } from './stack';
 
 const order = (fields: Partial<Order>): Order => ({
@@ -247,5 +247,96 @@ describe('notifications through the gateway', () => {
     expect(user.events.some((e) => e.data.includes('"low_stock"'))).toBe(false);
     user.close();
     alerts.close();
+  });
+
+  it('dead letters - a poisoned message is listed for its tenant only; a retry after the fix is processed once; delete removes it', async () => {
+    const { key, tenantId } = await stack.newTenant();
+    const other = await stack.newTenant();
+    const admin = stack.as(key);
+    // Another service's consumer (any service's dead letters are listed) that fails until it is fixed.
+    let broken = true;
+    const handled: string[] = [];
+    const probe = await defineService({
+      name: 'availability',
+      context: () => ({}),
+      consumers: () => [
+        {
+          source: 'capacity',
+          durable: 'dead-letter-probe',
+          filterSubjects: [eventSubject('capacity', tenantId, 'booking.confirmed')],
+          maxAttempts: 2,
+          backoffMs: [50],
+          handler: async (event) => {
+            if (broken) throw new Error('read model unavailable');
+            handled.push(event.id);
+          },
+        },
+      ],
+    }).start({ NATS_URL: stack.natsUrl, MONGO_URL: inject('mongoUrl'), MONGO_DB: `probe_${tenantId}`.toLowerCase(), PORT: '0', LOG_LEVEL: 'silent' });
+    try {
+      const session = (await admin('POST', '/v1/sessions', { name: 'Fragile', maxCapacity: 5 })).body;
+      const booking = await admin('POST', '/v1/bookings', { sessionId: session.id, date: today(1), adults: 1 });
+      expect(booking.status).toBe(201);
+
+      const [dead] = (
+        await eventually(async () => {
+          const res = await admin('GET', '/v1/admin/dead-letters?service=availability');
+          return res.body.items.length === 1 && res.body;
+        })
+      ).items;
+      expect(dead).toMatchObject({
+        service: 'availability',
+        consumer: 'dead-letter-probe',
+        subject: eventSubject('capacity', tenantId, 'booking.confirmed'),
+        error: 'read model unavailable',
+        deliveries: 2,
+        failures: 1,
+        status: 'dead',
+      });
+      expect(dead.firstFailedAt).toBe(dead.lastFailedAt);
+      expect(JSON.parse(dead.data).data.booking.id).toBe(booking.body.id);
+      expect((await admin('GET', '/v1/admin/dead-letters?service=capacity')).body.items).toHaveLength(0);
+      expect((await admin('GET', '/v1/admin/dead-letters?service=billing')).status).toBe(400);
+
+      // Another tenant neither sees nor touches it.
+      const outsider = stack.as(other.key);
+      expect((await outsider('GET', '/v1/admin/dead-letters')).body.items).toHaveLength(0);
+      expect((await outsider('POST', `/v1/admin/dead-letters/${dead.id}/retry`)).status).toBe(404);
+      expect((await outsider('DELETE', `/v1/admin/dead-letters/${dead.id}`)).status).toBe(404);
+      expect((await stack.as(await stack.userToken(key, 'ivan'))('GET', '/v1/admin/dead-letters')).status).toBe(403);
+
+      broken = false;
+      const retried = await admin('POST', `/v1/admin/dead-letters/${dead.id}/retry`);
+      expect(retried.status).toBe(200);
+      expect(retried.body).toMatchObject({ id: dead.id, status: 'retried' });
+      await eventually(() => handled.length === 1);
+      expect((await admin('POST', `/v1/admin/dead-letters/${dead.id}/retry`)).status).toBe(409);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(handled).toEqual([JSON.parse(dead.data).id]);
+      expect((await admin('GET', '/v1/admin/dead-letters')).body.items).toHaveLength(0);
+
+      // A poisoned event for the notifications service's own consumer: dead-lettered at once, then deleted.
+      await inventory.publish({
+        ...makeEvent('inventory', tenantId, 'stock.low_detected', { sku: 'NUT', quantity: 1, reorderLevel: 2 }, systemClock),
+        data: { sku: 'NUT' },
+      });
+      const [poison] = (
+        await eventually(async () => {
+          const res = await admin('GET', '/v1/admin/dead-letters?service=notifications');
+          return res.body.items.length === 1 && res.body;
+        })
+      ).items;
+      expect(poison).toMatchObject({ consumer: 'notifications-inventory', deliveries: 1, subject: eventSubject('inventory', tenantId, 'stock.low_detected') });
+      expect(poison.error).toContain('quantity');
+      const deleted = await admin('DELETE', `/v1/admin/dead-letters/${poison.id}`);
+      expect(deleted.status).toBe(200);
+      expect((await admin('GET', '/v1/admin/dead-letters?service=notifications')).body.items).toHaveLength(0);
+      // The gateway's SSE projection refused the same event: its dead letter is listed too, apart.
+      const left = (await admin('GET', '/v1/admin/dead-letters')).body.items;
+      expect(left.map((d: { service: string; consumer: string }) => [d.service, d.consumer])).toEqual([['gateway', 'gateway-client-messages']]);
+      expect((await admin('DELETE', `/v1/admin/dead-letters/${poison.id}`)).status).toBe(404);
+    } finally {
+      await probe.stop();
+    }
   });
 });

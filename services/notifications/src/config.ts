@@ -4,7 +4,7 @@ import type { z } from 'zod';
 /** The notifications service's environment. */
 export const notificationsEnv = baseEnv.extend({
   /** Users per bulk-send batch: one bulk insert and one progress update each. */
-  BULK_BATCH_SIZE: positiveInt(500),
+  BULK_BATCH_SIZE: positiveInt(1000),
   /** How often waiting or interrupted bulk sends are picked up. */
   BULK_SWEEP_MS: positiveInt(200),
   /** How long a worker owns a bulk send without progress before another may resume it (after a crash). */
