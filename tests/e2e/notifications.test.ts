@@ -272,7 +272,13 @@ describe('notifications through the gateway', () => {
           },
         },
       ],
-    }).start({ NATS_URL: stack.natsUrl, MONGO_URL: inject('mongoUrl'), MONGO_DB: `probe_${tenantId}`.toLowerCase(), PORT: '0', LOG_LEVEL: 'silent' });
+    }).start({
+      NATS_URL: stack.natsUrl,
+      MONGO_URL: inject('mongoUrl'),
+      MONGO_DB: `probe_${tenantId}`.toLowerCase(),
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
     try {
       const session = (await admin('POST', '/v1/sessions', { name: 'Fragile', maxCapacity: 5 })).body;
       const booking = await admin('POST', '/v1/bookings', { sessionId: session.id, date: today(1), adults: 1 });
@@ -326,14 +332,20 @@ describe('notifications through the gateway', () => {
           return res.body.items.length === 1 && res.body;
         })
       ).items;
-      expect(poison).toMatchObject({ consumer: 'notifications-inventory', deliveries: 1, subject: eventSubject('inventory', tenantId, 'stock.low_detected') });
+      expect(poison).toMatchObject({
+        consumer: 'notifications-inventory',
+        deliveries: 1,
+        subject: eventSubject('inventory', tenantId, 'stock.low_detected'),
+      });
       expect(poison.error).toContain('quantity');
       const deleted = await admin('DELETE', `/v1/admin/dead-letters/${poison.id}`);
       expect(deleted.status).toBe(200);
       expect((await admin('GET', '/v1/admin/dead-letters?service=notifications')).body.items).toHaveLength(0);
       // The gateway's SSE projection refused the same event: its dead letter is listed too, apart.
       const left = (await admin('GET', '/v1/admin/dead-letters')).body.items;
-      expect(left.map((d: { service: string; consumer: string }) => [d.service, d.consumer])).toEqual([['gateway', 'gateway-client-messages']]);
+      expect(left.map((d: { service: string; consumer: string }) => [d.service, d.consumer])).toEqual([
+        ['gateway', 'gateway-client-messages'],
+      ]);
       expect((await admin('DELETE', `/v1/admin/dead-letters/${poison.id}`)).status).toBe(404);
     } finally {
       await probe.stop();
