@@ -253,6 +253,13 @@ describe('notifications through the gateway', () => {
     const { key, tenantId } = await stack.newTenant();
     const other = await stack.newTenant();
     const admin = stack.as(key);
+    const onlyDeadLetter = async (service: string) =>
+      (
+        await eventually(async () => {
+          const res = await admin('GET', `/v1/admin/dead-letters?service=${service}`);
+          return res.body.items.length === 1 && res.body;
+        })
+      ).items[0];
     // Another service's consumer (any service's dead letters are listed) that fails until it is fixed.
     let broken = true;
     const handled: string[] = [];
@@ -284,12 +291,7 @@ describe('notifications through the gateway', () => {
       const booking = await admin('POST', '/v1/bookings', { sessionId: session.id, date: today(1), adults: 1 });
       expect(booking.status).toBe(201);
 
-      const [dead] = (
-        await eventually(async () => {
-          const res = await admin('GET', '/v1/admin/dead-letters?service=availability');
-          return res.body.items.length === 1 && res.body;
-        })
-      ).items;
+      const dead = await onlyDeadLetter('availability');
       expect(dead).toMatchObject({
         service: 'availability',
         consumer: 'dead-letter-probe',
@@ -326,12 +328,7 @@ describe('notifications through the gateway', () => {
         ...makeEvent('inventory', tenantId, 'stock.low_detected', { sku: 'NUT', quantity: 1, reorderLevel: 2 }, systemClock),
         data: { sku: 'NUT' },
       });
-      const [poison] = (
-        await eventually(async () => {
-          const res = await admin('GET', '/v1/admin/dead-letters?service=notifications');
-          return res.body.items.length === 1 && res.body;
-        })
-      ).items;
+      const poison = await onlyDeadLetter('notifications');
       expect(poison).toMatchObject({
         consumer: 'notifications-inventory',
         deliveries: 1,
