@@ -89,7 +89,7 @@ describe('bulk sends', () => {
 
     const other = await stack.newTenant();
     expect((await stack.as(other.key)('GET', `/v1/notifications/bulk/${job.jobId}`)).status).toBe(404);
-  });
+  }, 120_000);
 
   it('bulk - SIGKILL mid-job, then a restart: the job finishes and nobody is notified twice', async () => {
     const { key, tenantId } = await stack.newTenant();
@@ -118,5 +118,5 @@ describe('bulk sends', () => {
     await eventually(async () => (await announced(stack.natsUrl, tenantId)) === 10_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(await announced(stack.natsUrl, tenantId)).toBe(10_000);
-  });
+  }, 120_000);
 });
