@@ -1,8 +1,9 @@
 /**
  * The whole stack for end-to-end tests: its own NATS server (so no other test file's services
  * answer its RPCs), the shared FerretDB, the capacity service and the gateway in this process,
- * driven only through HTTP and SSE like a client. `startCapacityProcess` runs the capacity
- * service as a child process instead, for tests that kill it.
+ * driven only through HTTP and SSE like a client; the notifications service too when asked.
+ * `startCapacityProcess` / `startServiceProcess` run a service as a child process instead, for
+ * tests that kill it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { startGateway } from '@allot/gateway';
 import { type LocalServer, startNats } from '@allot/infra';
 import { newId } from '@allot/kit';
 import { call, type Reply } from '@allot/kit/testing';
+import { startNotifications } from '@allot/notifications';
 import { inject } from 'vitest';
 
 export { eventually, openStream } from '@allot/kit/testing';
@@ -25,11 +27,13 @@ export interface Stack {
   rootKey: string;
   natsUrl: string;
   capacityDb: string;
+  notificationsDb: string;
   /** Calls the gateway as a client with a credential. */
   as(key: string): (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>;
   newTenant(): Promise<{ tenantId: string; key: string }>;
   userToken(key: string, userId: string): Promise<string>;
   stopCapacity(): Promise<void>;
+  stopNotifications(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,6 +42,8 @@ export interface StackOptions {
   gateway?: NodeJS.ProcessEnv;
   /** Do not start the capacity service in this process (a test runs it as a child). */
   capacityInProcess?: boolean;
+  /** Also start the notifications service in this process, with these settings (`{}`: the defaults). */
+  notifications?: NodeJS.ProcessEnv;
 }
 
 const quiet = () => process.env.TEST_LOG_LEVEL ?? 'silent';
@@ -50,6 +56,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (options.capacityInProcess !== false) {
     const capacity = await startCapacity({ ...common, MONGO_DB: capacityDb, ...options.capacity });
     stopCapacity = () => capacity.stop();
+  }
+  const notificationsDb = newId('ntf').toLowerCase();
+  let stopNotifications = async () => {};
+  if (options.notifications) {
+    const notifications = await startNotifications({ ...common, MONGO_DB: notificationsDb, ...options.notifications });
+    stopNotifications = () => notifications.stop();
   }
   const rootKey = `root_${randomBytes(16).toString('hex')}`;
   const gateway = await startGateway({
@@ -76,6 +88,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     rootKey,
     natsUrl: nats.url,
     capacityDb,
+    notificationsDb,
     as,
     async newTenant() {
       const res = await as(rootKey)('POST', '/v1/tenants', { name: 'e2e' });
@@ -88,23 +101,34 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return res.body.token;
     },
     stopCapacity: () => stopCapacity(),
+    stopNotifications: () => stopNotifications(),
     async stop() {
       await gateway.stop();
       await stopCapacity();
+      await stopNotifications();
       await nats.stop();
     },
   };
 }
 
 /** The capacity service as a child process on the stack's NATS and database, for kill tests. */
-export async function startCapacityProcess(stack: Stack, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
-  const main = path.resolve(__dirname, '../../services/capacity/src/main.ts');
+export function startCapacityProcess(stack: Stack, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+  return startServiceProcess(stack, 'capacity', env);
+}
+
+/** A service as a child process on the stack's NATS and its database of the stack, for kill tests. */
+export async function startServiceProcess(
+  stack: Stack,
+  service: 'capacity' | 'notifications',
+  env: NodeJS.ProcessEnv = {},
+): Promise<ChildProcess> {
+  const main = path.resolve(__dirname, `../../services/${service}/src/main.ts`);
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
       ...process.env,
       NATS_URL: stack.natsUrl,
       MONGO_URL: inject('mongoUrl'),
-      MONGO_DB: stack.capacityDb,
+      MONGO_DB: service === 'capacity' ? stack.capacityDb : stack.notificationsDb,
       PORT: '0',
       LOG_LEVEL: 'info',
       ...env,
@@ -112,9 +136,9 @@ export async function startCapacityProcess(stack: Stack, env: NodeJS.ProcessEnv 
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`capacity exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${service} exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('capacity started')) resolve();
+      if (line.includes(`${service} started`)) resolve();
     });
   });
   return child;

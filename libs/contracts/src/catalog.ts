@@ -3,7 +3,7 @@ import { availabilityEvents } from './domains/availability';
 import { capacityEvents } from './domains/capacity';
 import { capacityRpc } from './domains/capacity-rpc';
 import { inventoryEvents } from './domains/inventory';
-import { notificationEvents } from './domains/notifications';
+import { notificationEvents, notificationRpc } from './domains/notifications';
 import { gatewayEvents } from './domains/tenancy';
 import type { EventContract, EventEnvelope } from './envelope';
 import { validationError } from './errors';
@@ -45,7 +45,7 @@ export const rpcCatalog = {
   capacity: { ping, ...capacityRpc },
   availability: { ping },
   inventory: { ping },
-  notifications: { ping },
+  notifications: { ping, ...notificationRpc },
 } satisfies Partial<Record<ServiceName, Record<string, RpcContract>>>;
 
 export type RpcCatalog = typeof rpcCatalog;

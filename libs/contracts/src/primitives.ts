@@ -30,3 +30,6 @@ export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(
 
 /** A user id as clients send it (opaque to us; it names a subject in the tenant's own system). */
 export const UserId = z.string().min(1).max(128);
+
+/** A boolean query parameter: "true"/"false" over HTTP, a boolean once parsed (the same schema validates both hops). */
+export const Bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);

@@ -51,6 +51,13 @@ export function deadLetterSubject(service: string, consumer: string): string {
   return `dlq.${service}.${consumer}`;
 }
 export const deadLetterWildcard = 'dlq.>';
+/**
+ * Where a retried dead letter of an event consumer is re-published: a subject of the consuming
+ * service's job stream that only that consumer reads, so no other consumer of the event sees it again.
+ */
+export function redeliverySubject(service: string, consumer: string): string {
+  return `job.${service}.redeliver.${consumer}`;
+}
 
 /** Durable delayed jobs of one service (`job.<service>.<kind>`). */
 export function jobStream(service: string): string {

@@ -90,7 +90,10 @@ export async function consume(deps: JetStreamDeps, spec: ConsumerSpec, onMessage
 }
 
 export interface DeadLetter {
+  /** The same for every failure of one message in one consumer, retried or not. */
   id: string;
+  /** The tenant the message belongs to (the envelope's, or a job payload's); null if it has none. */
+  tenantId: string | null;
   service: string;
   consumer: string;
   stream: string;
@@ -104,6 +107,16 @@ export interface DeadLetter {
   headers: Record<string, string>;
 }
 
+/** Headers of a re-delivered dead letter naming the message it was, so its next failure keeps that identity. */
+export const redeliveredFrom = { subject: 'Allot-Dlq-Subject', stream: 'Allot-Dlq-Stream', seq: 'Allot-Dlq-Seq' } as const;
+const ownHeaders = new Set<string>(Object.values(redeliveredFrom));
+
+export function tenantOf(body: unknown): string | null {
+  const record = body as { tenantId?: unknown; payload?: { tenantId?: unknown } } | undefined;
+  const tenantId = record?.tenantId ?? record?.payload?.tenantId;
+  return typeof tenantId === 'string' ? tenantId : null;
+}
+
 /**
  * Records a message that exhausted its deliveries on the dead-letter stream, then terminates
  * it. If the record cannot be written the message is left un-acked, to be redelivered: a
@@ -111,28 +124,39 @@ export interface DeadLetter {
  */
 export async function deadLetter(deps: JetStreamDeps, durable: string, msg: JsMsg, error: string): Promise<void> {
   const headers: Record<string, string> = {};
-  for (const key of msg.headers?.keys() ?? []) headers[key] = msg.headers?.get(key) ?? '';
-  await publishDeadLetter(deps, durable, {
-    id: `${msg.info.stream}-${msg.info.streamSequence}`,
-    stream: msg.info.stream,
-    streamSeq: msg.info.streamSequence,
-    subject: msg.subject,
-    deliveries: msg.info.deliveryCount,
-    error,
-    data: msg.string(),
-    headers,
-  });
+  for (const key of msg.headers?.keys() ?? []) if (!ownHeaders.has(key)) headers[key] = msg.headers?.get(key) ?? '';
+  const from = (name: string) => msg.headers?.get(name) || undefined;
+  const stream = from(redeliveredFrom.stream) ?? msg.info.stream;
+  const streamSeq = Number(from(redeliveredFrom.seq) ?? msg.info.streamSequence);
+  await publishDeadLetter(
+    deps,
+    durable,
+    {
+      id: `${stream}-${streamSeq}-${durable}`,
+      tenantId: tenantOf(jsonOf(msg)),
+      stream,
+      streamSeq,
+      subject: from(redeliveredFrom.subject) ?? msg.subject,
+      deliveries: msg.info.deliveryCount,
+      error,
+      data: msg.string(),
+      headers,
+    },
+    // Deduplicated per delivery, not per record: a retried message that fails again is recorded again.
+    `dlq-${msg.info.stream}-${msg.info.streamSequence}-${durable}`,
+  );
   msg.term(error.slice(0, 200));
 }
 
-/** Writes a dead letter of this service's consumer `durable` (its id dedupes a repeated write). */
+/** Writes a dead letter of this service's consumer `durable`; `msgID` dedupes a repeated write. */
 export async function publishDeadLetter(
   deps: JetStreamDeps,
   durable: string,
   letter: Omit<DeadLetter, 'service' | 'consumer' | 'failedAt'>,
+  msgID = `dlq-${letter.id}`,
 ): Promise<void> {
   const record: DeadLetter = { ...letter, service: deps.service, consumer: durable, failedAt: new Date().toISOString() };
-  await deps.js.publish(deadLetterSubject(deps.service, durable), JSON.stringify(record), { msgID: `dlq-${record.id}` });
+  await deps.js.publish(deadLetterSubject(deps.service, durable), JSON.stringify(record), { msgID });
   instruments().deadLetters.add(1, { consumer: durable });
   deps.log.error(
     { subject: record.subject, consumer: durable, deliveries: record.deliveries, error: record.error },

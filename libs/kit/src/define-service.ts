@@ -3,6 +3,7 @@ import type { IndexDescription } from 'mongodb';
 import type { z } from 'zod';
 import type { Clock } from './clock';
 import { type BaseEnv, baseEnv } from './config';
+import type { DeadLetterSubscription } from './dead-letters';
 import type { EventConsumerOptions } from './event-consumer';
 import type { JobRunnerOptions } from './jobs';
 import type { PeriodicTask } from './periodic';
@@ -53,6 +54,8 @@ export interface ServiceDefinition<N extends ServiceName, E extends BaseEnv, X, 
   context(service: Service<E, N>): X | Promise<X>;
   handlers?(ctx: X): Handlers<R>;
   consumers?(ctx: X): EventSubscription[];
+  /** A reader of every service's dead letters (only the service that keeps the platform's inbox has one). */
+  deadLetters?(ctx: X): DeadLetterSubscription;
   /** Delayed work by kind, scheduled with `service.jobs.schedule(kind, …)`. */
   jobs?(ctx: X): Record<string, JobDefinition>;
   tasks?(ctx: X): PeriodicTask[];
@@ -110,6 +113,8 @@ export function defineService<
         service.rpc.add(operation, contract, handler);
       }
       for (const { source, ...options } of definition.consumers?.(context) ?? []) await service.consumeEvents(source, options);
+      const deadLetters = definition.deadLetters?.(context);
+      if (deadLetters) await service.consumeDeadLetters(deadLetters);
       for (const [kind, { payload, handler, ...options }] of Object.entries(definition.jobs?.(context) ?? {})) {
         await service.runJobs({ ...options, kind, handler: (data, job) => handler(payload.parse(data), job) });
       }

@@ -4,7 +4,8 @@
  */
 export { type Clock, systemClock } from './clock';
 export { type BaseEnv, baseEnv, ConfigError, loadConfig, positiveInt } from './config';
-export type { DeadLetter, RunningConsumer } from './consumer';
+export { type DeadLetter, errorText, type RunningConsumer } from './consumer';
+export { type DeadLetterSubscription, redeliver, removeDeadLetter } from './dead-letters';
 export {
   type DefinedService,
   defineService,

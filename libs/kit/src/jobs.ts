@@ -3,7 +3,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { Collection, Db, Filter, IndexDescription } from 'mongodb';
 import { z } from 'zod';
 import type { Clock } from './clock';
-import { consume, errorText, type JetStreamDeps, jsonOf, publishDeadLetter, type RunningConsumer } from './consumer';
+import { consume, errorText, type JetStreamDeps, jsonOf, publishDeadLetter, type RunningConsumer, tenantOf } from './consumer';
 import { defaultBackoffMs } from './event-consumer';
 import { GroupCommit } from './group-commit';
 import { isDuplicateKey } from './outbox-collection';
@@ -198,6 +198,7 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
         const data = JSON.stringify({ id: job.id, kind, dueAt: job.dueAt, attempt: job.attempt, payload: job.payload });
         await publishDeadLetter(deps, `jobs-${kind}`, {
           id: `job-${job._id}-${job.attempt}`,
+          tenantId: tenantOf(job.payload),
           stream: jobStream(deps.service),
           streamSeq: 0,
           subject: jobSubject(deps.service, kind),

@@ -1,5 +1,14 @@
 import type { Server } from 'node:http';
-import { type EventEnvelope, type EventType, eventStream, eventWildcard, ping, type ServiceName } from '@allot/contracts';
+import {
+  type EventEnvelope,
+  type EventType,
+  eventStream,
+  eventWildcard,
+  jobStream,
+  ping,
+  redeliverySubject,
+  type ServiceName,
+} from '@allot/contracts';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db, IndexDescription, MongoClient } from 'mongodb';
@@ -7,6 +16,7 @@ import type { z } from 'zod';
 import { type Clock, systemClock } from './clock';
 import { type BaseEnv, baseEnv, ConfigError, loadConfig } from './config';
 import type { JetStreamDeps, RunningConsumer } from './consumer';
+import { consumeDeadLetters, type DeadLetterSubscription } from './dead-letters';
 import { consumeEvents, type EventConsumerOptions } from './event-consumer';
 import { type EventData, EventPublisher, makeEvent } from './events';
 import { startHealthServer, within } from './health';
@@ -90,7 +100,8 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
 
   /**
    * Consumes another service's events with a durable consumer (stream ensured first); all of
-   * the source's events unless `filterSubjects` narrows them.
+   * the source's events unless `filterSubjects` narrows them. The same handler also takes the
+   * dead letters of this consumer that an operator retries (its redelivery subject).
    */
   async consumeEvents(
     source: ServiceName,
@@ -99,6 +110,13 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
     await ensureStream(this.jsm, eventStreamConfig(source));
     const filterSubjects = options.filterSubjects ?? [eventWildcard(source)];
     this.consumers.push(await consumeEvents(this.jetStreamDeps, { ...options, filterSubjects, stream: eventStream(source) }));
+    const redelivered = [redeliverySubject(this.name, options.durable)];
+    this.consumers.push(await consumeEvents(this.jetStreamDeps, { ...options, filterSubjects: redelivered, stream: jobStream(this.name) }));
+  }
+
+  /** Reads every service's dead letters (the notifications service keeps the platform's inbox of them). */
+  async consumeDeadLetters(subscription: DeadLetterSubscription): Promise<void> {
+    this.consumers.push(await consumeDeadLetters(this.jetStreamDeps, subscription));
   }
 
   /** Runs a periodic task until the service stops. */

@@ -14,6 +14,7 @@ import { requestContext } from './http/request-context';
 import { apiKeyRoutes } from './routes/api-keys';
 import { capacityRoutes } from './routes/capacity';
 import { healthRoutes } from './routes/health';
+import { notificationRoutes } from './routes/notifications';
 import { streamRoutes } from './routes/stream';
 import { tenantRoutes } from './routes/tenants';
 import { userTokenRoutes } from './routes/user-tokens';
@@ -64,7 +65,8 @@ export function createApp(deps: GatewayDeps) {
   );
   app.use('/v1/*', rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
 
-  for (const routes of [tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes, capacityRoutes]) app.route('/v1', routes(deps));
+  for (const routes of [tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes, capacityRoutes, notificationRoutes])
+    app.route('/v1', routes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, IsoDate, Pagination, page, UserId } from '../primitives';
+import { Bool, Id, IsoDate, Pagination, page, UserId } from '../primitives';
 import { rpc } from '../rpc';
 import {
   Booking,
@@ -33,9 +33,6 @@ export const UpdateSession = z
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, 'name at least one field to change');
-
-/** A boolean query parameter: "true"/"false" over HTTP, a boolean once parsed (the same schema validates both hops). */
-const Bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 
 export const ListSessions = Pagination.extend({ active: Bool.optional() }).strict();
 

@@ -90,6 +90,9 @@ export function clientMessagesFor(source: DomainServiceName, envelope: EventEnve
       if (event?.type === 'notification.created') {
         const { notification } = event.data;
         if (notification.recipient.startsWith('user:')) toUser(notification.recipient.slice(5), 'notification.created', notification);
+        // The admins feed is for API keys, which read it on the alerts channel.
+        if (notification.recipient === 'admins')
+          out.push({ subject: subjects.alerts(t), event: 'notification.created', data: notification });
       }
       break;
     }

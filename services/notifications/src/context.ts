@@ -1,0 +1,32 @@
+import type { Clock, Logger, Service } from '@allot/kit';
+import type { NotificationsConfig } from './config';
+import { BulkJobStore } from './store/bulk-jobs';
+import { DeadLetterStore } from './store/dead-letters';
+import { type NotificationDoc, NotificationStore } from './store/notifications';
+
+export type NotificationsService = Service<NotificationsConfig, 'notifications'>;
+
+/** What the notifications handlers, consumers and tasks work with. */
+export interface Notifications {
+  config: NotificationsConfig;
+  clock: Clock;
+  log: Logger;
+  /** For publishing bulk sends' events and handing dead letters back. */
+  service: NotificationsService;
+  notifications: NotificationStore;
+  bulkJobs: BulkJobStore;
+  deadLetters: DeadLetterStore;
+}
+
+/** The composition root: the stores on the service's database, the notifications wired to the outbox. */
+export function notificationsContext(service: NotificationsService): Notifications {
+  return {
+    config: service.config,
+    clock: service.clock,
+    log: service.log,
+    service,
+    notifications: new NotificationStore(service.outboxCollection<NotificationDoc>('notifications')),
+    bulkJobs: new BulkJobStore(service.db),
+    deadLetters: new DeadLetterStore(service.db),
+  };
+}

@@ -1,0 +1,3 @@
+import { notificationsService } from './service';
+
+await notificationsService.run();
