@@ -7,14 +7,19 @@ export const Id = z
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
 
-/** A calendar date `YYYY-MM-DD` (UTC) that really exists (no 2025-02-30). */
+/** The dates Allot accepts (SPEC §3): anything outside is a typo or an attack on date arithmetic. */
+export const FIRST_DATE = '2000-01-01';
+export const LAST_DATE = '2100-12-31';
+
+/** A calendar date `YYYY-MM-DD` (UTC) that really exists (no 2025-02-30), from 2000 to 2100. */
 export const IsoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
   .refine((s) => {
     const date = new Date(`${s}T00:00:00Z`);
     return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(s);
-  }, 'must be a real calendar date');
+  }, 'must be a real calendar date')
+  .refine((s) => s >= FIRST_DATE && s <= LAST_DATE, `must be between ${FIRST_DATE} and ${LAST_DATE}`);
 
 /** An ISO 8601 UTC timestamp. */
 export const Timestamp = z.string().datetime();

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Capacity } from './context';
 import { newBooking, pendingSlots, revise } from './domain/bookings';
 import { isPastDate } from './domain/dates';
+import { checkHeldSlots, checkPartySize } from './domain/limits';
 import { exhausted } from './ledger';
 import type { SessionDoc } from './store/sessions';
 import { type SlotDoc, snapshotOf } from './store/slots';
@@ -33,6 +34,12 @@ export async function createBooking(
   if (isPastDate(input.date, now)) {
     throw new AppError('validation_failed', 'The date is in the past', { errors: [{ path: 'date', message: 'must be today or later' }] });
   }
+  const userId = actor.kind === 'user' ? actor.userId : (input.userId ?? null);
+  await checkHoarding(cap, tenantId, actor, {
+    slots: input.adults + input.children,
+    bookingType: input.bookingType,
+    holdBy: input.hold ? userId : null,
+  });
   const booking = newBooking(
     {
       id: await cap.requestIds.idFor(requestKey, () => newId('bk')),
@@ -41,7 +48,7 @@ export async function createBooking(
       adults: input.adults,
       children: input.children,
       bookingType: input.bookingType,
-      userId: actor.kind === 'user' ? actor.userId : (input.userId ?? null),
+      userId,
       status: input.hold ? 'held' : 'confirmed',
       source: 'direct',
       queueEntryId: null,
@@ -55,6 +62,26 @@ export async function createBooking(
   if (!result.duplicate)
     cap.log.info({ bookingId: made.id, sessionId: made.sessionId, date: made.date, from: null, to: made.status }, 'booking created');
   return { booking: made, session, ledger: result.doc };
+}
+
+/**
+ * The limits against hoarding a new booking or waitlist entry must pass: only API keys choose a
+ * booking type (it buys queue priority); a party no larger than the tenant allows; a user holding
+ * no more slots than allowed. (Checked before the change, so two racing holds of one user may
+ * together pass the limit by one.)
+ */
+export async function checkHoarding(
+  cap: Capacity,
+  tenantId: string,
+  actor: Actor,
+  request: { slots: number; bookingType: Booking['bookingType']; holdBy: string | null },
+): Promise<void> {
+  if (actor.kind === 'user' && request.bookingType !== 'regular') {
+    throw new AppError('forbidden', 'Only an API key may choose a booking type');
+  }
+  const limits = await cap.limits.get(tenantId);
+  checkPartySize(limits, request.slots);
+  if (request.holdBy) checkHeldSlots(limits, await cap.bookings.heldSlotsOf(tenantId, request.holdBy), request.slots);
 }
 
 /** held → confirmed, before the hold expires; a confirmed booking no longer has a hold expiry. */

@@ -2,6 +2,7 @@ import type { Clock, Logger, Service } from '@allot/kit';
 import type { CapacityConfig } from './config';
 import { Ledger } from './ledger';
 import { type BookingDoc, BookingStore } from './store/bookings';
+import { LimitStore } from './store/limits';
 import { type QueueDoc, type QueueEffects, QueueStore } from './store/queue';
 import { type SessionDoc, SessionStore } from './store/sessions';
 
@@ -18,6 +19,8 @@ export interface Capacity {
   ledger: Ledger;
   bookings: BookingStore;
   queue: QueueStore;
+  /** Each tenant's limits against hoarding. */
+  limits: LimitStore;
   /** Ids of what keyed (idempotent) requests create. */
   requestIds: CapacityService['requestIds'];
 }
@@ -43,6 +46,7 @@ export function capacityContext(service: CapacityService): Capacity {
     ledger: new Ledger(service, bookings, service.log),
     bookings,
     queue: new QueueStore(queue),
+    limits: new LimitStore(service.db, service.clock),
     requestIds: service.requestIds,
   };
 }

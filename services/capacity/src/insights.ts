@@ -1,7 +1,7 @@
 import { AppError, type CapacityAlert } from '@allot/contracts';
 import type { Capacity } from './context';
 import { type AlertFigures, alertConditions, alertFlips, alertTypes, describeAlert } from './domain/alerts';
-import { capacityStats, datesBetween, defaultPeriod, queueStats, recommendations, utilizationPercentage } from './domain/analytics';
+import { capacityStats, defaultPeriod, periodDays, queueStats, recommendations, utilizationPercentage } from './domain/analytics';
 import { todayUtc } from './domain/dates';
 import type { SessionDoc } from './store/sessions';
 import type { SlotDoc } from './store/slots';
@@ -87,8 +87,8 @@ export async function sessionAnalytics(cap: Capacity, tenantId: string, input: {
   // Default: the last 30 days, ending today or at `to`.
   const to = input.to ?? todayUtc(cap.clock.now());
   const from = input.from ?? defaultPeriod(to).from;
-  const days = from <= to ? datesBetween(from, to).length : 0;
-  if (days === 0 || days > MAX_PERIOD_DAYS) {
+  const days = periodDays(from, to);
+  if (days < 1 || days > MAX_PERIOD_DAYS) {
     throw new AppError('validation_failed', 'Invalid period', {
       errors: [{ path: 'from', message: `must be on or before to, at most ${MAX_PERIOD_DAYS} days apart` }],
     });

@@ -1,10 +1,11 @@
 import { type Actor, AppError, type Booking, type JoinQueue, type QueueEntry } from '@allot/contracts';
 import { newId } from '@allot/kit';
 import type { z } from 'zod';
-import { releaseBooking } from './bookings';
+import { checkHoarding, releaseBooking } from './bookings';
 import type { Capacity } from './context';
 import { newBooking } from './domain/bookings';
 import { isPastDate } from './domain/dates';
+import { checkPendingEntries } from './domain/limits';
 import { firstFit, orderQueue, positionsOf, queuePriority } from './domain/queue';
 import { checkAlerts } from './insights';
 import { toBooking } from './store/bookings';
@@ -48,6 +49,8 @@ export async function joinQueue(
     throw new AppError('validation_failed', 'The date is in the past', { errors: [{ path: 'date', message: 'must be today or later' }] });
   }
   const userId = actor.kind === 'user' ? actor.userId : (input.userId ?? null);
+  await checkHoarding(cap, tenantId, actor, { slots: input.requestedSlots, bookingType: input.bookingType, holdBy: null });
+  if (userId) checkPendingEntries(await cap.limits.get(tenantId), await cap.queue.countPendingOf(tenantId, userId));
   const position = (await liveQueue(cap, tenantId, session._id, input.date)).length + 1;
   const estimate = (position - 1) * cap.config.QUEUE_MINUTES_PER_POSITION;
   const expiresAt = new Date(now.getTime() + cap.config.QUEUE_TTL_MINUTES * 60_000).toISOString();

@@ -139,6 +139,21 @@ export const Analytics = z.object({
   ),
 });
 
+/**
+ * A tenant's limits against hoarding (SPEC §3): the largest party of one booking or waitlist
+ * entry, the slots one user may hold at once, the waitlist entries one user may have pending.
+ */
+export const HoardingLimits = z.object({
+  maxPartySize: z.number().int().min(1).max(10_000),
+  maxHeldSlotsPerUser: z.number().int().min(1).max(1_000_000),
+  maxPendingEntriesPerUser: z.number().int().min(1).max(10_000),
+});
+export type HoardingLimits = z.infer<typeof HoardingLimits>;
+
+export const UpdateHoardingLimits = HoardingLimits.partial()
+  .strict()
+  .refine((patch) => Object.keys(patch).length > 0, 'name at least one limit to change');
+
 const byId = z.object({ id: Id });
 const QueueList = Pagination.extend({ status: QueueEntryStatus.optional() }).strict();
 
@@ -162,6 +177,8 @@ export const capacityRpc = {
   'queue.mine': rpc("The user's waitlist entries, newest first", QueueList, page(QueueEntry)),
   'queue.process': rpc('Promote waitlist entries that fit', SessionDate, z.object({ promoted: z.number().int() })),
   'session.analytics': rpc('Capacity and queue analytics of a session', AnalyticsQuery.extend({ sessionId: Id }), Analytics),
+  'limits.get': rpc("The tenant's limits against hoarding", z.object({}).strict(), HoardingLimits),
+  'limits.set': rpc("Change the tenant's limits against hoarding", UpdateHoardingLimits, HoardingLimits),
   'capacity.alerts': rpc(
     "Today's capacity alerts",
     z.object({ sessionId: Id.optional() }).strict(),

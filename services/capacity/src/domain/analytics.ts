@@ -117,15 +117,13 @@ export function defaultPeriod(today: string): { from: string; to: string } {
 }
 
 /**
- * Every date from `from` through `to`, both included; empty when `from` is after `to`.
- * The caller bounds the range (the list grows by one entry per day).
+ * How many dates a period covers, both ends included (0 or less when `from` is after `to`).
+ * Counted from its ends, so a period of millions of days costs nothing to check.
  */
-export function datesBetween(from: string, to: string): string[] {
-  // Validate both ends up front (addDays throws on a bad date): a malformed bound must not
-  // silently compare as "before" and turn into an empty period.
+export function periodDays(from: string, to: string): number {
+  // addDays validates both ends (it throws on a bad date): a malformed bound must not
+  // silently turn into an empty or negative period.
   addDays(from, 0);
   addDays(to, 0);
-  const dates: string[] = [];
-  for (let date = from; date <= to; date = addDays(date, 1)) dates.push(date);
-  return dates;
+  return (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;
 }

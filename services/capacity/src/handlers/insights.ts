@@ -1,12 +1,19 @@
-import type { CapacityRpc } from '@allot/contracts';
+import { AppError, type CapacityRpc } from '@allot/contracts';
 import type { Handlers } from '@allot/kit';
 import type { Capacity } from '../context';
 import { checkCapacity, currentAlerts, sessionAnalytics } from '../insights';
 
-/** Capacity checks, analytics and alerts (SPEC §4). */
+/** Capacity checks, analytics, alerts (SPEC §4), and the tenant's limits against hoarding (§3). */
 export const insightHandlers = (cap: Capacity) =>
   ({
     'capacity.check': (input, { tenantId }) => checkCapacity(cap, tenantId, input),
     'session.analytics': (input, { tenantId }) => sessionAnalytics(cap, tenantId, input),
     'capacity.alerts': ({ sessionId }, { tenantId }) => currentAlerts(cap, tenantId, sessionId),
+    'limits.get': (_input, { tenantId }) => cap.limits.get(tenantId),
+    'limits.set': async (patch, { tenantId, actor }) => {
+      if (actor.kind !== 'apiKey') throw new AppError('forbidden', 'Only an API key may change the limits');
+      const limits = await cap.limits.set(tenantId, patch);
+      cap.log.info({ limits }, 'limits changed');
+      return limits;
+    },
   }) satisfies Partial<Handlers<CapacityRpc>>;

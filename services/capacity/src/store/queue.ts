@@ -60,6 +60,11 @@ export class QueueStore {
     return this.docs.raw.countDocuments({ tenantId, sessionId, date, status: 'pending' });
   }
 
+  /** How many waitlists a user waits in (pending entries). */
+  countPendingOf(tenantId: string, userId: string): Promise<number> {
+    return this.docs.raw.countDocuments({ tenantId, userId, status: 'pending' });
+  }
+
   forUser(tenantId: string, userId: string, limit: number, before?: string, status?: QueueEntry['status']): Promise<QueueDoc[]> {
     const query: Filter<QueueDoc> = { tenantId, userId };
     if (status) query.status = status;

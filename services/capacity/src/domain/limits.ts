@@ -1,0 +1,35 @@
+/** Limits against hoarding (SPEC §3): their defaults, and the checks a booking or an entry must pass. Pure. */
+import { AppError, type HoardingLimits } from '@allot/contracts';
+
+export const defaultLimits: HoardingLimits = { maxPartySize: 50, maxHeldSlotsPerUser: 20, maxPendingEntriesPerUser: 5 };
+
+/** A party larger than the tenant allows is refused, whoever books. */
+export function checkPartySize(limits: HoardingLimits, slots: number): void {
+  if (slots > limits.maxPartySize) {
+    throw new AppError('conflict', `A party may be at most ${limits.maxPartySize} (adults and children together)`, {
+      limit: 'maxPartySize',
+      maxPartySize: limits.maxPartySize,
+    });
+  }
+}
+
+/** One user holding more slots than allowed (what it holds already, plus this hold). */
+export function checkHeldSlots(limits: HoardingLimits, held: number, slots: number): void {
+  if (held + slots > limits.maxHeldSlotsPerUser) {
+    throw new AppError('conflict', `A user may hold at most ${limits.maxHeldSlotsPerUser} slots at once; confirm or cancel a hold first`, {
+      limit: 'maxHeldSlotsPerUser',
+      maxHeldSlotsPerUser: limits.maxHeldSlotsPerUser,
+      heldSlots: held,
+    });
+  }
+}
+
+/** One user waiting in more waitlists than allowed. */
+export function checkPendingEntries(limits: HoardingLimits, pending: number): void {
+  if (pending >= limits.maxPendingEntriesPerUser) {
+    throw new AppError('conflict', `A user may wait in at most ${limits.maxPendingEntriesPerUser} waitlists at once`, {
+      limit: 'maxPendingEntriesPerUser',
+      maxPendingEntriesPerUser: limits.maxPendingEntriesPerUser,
+    });
+  }
+}
