@@ -28,11 +28,6 @@ export class GroupCommit<Change, Outcome> {
     });
   }
 
-  /** Batches in flight or queued, for shutdown. */
-  get idle(): boolean {
-    return this.running.size === 0;
-  }
-
   private async drain(key: string): Promise<void> {
     this.running.add(key);
     try {

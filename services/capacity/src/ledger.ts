@@ -26,6 +26,8 @@ export type LedgerResult =
 
 /** How many times a batch is decided again after other writers changed the ledger first. */
 const MAX_ATTEMPTS = 50;
+/** How long finished changes wait for the date's next write before a write of their own drops them. */
+const TIDY_AFTER_MS = 5000;
 /** Ledgers this process remembers as it last wrote or read them (a stale one only costs a retry). */
 const KNOWN_MAX = 10_000;
 
@@ -47,6 +49,7 @@ export class Ledger {
   private readonly known = new Map<string, SlotDoc>();
   /** In-flight changes whose other half is done, dropped from the ledger by its next write. */
   private readonly done = new Map<string, Set<string>>();
+  private readonly tidying = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly service: CapacityService,
@@ -220,8 +223,21 @@ export class Ledger {
     } catch (error) {
       this.log.warn({ err: error, ledger: key }, 'finishing a ledger batch failed; the sweep will finish it');
     }
-    // Nothing else queued for this date: drop the finished changes from it now.
-    if (this.done.get(key)?.size) void this.batches.submit(key, { kind: 'tidy' }).catch(() => {});
+    this.tidySoon(key);
+  }
+
+  /**
+   * Drops finished changes from a ledger that has no further write coming: a few seconds later,
+   * so a busy date drops them with its next batch instead of paying a write of its own.
+   */
+  private tidySoon(key: string): void {
+    if (this.tidying.has(key)) return;
+    const timer = setTimeout(() => {
+      this.tidying.delete(key);
+      if (this.done.get(key)?.size) void this.batches.submit(key, { kind: 'tidy' }).catch(() => {});
+    }, TIDY_AFTER_MS);
+    timer.unref();
+    this.tidying.set(key, timer);
   }
 
   /** Writes the taken bookings, unmarks the released ones, schedules hold expiries; then they are done. */
