@@ -26,8 +26,6 @@ export type LedgerResult =
 
 /** How many times a batch is decided again after other writers changed the ledger first. */
 const MAX_ATTEMPTS = 50;
-/** How long finished changes wait for the date's next write before a write of their own drops them. */
-const TIDY_AFTER_MS = 5000;
 /** Ledgers this process remembers as it last wrote or read them (a stale one only costs a retry). */
 const KNOWN_MAX = 10_000;
 
@@ -49,7 +47,6 @@ export class Ledger {
   private readonly known = new Map<string, SlotDoc>();
   /** In-flight changes whose other half is done, dropped from the ledger by its next write. */
   private readonly done = new Map<string, Set<string>>();
-  private readonly tidying = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly service: CapacityService,
@@ -223,21 +220,6 @@ export class Ledger {
     } catch (error) {
       this.log.warn({ err: error, ledger: key }, 'finishing a ledger batch failed; the sweep will finish it');
     }
-    this.tidySoon(key);
-  }
-
-  /**
-   * Drops finished changes from a ledger that has no further write coming: a few seconds later,
-   * so a busy date drops them with its next batch instead of paying a write of its own.
-   */
-  private tidySoon(key: string): void {
-    if (this.tidying.has(key)) return;
-    const timer = setTimeout(() => {
-      this.tidying.delete(key);
-      if (this.done.get(key)?.size) void this.batches.submit(key, { kind: 'tidy' }).catch(() => {});
-    }, TIDY_AFTER_MS);
-    timer.unref();
-    this.tidying.set(key, timer);
   }
 
   /** Writes the taken bookings, unmarks the released ones, schedules hold expiries; then they are done. */
@@ -258,14 +240,19 @@ export class Ledger {
     for (const change of changes) done.add(change.id);
   }
 
-  /** The sweep: finishes changes a crash (or a failed other half) left in flight for more than `ageMs`. */
+  /**
+   * The sweep: finishes changes left in flight for more than `ageMs` — by a crash, a failed other
+   * half, or simply finished on a date no write came to since (those only need dropping) — and
+   * drops them from the ledger.
+   */
   async finishStale(ageMs: number): Promise<number> {
     const before = new Date(this.service.clock.now().getTime() - ageMs).toISOString();
     const stale = await this.slots.withInflightSince(before, 100);
     for (const doc of stale) {
+      const done = this.done.get(doc._id);
       await this.completeInflight(
         doc,
-        doc.inflight.filter((c) => c.at < before),
+        doc.inflight.filter((c) => c.at < before && !done?.has(c.id)),
       );
       await this.batches.submit(doc._id, { kind: 'tidy' });
     }
@@ -289,7 +276,7 @@ export class Ledger {
   private async load(key: string, place: Place | undefined): Promise<SlotDoc | null> {
     const known = this.known.get(key) ?? (await this.slots.byId(key));
     if (known || !place) return known;
-    return this.slots.ensure(place.tenantId, place.sessionId, place.date, await place.defaultCapacity());
+    return this.slots.create(place.tenantId, place.sessionId, place.date, await place.defaultCapacity());
   }
 
   private remember(key: string, doc: SlotDoc) {

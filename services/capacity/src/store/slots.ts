@@ -84,11 +84,13 @@ export class SlotStore {
 
   /** The ledger of a session/date, created at the session's default capacity if it has none yet. */
   async ensure(tenantId: string, sessionId: string, date: string, defaultCapacity: number): Promise<SlotDoc> {
-    const _id = slotId(sessionId, date);
-    const existing = await this.docs.findOne({ _id });
-    if (existing) return existing;
+    return (await this.docs.findOne({ _id: slotId(sessionId, date) })) ?? this.create(tenantId, sessionId, date, defaultCapacity);
+  }
+
+  /** Creates the ledger of a session/date (or returns the one another writer created first). */
+  async create(tenantId: string, sessionId: string, date: string, defaultCapacity: number): Promise<SlotDoc> {
     const fresh: Omit<SlotDoc, 'outbox'> = {
-      _id,
+      _id: slotId(sessionId, date),
       tenantId,
       sessionId,
       date,
