@@ -106,7 +106,7 @@ export class Ledger {
       const doc = await this.load(key, place);
       if (!doc) return requests.map(() => undefined);
       const plan = await this.plan(doc, requests);
-      const dropped = this.done.get(key) ?? new Set<string>();
+      const dropped = new Set(this.done.get(key)); // as it is now: more may finish while this writes
       if (!plan.changed && dropped.size === 0) return plan.results(doc);
 
       const inflight = [...doc.inflight.filter((change) => !dropped.has(change.id)), ...plan.accepted];
@@ -116,7 +116,7 @@ export class Ledger {
         continue;
       }
       this.remember(key, written);
-      for (const id of dropped) if (!inflight.some((c) => c.id === id)) this.done.get(key)?.delete(id);
+      for (const id of dropped) this.done.get(key)?.delete(id);
       await this.finish(key, written, plan.accepted, plan.events);
       return plan.results(written);
     }
