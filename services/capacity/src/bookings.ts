@@ -134,7 +134,10 @@ export async function releaseBooking(
   );
   if (!moved) return undefined;
   cap.log.info({ bookingId: booking.id, from: booking.status, to }, `booking ${to}`);
-  await returnSlots(cap, tenantId, freed);
+  // The booking's move is stored: if the ledger cannot take the slots back now, the sweep does.
+  await returnSlots(cap, tenantId, freed).catch((error) =>
+    cap.log.warn({ err: error, bookingId: booking.id }, 'returning slots failed; the sweep will return them'),
+  );
   return freed;
 }
 
