@@ -3,17 +3,19 @@
 SHELL := /bin/bash
 PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")
 PNPM := .cache/pnpm/node_modules/.bin/pnpm
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 MANIFESTS := package.json pnpm-workspace.yaml pnpm-lock.yaml $(wildcard */*/package.json) $(wildcard */package.json)
 
-.PHONY: dev test install infra lint typecheck contracts bench-baseline bench
+.PHONY: dev test install infra browser lint typecheck contracts client bench-baseline bench
 
 dev: install infra
 	@exec node --import tsx tools/dev/main.ts
 
-test: install infra
+test: install infra browser
 	$(PNPM) run lint
 	$(PNPM) run typecheck
 	$(PNPM) run contracts:check
+	$(PNPM) run client:check
 	$(PNPM) exec vitest run $(VITEST_ARGS)
 
 install: node_modules/.modules.yaml
@@ -23,6 +25,14 @@ infra:
 
 contracts: install
 	$(PNPM) run contracts:gen
+
+# The typed client's API types (libs/client/src/generated), from the gateway's OpenAPI document.
+client: install
+	$(PNPM) run client:gen
+
+# Debian's Chromium for the dashboard's browser test (playwright-core drives it; it never downloads one).
+browser:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 bench-baseline: install infra
 	$(PNPM) run bench:baseline
@@ -38,5 +48,5 @@ $(PNPM):
 	npm install --prefix .cache/pnpm --no-audit --no-fund --loglevel=error pnpm@$(PNPM_VERSION)
 
 node_modules/.modules.yaml: $(PNPM) $(MANIFESTS)
-	CI=true $(PNPM) install --frozen-lockfile
+	CI=true PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(PNPM) install --frozen-lockfile
 	@touch $@

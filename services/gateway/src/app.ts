@@ -13,6 +13,7 @@ import { Limit, rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
 import { apiKeyRoutes } from './routes/api-keys';
 import { capacityRoutes } from './routes/capacity';
+import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
 import { notificationRoutes } from './routes/notifications';
 import { streamRoutes } from './routes/stream';
@@ -73,14 +74,17 @@ export function createApp(deps: GatewayDeps) {
     scheme: 'bearer',
     description: 'Root key, tenant API key or user token',
   });
-  app.doc31('/v1/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: 'Allot API', version: '1', description: 'Generated from the same zod schemas that validate every request.' },
-  });
+  app.doc31('/v1/openapi.json', openApiInfo);
   app.get('/docs', swaggerUI({ url: '/v1/openapi.json' }));
   app.route('/', healthRoutes(deps));
+  app.route('/', dashboardRoutes());
   return app;
 }
+
+export const openApiInfo = {
+  openapi: '3.1.0',
+  info: { title: 'Allot API', version: '1', description: 'Generated from the same zod schemas that validate every request.' },
+};
 
 /** The unread rest of a refused body is still on the socket: the client must not reuse it. */
 const closeConnection = { connection: 'close' };

@@ -1,1 +1,2 @@
+export { openApiDocument } from './http/openapi-document';
 export { startGateway } from './service';
