@@ -20,6 +20,11 @@ export interface StreamOptions {
   onEvent(event: StreamEvent): void;
   /** Connection changes; `error` says why a stream closed for good or why it reconnects. */
   onStatus?(status: StreamStatus, error?: Error): void;
+  /**
+   * The stream reopened with no position to resume from (no message had arrived before it
+   * dropped), so what happened meanwhile is not replayed: reload whatever state you show.
+   */
+  onResync?(): void;
   fetch?: typeof fetch;
 }
 
@@ -49,6 +54,7 @@ export function streamEvents(options: StreamOptions): EventStream {
   const doFetch = options.fetch ?? (((input, init) => fetch(input, init)) as typeof fetch);
   let lastEventId = options.lastEventId;
   let retryMs = 3000;
+  let opened = false;
 
   const connect = async (): Promise<'again' | 'now' | 'stop'> => {
     const url = `${options.baseUrl}/v1/stream?channels=${encodeURIComponent(options.channels.join(','))}`;
@@ -64,6 +70,8 @@ export function streamEvents(options: StreamOptions): EventStream {
       throw new Error(`stream unavailable: ${response.status}`);
     }
     options.onStatus?.('open');
+    if (opened && !headers['last-event-id']) options.onResync?.();
+    opened = true;
     const events = response.body
       .pipeThrough(new TextDecoderStream())
       .pipeThrough(new EventSourceParserStream({ onRetry: (ms) => (retryMs = ms) }));

@@ -1,0 +1,182 @@
+import { mkdirSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import path from 'node:path';
+import { createAllotClient } from '@allot/client';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack, today } from './stack';
+
+const artifacts = path.resolve(__dirname, '../../.cache/artifacts');
+
+/**
+ * The dashboard at `/` in Debian's Chromium (driven by playwright-core; `make test` installs the
+ * browser, nothing is downloaded): signing in, the grid following bookings made elsewhere, and
+ * booking from the page. Screenshots go to `.cache/artifacts/`.
+ */
+describe('dashboard in a browser', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let key: string;
+  let client: ReturnType<typeof createAllotClient>;
+  const sessionIds: string[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack({ notifications: {} });
+    ({ key } = await stack.newTenant());
+    client = createAllotClient({ baseUrl: stack.base, credential: key });
+    for (const [name, maxCapacity] of [
+      ['Morning tour 09:00', 10],
+      ['Afternoon tour 14:00', 12],
+      ['Sunset cruise 19:00', 6],
+    ] as const) {
+      sessionIds.push((await client.POST('/v1/sessions', { body: { name, maxCapacity } })).data!.id);
+    }
+    // A little history so the page has something to show.
+    await client.POST('/v1/bookings', { body: { sessionId: sessionIds[1]!, date: today(1), adults: 8 } });
+    await client.POST('/v1/bookings', { body: { sessionId: sessionIds[2]!, date: today(2), adults: 6 } });
+    await client.POST('/v1/bookings', { body: { sessionId: sessionIds[0]!, date: today(3), adults: 2, hold: true } });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    mkdirSync(artifacts, { recursive: true });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  const signIn = async (secret: string) => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(stack.base);
+    await page.fill('input[name=credential]', secret);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#live.open', { timeout: 15_000 });
+    return { page, errors };
+  };
+  const cell = (page: Page, sessionId: string, date: string) =>
+    page.locator(`td[data-session="${sessionId}"][data-date="${date}"] .cell-available`);
+
+  it('dashboard - a booking made through the API changes the grid within a second', async () => {
+    const { page, errors } = await signIn(key);
+    const date = today(4);
+    const target = cell(page, sessionIds[0]!, date);
+    await expect.poll(() => target.textContent(), { timeout: 10_000 }).toBe('10');
+    await expect.poll(() => cell(page, sessionIds[1]!, today(1)).textContent(), { timeout: 10_000 }).toBe('4');
+
+    const booked = await client.POST('/v1/bookings', { body: { sessionId: sessionIds[0]!, date, adults: 3 } });
+    expect(booked.response.status).toBe(201);
+    const selector = `td[data-session="${sessionIds[0]}"][data-date="${date}"] .cell-available`;
+    // Measured from the API's answer: the event travels capacity → gateway → SSE → page → grid.
+    await page.waitForFunction((s) => document.querySelector(s)?.textContent === '7', selector, { timeout: 1000, polling: 'raf' });
+    await expect.poll(() => page.locator(`[data-booking="${booked.data!.id}"]`).count()).toBe(1);
+
+    await page.waitForTimeout(1300); // let the changed cell's highlight fade before the picture
+    await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('dashboard - hold, confirm and cancel from the page; a user sees its own notifications arrive', async () => {
+    const token = await stack.userToken(key, 'dana');
+    const { page, errors } = await signIn(token);
+    const date = today(5);
+    const target = cell(page, sessionIds[2]!, date);
+    await expect.poll(() => target.textContent(), { timeout: 10_000 }).toBe('6');
+
+    await target.click();
+    await page.fill('input[name=adults]', '2');
+    await page.click('button[name=hold]');
+    const row = page.locator('[data-booking]').filter({ hasText: 'Sunset cruise' }).first();
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 5000 }).toBe('held');
+    await expect.poll(() => target.textContent(), { timeout: 5000 }).toBe('4');
+
+    await row.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 5000 }).toBe('confirmed');
+    // booking.confirmed → the notifications service → the user's stream → the inbox.
+    await expect.poll(() => page.locator('.count').getAttribute('data-unread'), { timeout: 10_000 }).toBe('1');
+
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 5000 }).toBe('cancelled');
+    await expect.poll(() => target.textContent(), { timeout: 5000 }).toBe('6');
+    await expect.poll(() => page.locator('.count').getAttribute('data-unread'), { timeout: 10_000 }).toBe('2');
+
+    await page.getByRole('button', { name: 'Mark all read' }).click();
+    await expect.poll(() => page.locator('.count').getAttribute('data-unread'), { timeout: 5000 }).toBe('0');
+    await page.screenshot({ path: path.join(artifacts, 'dashboard-user.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('dashboard - after a dropped connection the page catches up on what it missed', async () => {
+    // The page talks to the gateway through a proxy that can cut every connection, as a flaky network would.
+    const proxy = await cuttingProxy(new URL(stack.base).port);
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(proxy.url);
+    await page.fill('input[name=credential]', key);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#live.open', { timeout: 15_000 });
+    const date = today(6);
+    const target = cell(page, sessionIds[1]!, date);
+    await expect.poll(() => target.textContent(), { timeout: 10_000 }).toBe('12');
+
+    const bookWhileCut = async (adults: number, leftAfter: string) => {
+      proxy.cut({ refuseNew: true });
+      await page.waitForSelector('#live.reconnecting', { timeout: 10_000 });
+      const before = await target.textContent();
+      const booked = await client.POST('/v1/bookings', { body: { sessionId: sessionIds[1]!, date, adults } });
+      expect(booked.response.status).toBe(201);
+      await page.waitForTimeout(300);
+      expect(await target.textContent()).toBe(before);
+      proxy.restore();
+      await page.waitForSelector('#live.open', { timeout: 15_000 });
+      await expect.poll(() => target.textContent(), { timeout: 5000 }).toBe(leftAfter);
+      await expect.poll(() => page.locator(`[data-booking="${booked.data!.id}"]`).count()).toBe(1);
+    };
+    // No message had reached the page yet: it has no position to resume from, so it reloads.
+    await bookWhileCut(5, '7');
+    // A message reached it: it resumes with Last-Event-ID and the gateway replays what it missed.
+    await client.POST('/v1/bookings', { body: { sessionId: sessionIds[1]!, date, adults: 1 } });
+    await expect.poll(() => target.textContent(), { timeout: 5000 }).toBe('6');
+    const resumed = page.waitForRequest((request) => request.url().includes('/v1/stream') && !!request.headers()['last-event-id']);
+    await bookWhileCut(2, '4');
+    expect((await resumed).headers()['last-event-id']).toMatch(/^\d+$/);
+    expect(errors).toEqual([]);
+    await page.close();
+    await proxy.close();
+  });
+});
+
+/** A TCP proxy to the gateway whose connections the test can cut, and whose door it can shut for a while. */
+async function cuttingProxy(targetPort: string) {
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  const server = createServer((client) => {
+    if (refusing) return void client.destroy();
+    const upstream = connect(Number(targetPort), '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut({ refuseNew }: { refuseNew: boolean }) {
+      refusing = refuseNew;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore: () => {
+      refusing = false;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
