@@ -68,9 +68,8 @@ describe('dashboard in a browser', () => {
 
     const booked = await client.POST('/v1/bookings', { body: { sessionId: sessionIds[0]!, date, adults: 3 } });
     expect(booked.response.status).toBe(201);
-    const selector = `td[data-session="${sessionIds[0]}"][data-date="${date}"] .cell-available`;
     // Measured from the API's answer: the event travels capacity → gateway → SSE → page → grid.
-    await page.waitForFunction((s) => document.querySelector(s)?.textContent === '7', selector, { timeout: 1000, polling: 'raf' });
+    await target.filter({ hasText: /^7$/ }).waitFor({ timeout: 1000 });
     await expect.poll(() => page.locator(`[data-booking="${booked.data!.id}"]`).count()).toBe(1);
 
     await page.waitForTimeout(1300); // let the changed cell's highlight fade before the picture

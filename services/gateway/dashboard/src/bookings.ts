@@ -59,7 +59,7 @@ export class RecentBookings {
         el('span', { class: 'row-title' }, `${session?.name ?? booking.sessionId} · ${shortDate(booking.date)}`),
         el(
           'span',
-          { class: 'muted' },
+          { class: 'muted meta' },
           `${booking.slots} seat${booking.slots === 1 ? '' : 's'} · ${who} · ${timeAgo(booking.createdAt)}${expiry}`,
         ),
       ),

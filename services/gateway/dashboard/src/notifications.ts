@@ -53,7 +53,7 @@ export class Inbox {
             'div',
             { class: 'row-main' },
             el('span', { class: 'row-title' }, n.title),
-            el('span', { class: 'muted' }, `${n.message} · ${timeAgo(n.createdAt)}`),
+            el('span', { class: 'muted meta' }, `${n.message} · ${timeAgo(n.createdAt)}`),
           ),
           n.readAt === null && el('button', { type: 'button', class: 'small', onclick: () => this.actions.read(n) }, 'Mark read'),
         ),
