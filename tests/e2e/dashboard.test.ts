@@ -46,11 +46,12 @@ describe('dashboard in a browser', () => {
     await stack?.stop();
   });
 
-  const signIn = async (secret: string) => {
+  /** Opens the dashboard (at `base`: the gateway, or a proxy in front of it) and signs in. */
+  const signIn = async (secret: string, base = stack.base) => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(stack.base);
+    await page.goto(base);
     await page.fill('input[name=credential]', secret);
     await page.click('button[type=submit]');
     await page.waitForSelector('#live.open', { timeout: 15_000 });
@@ -112,13 +113,7 @@ describe('dashboard in a browser', () => {
   it('dashboard - after a dropped connection the page catches up on what it missed', async () => {
     // The page talks to the gateway through a proxy that can cut every connection, as a flaky network would.
     const proxy = await cuttingProxy(new URL(stack.base).port);
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(proxy.url);
-    await page.fill('input[name=credential]', key);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#live.open', { timeout: 15_000 });
+    const { page, errors } = await signIn(key, proxy.url);
     const date = today(6);
     const target = cell(page, sessionIds[1]!, date);
     await expect.poll(() => target.textContent(), { timeout: 10_000 }).toBe('12');
