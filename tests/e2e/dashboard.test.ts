@@ -60,6 +60,17 @@ describe('dashboard in a browser', () => {
   const cell = (page: Page, sessionId: string, date: string) =>
     page.locator(`td[data-session="${sessionId}"][data-date="${date}"] .cell-available`);
 
+  it('dashboard - the sign-in page explains itself and refuses a credential the gateway does not know', async () => {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(stack.base);
+    await expect.poll(() => page.locator('.help').textContent()).toContain('make dev');
+    await page.fill('input[name=credential]', `allot_${'a'.repeat(16)}_${'b'.repeat(43)}`);
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.locator('.message.error').textContent()).toContain('refused');
+    await page.screenshot({ path: path.join(artifacts, 'sign-in.png') });
+    await page.close();
+  });
+
   it('dashboard - a booking made through the API changes the grid within a second', async () => {
     const { page, errors } = await signIn(key);
     const date = today(4);
