@@ -108,7 +108,6 @@ const servers = {
   kubernetes: {
     host: 'nats.allot.svc.cluster.local:4222',
     protocol: 'nats',
-    description:
-      'The 3-node JetStream cluster of deploy/k8s, from inside the cluster; each client authenticates as its own NATS user.',
+    description: 'The 3-node JetStream cluster of deploy/k8s, from inside the cluster; each client authenticates as its own NATS user.',
   },
 };
