@@ -9,6 +9,11 @@ export const baseEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Port of the health/metrics server (`/healthz`, `/readyz`, `/metrics`); 0 picks a free one. */
   PORT: z.coerce.number().int().min(0).max(65535),
+  /**
+   * Copies of every stream this service ensures: 1 on a single server, 3 on the clustered
+   * JetStream of deploy/k8s, so an acknowledged event survives the loss of a node.
+   */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 export type BaseEnv = z.infer<typeof baseEnv>;
 
