@@ -5,21 +5,34 @@ PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split(
 PNPM := .cache/pnpm/node_modules/.bin/pnpm
 MANIFESTS := package.json pnpm-workspace.yaml pnpm-lock.yaml $(wildcard */*/package.json) $(wildcard */package.json)
 
-.PHONY: dev test install infra lint typecheck contracts bench-baseline bench
+.PHONY: dev test install infra deploy-tools deploy-files deploy-check lint typecheck contracts bench-baseline bench
 
 dev: install infra
 	@exec node --import tsx tools/dev/main.ts
 
-test: install infra
+test: install infra deploy-tools
 	$(PNPM) run lint
 	$(PNPM) run typecheck
 	$(PNPM) run contracts:check
+	bash tools/deploy/check.sh
 	$(PNPM) exec vitest run $(VITEST_ARGS)
 
 install: node_modules/.modules.yaml
 
 infra:
 	@bash tools/infra/build-binaries.sh
+
+# docker compose, kustomize, kubeconform (Go module proxy) and the Kubernetes JSON schemas, once.
+deploy-tools: install
+	@bash tools/deploy/build-tools.sh
+
+# Regenerates docker-compose.yml and deploy/k8s's per-service files from the services that exist.
+deploy-files: install
+	node --import tsx tools/deploy/src/generate.ts
+
+# docker compose config, nats.conf, kustomize build + kubeconform of both overlays.
+deploy-check: deploy-tools
+	bash tools/deploy/check.sh
 
 contracts: install
 	$(PNPM) run contracts:gen
