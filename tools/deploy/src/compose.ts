@@ -1,6 +1,9 @@
 /** docker-compose.yml: the whole platform on one machine, built from this repository's Dockerfile. */
 import type { Deployable } from './services';
 
+/** A compose variable reference, `${…}`, resolved by docker compose from the environment or `.env`. */
+const variable = (expression: string) => ['$', '{', expression, '}'].join('');
+
 const readyCheck = (port: number) => ({
   // The runtime image has node but no curl or wget.
   test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${port}/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
@@ -33,18 +36,18 @@ function service(s: Deployable, domain: Deployable[], simulator: boolean) {
       NATS_URL: 'nats://nats:4222',
       MONGO_URL: 'mongodb://mongo:27017/?replicaSet=rs0&w=majority',
       PORT: '8080',
-      LOG_LEVEL: '${LOG_LEVEL:-info}',
+      LOG_LEVEL: variable('LOG_LEVEL:-info'),
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318',
       OTEL_SERVICE_NAME: s.name,
       ...(s.public
         ? {
-            ROOT_API_KEY: '${ROOT_API_KEY:?set ROOT_API_KEY (the operator key)}',
-            USER_TOKEN_SECRET: '${USER_TOKEN_SECRET:?set USER_TOKEN_SECRET (32+ random characters)}',
+            ROOT_API_KEY: variable('ROOT_API_KEY:?set ROOT_API_KEY (the operator key)'),
+            USER_TOKEN_SECRET: variable('USER_TOKEN_SECRET:?set USER_TOKEN_SECRET (32+ random characters)'),
           }
         : {}),
       ...s.env,
     },
-    ...(s.public ? { ports: ['${GATEWAY_PORT:-8080}:8080', '127.0.0.1:9464:9464'] } : {}),
+    ...(s.public ? { ports: [`${variable('GATEWAY_PORT:-8080')}:8080`, '127.0.0.1:9464:9464'] } : {}),
     depends_on: dependsOn,
     healthcheck: readyCheck(8080),
     // SIGTERM: the service drains and exits within 10 s.

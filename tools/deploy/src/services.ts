@@ -31,7 +31,7 @@ export function deployables(): { services: Deployable[]; simulator: boolean } {
     public: false,
     calls: [],
     redelivers: name === 'notifications',
-    env: name === 'inventory' ? { SUPPLIER_URL: 'http://supplier-sim:8090' } : {},
+    env: name === 'inventory' ? { SUPPLIER_URL: 'http://supplier-sim:8090' } : ({} as Record<string, string>),
   }));
   if (exists('services/gateway'))
     services.push({
