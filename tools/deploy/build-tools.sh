@@ -4,12 +4,8 @@
 # schemas kubeconform validates against into .cache/k8s-schemas/<version> (its default schema
 # registry is on the internet; ours comes from the k8s.io/kubernetes module's OpenAPI document).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-# shellcheck source=../infra/versions.env
-source "$root/tools/infra/versions.env"
-bin="$root/.cache/bin"
-mkdir -p "$bin"
-have() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
+# shellcheck source=../infra/bin-cache.sh
+source "$(dirname "$0")/../infra/bin-cache.sh"
 # `go mod download` of a module, outside any module; prints its directory.
 module_dir() {
   local tmp

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort } from '@allot/infra';
+import { isAlive as alive, freePort } from '@allot/infra';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../../..');
@@ -30,15 +30,6 @@ function descendants(pid: number): number[] {
   visit(pid);
   return found;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('make dev', () => {
   it('dev - starts the stack with a demo tenant, prints how to reach it, and Ctrl-C leaves no process behind', async () => {

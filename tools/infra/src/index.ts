@@ -185,3 +185,13 @@ export async function startInfra(env: NodeJS.ProcessEnv = process.env, options: 
     },
   };
 }
+
+/** Whether a process with this id is still alive (signal 0 probes without touching it). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
