@@ -1,7 +1,8 @@
 /**
- * `tsx tools/docker/bundle.ts <service> <outDir>` — the image's build step: compiles one
- * service's entry point and the workspace libraries it imports (TypeScript sources, which
- * production Node cannot load without tsx) into `<outDir>/main.js`. Third-party packages stay
+ * `tsx tools/docker/bundle.ts <entry> <outDir>` — the image's build step: compiles one
+ * service's entry point (e.g. services/capacity/src/main.ts) and the workspace libraries it
+ * imports (TypeScript sources, which production Node cannot load without tsx) into
+ * `<outDir>/main.js`. Third-party packages stay
  * external: they are installed beside it by `pnpm deploy --prod`, so the image holds production
  * dependencies only and native or dynamically loaded modules work as published.
  */
@@ -9,12 +10,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const [service, outDir] = process.argv.slice(2);
-if (!service || !outDir) throw new Error('usage: bundle.ts <service> <outDir>');
+const [entry, outDir] = process.argv.slice(2);
+if (!entry || !outDir) throw new Error('usage: bundle.ts <entry> <outDir>');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 await build({
-  entryPoints: [path.join(root, 'services', service, 'src/main.ts')],
+  entryPoints: [path.resolve(root, entry)],
   outfile: path.join(outDir, 'main.js'),
   bundle: true,
   platform: 'node',
