@@ -3,6 +3,9 @@ import { z } from 'zod';
 /** Variables every service reads (SPEC §10). Services extend this schema with their own. */
 export const baseEnv = z.object({
   NATS_URL: z.string().min(1),
+  /** The service's NATS user and password, when the server requires them (deploy/k8s does). */
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
   MONGO_URL: z.string().min(1),
   /** Database name; defaults to the service's name. Tests give each run its own. */
   MONGO_DB: z.string().min(1).optional(),

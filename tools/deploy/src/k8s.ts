@@ -43,8 +43,9 @@ function deployment(s: Deployable) {
               ports,
               envFrom: [{ configMapRef: { name: s.name } }],
               env: [
+                { name: 'NATS_URL', value: 'nats://nats:4222' },
+                { name: 'NATS_USER', value: s.name },
                 secretEnv('NATS_PASSWORD', 'allot-nats-users', s.name),
-                { name: 'NATS_URL', value: `nats://${s.name}:$(NATS_PASSWORD)@nats:4222` },
                 secretEnv('MONGO_URL', 'allot-mongo', 'url'),
                 ...(s.public
                   ? [
