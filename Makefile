@@ -6,22 +6,35 @@ PNPM := .cache/pnpm/node_modules/.bin/pnpm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 MANIFESTS := package.json pnpm-workspace.yaml pnpm-lock.yaml $(wildcard */*/package.json) $(wildcard */package.json)
 
-.PHONY: dev test install infra browser lint typecheck contracts client bench-baseline bench
+.PHONY: dev test install infra browser deploy-tools deploy-files deploy-check lint typecheck contracts client bench-baseline bench
 
 dev: install infra
 	@exec node --import tsx tools/dev/main.ts
 
-test: install infra browser
+test: install infra browser deploy-tools
 	$(PNPM) run lint
 	$(PNPM) run typecheck
 	$(PNPM) run contracts:check
 	$(PNPM) run client:check
+	bash tools/deploy/check.sh
 	$(PNPM) exec vitest run $(VITEST_ARGS)
 
 install: node_modules/.modules.yaml
 
 infra:
 	@bash tools/infra/build-binaries.sh
+
+# docker compose, kustomize, kubeconform (Go module proxy) and the Kubernetes JSON schemas, once.
+deploy-tools: install
+	@bash tools/deploy/build-tools.sh
+
+# Regenerates docker-compose.yml and deploy/k8s's per-service files from the services that exist.
+deploy-files: install
+	node --import tsx tools/deploy/src/generate.ts
+
+# docker compose config, nats.conf, kustomize build + kubeconform of both overlays.
+deploy-check: deploy-tools
+	bash tools/deploy/check.sh
 
 contracts: install
 	$(PNPM) run contracts:gen

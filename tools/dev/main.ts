@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { domainServices } from '@allot/contracts';
 import { freePort, type Infra, spawnGuarded, startInfra, stopChild } from '@allot/infra';
 import { prettyFactory } from 'pino-pretty';
+import { seedDemo } from './demo';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,service,spanId', singleLine: true });
@@ -113,8 +114,14 @@ try {
       READY_SERVICES: process.env.READY_SERVICES ?? running.join(','),
     });
     await waitReady(gateway);
-    console.log(`dev: gateway metrics and readiness details on http://127.0.0.1:${opsPort}/metrics and /readyz`);
-    await announce(gateway.port, rootKey);
+    await announce({
+      port: gateway.port,
+      opsPort,
+      rootKey,
+      natsUrl: infra.natsUrl,
+      mongoUrl: infra.mongoUrl,
+      simulator: simulator ? simPort : undefined,
+    });
   } else {
     console.log(`dev: running ${started.map((s) => `${s.name} (:${s.port})`).join(', ') || 'infrastructure only'}; Ctrl-C stops`);
   }
@@ -123,24 +130,41 @@ try {
   await shutdown(1);
 }
 
-/** Creates the demo tenant and prints how to reach the stack. */
-async function announce(port: number, rootKey: string) {
-  const base = `http://127.0.0.1:${port}`;
-  const res = await fetch(`${base}/v1/tenants`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${rootKey}`, 'content-type': 'application/json', 'idempotency-key': 'dev-demo-tenant' },
-    body: JSON.stringify({ name: 'Demo' }),
-  });
-  const body = (await res.json().catch(() => ({}))) as { apiKey?: { key?: string } };
-  console.log(
-    [
+/** Creates the demo tenant and its data, and prints how to reach the stack. */
+async function announce(stack: {
+  port: number;
+  opsPort: number;
+  rootKey: string;
+  natsUrl: string;
+  mongoUrl: string;
+  simulator?: number | undefined;
+}) {
+  const base = `http://127.0.0.1:${stack.port}`;
+  const demo = await seedDemo(base, stack.rootKey).catch((error: Error) => error);
+  const row = (name: string, value: string) => `  ${name.padEnd(18)}${value}`;
+  const lines = [
+    '',
+    row('Gateway', base),
+    row('API docs', `${base}/docs   (OpenAPI: ${base}/v1/openapi.json)`),
+    row('Ops (metrics)', `http://127.0.0.1:${stack.opsPort}/metrics   /readyz with details`),
+    row('NATS', stack.natsUrl),
+    row('MongoDB', stack.mongoUrl),
+    ...(stack.simulator ? [row('Supplier sim', `http://127.0.0.1:${stack.simulator}`)] : []),
+    row('Root key', stack.rootKey),
+  ];
+  if (demo instanceof Error) lines.push(row('Demo tenant', `not created: ${demo.message}`));
+  else
+    lines.push(
+      row('Demo tenant id', demo.tenantId),
+      row('Demo API key', demo.apiKey),
+      row(
+        'Demo data',
+        `${demo.sessions.length} sessions, ${demo.bookings} bookings, a waitlist entry${demo.skus.length ? `, ${demo.skus.length} SKUs and 2 orders` : ''}`,
+      ),
       '',
-      `  Gateway      ${base}`,
-      `  Root key     ${rootKey}`,
-      `  Demo API key ${body.apiKey?.key ?? `(tenant creation answered ${res.status})`}`,
-      '',
-      '  Ctrl-C stops everything.',
-      '',
-    ].join('\n'),
-  );
+      `  Try:  curl -H 'Authorization: Bearer ${demo.apiKey}' ${base}/v1/me`,
+      `        nats --server ${stack.natsUrl} sub 'evt.*.${demo.tenantId}.>'`,
+    );
+  lines.push('', '  Ctrl-C stops everything.', '');
+  console.log(lines.join('\n'));
 }

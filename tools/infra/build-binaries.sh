@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
 # Builds nats-server and FerretDB once into .cache/bin (git-ignored) and reuses them afterwards.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-# shellcheck source=versions.env
-source "$root/tools/infra/versions.env"
-bin="$root/.cache/bin"
-mkdir -p "$bin"
-
-have() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }
+# shellcheck source=bin-cache.sh
+source "$(dirname "$0")/bin-cache.sh"
 
 if ! have nats-server "$NATS_SERVER_VERSION"; then
   echo "infra: building nats-server $NATS_SERVER_VERSION (once)" >&2

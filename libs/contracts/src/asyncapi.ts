@@ -86,9 +86,28 @@ export function buildAsyncApi(version: string) {
       description:
         'Generated from libs/contracts; do not edit. Events are at-least-once on JetStream (one stream per service, 7 days, dedupe by Nats-Msg-Id). RPC is NATS request-reply.',
     },
+    servers,
     defaultContentType: 'application/json',
     channels,
     operations,
     components: { messages },
   };
 }
+
+/**
+ * Where the subjects live. Integrators attach their own durable JetStream consumers there
+ * (docs/events.md); every channel is on every server.
+ */
+const servers = {
+  local: {
+    host: 'localhost:{port}',
+    protocol: 'nats',
+    description: 'The NATS server of `make dev` (its URL is printed at start) or of docker-compose.yml (port 4222).',
+    variables: { port: { default: '4222', description: 'the port in the NATS URL `make dev` printed' } },
+  },
+  kubernetes: {
+    host: 'nats.allot.svc.cluster.local:4222',
+    protocol: 'nats',
+    description: 'The 3-node JetStream cluster of deploy/k8s, from inside the cluster; each client authenticates as its own NATS user.',
+  },
+};

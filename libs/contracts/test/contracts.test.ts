@@ -52,4 +52,11 @@ describe('contracts', () => {
       expect.arrayContaining(['id', 'type', 'version', 'tenantId', 'occurredAt', 'source', 'data']),
     );
   });
+
+  it('asyncapi - names the NATS servers integrators connect to', () => {
+    const doc = buildAsyncApi('test');
+    expect(Object.values(doc.servers).map((server) => server.protocol)).toEqual(['nats', 'nats']);
+    expect(doc.servers.local.host).toBe('localhost:{port}');
+    expect(doc.servers.local.variables.port.default).toBe('4222');
+  });
 });

@@ -107,7 +107,7 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
     source: ServiceName,
     options: Omit<EventConsumerOptions, 'stream' | 'filterSubjects'> & { filterSubjects?: string[] },
   ): Promise<void> {
-    await ensureStream(this.jsm, eventStreamConfig(source));
+    await ensureStream(this.jsm, eventStreamConfig(source), this.config.NATS_STREAM_REPLICAS);
     const filterSubjects = options.filterSubjects ?? [eventWildcard(source)];
     this.consumers.push(await consumeEvents(this.jetStreamDeps, { ...options, filterSubjects, stream: eventStream(source) }));
     const redelivered = [redeliverySubject(this.name, options.durable)];
@@ -180,14 +180,14 @@ export async function createService<C extends BaseEnv = BaseEnv, N extends Servi
   const config = loadConfig((options.envSchema ?? baseEnv) as z.ZodType<C, any>, options.env ?? process.env);
   const log = createLogger(options.name, config.LOG_LEVEL);
   const telemetry = startTelemetry(options.name);
-  const nc = await connectNats(config.NATS_URL, options.name, log);
+  const nc = await connectNats(config.NATS_URL, options.name, log, { user: config.NATS_USER, pass: config.NATS_PASSWORD });
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const { client, db } = await connectMongo(config.MONGO_URL, config.MONGO_DB ?? options.name);
   await Promise.all([
-    ensureStream(jsm, eventStreamConfig(options.name)),
-    ensureStream(jsm, deadLetterStreamConfig),
-    ensureStream(jsm, jobStreamConfig(options.name)),
+    ensureStream(jsm, eventStreamConfig(options.name), config.NATS_STREAM_REPLICAS),
+    ensureStream(jsm, deadLetterStreamConfig, config.NATS_STREAM_REPLICAS),
+    ensureStream(jsm, jobStreamConfig(options.name), config.NATS_STREAM_REPLICAS),
     ensureIndexes(db, { ...jobIndexes, ...options.indexes }),
   ]);
   return new Service(options.name, config, log, options.clock ?? systemClock, telemetry, nc, js, jsm, client, db);

@@ -19,8 +19,12 @@ import { nanos } from '@nats-io/transport-node';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** Creates the stream, or brings an existing one to this config; safe for replicas racing. */
-export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+/**
+ * Creates the stream, or brings an existing one to this config; safe for replicas racing.
+ * `replicas` is the service's NATS_STREAM_REPLICAS.
+ */
+export async function ensureStream(jsm: JetStreamManager, stream: Partial<StreamConfig> & { name: string }, replicas = 1): Promise<void> {
+  const config = { ...stream, num_replicas: replicas };
   try {
     await jsm.streams.info(config.name);
   } catch (error) {

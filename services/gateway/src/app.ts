@@ -1,5 +1,4 @@
 import { AppError } from '@allot/contracts';
-import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { GatewayDeps } from './deps';
@@ -14,7 +13,9 @@ import { requestContext } from './http/request-context';
 import { apiKeyRoutes } from './routes/api-keys';
 import { capacityRoutes } from './routes/capacity';
 import { dashboardRoutes } from './routes/dashboard';
+import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
+import { meRoutes } from './routes/me';
 import { notificationRoutes } from './routes/notifications';
 import { streamRoutes } from './routes/stream';
 import { tenantRoutes } from './routes/tenants';
@@ -66,7 +67,7 @@ export function createApp(deps: GatewayDeps) {
   );
   app.use('/v1/*', rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
 
-  for (const routes of [tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes, capacityRoutes, notificationRoutes])
+  for (const routes of [meRoutes, tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes, capacityRoutes, notificationRoutes])
     app.route('/v1', routes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -75,7 +76,7 @@ export function createApp(deps: GatewayDeps) {
     description: 'Root key, tenant API key or user token',
   });
   app.doc31('/v1/openapi.json', openApiInfo);
-  app.get('/docs', swaggerUI({ url: '/v1/openapi.json' }));
+  app.route('/', docsRoutes());
   app.route('/', healthRoutes(deps));
   app.route('/', dashboardRoutes());
   return app;

@@ -36,7 +36,7 @@ export interface GatewayOptions {
 /** Wires the gateway on a started-up service and serves it on `PORT`. */
 export async function serveGateway(service: Service<GatewayConfig, 'gateway'>, options: GatewayOptions = {}): Promise<RunningGateway> {
   const { config, db, log } = service;
-  await ensureStream(service.jsm, clientStreamConfig(config.SSE_REPLAY_MINUTES));
+  await ensureStream(service.jsm, clientStreamConfig(config.SSE_REPLAY_MINUTES), config.NATS_STREAM_REPLICAS);
   const apiKeys = new ApiKeyStore(service.outboxCollection<ApiKeyDoc>('apiKeys'));
   const verifier = new ApiKeyVerifier(apiKeys, config.API_KEY_CACHE_MS);
   const idempotency = new IdempotencyStore(db, config.IDEMPOTENCY_TTL_HOURS * 3_600_000);

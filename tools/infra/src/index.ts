@@ -128,6 +128,8 @@ async function startServer(spec: ServerSpec, url: string, keepData: boolean): Pr
 export interface StartOptions {
   /** Keep the data directory after stop (for inspecting a failed run). */
   keepData?: boolean;
+  /** A configuration file for nats-server (e.g. users and permissions); flags set the rest. */
+  natsConfig?: string;
 }
 
 /** Starts nats-server with JetStream on a free port. */
@@ -137,7 +139,10 @@ export async function startNats(options: StartOptions = {}): Promise<LocalServer
   return startServer(
     {
       name: 'nats-server',
-      args: (dir) => ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', dir],
+      args: (dir) => [
+        ...(options.natsConfig ? ['-c', options.natsConfig] : []),
+        ...['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', dir],
+      ],
       ready: () => httpOk(`http://127.0.0.1:${monitorPort}/healthz?js-enabled-only=true`),
     },
     `nats://127.0.0.1:${port}`,
@@ -184,4 +189,14 @@ export async function startInfra(env: NodeJS.ProcessEnv = process.env, options: 
       await Promise.all([nats?.stop(), ferret?.stop()]);
     },
   };
+}
+
+/** Whether a process with this id is still alive (signal 0 probes without touching it). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

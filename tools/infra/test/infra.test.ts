@@ -4,16 +4,7 @@ import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { startNats } from '../src/index';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+import { isAlive as alive, startNats } from '../src/index';
 
 describe('local infrastructure', () => {
   it('infra - a server started by a process that is SIGKILLed is stopped and its data removed', async () => {

@@ -1839,6 +1839,60 @@ export interface paths {
         };
         trace?: never;
     };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who am I: tenant, credential kind, user and limits of the credential that calls (any credential) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The calling credential */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description Problem (401) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (429) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/notifications": {
         parameters: {
             query?: never;
@@ -4180,6 +4234,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        Me: {
+            credential: {
+                /** @description A user token's expiry; null for keys */
+                expiresAt: string | null;
+                /** @description The API key id (for a user token: the key that minted it); "root" for the root key */
+                id: string;
+                /** @enum {string} */
+                kind: "root" | "apiKey" | "user";
+            };
+            limits: {
+                rateLimit: {
+                    burst: number;
+                    perSecond: number;
+                };
+                streams: {
+                    perCredential: number;
+                    perTenant: number;
+                };
+            };
+            /** @description The tenant the credential acts in; null for the root key */
+            tenant: {
+                /** Format: date-time */
+                createdAt: string;
+                id: string;
+                name: string;
+            } | null;
+            user: {
+                id: string;
+            } | null;
+        };
         Problem: {
             code: string;
             detail: string;

@@ -1,28 +1,26 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Hono } from 'hono';
+import { bundleDashboard } from '../../dashboard/bundle';
 import type { GatewayEnv } from '../http/env';
 
-const folder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dashboard');
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** In the container image the page comes built beside the gateway's bundle (`dist/dashboard`). */
+const prebuilt = path.join(here, 'dashboard');
+const isPrebuilt = existsSync(path.join(prebuilt, 'dashboard.js'));
+const folder = isPrebuilt ? prebuilt : path.resolve(here, '../../dashboard');
 
 /**
- * The dashboard's script, bundled from `dashboard/src` (and the typed client) once per process,
- * on first request: plain TypeScript needs no build step in the repository, and a gateway that
- * nobody opens in a browser never pays for it.
+ * The dashboard's script. In the repository it is bundled from `dashboard/src` (and the typed
+ * client) once per process, on first request — plain TypeScript needs no build step, and a
+ * gateway nobody opens in a browser never pays for it; esbuild is only a dev dependency. In the
+ * image it was bundled at build time (`dashboard/build.ts`).
  */
 let script: Promise<string> | undefined;
 function dashboardScript(): Promise<string> {
-  script ??= build({
-    entryPoints: [path.join(folder, 'src/main.ts')],
-    bundle: true,
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    write: false,
-    logLevel: 'silent',
-  }).then((result) => result.outputFiles[0]!.text);
+  script ??= isPrebuilt ? readFile(path.join(prebuilt, 'dashboard.js'), 'utf8') : bundleDashboard(path.join(folder, 'src/main.ts'));
   // A failed build is tried again on the next request rather than remembered.
   script.catch(() => (script = undefined));
   return script;

@@ -17,4 +17,9 @@ export class TenantStore {
   async create(tenant: Tenant): Promise<void> {
     await this.tenants.insertOne({ _id: tenant.id, name: tenant.name, createdAt: tenant.createdAt });
   }
+
+  async get(id: string): Promise<Tenant | undefined> {
+    const doc = await this.tenants.findOne({ _id: id });
+    return doc ? { id: doc._id, name: doc.name, createdAt: doc.createdAt } : undefined;
+  }
 }

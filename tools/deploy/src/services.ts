@@ -1,0 +1,45 @@
+/**
+ * What gets deployed: every service of `domainServices` whose code exists, the gateway and the
+ * supplier simulator when it exists. A service another engineer has not landed yet is simply
+ * absent; `make deploy-files` regenerates docker-compose.yml and deploy/k8s once it lands.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { domainServices } from '@allot/contracts';
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface Deployable {
+  name: string;
+  /** Serves the public API (the gateway) rather than only health and metrics. */
+  public: boolean;
+  /** Services whose RPCs it calls (its NATS user may publish only those requests). */
+  calls: string[];
+  /** Whose dead letters it may hand back (notifications retries every service's). */
+  redelivers: boolean;
+  /** Variables of its own beyond the common ones. */
+  env: Record<string, string>;
+}
+
+const exists = (dir: string) => existsSync(path.join(root, dir, 'src/main.ts'));
+
+export function deployables(): { services: Deployable[]; simulator: boolean } {
+  const domain = domainServices.filter((name) => exists(`services/${name}`));
+  const services: Deployable[] = domain.map((name) => ({
+    name,
+    public: false,
+    calls: [],
+    redelivers: name === 'notifications',
+    env: name === 'inventory' ? { SUPPLIER_URL: 'http://supplier-sim:8090' } : ({} as Record<string, string>),
+  }));
+  if (exists('services/gateway'))
+    services.push({
+      name: 'gateway',
+      public: true,
+      calls: domain,
+      redelivers: false,
+      env: { OPS_PORT: '9464', READY_SERVICES: domain.join(',') },
+    });
+  return { services, simulator: exists('tools/supplier-sim') };
+}
