@@ -52,6 +52,24 @@ export function orderReaches(client: Client, id: string, status?: string, timeou
   }, timeoutMs);
 }
 
+/** Waits until every order of a SKU is final (or in one of `statuses`), listing them a page at a time, and returns them. */
+export function ordersSettle(client: Client, sku: string, count: number, statuses = finalStatuses, timeoutMs = 45_000) {
+  return eventually(
+    async () => {
+      const orders: { id: string; qty: number; status: string }[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Reply = await client('GET', `/v1/orders?sku=${sku}&limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+        orders.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return orders.length === count && orders.every((o) => statuses.includes(o.status)) && orders;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
 /** Sets the simulator's behaviour for a SKU. */
 export async function scenario(stack: Stack, sku: string, body: Record<string, unknown>) {
   const res = await fetch(`${stack.supplierUrl}/_scenarios/${sku}`, {

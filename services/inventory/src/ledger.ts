@@ -63,6 +63,11 @@ export class StockLedger {
     return result;
   }
 
+  /** Whether the SKU `key` exists (from what this process last wrote, else one small read). */
+  async exists(key: string): Promise<boolean> {
+    return this.known.has(key) || (await this.skus.exists(key));
+  }
+
   /** Finishes a SKU just created with its first change in flight (its `initial` movement). */
   async created(doc: SkuDoc): Promise<void> {
     this.remember(doc._id, doc);

@@ -11,7 +11,7 @@ export const orderHandlers = (inv: Inventory) =>
   ({
     'order.create': async (input, { tenantId, actor, idempotencyKey }) => {
       // An unknown SKU is refused before anything is written (the ledger would refuse it too).
-      if (!(await inv.ledger.skus.byKey(skuKey(tenantId, input.sku)))) throw new AppError('unknown_sku', `No SKU ${input.sku}`);
+      if (!(await inv.ledger.exists(skuKey(tenantId, input.sku)))) throw new AppError('unknown_sku', `No SKU ${input.sku}`);
       return createOrder(inv, tenantId, actor, input, idempotencyKey);
     },
     'order.get': ({ id }, { tenantId, actor }) => visibleOrder(inv, tenantId, actor, id),

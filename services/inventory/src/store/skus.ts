@@ -68,6 +68,10 @@ export class SkuStore {
     return this.docs.findOne({ _id: key });
   }
 
+  async exists(key: string): Promise<boolean> {
+    return (await this.docs.findOne({ _id: key }, { projection: { _id: 1 } })) !== null;
+  }
+
   /** A page of a tenant's SKUs by code; the cursor is the last code shown. */
   list(tenantId: string, limit: number, cursor?: string): Promise<SkuDoc[]> {
     const filter: Filter<SkuDoc> = { tenantId, ...(cursor ? { sku: { $gt: cursor } } : {}) };
