@@ -109,6 +109,8 @@ try {
       // Outside `make dev` the gateway refuses to start without a user-token secret of its own.
       USER_TOKEN_SECRET: process.env.USER_TOKEN_SECRET ?? randomBytes(32).toString('hex'),
       OPS_PORT: String(opsPort),
+      // Signs the supplier's callbacks to POST /v1/webhooks/supplier.
+      SUPPLIER_WEBHOOK_SECRET: process.env.SUPPLIER_WEBHOOK_SECRET ?? randomBytes(24).toString('hex'),
       // Readiness asks the services this stack runs; set READY_SERVICES to ask others.
       READY_SERVICES: process.env.READY_SERVICES ?? running.join(','),
     });

@@ -11,7 +11,10 @@ import { z } from 'zod';
 const Scenario = z.strictObject({
   reserve: z.enum(['accept', 'reject', 'error']).default('accept'),
   /** Answered in turn by status checks, the last one repeating. */
-  statuses: z.array(z.enum(['ok', 'fail', 'delayed'])).min(1).default(['ok']),
+  statuses: z
+    .array(z.enum(['ok', 'fail', 'delayed']))
+    .min(1)
+    .default(['ok']),
   latencyMs: z.number().int().min(0).max(60_000).default(0),
 });
 type Scenario = z.infer<typeof Scenario>;
