@@ -38,29 +38,11 @@ export const orderIndexes: IndexDescription[] = [
   { key: { releasing: 1 } },
 ];
 
-export const toOrder = ({
-  _id,
-  sku,
-  qty,
-  userId,
-  status,
-  supplierRef,
-  supplierChecks,
-  history,
-  createdAt,
-  updatedAt,
-}: OrderDoc): Order => ({
-  id: _id,
-  sku,
-  qty,
-  userId,
-  status,
-  supplierRef,
-  supplierChecks,
-  history,
-  createdAt,
-  updatedAt,
-});
+/** An order as clients see it: the stored document without its tenant, marks and outbox. */
+export function toOrder(doc: OrderDoc): Order {
+  const { _id, tenantId: _tenant, releasing: _releasing, outbox: _outbox, ...order } = doc as OrderDoc & { outbox?: unknown };
+  return { id: _id, ...order };
+}
 
 export interface OrderFilter {
   status?: OrderStatus;
