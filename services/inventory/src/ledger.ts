@@ -79,7 +79,7 @@ export class StockLedger {
       const doc = this.known.get(key) ?? (await this.skus.byKey(key));
       if (!doc) return requests.map(() => undefined);
       const plan = await this.plan(doc, requests);
-      const dropped = this.done.get(key) ?? new Set<string>();
+      const dropped = new Set(this.done.get(key)); // as it is now: more may finish while this writes
       if (plan.accepted.length === 0 && dropped.size === 0) return plan.results(doc);
 
       const inflight = [...doc.inflight.filter((change) => !dropped.has(change.id)), ...plan.accepted];
@@ -89,7 +89,7 @@ export class StockLedger {
         continue;
       }
       this.remember(key, written);
-      for (const id of dropped) if (!inflight.some((c) => c.id === id)) this.done.get(key)?.delete(id);
+      for (const id of dropped) this.done.get(key)?.delete(id);
       await this.finish(key, written, plan.accepted, plan.events);
       return plan.results(written);
     }
@@ -213,8 +213,6 @@ export class StockLedger {
     } catch (error) {
       this.log.warn({ err: error, sku: key }, 'finishing a stock batch failed; the sweep will finish it');
     }
-    // Nothing else queued for this SKU: drop the finished changes from it now.
-    if (this.done.get(key)?.size) void this.batches.submit(key, { kind: 'tidy' }).catch(() => {});
   }
 
   /** Writes movements and new orders, settles waiting orders, schedules supplier requests; then they are done. */
@@ -235,14 +233,19 @@ export class StockLedger {
     for (const change of changes) done.add(change.id);
   }
 
-  /** The sweep: finishes changes a crash (or a failed other half) left in flight for more than `ageMs`. */
+  /**
+   * The sweep: finishes changes left in flight for more than `ageMs` — by a crash, a failed other
+   * half, or simply finished on a SKU no write came to since (those only need dropping) — and
+   * drops them from the SKU. (The next batch of a busy SKU drops its finished changes itself.)
+   */
   async finishStale(ageMs: number): Promise<number> {
     const before = new Date(this.service.clock.now().getTime() - ageMs).toISOString();
     const stale = await this.skus.withInflightSince(before, 100);
     for (const doc of stale) {
+      const done = this.done.get(doc._id);
       await this.completeInflight(
         doc,
-        doc.inflight.filter((c) => c.at < before),
+        doc.inflight.filter((c) => c.at < before && !done?.has(c.id)),
       );
       await this.batches.submit(doc._id, { kind: 'tidy' });
     }
