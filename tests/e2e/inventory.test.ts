@@ -1,7 +1,7 @@
 import { deadLetterStream, deadLetterSubject, eventStream, eventSubject } from '@allot/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectLedgerBalances, messagesOn, orderReaches, scenario, skuCode, supplierCalls, webhook } from './inventory-checks';
-import { openStream, type Stack, startStack } from './stack';
+import { eventually, openStream, type Stack, startStack } from './stack';
 
 /** Supplier timings short enough for tests; the workflow is the one of SPEC §6. */
 const inventoryEnv = { SUPPLIER_CHECK_DELAY_MS: '150', SUPPLIER_RETRY_BASE_MS: '40', SUPPLIER_TIMEOUT_MS: '1000' };
@@ -222,7 +222,6 @@ describe('inventory through the gateway', () => {
       const mine = await order(sku, 2, stack.as(token));
       const seen = (stream: typeof orders, id: string, status: string) =>
         stream.events.some((e) => e.event === 'order.updated' && JSON.parse(e.data).id === id && JSON.parse(e.data).status === status);
-      const { eventually } = await import('./stack');
       await eventually(() => seen(orders, theirs, 'reserved') && seen(orders, mine, 'reserved'));
       await eventually(() => seen(user, mine, 'reserved'));
       expect(user.events.some((e) => e.data.includes(theirs))).toBe(false);

@@ -105,14 +105,15 @@ export class StockLedger {
     const stillMarked = await this.orders.releasing(releases);
 
     // A request is answered from what is already there (a duplicate), or is a change to decide.
+    // A second creation or release of one order in the same batch (a retry, the sweep) is a duplicate too.
     const seen = new Set<string>();
     const duplicate = requests.map((r) => {
-      if (r.kind === 'order') {
-        const again = inflight.has(r.order._id) || existing.has(r.order._id) || seen.has(r.order._id);
-        seen.add(r.order._id);
-        return again;
-      }
-      return r.kind === 'release' && (inflight.has(releaseId(r.orderId)) || !stillMarked.has(r.orderId));
+      if (r.kind !== 'order' && r.kind !== 'release') return false;
+      const id = r.kind === 'order' ? r.order._id : releaseId(r.orderId);
+      const before = r.kind === 'order' ? existing.has(id) : !stillMarked.has(r.orderId);
+      const again = inflight.has(id) || before || seen.has(id);
+      seen.add(id);
+      return again;
     });
     const changes: { index: number; change: StockChange }[] = [];
     requests.forEach((r, index) => {

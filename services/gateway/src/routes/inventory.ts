@@ -165,7 +165,7 @@ const webhookRoute = createRoute({
 });
 
 /** Checks `sha256=<hex>` against the HMAC of the raw body, in constant time; never true without a secret. */
-export function signedBy(secret: string | undefined, raw: string, header: string | undefined): boolean {
+function signedBy(secret: string | undefined, raw: string, header: string | undefined): boolean {
   if (!secret || !header?.startsWith('sha256=')) return false;
   const expected = createHmac('sha256', secret).update(raw).digest();
   const presented = Buffer.from(header.slice('sha256='.length), 'hex');

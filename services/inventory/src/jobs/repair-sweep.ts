@@ -10,6 +10,7 @@ import { release } from '../orders';
 export const repairSweep = (inv: Inventory) =>
   every(Math.min(inv.config.REPAIR_AFTER_MS, 5000), 'repair-sweep', async () => {
     await inv.ledger.finishStale(inv.config.REPAIR_AFTER_MS);
-    for (const doc of await inv.orders.stillReleasing(200)) await release(inv, doc);
+    const before = new Date(inv.clock.now().getTime() - inv.config.REPAIR_AFTER_MS).toISOString();
+    for (const doc of await inv.orders.releasingSince(before, 200)) await release(inv, doc);
     await inv.requestIds.purge(inv.clock.now());
   });

@@ -135,9 +135,12 @@ export class OrderStore {
     );
   }
 
-  /** Orders whose stock did not come back yet after a cancel (the sweep finishes them). */
-  stillReleasing(limit: number): Promise<OrderDoc[]> {
-    return this.docs.find({ releasing: true }).limit(limit).toArray();
+  /** Orders cancelled before `before` whose stock did not come back yet (a crash; the sweep finishes them). */
+  releasingSince(before: string, limit: number): Promise<OrderDoc[]> {
+    return this.docs
+      .find({ releasing: true, updatedAt: { $lt: before } })
+      .limit(limit)
+      .toArray();
   }
 
   /** Orders still marked `releasing`, of these. */
