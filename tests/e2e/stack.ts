@@ -1,7 +1,8 @@
 /**
  * The whole stack for end-to-end tests: its own NATS server (so no other test file's services
  * answer its RPCs), the shared FerretDB, the capacity service and the gateway in this process,
- * driven only through HTTP and SSE like a client; the notifications service too when asked.
+ * driven only through HTTP and SSE like a client; the notifications service, and the inventory
+ * service with the supplier simulator, too when asked.
  * `startCapacityProcess` / `startServiceProcess` run a service as a child process instead, for
  * tests that kill it.
  */
@@ -12,9 +13,11 @@ import { createInterface } from 'node:readline';
 import { startCapacity } from '@allot/capacity';
 import { startGateway } from '@allot/gateway';
 import { type LocalServer, startNats } from '@allot/infra';
+import { startInventory } from '@allot/inventory';
 import { newId } from '@allot/kit';
 import { call, type Reply } from '@allot/kit/testing';
 import { startNotifications } from '@allot/notifications';
+import { startSupplierSim } from '@allot/supplier-sim';
 import { inject } from 'vitest';
 
 export { eventually, openStream } from '@allot/kit/testing';
@@ -28,12 +31,18 @@ export interface Stack {
   natsUrl: string;
   capacityDb: string;
   notificationsDb: string;
+  inventoryDb: string;
+  /** The supplier simulator's URL (empty unless the stack runs inventory). */
+  supplierUrl: string;
+  /** Signs supplier callbacks to the gateway. */
+  webhookSecret: string;
   /** Calls the gateway as a client with a credential. */
   as(key: string): (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>;
   newTenant(): Promise<{ tenantId: string; key: string }>;
   userToken(key: string, userId: string): Promise<string>;
   stopCapacity(): Promise<void>;
   stopNotifications(): Promise<void>;
+  stopInventory(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +53,10 @@ export interface StackOptions {
   capacityInProcess?: boolean;
   /** Also start the notifications service in this process, with these settings (`{}`: the defaults). */
   notifications?: NodeJS.ProcessEnv;
+  /** Also start the supplier simulator and the inventory service pointed at it, with these settings. */
+  inventory?: NodeJS.ProcessEnv;
+  /** With `inventory`: run the service as a child process instead (`startServiceProcess`), for kill tests. */
+  inventoryInProcess?: boolean;
 }
 
 const quiet = () => process.env.TEST_LOG_LEVEL ?? 'silent';
@@ -63,6 +76,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const notifications = await startNotifications({ ...common, MONGO_DB: notificationsDb, ...options.notifications });
     stopNotifications = () => notifications.stop();
   }
+  const inventoryDb = newId('inv').toLowerCase();
+  const sim = options.inventory ? await startSupplierSim() : undefined;
+  let stopInventory = async () => {};
+  if (options.inventory && options.inventoryInProcess !== false) {
+    const inventory = await startInventory({ ...common, MONGO_DB: inventoryDb, SUPPLIER_URL: sim?.url, ...options.inventory });
+    stopInventory = () => inventory.stop();
+  }
+  const webhookSecret = randomBytes(24).toString('hex');
   const rootKey = `root_${randomBytes(16).toString('hex')}`;
   const gateway = await startGateway({
     ...common,
@@ -70,6 +91,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ROOT_API_KEY: rootKey,
     USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
     OPS_PORT: '0',
+    SUPPLIER_WEBHOOK_SECRET: webhookSecret,
     READY_SERVICES: 'capacity',
     RATE_LIMIT_PER_SECOND: '100000',
     RATE_LIMIT_BURST: '100000',
@@ -89,6 +111,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     natsUrl: nats.url,
     capacityDb,
     notificationsDb,
+    inventoryDb,
+    supplierUrl: sim?.url ?? '',
+    webhookSecret,
     as,
     async newTenant() {
       const res = await as(rootKey)('POST', '/v1/tenants', { name: 'e2e' });
@@ -102,10 +127,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     stopCapacity: () => stopCapacity(),
     stopNotifications: () => stopNotifications(),
+    stopInventory: () => stopInventory(),
     async stop() {
       await gateway.stop();
       await stopCapacity();
       await stopNotifications();
+      await stopInventory();
+      await sim?.close();
       await nats.stop();
     },
   };
@@ -119,7 +147,7 @@ export function startCapacityProcess(stack: Stack, env: NodeJS.ProcessEnv = {}):
 /** A service as a child process on the stack's NATS and its database of the stack, for kill tests. */
 export async function startServiceProcess(
   stack: Stack,
-  service: 'capacity' | 'notifications',
+  service: 'capacity' | 'notifications' | 'inventory',
   env: NodeJS.ProcessEnv = {},
 ): Promise<ChildProcess> {
   const main = path.resolve(__dirname, `../../services/${service}/src/main.ts`);
@@ -128,7 +156,8 @@ export async function startServiceProcess(
       ...process.env,
       NATS_URL: stack.natsUrl,
       MONGO_URL: inject('mongoUrl'),
-      MONGO_DB: service === 'capacity' ? stack.capacityDb : stack.notificationsDb,
+      MONGO_DB: { capacity: stack.capacityDb, notifications: stack.notificationsDb, inventory: stack.inventoryDb }[service],
+      ...(service === 'inventory' ? { SUPPLIER_URL: stack.supplierUrl } : {}),
       PORT: '0',
       LOG_LEVEL: 'info',
       ...env,

@@ -102,7 +102,8 @@ try {
   const gatewayFile = entry('services/gateway/src/main.ts');
   const rootKey = process.env.ROOT_API_KEY ?? `root_${randomBytes(24).toString('hex')}`;
   if (gatewayFile) {
-    const running = started.map((s) => s.name);
+    // The gateway's readiness asks the domain services this stack runs (not the simulator).
+    const running = started.flatMap((s) => ((domainServices as readonly string[]).includes(s.name) ? [s.name] : []));
     const opsPort = Number(process.env.OPS_PORT ?? (await freePort()));
     const gateway = start('gateway', gatewayFile, Number(process.env.GATEWAY_PORT ?? 8080), {
       ...shared,
@@ -110,6 +111,8 @@ try {
       // Outside `make dev` the gateway refuses to start without a user-token secret of its own.
       USER_TOKEN_SECRET: process.env.USER_TOKEN_SECRET ?? randomBytes(32).toString('hex'),
       OPS_PORT: String(opsPort),
+      // Signs the supplier's callbacks to POST /v1/webhooks/supplier.
+      SUPPLIER_WEBHOOK_SECRET: process.env.SUPPLIER_WEBHOOK_SECRET ?? randomBytes(24).toString('hex'),
       // Readiness asks the services this stack runs; set READY_SERVICES to ask others.
       READY_SERVICES: process.env.READY_SERVICES ?? running.join(','),
     });

@@ -3,6 +3,7 @@ import { availabilityEvents } from './domains/availability';
 import { capacityEvents } from './domains/capacity';
 import { capacityRpc } from './domains/capacity-rpc';
 import { inventoryEvents } from './domains/inventory';
+import { inventoryRpc } from './domains/inventory-rpc';
 import { notificationEvents, notificationRpc } from './domains/notifications';
 import { gatewayEvents } from './domains/tenancy';
 import type { EventContract, EventEnvelope } from './envelope';
@@ -44,7 +45,7 @@ export function parseCatalogEvent<S extends ServiceName>(source: S, envelope: Ev
 export const rpcCatalog = {
   capacity: { ping, ...capacityRpc },
   availability: { ping },
-  inventory: { ping },
+  inventory: { ping, ...inventoryRpc },
   notifications: { ping, ...notificationRpc },
 } satisfies Partial<Record<ServiceName, Record<string, RpcContract>>>;
 

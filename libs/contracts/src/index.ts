@@ -3,6 +3,7 @@ export * from './domains/availability';
 export * from './domains/capacity';
 export * from './domains/capacity-rpc';
 export * from './domains/inventory';
+export * from './domains/inventory-rpc';
 export * from './domains/notifications';
 export * from './domains/tenancy';
 export * from './envelope';

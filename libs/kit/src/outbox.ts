@@ -89,10 +89,10 @@ export class OutboxRelay {
     );
     if (!doc || !pending?.length) return;
     const prepare = this.collections.find((c) => c.collection.namespace === collection.namespace)?.prepare;
-    for (const entry of pending) {
-      const envelope = prepare ? await prepare(entry, doc) : entry.envelope;
-      await this.publisher.publish(envelope, entry.traceparent);
-    }
+    const envelopes: EventEnvelope[] = [];
+    for (const entry of pending) envelopes.push(prepare ? await prepare(entry, doc) : entry.envelope);
+    // Sent in order without waiting for each acknowledgement in turn: a batch's events cost one round trip, not one each.
+    await Promise.all(envelopes.map((envelope, i) => this.publisher.publish(envelope, pending[i]?.traceparent ?? null)));
     this.removeLater(collection, doc._id, pending);
   }
 

@@ -15,6 +15,7 @@ import { capacityRoutes } from './routes/capacity';
 import { dashboardRoutes } from './routes/dashboard';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
+import { inventoryRoutes } from './routes/inventory';
 import { meRoutes } from './routes/me';
 import { notificationRoutes } from './routes/notifications';
 import { streamRoutes } from './routes/stream';
@@ -67,7 +68,16 @@ export function createApp(deps: GatewayDeps) {
   );
   app.use('/v1/*', rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
 
-  for (const routes of [meRoutes, tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes, capacityRoutes, notificationRoutes])
+  for (const routes of [
+    meRoutes,
+    tenantRoutes,
+    apiKeyRoutes,
+    userTokenRoutes,
+    streamRoutes,
+    capacityRoutes,
+    inventoryRoutes,
+    notificationRoutes,
+  ])
     app.route('/v1', routes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -49,5 +49,7 @@ export const gatewayEnv = baseEnv.extend({
   /** How long a replica trusts its cached view of an API key (revocation also arrives as an event). */
   API_KEY_CACHE_MS: positiveInt(4000),
   IDEMPOTENCY_TTL_HOURS: positiveInt(24),
+  /** Signs the supplier's callbacks (`POST /v1/webhooks/supplier`); unset, every callback is refused (401). */
+  SUPPLIER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 export type GatewayConfig = z.infer<typeof gatewayEnv>;

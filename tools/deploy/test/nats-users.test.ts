@@ -24,7 +24,9 @@ describe('deploy - NATS users', () => {
   beforeAll(async () => {
     copyFileSync(path.join(root, 'deploy/k8s/base/nats/users.conf'), path.join(dir, 'users.conf'));
     writeFileSync(path.join(dir, 'nats.conf'), 'include ./users.conf\n');
-    for (const name of ['capacity', 'notifications', 'gateway']) process.env[`NATS_PASSWORD_${name}`] = password(name);
+    // Every user of the file needs its password variable, even those this test does not run.
+    for (const name of ['capacity', 'inventory', 'availability', 'notifications', 'gateway'])
+      process.env[`NATS_PASSWORD_${name}`] = password(name);
     nats = await startNats({ natsConfig: path.join(dir, 'nats.conf') });
   });
   afterAll(async () => {

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { Id, Pagination, page } from '../primitives';
+import { platformRpc, rpc } from '../rpc';
+import { Movement, Order, OrderStatus, Sku, SkuCode } from './inventory';
+
+/** HTTP request bodies and queries of SPEC §6 (the gateway validates with these, the service again). */
+const Quantity = z.number().int().min(0).max(1_000_000_000);
+const Reason = z.string().trim().min(1).max(500);
+
+export const CreateSku = z.strictObject({
+  sku: SkuCode,
+  name: z.string().trim().min(1).max(200),
+  quantity: Quantity,
+  reorderLevel: Quantity.default(0),
+});
+
+export const Restock = z.strictObject({ quantity: z.number().int().min(1).max(1_000_000_000), reason: Reason.optional() });
+export const Adjust = z.strictObject({
+  delta: z
+    .number()
+    .int()
+    .min(-1_000_000_000)
+    .max(1_000_000_000)
+    .refine((d) => d !== 0, 'must not be 0'),
+  reason: Reason,
+});
+
+export const CreateOrder = z.strictObject({ sku: SkuCode, qty: z.number().int().min(1).max(10000) });
+export const ListOrders = Pagination.extend({ status: OrderStatus.optional(), sku: SkuCode.optional() }).strict();
+export const SkuRef = z.object({ sku: SkuCode });
+
+/** What the supplier tells us by webhook (SPEC §6.4); the gateway checks its signature first. */
+export const SupplierWebhook = z.strictObject({ ref: z.string().min(1).max(200), status: z.enum(['ok', 'fail']) });
+export const WebhookReceipt = z.object({ received: z.literal(true), applied: z.boolean() });
+
+export const inventoryRpc = {
+  'sku.create': rpc('Create a SKU with its initial stock', CreateSku, Sku),
+  'sku.list': rpc('List SKUs', Pagination.strict(), page(Sku)),
+  'sku.get': rpc('Get a SKU', SkuRef, Sku),
+  'sku.restock': rpc('Add stock (waiting orders are served first, oldest first)', SkuRef.extend(Restock.shape), Sku),
+  'sku.adjust': rpc('Correct stock by a signed delta (never below 0)', SkuRef.extend(Adjust.shape), Sku),
+  'order.create': rpc('Order units of a SKU (answered pending; reserved asynchronously)', CreateOrder, Order),
+  'order.get': rpc('Get an order', z.object({ id: Id }), Order),
+  'order.list': rpc('List orders (a user sees its own)', ListOrders, page(Order)),
+  'order.cancel': rpc('Cancel an order; reserved stock is released', z.object({ id: Id }), Order),
+  'order.fulfil': rpc('Fulfil a reserved order', z.object({ id: Id }), Order),
+  'movement.list': rpc("A SKU's stock movements, oldest first", SkuRef.extend(Pagination.shape), page(Movement)),
+  'supplier.webhook': platformRpc('Apply a supplier status callback (signature already checked)', SupplierWebhook, WebhookReceipt),
+};
+export type InventoryRpc = typeof inventoryRpc;

@@ -1,0 +1,40 @@
+import type { Clock, Logger, Service } from '@allot/kit';
+import type { InventoryConfig } from './config';
+import { StockLedger } from './ledger';
+import { type MovementDoc, MovementStore } from './store/movements';
+import { type OrderDoc, OrderStore } from './store/orders';
+import { SupplierClient } from './supplier-client';
+
+export type InventoryService = Service<InventoryConfig, 'inventory'>;
+
+/** What the inventory handlers and jobs work with: settings, time, events, the stores and the supplier. */
+export interface Inventory {
+  config: InventoryConfig;
+  clock: Clock;
+  log: Logger;
+  event: InventoryService['event'];
+  jobs: InventoryService['jobs'];
+  requestIds: InventoryService['requestIds'];
+  ledger: StockLedger;
+  orders: OrderStore;
+  movements: MovementStore;
+  supplier: SupplierClient;
+}
+
+/** The composition root: the stores on the service's database, wired to its outbox and jobs. */
+export function inventoryContext(service: InventoryService): Inventory {
+  const orders = new OrderStore(service.outboxCollection<OrderDoc>('orders'));
+  const movements = new MovementStore(service.db.collection<MovementDoc>('movements'));
+  return {
+    config: service.config,
+    clock: service.clock,
+    log: service.log,
+    event: (tenantId, type, data) => service.event(tenantId, type, data),
+    jobs: service.jobs,
+    requestIds: service.requestIds,
+    ledger: new StockLedger(service, orders, movements, service.log),
+    orders,
+    movements,
+    supplier: new SupplierClient(service.config.SUPPLIER_URL, service.config.SUPPLIER_TIMEOUT_MS),
+  };
+}

@@ -1,0 +1,1 @@
+export { startInventory } from './service';

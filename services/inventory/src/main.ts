@@ -1,0 +1,3 @@
+import { inventoryService } from './service';
+
+await inventoryService.run();

@@ -1,0 +1,26 @@
+import { inventoryRpc } from '@allot/contracts';
+import { defineService } from '@allot/kit';
+import { inventoryEnv } from './config';
+import { inventoryContext } from './context';
+import { orderHandlers } from './handlers/orders';
+import { skuHandlers } from './handlers/skus';
+import { repairSweep } from './jobs/repair-sweep';
+import { supplierJobs } from './jobs/supplier-jobs';
+import { movementIndexes } from './store/movements';
+import { orderIndexes } from './store/orders';
+import { skuIndexes } from './store/skus';
+
+/** The inventory service (SPEC §6): SKUs, stock ledgers, orders, the supplier workflow, the movements ledger. */
+export const inventoryService = defineService({
+  name: 'inventory',
+  env: inventoryEnv,
+  indexes: { skus: skuIndexes, orders: orderIndexes, movements: movementIndexes },
+  rpc: inventoryRpc,
+  context: inventoryContext,
+  handlers: (inv) => ({ ...skuHandlers(inv), ...orderHandlers(inv) }),
+  jobs: supplierJobs,
+  tasks: (inv) => [repairSweep(inv)],
+});
+
+/** Starts the inventory service with this environment (tests; `main.ts` runs it as a process). */
+export const startInventory = inventoryService.start;

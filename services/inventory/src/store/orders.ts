@@ -1,0 +1,163 @@
+import type { EventEnvelope, Order, OrderStatus } from '@allot/contracts';
+import { isDuplicateKey, type OutboxCollection } from '@allot/kit';
+import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
+import { sourcesOf, waitingStatuses } from '../domain/transitions';
+
+export interface OrderDoc {
+  _id: string;
+  tenantId: string;
+  sku: string;
+  qty: number;
+  userId: string | null;
+  status: OrderStatus;
+  supplierRef: string | null;
+  supplierChecks: number;
+  history: Order['history'];
+  /** Cancelled while reserved, and its stock not yet back on the SKU (the sweep finishes it). */
+  releasing?: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An order as the SKU's batch decided it, before it is written. */
+export type NewOrder = Omit<OrderDoc, 'releasing'>;
+
+/** A waiting order's end as the SKU decided it, to be written on the order. */
+export interface OrderOutcomeDoc {
+  orderId: string;
+  status: OrderStatus;
+  reason: string | null;
+  at: string;
+  /** The supplier status checks made, when the outcome came from one. */
+  supplierChecks?: number;
+}
+
+export const orderIndexes: IndexDescription[] = [
+  { key: { tenantId: 1, status: 1 } },
+  { key: { supplierRef: 1 } },
+  { key: { releasing: 1 } },
+];
+
+/** An order as clients see it: the stored document without its tenant, marks and outbox. */
+export function toOrder(doc: OrderDoc): Order {
+  const { _id, tenantId: _tenant, releasing: _releasing, outbox: _outbox, ...order } = doc as OrderDoc & { outbox?: unknown };
+  return { id: _id, ...order };
+}
+
+export interface OrderFilter {
+  status?: OrderStatus;
+  sku?: string;
+  userId?: string;
+}
+
+/** Orders: each change is one update guarded by the transition table's `from` states. */
+export class OrderStore {
+  constructor(readonly docs: OutboxCollection<OrderDoc>) {}
+
+  get(tenantId: string, id: string): Promise<OrderDoc | null> {
+    return this.docs.findOne({ _id: id, tenantId });
+  }
+
+  byId(id: string): Promise<OrderDoc | null> {
+    return this.docs.findOne({ _id: id });
+  }
+
+  bySupplierRef(ref: string): Promise<OrderDoc | null> {
+    return this.docs.findOne({ supplierRef: ref });
+  }
+
+  /** A page of orders, newest first (ids sort by creation); the cursor is the last id shown. */
+  list(tenantId: string, filter: OrderFilter, limit: number, cursor?: string): Promise<OrderDoc[]> {
+    const query: Filter<OrderDoc> = { tenantId };
+    if (filter.status) query.status = filter.status;
+    if (filter.sku) query.sku = filter.sku;
+    if (filter.userId) query.userId = filter.userId;
+    if (cursor) query._id = { $lt: cursor };
+    return this.docs.find(query).sort({ _id: -1 }).limit(limit).toArray();
+  }
+
+  /** Writes new orders with one command; an order already written (a retry, the sweep) stays. */
+  async insertMany(orders: NewOrder[]): Promise<void> {
+    if (orders.length === 0) return;
+    try {
+      await this.docs.raw.insertMany(
+        orders.map((o) => ({ ...o, outbox: [] })),
+        { ordered: false },
+      );
+    } catch (error) {
+      const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
+      if (!isDuplicateKey(error) && !writeErrors?.every((e) => isDuplicateKey(e))) throw error;
+    }
+  }
+
+  /** Writes what the SKU decided for waiting orders; an order already past it is left alone. */
+  async applyOutcomes(outcomes: OrderOutcomeDoc[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const ops: AnyBulkWriteOperation<OrderDoc>[] = outcomes.map(({ orderId, status, reason, at, supplierChecks }) => ({
+      updateOne: {
+        filter: { _id: orderId, status: { $in: sourcesOf(status).filter((s) => waitingStatuses.includes(s)) } },
+        update: {
+          $set: { status, updatedAt: at, ...(supplierChecks === undefined ? {} : { supplierChecks }) },
+          $push: { history: { status, at, reason } },
+        },
+      },
+    }));
+    await this.docs.raw.bulkWrite(ops, { ordered: false });
+  }
+
+  /**
+   * Moves an order read as `current` to `to`, with the event announcing it, in one update
+   * guarded by the state it was read in (which the caller checked against the table); null when
+   * someone else moved it first.
+   */
+  transition(
+    current: OrderDoc,
+    to: OrderStatus,
+    at: string,
+    reason: string | null,
+    event: (order: Order) => EventEnvelope,
+    extra: Partial<Pick<OrderDoc, 'supplierRef' | 'releasing'>> = {},
+  ): Promise<OrderDoc | null> {
+    const entry = { status: to, at, reason };
+    const after = { ...current, ...extra, status: to, updatedAt: at, history: [...current.history, entry] };
+    return this.docs.update(
+      { _id: current._id, status: current.status },
+      { $set: { status: to, updatedAt: at, ...extra }, $push: { history: entry } },
+      [event(toOrder(after))],
+    );
+  }
+
+  /** Records a status check that answered `delayed` (checks only ever grow). */
+  recordCheck(id: string, check: number, at: string): Promise<OrderDoc | null> {
+    return this.docs.update(
+      { _id: id, status: 'awaiting_restock', supplierChecks: { $lt: check } },
+      { $set: { supplierChecks: check, updatedAt: at } },
+    );
+  }
+
+  /** Orders cancelled before `before` whose stock did not come back yet (a crash; the sweep finishes them). */
+  releasingSince(before: string, limit: number): Promise<OrderDoc[]> {
+    return this.docs
+      .find({ releasing: true, updatedAt: { $lt: before } })
+      .limit(limit)
+      .toArray();
+  }
+
+  /** Orders still marked `releasing`, of these. */
+  async releasing(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const docs = await this.docs.find({ _id: { $in: ids }, releasing: true }, { projection: { _id: 1 } }).toArray();
+    return new Set(docs.map((d) => d._id));
+  }
+
+  /** Clears the `releasing` mark once the stock is back on the SKU. */
+  async released(ids: string[]): Promise<void> {
+    if (ids.length) await this.docs.raw.updateMany({ _id: { $in: ids } }, { $unset: { releasing: '' } });
+  }
+
+  /** Which of these orders exist (a retried create under an idempotency key). */
+  async existing(ids: string[]): Promise<OrderDoc[]> {
+    if (ids.length === 0) return [];
+    return this.docs.find({ _id: { $in: ids } }).toArray();
+  }
+}

@@ -1,0 +1,40 @@
+import { newId } from '@allot/kit';
+import { testEnv } from '@allot/kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrder, release } from '../src/orders';
+import { startInventory } from '../src/service';
+import { changeStock, createSku } from '../src/skus';
+import { skuKey } from '../src/store/skus';
+
+describe('inventory stock ledger', () => {
+  let running: Awaited<ReturnType<typeof startInventory>>;
+
+  // No supplier is asked here: every order finds its stock.
+  beforeAll(async () => {
+    running = await startInventory(testEnv({ SUPPLIER_URL: 'http://127.0.0.1:9' }));
+  });
+  afterAll(() => running.stop());
+
+  it('ledger - a cancelled order released by its cancel and the sweep at once gets its stock back once', async () => {
+    const inv = running.context;
+    const tenantId = newId('t');
+    await createSku(inv, tenantId, { sku: 'TWICE', name: 'Twice', quantity: 10, reorderLevel: 0 });
+    const order = await createOrder(inv, tenantId, { kind: 'apiKey', keyId: 'k' }, { sku: 'TWICE', qty: 4 });
+    const reserved = await inv.orders.get(tenantId, order.id);
+    if (!reserved) throw new Error('order not written');
+    const event = (o: typeof order) => inv.event(tenantId, 'order.cancelled', { order: o, reason: null });
+    const cancelled = await inv.orders.transition(reserved, 'cancelled', new Date().toISOString(), null, event, { releasing: true });
+    if (!cancelled) throw new Error('not cancelled');
+
+    // The restock is written alone; the releases queue behind it and are decided in one batch.
+    const restock = changeStock(inv, tenantId, 'TWICE', { kind: 'restock', quantity: 1, reason: null });
+    await Promise.all([restock, release(inv, cancelled), release(inv, cancelled), release(inv, cancelled)]);
+    await release(inv, cancelled);
+
+    const sku = await inv.ledger.skus.byKey(skuKey(tenantId, 'TWICE'));
+    expect(sku?.quantity).toBe(11);
+    const movements = await inv.movements.list(tenantId, 'TWICE', 10);
+    expect(movements.map((m) => m.type)).toEqual(['initial', 'reserve', 'restock', 'release']);
+    expect((await inv.orders.get(tenantId, order.id))?.releasing).toBeUndefined();
+  });
+});

@@ -1,0 +1,1 @@
+export { startSupplierSim } from './simulator';
