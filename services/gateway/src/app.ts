@@ -11,6 +11,7 @@ import { problem, toAppError } from './http/problem';
 import { Limit, rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
 import { apiKeyRoutes } from './routes/api-keys';
+import { availabilityRoutes } from './routes/availability';
 import { capacityRoutes } from './routes/capacity';
 import { dashboardRoutes } from './routes/dashboard';
 import { docsRoutes } from './routes/docs';
@@ -67,7 +68,7 @@ export function createApp(deps: GatewayDeps) {
   );
   app.use('/v1/*', rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
 
-  for (const routes of [meRoutes, tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes, capacityRoutes, notificationRoutes])
+  for (const routes of [meRoutes, tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes, capacityRoutes, availabilityRoutes, notificationRoutes])
     app.route('/v1', routes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

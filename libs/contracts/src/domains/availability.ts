@@ -26,6 +26,7 @@ export const AvailabilityUpdated = z.object({
   isAvailable: z.boolean(),
   version: z.number().int(),
 });
+export type AvailabilityUpdated = z.infer<typeof AvailabilityUpdated>;
 
 export const AvailabilityAlert = z.object({
   type: z.enum(['low_availability', 'no_availability', 'high_demand']),
@@ -36,6 +37,8 @@ export const AvailabilityAlert = z.object({
   availableSlots: z.number().int(),
   utilizationPercentage: z.number(),
 });
+
+export type AvailabilityAlert = z.infer<typeof AvailabilityAlert>;
 
 export const availabilityEvents = {
   'availability.updated': event('The read model of one session/date changed', AvailabilityUpdated),
