@@ -3,6 +3,7 @@ import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import type { Availability } from './context';
 import { startLiveFeed } from './live-feed';
 import { rebuildFromCapacity } from './rebuild';
+import type { ReadModelStore } from './store/read-model';
 
 /** The durable consumer that writes the read model (shared by the replicas). */
 export const PROJECTION_DURABLE = 'availability-read-model';
@@ -11,9 +12,11 @@ const REBUILD_RETRY_MS = 2000;
 
 /**
  * Where the capacity stream stood when this replica started, against what the database holds:
- * the projection's durable consumer has applied everything up to its ack floor. `gap` when the
- * stream no longer holds events the projection never applied (retention ran out while the
- * service was down, or it is new beside an older stream).
+ * everything up to the projection's ack floor, as the service records it every second (the
+ * server moves a consumer's floor over messages that were purged or aged out, so only our own
+ * record tells that they were never applied). `gap` when the stream no longer holds events the
+ * projection never applied (retention ran out while the service was down, or it is new beside
+ * an older stream).
  */
 export interface StartPosition {
   /** The first event the database may not hold: this replica's cache follows the stream from here. */
@@ -24,8 +27,8 @@ export interface StartPosition {
 
 const notFound = (error: unknown) => error instanceof JetStreamApiError && error.status === 404;
 
-/** Read before the projection's consumer exists or moves on, so nothing falls between the two. */
-export async function startPosition(jsm: JetStreamManager): Promise<StartPosition> {
+/** Read before the projection's consumer runs, so nothing falls between the two. */
+export async function startPosition(jsm: JetStreamManager, store: ReadModelStore): Promise<StartPosition> {
   const stream = eventStream('capacity');
   const state = await jsm.streams.info(stream).then(
     (info) => info.state,
@@ -34,15 +37,25 @@ export async function startPosition(jsm: JetStreamManager): Promise<StartPositio
       throw error;
     },
   );
-  const applied = await jsm.consumers.info(stream, PROJECTION_DURABLE).then(
-    (info) => info.ack_floor.stream_seq,
-    (error) => {
-      if (notFound(error)) return 0;
-      throw error;
-    },
-  );
+  const applied = (await store.appliedThrough()) ?? (await ackFloor(jsm)) ?? 0;
   const first = Math.max(1, state.first_seq);
   return { startSeq: Math.max(applied + 1, first), lastSeq: state.last_seq, gap: first > applied + 1 };
+}
+
+/** The projection's ack floor; undefined before its consumer exists. */
+async function ackFloor(jsm: JetStreamManager): Promise<number | undefined> {
+  try {
+    return (await jsm.consumers.info(eventStream('capacity'), PROJECTION_DURABLE)).ack_floor.stream_seq;
+  } catch (error) {
+    if (notFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Records how far the projection has applied the stream (see `StartPosition`). */
+export async function recordProgress(av: Availability): Promise<void> {
+  const floor = await ackFloor(av.service.jsm);
+  if (floor !== undefined) await av.store.recordAppliedThrough(floor);
 }
 
 /**
@@ -69,10 +82,7 @@ export async function catchUp(av: Availability) {
   })();
   let projected = position.lastSeq === 0;
   service.addReadinessCheck('caughtUp', async () => {
-    if (!projected) {
-      const info = await service.jsm.consumers.info(eventStream('capacity'), PROJECTION_DURABLE);
-      projected = info.ack_floor.stream_seq >= position.lastSeq;
-    }
+    projected ||= ((await ackFloor(service.jsm)) ?? 0) >= position.lastSeq;
     return rebuilt && projected && feed.caughtUp();
   });
   return {
@@ -80,6 +90,7 @@ export async function catchUp(av: Availability) {
       stopped = true;
       await rebuilding;
       await feed.stop();
+      await recordProgress(av).catch((error) => service.log.warn({ err: error }, 'could not record progress'));
     },
   };
 }

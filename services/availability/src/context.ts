@@ -17,8 +17,8 @@ export interface Availability {
 
 /** The composition root. The start position is read first, before the projection's consumer runs. */
 export async function availabilityContext(service: Service<AvailabilityConfig, 'availability'>): Promise<Availability> {
-  const position = await startPosition(service.jsm);
   const store = new ReadModelStore(service.db);
+  const position = await startPosition(service.jsm, store);
   const cache = new ReadModelCache(store, service.config.AVAILABILITY_CACHE_SLOTS);
   return { service, clock: service.clock, store, cache, projection: new Projection(service, store, cache), position };
 }

@@ -1,6 +1,6 @@
 import { availabilityRpc } from '@allot/contracts';
-import { defineService } from '@allot/kit';
-import { catchUp } from './catch-up';
+import { defineService, every } from '@allot/kit';
+import { catchUp, recordProgress } from './catch-up';
 import { availabilityEnv } from './config';
 import { availabilityContext } from './context';
 import { capacityEvents } from './handlers/capacity-events';
@@ -16,6 +16,7 @@ export const availabilityService = defineService({
   context: availabilityContext,
   handlers: availabilityHandlers,
   consumers: capacityEvents,
+  tasks: (av) => [every(1000, 'record-progress', () => recordProgress(av))],
   // The replica's live feed, and the rebuild after a gap: what makes its answers current.
   serve: catchUp,
 });

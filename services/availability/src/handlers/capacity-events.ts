@@ -18,6 +18,8 @@ export function capacityEvents(av: Availability): EventSubscription[] {
       durable: PROJECTION_DURABLE,
       concurrency: 64,
       backoffMs: [250, 1000, 5000],
+      // Handling takes milliseconds: after a crash, what it held is redelivered soon.
+      ackWaitMs: 5000,
       handler: async (envelope) => {
         const event = parseCatalogEvent('capacity', envelope);
         if (!event) return;

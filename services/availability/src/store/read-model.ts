@@ -12,6 +12,11 @@ interface SlotDoc extends SlotState {
 interface BookingDoc extends Omit<BookingFact, 'bookingId'> {
   _id: string;
 }
+/** How far into the capacity stream the read model is known to be applied. */
+interface ProgressDoc {
+  _id: 'capacity-stream';
+  appliedThrough: number;
+}
 
 export const readModelIndexes: Record<string, IndexDescription[]> = {
   sessions: [{ key: { tenantId: 1 } }],
@@ -34,11 +39,22 @@ export class ReadModelStore {
   private readonly sessions: Collection<SessionDoc>;
   private readonly slots: Collection<SlotDoc>;
   private readonly bookings: Collection<BookingDoc>;
+  private readonly progress: Collection<ProgressDoc>;
 
   constructor(db: Db) {
     this.sessions = db.collection('sessions');
     this.slots = db.collection('slots');
     this.bookings = db.collection('bookings');
+    this.progress = db.collection('progress');
+  }
+
+  /** The capacity stream sequence through which every event is applied, as last recorded. */
+  async appliedThrough(): Promise<number | undefined> {
+    return (await this.progress.findOne({ _id: 'capacity-stream' }))?.appliedThrough;
+  }
+
+  async recordAppliedThrough(seq: number): Promise<void> {
+    await this.progress.updateOne({ _id: 'capacity-stream' }, { $max: { appliedThrough: seq } }, { upsert: true });
   }
 
   /** Stores each part of the fact (details, default capacity) that is newer than the stored one. */
