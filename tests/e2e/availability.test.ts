@@ -1,5 +1,6 @@
+import { eventStream, eventSubject } from '@allot/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, openStream, type Stack, startStack, today } from './stack';
+import { eventually, openStream, type Stack, startStack, storedEvents, today } from './stack';
 
 describe('availability through the gateway', () => {
   let stack: Stack;
@@ -208,5 +209,32 @@ describe('availability through the gateway', () => {
       [10, 4],
       [6, 5],
     ]);
+  });
+
+  it('sessions - concurrent changes each get their own version, and each event describes the state it produced', async () => {
+    const { key, tenantId } = await stack.newTenant();
+    const admin = stack.as(key);
+    const session = (await admin('POST', '/v1/sessions', { name: 'v0', maxCapacity: 5 })).body;
+    const changes = await Promise.all([
+      ...Array.from({ length: 6 }, (_, i) => admin('PATCH', `/v1/sessions/${session.id}`, { name: `v${i + 1}` })),
+      admin('PUT', `/v1/sessions/${session.id}/capacity`, { maxCapacity: 9 }),
+    ]);
+    expect(changes.map((c) => c.status)).toEqual([200, 200, 200, 200, 200, 200, 200]);
+    const events = await eventually(async () => {
+      const stored = await storedEvents(stack.natsUrl, eventStream('capacity'), eventSubject('capacity', tenantId, '>'));
+      return stored.length === 8 && stored;
+    });
+    type SessionData = { session?: { name: string; maxCapacity: number }; sessionVersion?: number; newCapacity?: number };
+    const byVersion = events.map((e) => e.data as SessionData).sort((a, b) => (a.sessionVersion ?? 0) - (b.sessionVersion ?? 0));
+    expect(byVersion.map((d) => d.sessionVersion)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // Replaying the events in version order: every session event shows the capacity set before it.
+    let capacity = 5;
+    for (const data of byVersion) {
+      if (data.newCapacity !== undefined) capacity = data.newCapacity;
+      else expect(data.session?.maxCapacity).toBe(capacity);
+    }
+    const last = byVersion.at(-1) as SessionData;
+    const final = (await admin('GET', `/v1/sessions/${session.id}`)).body;
+    if (last.session) expect(final).toMatchObject({ name: last.session.name, maxCapacity: 9 });
   });
 });

@@ -20,8 +20,8 @@ export function toSession(doc: SessionDoc): Session {
 /** A change made from the session as read at `current.version`, and the event that announces it. */
 export type SessionChange = (current: SessionDoc) => { set: Partial<SessionDoc>; event: EventEnvelope };
 
-/** Tries of a session change that lost a race with another change. */
-const CHANGE_ATTEMPTS = 5;
+/** Tries of a session change that lost races with other changes (each lost race is another change made). */
+const CHANGE_ATTEMPTS = 20;
 
 /** How long the booking path trusts a session it read (see `recent`). */
 const RECENT_MS = 5000;
