@@ -150,7 +150,7 @@ describe('availability through the gateway', () => {
     expect((await stack.as(user)('POST', '/v1/availability/refresh', { date: today(0) })).status).toBe(403);
   });
 
-  it('etag - an unchanged answer is 304 to If-None-Match; a booking changes it', async () => {
+  it('etag - an unchanged answer is 304 to If-None-Match; a change is answered as soon as it is announced', async () => {
     const { key } = await stack.newTenant();
     const admin = stack.as(key);
     const session = (await admin('POST', '/v1/sessions', { name: 'Polled', maxCapacity: 10 })).body;
@@ -165,10 +165,18 @@ describe('availability through the gateway', () => {
     expect(again.status).toBe(304);
     expect(again.text).toBe('');
 
+    // The gateway keeps the answer, but the announcement of a change purges it: once an SSE
+    // client has the change, so does every GET.
+    const stream = openStream(`${stack.base}/v1/stream?channels=availability.session.${session.id}`, { authorization: `Bearer ${key}` });
+    expect((await stream.response).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await admin('GET', url)).body.bookedSlots).toBe(0);
     await admin('POST', '/v1/bookings', { sessionId: session.id, date: today(1), adults: 2 });
-    await bookedShown(key, session.id, today(1), 2);
+    await eventually(() => stream.events.length > 0);
+    stream.close();
     const changed = await admin('GET', url, undefined, { 'if-none-match': tag as string });
     expect(changed.status).toBe(200);
+    expect(changed.body.bookedSlots).toBe(2);
     expect(changed.headers.get('etag')).not.toBe(tag);
   });
 

@@ -50,6 +50,12 @@ export class ReadModelCache {
     return true;
   }
 
+  /** The cached figures of a session/date: null if known to be unbooked, undefined if not cached. */
+  peekSlot(sessionId: string, date: string): SlotState | null | undefined {
+    const held = this.slots.get(slotKey(sessionId, date));
+    return held === NOBODY_BOOKED ? null : held;
+  }
+
   /** The tenant's session; `not_found` if it has none with this id (another tenant's included). */
   async session(tenantId: string, sessionId: string): Promise<SessionState> {
     let session = this.sessions.get(sessionId);
