@@ -15,7 +15,8 @@
  *    at the booker (one process, one clock). Target p99 < 100 ms over every client, 0 missed.
  *
  * Env: BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), FRESH_STREAMS (1000), FRESH_BOOKINGS (30),
- * FRESH_GAP_MS (200), BENCH_LOG_LEVEL (warn). Writes bench/results/availability.{json,md}.
+ * FRESH_GAP_MS (200), BENCH_LOG_LEVEL (warn), BENCH_GATEWAY_NODE_ARGS (extra Node flags for the
+ * gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). Writes bench/results/availability.{json,md}.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -100,6 +101,7 @@ try {
       RATE_LIMIT_PER_SECOND: '100000000',
       RATE_LIMIT_BURST: '100000000',
     }),
+    { nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) },
   );
   children.push(gateway);
   const port = Number(gateway.ready.port);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { LRUCache } from 'lru-cache';
 import type { GatewayEnv } from '../http/env';
@@ -16,14 +17,15 @@ interface Answer {
   generation: number;
 }
 
+/** Whether `If-None-Match` names this entity tag (or any, `*`). */
+const notModified = (ifNoneMatch: string | undefined, etag: string) =>
+  ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*');
+
 interface Tenant {
   /** Bumped by every change of the tenant's availability: answers of older generations are void. */
   generation: number;
   unlisten: (() => void) | undefined;
 }
-
-const matchesTag = (header: string | undefined, etag: string) =>
-  header !== undefined && header.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*');
 
 /**
  * The availability answers this gateway replica gave, kept per tenant and request URL and
@@ -31,7 +33,8 @@ const matchesTag = (header: string | undefined, etag: string) =>
  * `availability.*` client messages that SSE clients get also purge the tenant's answers here
  * (through the fan-out, while the tenant has answers kept). An answer whose request began before
  * a purge is not kept. Availability is the same for every credential of a tenant, so any of
- * them may be served a kept answer.
+ * them may be served a kept answer. Every answer carries an `ETag` (a hash of its body) and a
+ * matching `If-None-Match` is answered 304 without a body.
  */
 export function availabilityAnswers(fanout: Fanout): MiddlewareHandler<GatewayEnv> {
   const answers = new LRUCache<string, Answer>({ max: MAX_ANSWERS, ttl: ANSWER_TTL_MS });
@@ -62,14 +65,16 @@ export function availabilityAnswers(fanout: Fanout): MiddlewareHandler<GatewayEn
     const tenant = watch(tenantId);
     const kept = answers.get(key);
     if (kept && kept.generation === tenant.generation) {
-      if (matchesTag(c.req.header('if-none-match'), kept.etag)) return c.body(null, 304, { etag: kept.etag });
+      if (notModified(c.req.header('if-none-match'), kept.etag)) return c.body(null, 304, { etag: kept.etag });
       return c.body(kept.body, 200, { 'content-type': 'application/json', etag: kept.etag });
     }
     const generation = tenant.generation;
     await next();
-    const etag = c.res.headers.get('etag');
-    if (c.res.status === 200 && etag && tenant.generation === generation) {
-      answers.set(key, { body: await c.res.clone().text(), etag, generation });
-    }
+    if (c.res.status !== 200) return;
+    const body = await c.res.clone().text();
+    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    if (tenant.generation === generation) answers.set(key, { body, etag, generation });
+    if (notModified(c.req.header('if-none-match'), etag)) c.res = new Response(null, { status: 304, headers: { etag } });
+    else c.res.headers.set('etag', etag);
   };
 }
