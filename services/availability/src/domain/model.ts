@@ -57,7 +57,7 @@ export function mergeSession(current: SessionState | undefined, fact: SessionFac
   if (!details && !capacity && current) return current;
   return {
     ...base,
-    updatedAt: fact.at > base.updatedAt ? fact.at : base.updatedAt,
+    updatedAt: [fact.at, base.updatedAt].sort()[1] as string, // the later: ISO timestamps sort as text
     ...(details ? { ...fact.details, detailsVersion: fact.version } : {}),
     ...(capacity ? { maxCapacity: fact.maxCapacity as number, capacityVersion: fact.version } : {}),
   };

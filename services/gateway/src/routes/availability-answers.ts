@@ -19,7 +19,7 @@ interface Answer {
 
 /** Whether `If-None-Match` names this entity tag (or any, `*`). */
 const notModified = (ifNoneMatch: string | undefined, etag: string) =>
-  ifNoneMatch !== undefined && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*');
+  ifNoneMatch?.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*') ?? false;
 
 interface Tenant {
   /** Bumped by every change of the tenant's availability: answers of older generations are void. */
