@@ -21,7 +21,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { startInfra } from '@allot/infra';
-import { childEnv, createTenant, here as gatewayDir, newRootKey, round, sleep, versions, writeResults } from '../gateway/common';
+import { childEnv, createTenant, newRootKey, round, sleep, startGatewayChild, versions, writeResults } from '../gateway/common';
 import { type BenchChild, startChild } from '../gateway/ipc';
 import { cpuTimes, machineBusySince } from '../lib/cpu';
 import { httpLoadChecked } from '../lib/load';
@@ -93,16 +93,10 @@ try {
     startChild(path.join(here, 'service-server.ts'), childEnv(infra, name, { BENCH_SERVICE: name }), { nodeArgs: [] });
   children.push(await service('capacity'), await service('availability'));
   const rootKey = newRootKey();
-  const gateway = await startChild(
-    path.join(gatewayDir, 'gateway-server.ts'),
-    childEnv(infra, 'gateway', {
-      ROOT_API_KEY: rootKey,
-      READY_SERVICES: 'capacity,availability',
-      RATE_LIMIT_PER_SECOND: '100000000',
-      RATE_LIMIT_BURST: '100000000',
-    }),
-    { nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) },
-  );
+  const gateway = await startGatewayChild(infra, rootKey, {
+    readyServices: 'capacity,availability',
+    nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
+  });
   children.push(gateway);
   const port = Number(gateway.ready.port);
   const base = `http://127.0.0.1:${port}`;
