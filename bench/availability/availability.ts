@@ -95,6 +95,8 @@ try {
   const rootKey = newRootKey();
   const gateway = await startGatewayChild(infra, rootKey, {
     readyServices: 'capacity,availability',
+    // One API key opens every stream: the per-credential and per-tenant limits are out of the way.
+    env: { SSE_MAX_STREAMS_PER_CREDENTIAL: String(streams + 10), SSE_MAX_STREAMS_PER_TENANT: String(streams + 10) },
     nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean),
   });
   children.push(gateway);

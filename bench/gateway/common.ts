@@ -43,13 +43,14 @@ export function childEnv(
 export function startGatewayChild(
   infra: { natsUrl: string; mongoUrl: string },
   rootKey: string,
-  options: { readyServices: string; nodeArgs?: string[] },
+  options: { readyServices: string; nodeArgs?: string[]; env?: Record<string, string> },
 ) {
   const env = childEnv(infra, 'gateway', {
     ROOT_API_KEY: rootKey,
     READY_SERVICES: options.readyServices,
     RATE_LIMIT_PER_SECOND: '100000000',
     RATE_LIMIT_BURST: '100000000',
+    ...options.env,
   });
   return startChild(path.join(here, 'gateway-server.ts'), env, { nodeArgs: options.nodeArgs });
 }

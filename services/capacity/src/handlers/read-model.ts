@@ -49,8 +49,8 @@ export const readModelHandlers = (db: Db) =>
       })),
     'readModel.slots': (query) =>
       pageOf(db, 'slots', query, 'sessionId', (doc: SlotDoc) => ({ tenantId: doc.tenantId, slots: snapshotOf(doc) }), {
-        live: 0,
-        promoted: 0,
+        inflight: 0,
+        alerts: 0,
       }),
     'readModel.bookings': (query) =>
       pageOf(db, 'bookings', query, 'sessionId', (doc: BookingDoc) => ({ tenantId: doc.tenantId, booking: toBooking(doc) })),

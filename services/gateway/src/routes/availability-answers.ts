@@ -43,6 +43,9 @@ export function availabilityAnswers(fanout: Fanout): MiddlewareHandler<GatewayEn
   const watch = (tenantId: string): Tenant => {
     const tenant = tenants.get(tenantId) ?? { generation: 0, unlisten: undefined };
     tenants.set(tenantId, tenant);
+    const forget = () => {
+      tenant.unlisten = undefined;
+    };
     tenant.unlisten ??= fanout.listen({
       tenantId,
       matches: (tokens) => tokens[0] === 'availability',
@@ -51,9 +54,8 @@ export function availabilityAnswers(fanout: Fanout): MiddlewareHandler<GatewayEn
         tenant.unlisten?.(); // listening again with the next answer kept
         tenant.unlisten = undefined;
       },
-      close: () => {
-        tenant.unlisten = undefined;
-      },
+      close: forget,
+      resume: forget, // only replaying listeners are told to resume; this one never replays
     });
     return tenant;
   };
