@@ -21,9 +21,6 @@ export const IsoDate = z
   }, 'must be a real calendar date')
   .refine((s) => s >= FIRST_DATE && s <= LAST_DATE, `must be between ${FIRST_DATE} and ${LAST_DATE}`);
 
-/** A date the platform takes from clients (SPEC §3): 2000-01-01..2100-12-31. */
-export const SupportedDate = IsoDate.refine((s) => s >= '2000-01-01' && s <= '2100-12-31', 'must be between 2000-01-01 and 2100-12-31');
-
 /** An ISO 8601 UTC timestamp. */
 export const Timestamp = z.string().datetime();
 

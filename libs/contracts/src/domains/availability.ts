@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { event } from '../envelope';
-import { Id, IsoDate, SupportedDate, Timestamp } from '../primitives';
+import { Id, IsoDate, Timestamp } from '../primitives';
 import { rpc } from '../rpc';
 
 export const Availability = z.object({
@@ -45,26 +45,26 @@ export const availabilityEvents = {
 };
 
 /** HTTP queries and bodies of SPEC §5 (the gateway validates with these, the service again). */
-export const AvailabilityQuery = z.strictObject({ date: SupportedDate, sessionId: Id.optional() });
+export const AvailabilityQuery = z.strictObject({ date: IsoDate, sessionId: Id.optional() });
 
 /** The most dates one range answer covers. */
 export const MAX_RANGE_DAYS = 92;
 const dayMs = 86_400_000;
 export const AvailabilityRangeQuery = z
-  .strictObject({ from: SupportedDate, to: SupportedDate, sessionId: Id.optional() })
+  .strictObject({ from: IsoDate, to: IsoDate, sessionId: Id.optional() })
   .refine((q) => q.from <= q.to, { path: ['to'], message: 'must be on or after from' })
   .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / dayMs < MAX_RANGE_DAYS, {
     path: ['to'],
     message: `must be at most ${MAX_RANGE_DAYS} days from from`,
   });
 
-export const AvailabilityStatsQuery = z.strictObject({ date: SupportedDate, sessionId: Id });
+export const AvailabilityStatsQuery = z.strictObject({ date: IsoDate, sessionId: Id });
 
 const Days = z.coerce.number().int().min(1).max(90).default(30);
 export const AvailabilityTrendsQuery = z.strictObject({ sessionId: Id, days: Days });
 export const PeakHoursQuery = z.strictObject({ sessionId: Id, days: Days });
 export const AvailabilityAlertsQuery = z.strictObject({ sessionId: Id.optional() });
-export const RefreshAvailability = z.strictObject({ date: SupportedDate, sessionId: Id.optional() });
+export const RefreshAvailability = z.strictObject({ date: IsoDate, sessionId: Id.optional() });
 
 /** Every active session's availability on a date. */
 export const AvailabilityList = z.object({ items: z.array(Availability) });
