@@ -68,7 +68,16 @@ export function createApp(deps: GatewayDeps) {
   );
   app.use('/v1/*', rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
 
-  for (const routes of [meRoutes, tenantRoutes, apiKeyRoutes, userTokenRoutes, streamRoutes, capacityRoutes, availabilityRoutes, notificationRoutes])
+  for (const routes of [
+    meRoutes,
+    tenantRoutes,
+    apiKeyRoutes,
+    userTokenRoutes,
+    streamRoutes,
+    capacityRoutes,
+    availabilityRoutes,
+    notificationRoutes,
+  ])
     app.route('/v1', routes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
