@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startChild } from './ipc';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const here = path.join(root, 'bench/gateway');
@@ -36,6 +37,22 @@ export function childEnv(
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     ...extra,
   };
+}
+
+/** The real gateway in its own process (`gateway-server.ts`), with rate limits out of the benchmark's way. */
+export function startGatewayChild(
+  infra: { natsUrl: string; mongoUrl: string },
+  rootKey: string,
+  options: { readyServices: string; nodeArgs?: string[]; env?: Record<string, string> },
+) {
+  const env = childEnv(infra, 'gateway', {
+    ROOT_API_KEY: rootKey,
+    READY_SERVICES: options.readyServices,
+    RATE_LIMIT_PER_SECOND: '100000000',
+    RATE_LIMIT_BURST: '100000000',
+    ...options.env,
+  });
+  return startChild(path.join(here, 'gateway-server.ts'), env, { nodeArgs: options.nodeArgs });
 }
 
 export const newRootKey = () => `root_${randomBytes(16).toString('hex')}`;

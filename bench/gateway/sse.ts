@@ -19,13 +19,12 @@
  * Writes bench/results/gateway-sse.{json,md}.
  */
 import http from 'node:http';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startInfra } from '@allot/infra';
 import { connect } from '@nats-io/transport-node';
 import { machineInfo, natsRequestReply } from '../lib/measure';
-import { childEnv, createTenant, here, mib, newRootKey, round, sleep, versions, writeResults } from './common';
-import { type BenchChild, startChild } from './ipc';
+import { createTenant, mib, newRootKey, round, sleep, startGatewayChild, versions, writeResults } from './common';
+import type { BenchChild } from './ipc';
 
 const streams = Number(process.env.SSE_STREAMS ?? 5000);
 const messages = Number(process.env.SSE_MESSAGES ?? 20);
@@ -153,16 +152,10 @@ try {
   const nats = await natsRequestReply(infra.natsUrl, seconds);
 
   const rootKey = newRootKey();
-  gw = await startChild(
-    path.join(here, 'gateway-server.ts'),
-    childEnv(infra, 'gateway', {
-      ROOT_API_KEY: rootKey,
-      READY_SERVICES: '',
-      RATE_LIMIT_PER_SECOND: '100000000',
-      RATE_LIMIT_BURST: '100000000',
-    }),
-    { nodeArgs: ['--expose-gc', ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])] },
-  );
+  gw = await startGatewayChild(infra, rootKey, {
+    readyServices: '',
+    nodeArgs: ['--expose-gc', ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+  });
   const gateway = gw;
   const port = Number(gateway.ready.port);
   const { tenantId, key } = await createTenant(`http://127.0.0.1:${port}`, rootKey);

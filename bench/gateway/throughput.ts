@@ -19,7 +19,7 @@ import { startInfra } from '@allot/infra';
 import { cpuTimes, machineBusySince } from '../lib/cpu';
 import { httpLoadChecked } from '../lib/load';
 import { honoHello, machineInfo, natsRequestReply } from '../lib/measure';
-import { childEnv, createTenant, here, newRootKey, round, versions, writeResults } from './common';
+import { childEnv, createTenant, here, newRootKey, round, startGatewayChild, versions, writeResults } from './common';
 import { type BenchChild, startChild } from './ipc';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -61,16 +61,7 @@ try {
   const honoNats = await httpLoadChecked(bareUrl, { connections, seconds });
   await bare.stop();
   const rootKey = newRootKey();
-  const gw = await startChild(
-    path.join(here, 'gateway-server.ts'),
-    childEnv(infra, 'gateway', {
-      ROOT_API_KEY: rootKey,
-      READY_SERVICES: '',
-      RATE_LIMIT_PER_SECOND: '100000000',
-      RATE_LIMIT_BURST: '100000000',
-    }),
-    { nodeArgs: childNodeArgs },
-  );
+  const gw = await startGatewayChild(infra, rootKey, { readyServices: '', nodeArgs: childNodeArgs });
   children.push(gw);
   const base = `http://127.0.0.1:${gw.ready.port}`;
   const { key } = await createTenant(base, rootKey);

@@ -1,34 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { eventStream, eventSubject } from '@allot/contracts';
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, type Stack, startCapacityProcess, startStack, today } from './stack';
+import { eventually, type Stack, startCapacityProcess, startStack, storedEvents, today } from './stack';
 
 /** Every event of a tenant on EVT_CAPACITY, as `bookingId → event types`. */
 async function bookingEvents(natsUrl: string, tenantId: string) {
-  const nc = await connect({ servers: natsUrl });
   const byBooking = new Map<string, Set<string>>();
-  try {
-    const consumer = await jetstream(nc).consumers.get(eventStream('capacity'), {
-      filter_subjects: [eventSubject('capacity', tenantId, 'booking.>')],
-      deliver_policy: DeliverPolicy.All,
-    });
-    const info = await consumer.info();
-    let left = info.num_pending;
-    while (left > 0) {
-      const batch = await consumer.fetch({ max_messages: Math.min(left, 500), expires: 2000 });
-      for await (const m of batch) {
-        const event = m.json<{ type: string; data: { booking: { id: string } } }>();
-        const types = byBooking.get(event.data.booking.id) ?? new Set();
-        types.add(event.type);
-        byBooking.set(event.data.booking.id, types);
-        left--;
-      }
-    }
-  } finally {
-    await nc.close();
+  for (const event of await storedEvents(natsUrl, eventStream('capacity'), eventSubject('capacity', tenantId, 'booking.>'))) {
+    const id = (event.data as { booking: { id: string } }).booking.id;
+    byBooking.set(id, (byBooking.get(id) ?? new Set()).add(event.type));
   }
   return byBooking;
 }

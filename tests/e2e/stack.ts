@@ -1,16 +1,19 @@
 /**
  * The whole stack for end-to-end tests: its own NATS server (so no other test file's services
  * answer its RPCs), the shared FerretDB, the capacity service and the gateway in this process,
- * driven only through HTTP and SSE like a client; the notifications service, and the inventory
- * service with the supplier simulator, too when asked.
- * `startCapacityProcess` / `startServiceProcess` run a service as a child process instead, for
- * tests that kill it.
+ * driven only through HTTP and SSE like a client; the notifications and availability services,
+ * and the inventory service with the supplier simulator, too when asked.
+ * `startCapacityProcess` / `startAvailabilityProcess` / `startServiceProcess` run a service as a
+ * child process instead, for tests that kill it; `startAvailability` starts another availability
+ * replica.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { startAvailability } from '@allot/availability';
 import { startCapacity } from '@allot/capacity';
+import type { EventEnvelope } from '@allot/contracts';
 import { startGateway } from '@allot/gateway';
 import { type LocalServer, startNats } from '@allot/infra';
 import { startInventory } from '@allot/inventory';
@@ -18,6 +21,8 @@ import { newId } from '@allot/kit';
 import { call, type Reply } from '@allot/kit/testing';
 import { startNotifications } from '@allot/notifications';
 import { startSupplierSim } from '@allot/supplier-sim';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { inject } from 'vitest';
 
 export { eventually, openStream } from '@allot/kit/testing';
@@ -36,6 +41,7 @@ export interface Stack {
   supplierUrl: string;
   /** Signs supplier callbacks to the gateway. */
   webhookSecret: string;
+  availabilityDb: string;
   /** Calls the gateway as a client with a credential. */
   as(key: string): (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>;
   newTenant(): Promise<{ tenantId: string; key: string }>;
@@ -43,6 +49,8 @@ export interface Stack {
   stopCapacity(): Promise<void>;
   stopNotifications(): Promise<void>;
   stopInventory(): Promise<void>;
+  /** Starts (another) availability replica on the stack's NATS and database; stopped with the stack. */
+  startAvailability(env?: NodeJS.ProcessEnv): ReturnType<typeof startAvailability>;
   stop(): Promise<void>;
 }
 
@@ -57,6 +65,8 @@ export interface StackOptions {
   inventory?: NodeJS.ProcessEnv;
   /** With `inventory`: run the service as a child process instead (`startServiceProcess`), for kill tests. */
   inventoryInProcess?: boolean;
+  /** Also start the availability service in this process (with this environment, if an object). */
+  availability?: boolean | NodeJS.ProcessEnv;
 }
 
 const quiet = () => process.env.TEST_LOG_LEVEL ?? 'silent';
@@ -84,6 +94,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stopInventory = () => inventory.stop();
   }
   const webhookSecret = randomBytes(24).toString('hex');
+  const availabilityDb = newId('avl').toLowerCase();
+  const replicas: Awaited<ReturnType<typeof startAvailability>>[] = [];
+  const startReplica = async (env: NodeJS.ProcessEnv = {}) => {
+    const running = await startAvailability({ ...common, MONGO_DB: availabilityDb, ...env });
+    replicas.push(running);
+    return running;
+  };
+  if (options.availability) await startReplica(options.availability === true ? {} : options.availability);
   const rootKey = `root_${randomBytes(16).toString('hex')}`;
   const gateway = await startGateway({
     ...common,
@@ -92,7 +110,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
     OPS_PORT: '0',
     SUPPLIER_WEBHOOK_SECRET: webhookSecret,
-    READY_SERVICES: 'capacity',
+    READY_SERVICES: options.availability ? 'capacity,availability' : 'capacity',
     RATE_LIMIT_PER_SECOND: '100000',
     RATE_LIMIT_BURST: '100000',
     ...options.gateway,
@@ -114,6 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     inventoryDb,
     supplierUrl: sim?.url ?? '',
     webhookSecret,
+    availabilityDb,
     as,
     async newTenant() {
       const res = await as(rootKey)('POST', '/v1/tenants', { name: 'e2e' });
@@ -128,8 +147,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stopCapacity: () => stopCapacity(),
     stopNotifications: () => stopNotifications(),
     stopInventory: () => stopInventory(),
+    startAvailability: startReplica,
     async stop() {
       await gateway.stop();
+      await Promise.all(replicas.map((r) => r.stop().catch(() => {}))); // a test may have stopped one
       await stopCapacity();
       await stopNotifications();
       await stopInventory();
@@ -144,10 +165,15 @@ export function startCapacityProcess(stack: Stack, env: NodeJS.ProcessEnv = {}):
   return startServiceProcess(stack, 'capacity', env);
 }
 
+/** The availability service as a child process on the stack's NATS and database, for kill tests. */
+export function startAvailabilityProcess(stack: Stack, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+  return startServiceProcess(stack, 'availability', env);
+}
+
 /** A service as a child process on the stack's NATS and its database of the stack, for kill tests. */
 export async function startServiceProcess(
   stack: Stack,
-  service: 'capacity' | 'notifications' | 'inventory',
+  service: 'capacity' | 'notifications' | 'inventory' | 'availability',
   env: NodeJS.ProcessEnv = {},
 ): Promise<ChildProcess> {
   const main = path.resolve(__dirname, `../../services/${service}/src/main.ts`);
@@ -156,7 +182,12 @@ export async function startServiceProcess(
       ...process.env,
       NATS_URL: stack.natsUrl,
       MONGO_URL: inject('mongoUrl'),
-      MONGO_DB: { capacity: stack.capacityDb, notifications: stack.notificationsDb, inventory: stack.inventoryDb }[service],
+      MONGO_DB: {
+        capacity: stack.capacityDb,
+        notifications: stack.notificationsDb,
+        inventory: stack.inventoryDb,
+        availability: stack.availabilityDb,
+      }[service],
       ...(service === 'inventory' ? { SUPPLIER_URL: stack.supplierUrl } : {}),
       PORT: '0',
       LOG_LEVEL: 'info',
@@ -174,3 +205,23 @@ export async function startServiceProcess(
 }
 
 export const today = (offsetDays = 0) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+
+/** Every event stored on a stream under `subject` (wildcards allowed), in stream order. */
+export async function storedEvents(natsUrl: string, stream: string, subject: string): Promise<EventEnvelope[]> {
+  const nc = await connect({ servers: natsUrl });
+  const events: EventEnvelope[] = [];
+  try {
+    const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: [subject], deliver_policy: DeliverPolicy.All });
+    let left = (await consumer.info()).num_pending;
+    while (left > 0) {
+      const batch = await consumer.fetch({ max_messages: Math.min(left, 500), expires: 2000 });
+      for await (const m of batch) {
+        events.push(m.json<EventEnvelope>());
+        left--;
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+  return events;
+}

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { availabilityEvents } from './domains/availability';
+import { availabilityEvents, availabilityRpc } from './domains/availability';
 import { capacityEvents } from './domains/capacity';
 import { capacityRpc } from './domains/capacity-rpc';
 import { inventoryEvents } from './domains/inventory';
@@ -44,7 +44,7 @@ export function parseCatalogEvent<S extends ServiceName>(source: S, envelope: Ev
 /** Every RPC operation each service serves. Domain issues add their operations here. */
 export const rpcCatalog = {
   capacity: { ping, ...capacityRpc },
-  availability: { ping },
+  availability: { ping, ...availabilityRpc },
   inventory: { ping, ...inventoryRpc },
   notifications: { ping, ...notificationRpc },
 } satisfies Partial<Record<ServiceName, Record<string, RpcContract>>>;

@@ -58,6 +58,7 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
   private readonly periodic: { stop(): Promise<void> }[] = [];
   private health: Server | undefined;
   private ready = false;
+  private readonly readinessChecks = new Map<string, () => Promise<boolean>>();
   port = 0;
 
   constructor(
@@ -129,13 +130,20 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
     this.consumers.push(await runJobs(this.jetStreamDeps, this.jobs, { ...options, clock: this.clock }));
   }
 
-  /** What `/readyz` reports: started, and NATS and Mongo answering. */
+  /** Adds a condition of the service's own to `/readyz` (e.g. a read model caught up). */
+  addReadinessCheck(name: string, probe: () => Promise<boolean>): void {
+    this.readinessChecks.set(name, probe);
+  }
+
+  /** What `/readyz` reports: started, NATS and Mongo answering, and the service's own checks. */
   async readiness(): Promise<Record<string, boolean>> {
-    return {
+    const checks: Record<string, boolean> = {
       started: this.ready,
       nats: !this.nc.isClosed() && (await within(1000, this.nc.flush())),
       mongo: await within(1000, this.db.command({ ping: 1 })),
     };
+    for (const [name, probe] of this.readinessChecks) checks[name] = await probe().catch(() => false);
+    return checks;
   }
 
   /**

@@ -1,10 +1,12 @@
 import { capacityRpc } from '@allot/contracts';
 import { defineService } from '@allot/kit';
+import type { Db } from 'mongodb';
 import { capacityEnv } from './config';
-import { capacityContext } from './context';
+import { type Capacity, type CapacityService, capacityContext } from './context';
 import { bookingHandlers } from './handlers/bookings';
 import { insightHandlers } from './handlers/insights';
 import { queueHandlers } from './handlers/queue';
+import { readModelHandlers } from './handlers/read-model';
 import { sessionHandlers } from './handlers/sessions';
 import { expiryJobs } from './jobs/expiries';
 import { queueSweep } from './jobs/queue-sweep';
@@ -19,8 +21,15 @@ export const capacityService = defineService({
   env: capacityEnv,
   indexes: { sessions: sessionIndexes, slots: slotIndexes, bookings: bookingIndexes, queue: queueIndexes },
   rpc: capacityRpc,
-  context: capacityContext,
-  handlers: (cap) => ({ ...sessionHandlers(cap), ...bookingHandlers(cap), ...queueHandlers(cap), ...insightHandlers(cap) }),
+  // The read-model operations read the collections across tenants, so they get the database itself.
+  context: (service: CapacityService) => ({ ...capacityContext(service), db: service.db }),
+  handlers: (cap: Capacity & { db: Db }) => ({
+    ...sessionHandlers(cap),
+    ...bookingHandlers(cap),
+    ...queueHandlers(cap),
+    ...insightHandlers(cap),
+    ...readModelHandlers(cap.db),
+  }),
   jobs: expiryJobs,
   tasks: (cap) => [queueSweep(cap)],
 });

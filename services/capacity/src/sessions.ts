@@ -15,15 +15,15 @@ export async function createSession(
 ): Promise<Session> {
   const now = cap.clock.now().toISOString();
   const session: Session = { id: await cap.requestIds.idFor(requestKey, () => newId('ses')), ...input, createdAt: now, updatedAt: now };
-  return toSession(await cap.sessions.insert(tenantId, session, cap.event(tenantId, 'session.created', { session })));
+  return toSession(await cap.sessions.insert(tenantId, session, cap.event(tenantId, 'session.created', { session, sessionVersion: 1 })));
 }
 
 export async function updateSession(cap: Capacity, tenantId: string, id: string, patch: z.output<typeof UpdateSession>): Promise<Session> {
-  const current = await cap.sessions.get(tenantId, id);
-  const set: Partial<SessionDoc> = { ...patch, updatedAt: cap.clock.now().toISOString() };
-  const event = cap.event(tenantId, 'session.updated', { session: toSession({ ...current, ...set }) });
-  const doc = await cap.sessions.update(tenantId, id, set, event);
-  if (!doc) throw new AppError('not_found', 'Session not found');
+  const doc = await cap.sessions.change(tenantId, id, (current) => {
+    const set: Partial<SessionDoc> = { ...patch, updatedAt: cap.clock.now().toISOString() };
+    const session = toSession({ ...current, ...set });
+    return { set, event: cap.event(tenantId, 'session.updated', { session, sessionVersion: current.version + 1 }) };
+  });
   return toSession(doc);
 }
 
@@ -72,15 +72,18 @@ export async function setCapacity(
     );
   }
   // The default first, so every ledger created from now on starts at it; then the dates that exist.
-  const event = cap.event(tenantId, 'capacity.adjusted', {
-    sessionId,
-    date: null,
-    oldCapacity: from,
-    newCapacity: to,
-    reason,
-    slots: null,
-  });
-  await cap.sessions.update(tenantId, sessionId, { maxCapacity: to, updatedAt: cap.clock.now().toISOString() }, event);
+  await cap.sessions.change(tenantId, sessionId, (current) => ({
+    set: { maxCapacity: to, updatedAt: cap.clock.now().toISOString() },
+    event: cap.event(tenantId, 'capacity.adjusted', {
+      sessionId,
+      date: null,
+      oldCapacity: from,
+      newCapacity: to,
+      reason,
+      slots: null,
+      sessionVersion: current.version + 1,
+    }),
+  }));
   cap.log.info({ sessionId, from, to }, 'default capacity set');
   const grown: string[] = [];
   for (const slot of await cap.ledger.listForSession(tenantId, sessionId, today)) {

@@ -11,6 +11,7 @@ import { problem, toAppError } from './http/problem';
 import { Limit, rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
 import { apiKeyRoutes } from './routes/api-keys';
+import { availabilityRoutes } from './routes/availability';
 import { capacityRoutes } from './routes/capacity';
 import { dashboardRoutes } from './routes/dashboard';
 import { docsRoutes } from './routes/docs';
@@ -76,6 +77,7 @@ export function createApp(deps: GatewayDeps) {
     streamRoutes,
     capacityRoutes,
     inventoryRoutes,
+    availabilityRoutes,
     notificationRoutes,
   ])
     app.route('/v1', routes(deps));

@@ -29,7 +29,8 @@ export function deployables(): { services: Deployable[]; simulator: boolean } {
   const services: Deployable[] = domain.map((name) => ({
     name,
     public: false,
-    calls: [],
+    // Availability rebuilds its read model from capacity's read-model operations.
+    calls: name === 'availability' ? ['capacity'] : [],
     redelivers: name === 'notifications',
     env: name === 'inventory' ? { SUPPLIER_URL: 'http://supplier-sim:8090' } : ({} as Record<string, string>),
   }));

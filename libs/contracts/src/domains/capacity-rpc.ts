@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Bool, Id, IsoDate, Pagination, page, UserId } from '../primitives';
-import { rpc } from '../rpc';
+import { platformRpc, rpc } from '../rpc';
 import {
   Booking,
   BookingStatus,
@@ -11,6 +11,7 @@ import {
   QueueEntryStatus,
   QueuePromotion,
   Session,
+  SlotSnapshot,
 } from './capacity';
 
 /** HTTP request bodies and queries of SPEC §4 (the gateway validates with these, the service again). */
@@ -154,6 +155,20 @@ export const UpdateHoardingLimits = HoardingLimits.partial()
   .strict()
   .refine((patch) => Object.keys(patch).length > 0, 'name at least one limit to change');
 
+/**
+ * What read models (availability) rebuild from when the event stream no longer holds what they
+ * missed, or on an admin's refresh: the stored state with its versions, in `_id` order, paged.
+ */
+export const ReadModelQuery = z.strictObject({
+  tenantId: Id.optional(),
+  sessionId: Id.optional(),
+  date: IsoDate.optional(),
+  after: z.string().min(1).max(512).optional(),
+  limit: z.number().int().min(1).max(1000).default(500),
+});
+const readModelPage = <T extends z.ZodRawShape>(item: T) =>
+  z.object({ items: z.array(z.object({ tenantId: Id, ...item })), nextCursor: z.string().nullable() });
+
 const byId = z.object({ id: Id });
 const QueueList = Pagination.extend({ status: QueueEntryStatus.optional() }).strict();
 
@@ -184,6 +199,17 @@ export const capacityRpc = {
     z.object({ sessionId: Id.optional() }).strict(),
     z.object({ items: z.array(CapacityAlert) }),
   ),
+  'readModel.sessions': platformRpc(
+    'Sessions with their versions (read-model rebuilds)',
+    ReadModelQuery.omit({ date: true }),
+    readModelPage({ session: Session, version: z.number().int().min(0) }),
+  ),
+  'readModel.slots': platformRpc(
+    'Slot ledgers of session/dates (read-model rebuilds)',
+    ReadModelQuery,
+    readModelPage({ slots: SlotSnapshot }),
+  ),
+  'readModel.bookings': platformRpc('Bookings in any state (read-model rebuilds)', ReadModelQuery, readModelPage({ booking: Booking })),
 } as const;
 
 export type CapacityRpc = typeof capacityRpc;

@@ -92,11 +92,19 @@ export const CapacityAlert = z.object({
 export type CapacityAlert = z.infer<typeof CapacityAlert>;
 
 const bookingChange = z.object({ booking: Booking, slots: SlotSnapshot });
+
+/**
+ * The session's version after the change: it increases with every change of the session, so
+ * read models apply a session event only if it is newer than what they hold. Optional only for
+ * events published before it existed.
+ */
+const SessionVersion = z.number().int().min(1).optional();
+const sessionChange = z.object({ session: Session, sessionVersion: SessionVersion });
 const queueChange = z.object({ entry: QueueEntry });
 
 export const capacityEvents = {
-  'session.created': event('A session was created', z.object({ session: Session })),
-  'session.updated': event('A session was updated', z.object({ session: Session })),
+  'session.created': event('A session was created', sessionChange),
+  'session.updated': event('A session was updated (deactivation included)', sessionChange),
   'capacity.adjusted': event(
     "A session's capacity changed (default for every date, or one date's override)",
     z.object({
@@ -106,6 +114,8 @@ export const capacityEvents = {
       newCapacity: z.number().int(),
       reason: z.string().nullable(),
       slots: SlotSnapshot.nullable(),
+      /** Set when the session's default changed (`date` null). */
+      sessionVersion: SessionVersion,
     }),
   ),
   'booking.held': event('A booking holds slots until it is confirmed or expires', bookingChange),

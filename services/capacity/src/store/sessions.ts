@@ -5,15 +5,23 @@ import type { Filter, IndexDescription } from 'mongodb';
 export interface SessionDoc extends Omit<Session, 'id'> {
   _id: string;
   tenantId: string;
+  /** Increases with every change; its events carry it, so read models apply only newer ones. */
+  version: number;
   outbox?: OutboxEntry[];
 }
 
 export const sessionIndexes: IndexDescription[] = [{ key: { tenantId: 1 } }];
 
 export function toSession(doc: SessionDoc): Session {
-  const { _id, tenantId: _tenant, outbox: _outbox, ...rest } = doc;
+  const { _id, tenantId: _tenant, version: _version, outbox: _outbox, ...rest } = doc;
   return { id: _id, ...rest };
 }
+
+/** A change made from the session as read at `current.version`, and the event that announces it. */
+export type SessionChange = (current: SessionDoc) => { set: Partial<SessionDoc>; event: EventEnvelope };
+
+/** Tries of a session change that lost races with other changes (each lost race is another change made). */
+const CHANGE_ATTEMPTS = 20;
 
 /** How long the booking path trusts a session it read (see `recent`). */
 const RECENT_MS = 5000;
@@ -28,10 +36,13 @@ export class SessionStore {
     private readonly clock: Clock,
   ) {}
 
-  /** Inserts a new session with the event that announces it; one already there under its id (a retry) is returned. */
+  /**
+   * Inserts a new session (version 1) with the event that announces it; one already there under
+   * its id (a retry) is returned.
+   */
   async insert(tenantId: string, session: Session, event: EventEnvelope): Promise<SessionDoc> {
     const { id, ...rest } = session;
-    return (await this.docs.insertOrGet({ _id: id, tenantId, ...rest }, [event])).doc;
+    return (await this.docs.insertOrGet({ _id: id, tenantId, version: 1, ...rest }, [event])).doc;
   }
 
   find(tenantId: string, id: string): Promise<SessionDoc | null> {
@@ -69,11 +80,21 @@ export class SessionStore {
     return this.docs.find({ tenantId, isActive: true }).toArray();
   }
 
-  /** Applies a change with the event that announces it; null if there is no such session. */
-  async update(tenantId: string, id: string, set: Partial<SessionDoc>, event: EventEnvelope): Promise<SessionDoc | null> {
-    this.recentlyRead.delete(id);
-    const doc = await this.docs.update({ _id: id, tenantId }, { $set: set }, [event]);
-    this.recentlyRead.delete(id); // a booking may have cached the old state meanwhile
-    return doc;
+  /**
+   * Applies a change built from the session's current state as the next version, with the
+   * event that announces it (built for that version). Guarded on the version read, so the event
+   * always describes exactly the state it produced; a change that lost a race is rebuilt from
+   * the newer state. `not_found` if the tenant has no such session.
+   */
+  async change(tenantId: string, id: string, build: SessionChange): Promise<SessionDoc> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.get(tenantId, id);
+      const { set, event } = build(current);
+      this.recentlyRead.delete(id);
+      const doc = await this.docs.update({ _id: id, tenantId, version: current.version }, { $set: set, $inc: { version: 1 } }, [event]);
+      this.recentlyRead.delete(id); // a booking may have cached the old state meanwhile
+      if (doc) return doc;
+      if (attempt === CHANGE_ATTEMPTS) throw new AppError('conflict', 'The session is being changed by others; try again');
+    }
   }
 }

@@ -1,0 +1,20 @@
+import type { AvailabilityRpc } from '@allot/contracts';
+import type { Handlers } from '@allot/kit';
+import type { Availability } from '../context';
+import { availabilityAlerts, availabilityOn, availabilityRange, availabilityTrends, peakHours } from '../queries';
+import { refreshAvailability } from '../refresh';
+
+/** SPEC §5: every query, answered from this replica's cache, and the admin's refresh. */
+export const availabilityHandlers = (av: Availability): Handlers<AvailabilityRpc> => ({
+  'availability.get': ({ date, sessionId }, { tenantId }) => availabilityOn(av, tenantId, date, sessionId),
+  'availability.range': (query, { tenantId }) => availabilityRange(av, tenantId, query),
+  'availability.stats': async ({ date, sessionId }, { tenantId }) => {
+    const answer = await availabilityOn(av, tenantId, date, sessionId);
+    if ('items' in answer) throw new Error('a session was asked for');
+    return answer;
+  },
+  'availability.trends': ({ sessionId, days }, { tenantId }) => availabilityTrends(av, tenantId, sessionId, days),
+  'availability.peakHours': ({ sessionId, days }, { tenantId }) => peakHours(av, tenantId, sessionId, days),
+  'availability.alerts': ({ sessionId }, { tenantId }) => availabilityAlerts(av, tenantId, sessionId),
+  'availability.refresh': ({ date, sessionId }, { tenantId }) => refreshAvailability(av, tenantId, date, sessionId),
+});

@@ -1,0 +1,1 @@
+export { startAvailability } from './service';

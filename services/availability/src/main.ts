@@ -1,0 +1,3 @@
+import { availabilityService } from './service';
+
+await availabilityService.run();

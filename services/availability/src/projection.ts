@@ -1,0 +1,72 @@
+import type { EventEnvelope } from '@allot/contracts';
+import { newId, type Service } from '@allot/kit';
+import { LRUCache } from 'lru-cache';
+import type { ReadModelCache } from './cache';
+import type { Facts } from './domain/facts';
+import { type SlotState, slotKey, updateOf } from './domain/model';
+import type { ReadModelStore } from './store/read-model';
+
+export type AvailabilityService = Service<any, 'availability'>;
+
+/**
+ * Applies facts to the database (and to this replica's cache) and announces every session/date
+ * whose figures changed as `availability.updated`. The announcement's id is derived from the
+ * session/date and its version, so announcing a change again (a redelivered event) is dropped by
+ * JetStream's duplicate window; a change is announced even when its write happened in an earlier,
+ * failed attempt.
+ *
+ * Once this process has projected a session/date, it knows which version it wrote last, and
+ * the announcement of a newer one goes out while the database is written: clients hear of a
+ * booking one database write sooner. A failed write fails the event, which is redelivered and
+ * written then (the announcement is not repeated). Clients order announcements by `version`
+ * (replicas share the events, so two may announce out of order).
+ */
+export class Projection {
+  /** The version this process last wrote of each session/date it projected (the busiest ones). */
+  private readonly written = new LRUCache<string, number>({ max: 100_000 });
+
+  constructor(
+    private readonly service: AvailabilityService,
+    private readonly store: ReadModelStore,
+    private readonly cache: ReadModelCache,
+  ) {}
+
+  async apply(facts: Facts): Promise<void> {
+    for (const session of facts.sessions) {
+      await this.store.applySession(session);
+      this.cache.applySession(session);
+    }
+    for (const booking of facts.bookings) await this.store.applyBooking(booking);
+    for (const slot of facts.slots) {
+      const id = `avl_${slot.sessionId}_${slot.date}_${slot.version}`;
+      const key = slotKey(slot.sessionId, slot.date);
+      this.cache.applySlot(slot);
+      const written = this.written.get(key);
+      if (written === undefined) {
+        // Not projected here yet: the guarded write tells whether the figures are new.
+        if ((await this.store.applySlot(slot)) === 'stale') continue;
+        this.written.set(key, slot.version);
+        await this.announce(slot, id);
+        continue;
+      }
+      if (written > slot.version) continue; // superseded: the database has a newer one
+      this.written.set(key, slot.version);
+      await Promise.all([this.store.applySlot(slot), this.announce(slot, id)]);
+    }
+  }
+
+  /** Announces the figures again under a new id (an admin's refresh: clients get them even if unchanged). */
+  reannounce(slot: SlotState): Promise<void> {
+    return this.announce(slot, newId('evt'));
+  }
+
+  private announce(slot: SlotState, id: string): Promise<void> {
+    // occurredAt is when the figures changed, so every replica shows the same `lastUpdated`.
+    const envelope: EventEnvelope = {
+      ...this.service.event(slot.tenantId, 'availability.updated', updateOf(slot)),
+      id,
+      occurredAt: slot.lastUpdated,
+    };
+    return this.service.events.publish(envelope);
+  }
+}

@@ -1,0 +1,25 @@
+import { availabilityRpc } from '@allot/contracts';
+import { defineService, every } from '@allot/kit';
+import { catchUp, recordProgress } from './catch-up';
+import { availabilityEnv } from './config';
+import { availabilityContext } from './context';
+import { capacityEvents } from './handlers/capacity-events';
+import { availabilityHandlers } from './handlers/queries';
+import { readModelIndexes } from './store/read-model';
+
+/** The availability service (SPEC §5): a read model of the capacity events, queries, alerts, live updates. */
+export const availabilityService = defineService({
+  name: 'availability',
+  env: availabilityEnv,
+  indexes: readModelIndexes,
+  rpc: availabilityRpc,
+  context: availabilityContext,
+  handlers: availabilityHandlers,
+  consumers: capacityEvents,
+  tasks: (av) => [every(1000, 'record-progress', () => recordProgress(av))],
+  // The replica's live feed, and the rebuild after a gap: what makes its answers current.
+  serve: catchUp,
+});
+
+/** Starts the availability service with this environment (tests; `main.ts` runs it as a process). */
+export const startAvailability = availabilityService.start;
