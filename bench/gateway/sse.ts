@@ -154,6 +154,8 @@ try {
   const rootKey = newRootKey();
   gw = await startGatewayChild(infra, rootKey, {
     readyServices: '',
+    // Every stream uses one API key: the per-credential and per-tenant caps are raised past them.
+    env: { SSE_MAX_STREAMS_PER_CREDENTIAL: String(streams + 10), SSE_MAX_STREAMS_PER_TENANT: String(streams + 10) },
     nodeArgs: ['--expose-gc', ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
   });
   const gateway = gw;
