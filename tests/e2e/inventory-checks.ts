@@ -1,7 +1,5 @@
 /** What every inventory test asserts about a SKU once its orders settled: through the gateway, as a client sees it. */
 import { createHmac } from 'node:crypto';
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { expect } from 'vitest';
 import { eventually, type Reply, type Stack } from './stack';
 
@@ -97,23 +95,3 @@ export function webhook(stack: Stack, body: unknown, secret = stack.webhookSecre
 
 /** A SKU code unique to a test (tenants are unique too; the simulator is shared by a file's tests). */
 export const skuCode = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
-
-/** Every message on a stream's subject so far, parsed (events, dead letters). */
-export async function messagesOn<T>(natsUrl: string, stream: string, subject: string): Promise<T[]> {
-  const nc = await connect({ servers: natsUrl });
-  const out: T[] = [];
-  try {
-    const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: [subject], deliver_policy: DeliverPolicy.All });
-    let left = (await consumer.info()).num_pending;
-    while (left > 0) {
-      const batch = await consumer.fetch({ max_messages: Math.min(left, 500), expires: 2000 });
-      for await (const m of batch) {
-        out.push(m.json<T>());
-        left--;
-      }
-    }
-  } finally {
-    await nc.close();
-  }
-  return out;
-}

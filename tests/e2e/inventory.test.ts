@@ -1,7 +1,7 @@
 import { eventStream, eventSubject } from '@allot/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectLedgerBalances, messagesOn, orderReaches, scenario, skuCode, supplierCalls, webhook } from './inventory-checks';
-import { eventually, openStream, type Stack, startStack } from './stack';
+import { expectLedgerBalances, orderReaches, scenario, skuCode, supplierCalls, webhook } from './inventory-checks';
+import { eventually, messagesOn, openStream, type Stack, startStack } from './stack';
 
 /** Supplier timings short enough for tests; the workflow is the one of SPEC §6. */
 const inventoryEnv = { SUPPLIER_CHECK_DELAY_MS: '150', SUPPLIER_RETRY_BASE_MS: '40', SUPPLIER_TIMEOUT_MS: '1000' };

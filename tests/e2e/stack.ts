@@ -206,17 +206,17 @@ export async function startServiceProcess(
 
 export const today = (offsetDays = 0) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
-/** Every event stored on a stream under `subject` (wildcards allowed), in stream order. */
-export async function storedEvents(natsUrl: string, stream: string, subject: string): Promise<EventEnvelope[]> {
+/** Every message stored on a stream under `subject` (wildcards allowed), parsed, in stream order. */
+export async function messagesOn<T>(natsUrl: string, stream: string, subject: string): Promise<T[]> {
   const nc = await connect({ servers: natsUrl });
-  const events: EventEnvelope[] = [];
+  const events: T[] = [];
   try {
     const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: [subject], deliver_policy: DeliverPolicy.All });
     let left = (await consumer.info()).num_pending;
     while (left > 0) {
       const batch = await consumer.fetch({ max_messages: Math.min(left, 500), expires: 2000 });
       for await (const m of batch) {
-        events.push(m.json<EventEnvelope>());
+        events.push(m.json<T>());
         left--;
       }
     }
@@ -225,3 +225,6 @@ export async function storedEvents(natsUrl: string, stream: string, subject: str
   }
   return events;
 }
+
+/** Every event stored on a stream under `subject` (wildcards allowed), in stream order. */
+export const storedEvents = (natsUrl: string, stream: string, subject: string) => messagesOn<EventEnvelope>(natsUrl, stream, subject);

@@ -2,9 +2,10 @@
  * Writes docs/asyncapi.json from the contracts. With --check, fails if the file is stale
  * (run by `make test`, so the document can never drift from the schemas).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from '@allot/infra';
 import { buildAsyncApi } from '../src/asyncapi';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -12,17 +13,4 @@ const file = path.join(root, 'docs/asyncapi.json');
 const pkg = JSON.parse(readFileSync(path.join(root, 'libs/contracts/package.json'), 'utf8'));
 const text = `${JSON.stringify(buildAsyncApi(pkg.version), null, 2)}\n`;
 
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(file, 'utf8');
-  } catch {}
-  if (current !== text) {
-    console.error('docs/asyncapi.json is out of date: run `pnpm contracts:gen` and commit it');
-    process.exit(1);
-  }
-  console.log('docs/asyncapi.json is up to date');
-} else {
-  writeFileSync(file, text);
-  console.log(`wrote ${path.relative(root, file)}`);
-}
+writeOrCheck(root, file, text, 'pnpm contracts:gen');

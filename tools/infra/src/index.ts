@@ -200,3 +200,4 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+export { writeOrCheck } from './generated-file';
