@@ -20,6 +20,7 @@ export { type EventData, EventPublisher, makeEvent } from './events';
 export { GroupCommit } from './group-commit';
 export { startHealthServer } from './health';
 export { newId } from './ids';
+export { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerStore } from './ledger';
 export { createLogger, type Logger } from './logger';
 export type { OutboxEntry, PrepareEntry } from './outbox';
 export { isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';

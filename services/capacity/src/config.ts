@@ -1,4 +1,4 @@
-import { baseEnv, positiveInt } from '@allot/kit';
+import { baseEnv, positiveInt, type Service } from '@allot/kit';
 import { z } from 'zod';
 
 /** The capacity service's environment. */
@@ -15,3 +15,6 @@ export const capacityEnv = baseEnv.extend({
   REPAIR_AFTER_MS: positiveInt(30_000),
 });
 export type CapacityConfig = z.infer<typeof capacityEnv>;
+
+/** The kit's service as capacity runs it (its settings, events and jobs). */
+export type CapacityService = Service<CapacityConfig, 'capacity'>;

@@ -1,12 +1,10 @@
-import type { Clock, Logger, Service } from '@allot/kit';
-import type { CapacityConfig } from './config';
+import type { Clock, Logger } from '@allot/kit';
+import type { CapacityConfig, CapacityService } from './config';
 import { Ledger } from './ledger';
 import { type BookingDoc, BookingStore } from './store/bookings';
 import { LimitStore } from './store/limits';
 import { type QueueDoc, type QueueEffects, QueueStore } from './store/queue';
 import { type SessionDoc, SessionStore } from './store/sessions';
-
-export type CapacityService = Service<CapacityConfig, 'capacity'>;
 
 /** What the capacity handlers, jobs and tasks work with: settings, time, events and the stores. */
 export interface Capacity {

@@ -1,9 +1,9 @@
 import { AppError, type Booking, type CapacityAlertType, type EventEnvelope, quantity } from '@allot/contracts';
-import { assertBeforeDeadline, GroupCommit, type Logger, type OutboxEntry } from '@allot/kit';
-import type { CapacityService } from './context';
+import { LedgerEngine, type LedgerPlan, type Logger, type OutboxEntry } from '@allot/kit';
+import type { CapacityService } from './config';
 import { type Decision, decideBatch, type SlotChange } from './domain/ledger';
 import { type BookingStore, toBooking } from './store/bookings';
-import { type Inflight, releaseId, type SlotDoc, SlotStore, slotId, snapshotOf } from './store/slots';
+import { type Inflight, type LedgerFigures, releaseId, type SlotDoc, SlotStore, slotId, snapshotOf } from './store/slots';
 
 interface Place {
   tenantId: string;
@@ -16,44 +16,35 @@ interface Place {
 type LedgerRequest =
   | (Place & { kind: 'take'; booking: Booking; reused: boolean })
   | (Place & { kind: 'release'; booking: Booking & { status: 'cancelled' | 'expired' } })
-  | (Place & { kind: 'capacity'; to: number; scope: 'date' | 'default'; reason: string | null })
-  | { kind: 'tidy' };
+  | (Place & { kind: 'capacity'; to: number; scope: 'date' | 'default'; reason: string | null });
 
 export type LedgerResult =
   /** Done (or, `duplicate`, done before: a retry); `booking` is the booking a take made, `from` a capacity change's old value. */
   | { ok: true; doc: SlotDoc; booking?: Booking; duplicate?: boolean; from?: number }
   | { ok: false; reason: 'exhausted' | 'below_booked' | 'overridden'; available: number; booked: number; doc: SlotDoc };
 
-/** How many times a batch is decided again after other writers changed the ledger first. */
-const MAX_ATTEMPTS = 50;
-/** Ledgers this process remembers as it last wrote or read them (a stale one only costs a retry). */
-const KNOWN_MAX = 10_000;
-
 /**
- * Every change of slots goes through here. Changes to one session/date are decided together
- * (group commit, one batch at a time per date in this process) and written as one
- * compare-and-set of the ledger's version with the events that announce them; on a conflict
- * (another replica wrote first) the batch is re-read and decided again. After the write, its
- * other half: new bookings are written with one bulk insert, released bookings lose their
- * `releasing` mark, holds get their expiry timers, and the events are published. Until then a
- * change stays `inflight` on the ledger, which is what makes retries and sweeps safe: a take is
- * a duplicate if its booking is in flight or exists (a booking is written before its change
- * leaves the ledger, and leaving changes the version); a release, if it is in flight or its
- * booking is no longer marked (unmarked before its change leaves the ledger).
+ * Every change of slots goes through here: the kit's ledger engine, with one ledger per
+ * session/date. After a batch's write, its other half: new bookings are written with one bulk
+ * insert, released bookings lose their `releasing` mark, holds get their expiry timers, and the
+ * events are published. Until then a change stays `inflight` on the ledger: a take is a
+ * duplicate if its booking is in flight or exists (a booking is written before its change leaves
+ * the ledger, and leaving changes the version); a release, if it is in flight or its booking is
+ * no longer marked (unmarked before its change leaves the ledger).
  */
-export class Ledger {
+export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, LedgerFigures> {
   private readonly slots: SlotStore;
-  private readonly batches = new GroupCommit<LedgerRequest, LedgerResult | undefined>((key, requests) => this.commit(key, requests));
-  private readonly known = new Map<string, SlotDoc>();
-  /** In-flight changes whose other half is done, dropped from the ledger by its next write. */
-  private readonly done = new Map<string, Set<string>>();
 
   constructor(
     private readonly service: CapacityService,
     private readonly bookings: BookingStore,
-    private readonly log: Logger,
+    log: Logger,
   ) {
-    this.slots = new SlotStore(service.outboxCollection<SlotDoc>('slots', (entry, doc) => this.prepare(entry, doc as SlotDoc)));
+    const slots = new SlotStore(
+      service.outboxCollection<SlotDoc>('slots', (entry, doc) => (this as Ledger).prepare(entry, doc as SlotDoc)),
+    );
+    super(slots, service.clock, log);
+    this.slots = slots;
   }
 
   /** The ledger of a session/date; null until someone booked it or set its capacity. */
@@ -95,36 +86,20 @@ export class Ledger {
     return this.submit({ ...place, kind: 'capacity', to, scope, reason });
   }
 
-  private async submit(request: Exclude<LedgerRequest, { kind: 'tidy' }>): Promise<LedgerResult> {
-    assertBeforeDeadline(); // the caller already gave up: the change must not happen
-    return (await this.batches.submit(slotId(request.sessionId, request.date), request)) as LedgerResult;
+  private async submit(request: LedgerRequest): Promise<LedgerResult> {
+    return (await this.submitChange(slotId(request.sessionId, request.date), request)) as LedgerResult;
   }
 
-  private async commit(key: string, requests: LedgerRequest[]): Promise<(LedgerResult | undefined)[]> {
-    const place = requests.find((r): r is Exclude<LedgerRequest, { kind: 'tidy' }> => r.kind !== 'tidy');
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const doc = await this.load(key, place);
-      if (!doc) return requests.map(() => undefined);
-      const plan = await this.plan(doc, requests);
-      const dropped = new Set(this.done.get(key)); // as it is now: more may finish while this writes
-      if (!plan.changed && dropped.size === 0) return plan.results(doc);
-
-      const inflight = [...doc.inflight.filter((change) => !dropped.has(change.id)), ...plan.accepted];
-      const written = await this.slots.commit(key, doc.version, plan.figures, inflight, plan.events);
-      if (!written) {
-        this.known.delete(key); // another writer was first: decide again from what it wrote
-        continue;
-      }
-      this.remember(key, written);
-      for (const id of dropped) this.done.get(key)?.delete(id);
-      await this.finish(key, written, plan.accepted, plan.events);
-      return plan.results(written);
-    }
-    throw new AppError('upstream_unavailable', 'The ledger is too busy; try again');
+  /** A date's ledger is created on its first change, at the session's default capacity. */
+  protected override async load(key: string, requests: LedgerRequest[]): Promise<SlotDoc | null> {
+    const place = requests[0];
+    const stored = await this.slots.byKey(key);
+    if (stored || !place) return stored;
+    return this.slots.create(place.tenantId, place.sessionId, place.date, await place.defaultCapacity());
   }
 
   /** Decides a batch against `doc`: what is accepted, the figures after it, its events and each request's result. */
-  private async plan(doc: SlotDoc, requests: LedgerRequest[]) {
+  protected async plan(doc: SlotDoc, requests: LedgerRequest[]): Promise<LedgerPlan<SlotDoc, LedgerFigures, LedgerResult>> {
     const inflight = new Map(doc.inflight.map((change) => [change.id, change]));
     const reused = requests.flatMap((r) => (r.kind === 'take' && r.reused && !inflight.has(r.booking.id) ? [r.booking.id] : []));
     const existing = await this.bookings.existing(doc.tenantId, reused);
@@ -150,7 +125,7 @@ export class Ledger {
     });
     const changes: { index: number; change: SlotChange }[] = [];
     requests.forEach((r, index) => {
-      if (known[index] !== undefined || sameAs.has(index) || r.kind === 'tidy') return;
+      if (known[index] !== undefined || sameAs.has(index)) return;
       if (r.kind === 'take') changes.push({ index, change: { kind: 'take', slots: r.booking.slots } });
       else if (r.kind === 'release') changes.push({ index, change: { kind: 'release', slots: r.booking.slots } });
       else changes.push({ index, change: { kind: 'capacity', to: r.to, scope: r.scope } });
@@ -167,7 +142,7 @@ export class Ledger {
     const accepted: Inflight[] = [];
     const events: EventEnvelope[] = [];
     requests.forEach((r, index) => {
-      if (!decided.get(index)?.accepted || r.kind === 'tidy') return;
+      if (!decided.get(index)?.accepted) return;
       if (r.kind === 'take') {
         accepted.push({ id: r.booking.id, kind: 'take', booking: r.booking, at });
         events.push(this.service.event(r.tenantId, `booking.${r.booking.status as 'held' | 'confirmed'}`, { booking: r.booking, slots }));
@@ -189,7 +164,7 @@ export class Ledger {
       }
     });
 
-    const results = (written: SlotDoc): (LedgerResult | undefined)[] =>
+    const results = (written: SlotDoc): LedgerResult[] =>
       requests.map((r, index) => {
         const first = sameAs.get(index);
         if (first !== undefined) {
@@ -200,8 +175,7 @@ export class Ledger {
         }
         const already = known[index];
         if (already !== undefined) return { ok: true, doc: written, duplicate: true, booking: already === true ? undefined : already };
-        const decision = decided.get(index);
-        if (!decision) return undefined;
+        const decision = decided.get(index) as Decision;
         if (!decision.accepted)
           return { ok: false, reason: decision.reason, available: decision.available, booked: decision.booked, doc: written };
         return { ok: true, doc: written, booking: r.kind === 'take' ? r.booking : undefined, from: decision.from };
@@ -209,21 +183,8 @@ export class Ledger {
     return { figures, accepted, events, results, changed: decisions.some((d) => d.accepted) };
   }
 
-  /**
-   * The other half of a written batch. A failure here does not fail the batch — the change is
-   * committed, and the sweep finishes it from the ledger's `inflight`.
-   */
-  private async finish(key: string, doc: SlotDoc, accepted: Inflight[], events: EventEnvelope[]): Promise<void> {
-    try {
-      await this.completeInflight(doc, accepted);
-      await this.slots.publish(doc, events);
-    } catch (error) {
-      this.log.warn({ err: error, ledger: key }, 'finishing a ledger batch failed; the sweep will finish it');
-    }
-  }
-
-  /** Writes the taken bookings, unmarks the released ones, schedules hold expiries; then they are done. */
-  private async completeInflight(doc: SlotDoc, changes: Inflight[]): Promise<void> {
+  /** Writes the taken bookings, unmarks the released ones, schedules hold expiries. */
+  protected async complete(doc: SlotDoc, changes: Inflight[]): Promise<void> {
     const takes = changes.flatMap((c) => (c.kind === 'take' ? [c] : []));
     await this.bookings.insertMany(
       doc.tenantId,
@@ -235,28 +196,6 @@ export class Ledger {
       'hold-expiry',
       holds.map((b) => ({ id: b.id, dueAt: new Date(b.holdExpiresAt as string), payload: { tenantId: doc.tenantId, bookingId: b.id } })),
     );
-    const done = this.done.get(doc._id) ?? new Set<string>();
-    this.done.set(doc._id, done);
-    for (const change of changes) done.add(change.id);
-  }
-
-  /**
-   * The sweep: finishes changes left in flight for more than `ageMs` — by a crash, a failed other
-   * half, or simply finished on a date no write came to since (those only need dropping) — and
-   * drops them from the ledger.
-   */
-  async finishStale(ageMs: number): Promise<number> {
-    const before = new Date(this.service.clock.now().getTime() - ageMs).toISOString();
-    const stale = await this.slots.withInflightSince(before, 100);
-    for (const doc of stale) {
-      const done = this.done.get(doc._id);
-      await this.completeInflight(
-        doc,
-        doc.inflight.filter((c) => c.at < before && !done?.has(c.id)),
-      );
-      await this.batches.submit(doc._id, { kind: 'tidy' });
-    }
-    return stale.length;
   }
 
   /**
@@ -265,23 +204,13 @@ export class Ledger {
    * that cannot be read.
    */
   private async prepare(entry: OutboxEntry, doc: SlotDoc): Promise<EventEnvelope> {
-    const done = this.done.get(doc._id);
-    const data = entry.envelope.data as { booking?: Booking };
-    const id = data.booking?.id;
-    const open = doc.inflight.filter((c) => !done?.has(c.id) && (c.id === id || c.id === releaseId(id ?? '')));
-    if (open.length) await this.completeInflight(doc, open);
+    const id = (entry.envelope.data as { booking?: Booking }).booking?.id;
+    if (id)
+      await this.finishOpen(
+        doc,
+        doc.inflight.filter((c) => c.id === id || c.id === releaseId(id)),
+      );
     return entry.envelope;
-  }
-
-  private async load(key: string, place: Place | undefined): Promise<SlotDoc | null> {
-    const known = this.known.get(key) ?? (await this.slots.byId(key));
-    if (known || !place) return known;
-    return this.slots.create(place.tenantId, place.sessionId, place.date, await place.defaultCapacity());
-  }
-
-  private remember(key: string, doc: SlotDoc) {
-    if (this.known.size >= KNOWN_MAX) this.known.clear();
-    this.known.set(key, doc);
   }
 }
 

@@ -1,8 +1,9 @@
 import { capacityRpc } from '@allot/contracts';
 import { defineService } from '@allot/kit';
 import type { Db } from 'mongodb';
+import type { CapacityService } from './config';
 import { capacityEnv } from './config';
-import { type Capacity, type CapacityService, capacityContext } from './context';
+import { type Capacity, capacityContext } from './context';
 import { bookingHandlers } from './handlers/bookings';
 import { insightHandlers } from './handlers/insights';
 import { queueHandlers } from './handlers/queue';

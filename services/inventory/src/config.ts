@@ -1,4 +1,4 @@
-import { baseEnv, positiveInt } from '@allot/kit';
+import { baseEnv, positiveInt, type Service } from '@allot/kit';
 import { z } from 'zod';
 
 /** The inventory service's environment. */
@@ -19,3 +19,6 @@ export const inventoryEnv = baseEnv.extend({
   REPAIR_AFTER_MS: positiveInt(30_000),
 });
 export type InventoryConfig = z.infer<typeof inventoryEnv>;
+
+/** The kit's service as inventory runs it (its settings, events and jobs). */
+export type InventoryService = Service<InventoryConfig, 'inventory'>;

@@ -1,11 +1,9 @@
-import type { Clock, Logger, Service } from '@allot/kit';
-import type { InventoryConfig } from './config';
+import type { Clock, Logger } from '@allot/kit';
+import type { InventoryConfig, InventoryService } from './config';
 import { StockLedger } from './ledger';
 import { type MovementDoc, MovementStore } from './store/movements';
 import { type OrderDoc, OrderStore } from './store/orders';
 import { SupplierClient } from './supplier-client';
-
-export type InventoryService = Service<InventoryConfig, 'inventory'>;
 
 /** What the inventory handlers and jobs work with: settings, time, events, the stores and the supplier. */
 export interface Inventory {

@@ -1,10 +1,10 @@
 import { AppError, type EventEnvelope, type Order, type OrderStatus } from '@allot/contracts';
-import { assertBeforeDeadline, GroupCommit, type Logger, newId, type OutboxEntry } from '@allot/kit';
-import type { InventoryService } from './context';
+import { LedgerEngine, type LedgerPlan, type Logger, newId, type OutboxEntry } from '@allot/kit';
+import type { InventoryService } from './config';
 import { type Decision, decideBatch, type StockChange, type Waiting } from './domain/stock';
 import type { MovementDoc, MovementStore } from './store/movements';
 import { type NewOrder, type OrderOutcomeDoc, type OrderStore, toOrder } from './store/orders';
-import { type Inflight, type SkuDoc, SkuStore } from './store/skus';
+import { type Inflight, type SkuDoc, type SkuFigures, SkuStore } from './store/skus';
 
 export type StockRequest =
   | { kind: 'order'; order: NewOrder; reused: boolean }
@@ -17,87 +17,52 @@ export type StockResult =
   /** Done (or, `duplicate`, done before); `order` is a new order as decided. */
   { ok: true; doc: SkuDoc; order?: NewOrder; duplicate?: boolean } | { ok: false; reason: 'below_zero' | 'not_waiting'; doc: SkuDoc };
 
-type Queued = StockRequest | { kind: 'tidy' };
-
-/** How many times a batch is decided again after another writer changed the SKU first. */
-const MAX_ATTEMPTS = 50;
-const KNOWN_MAX = 10_000;
-
 /** The id of a release on the SKU (an order's stock comes back at most once). */
 const releaseId = (orderId: string) => `release-${orderId}`;
 const settleId = (orderId: string) => `settle-${orderId}`;
 
 /**
- * Every change of stock goes through here, as capacity's ledger does for slots: changes to one
- * SKU are decided together (group commit, one batch at a time per SKU in this process) and
- * written as one compare-and-set of its version with the events that announce them; on a
- * conflict (another replica wrote first) the batch is re-read and decided again. After the
- * write, its other half: movements and new orders are written with one bulk insert each,
- * waiting orders get their new state, supplier requests are scheduled, and the events are
- * published. Until then a change stays `inflight` on the SKU, which makes retries and sweeps
- * safe: a new order is a duplicate if it is in flight or exists; a release, if it is in flight
- * or its order is no longer marked `releasing`; a waiting order is settled once, by whoever
- * takes it off the SKU's waiting line first.
+ * Every change of stock goes through here: the kit's ledger engine, with one ledger per SKU.
+ * After a batch's write, its other half: movements and new orders are written with one bulk
+ * insert each, waiting orders get their new state, supplier requests are scheduled, and the
+ * events are published. Until then a change stays `inflight` on the SKU: a new order is a
+ * duplicate if it is in flight or exists; a release, if it is in flight or its order is no longer
+ * marked `releasing`; a waiting order is settled once, by whoever takes it off the SKU's waiting
+ * line first.
  */
-export class StockLedger {
+export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult, SkuFigures> {
   readonly skus: SkuStore;
-  private readonly batches = new GroupCommit<Queued, StockResult | undefined>((key, requests) => this.commit(key, requests));
-  private readonly known = new Map<string, SkuDoc>();
-  /** In-flight changes whose other half is done, dropped from the SKU by its next write. */
-  private readonly done = new Map<string, Set<string>>();
 
   constructor(
     private readonly service: InventoryService,
     private readonly orders: OrderStore,
     private readonly movements: MovementStore,
-    private readonly log: Logger,
+    log: Logger,
   ) {
-    this.skus = new SkuStore(service.outboxCollection<SkuDoc>('skus', (entry) => this.prepare(entry)));
+    const skus = new SkuStore(service.outboxCollection<SkuDoc>('skus', (entry) => (this as StockLedger).prepare(entry)));
+    super(skus, service.clock, log);
+    this.skus = skus;
   }
 
   /** Submits a change of the SKU `key` (`<tenantId>:<sku>`); resolves once it is written and announced. */
   async submit(key: string, request: StockRequest): Promise<StockResult> {
-    assertBeforeDeadline(); // the caller already gave up: the change must not happen
-    const result = await this.batches.submit(key, request);
+    const result = await this.submitChange(key, request);
     if (!result) throw new AppError('unknown_sku', `No SKU ${key.slice(key.indexOf(':') + 1)}`);
     return result;
   }
 
   /** Whether the SKU `key` exists (from what this process last wrote, else one small read). */
   async exists(key: string): Promise<boolean> {
-    return this.known.has(key) || (await this.skus.exists(key));
+    return this.isKnown(key) || (await this.skus.exists(key));
   }
 
   /** Finishes a SKU just created with its first change in flight (its `initial` movement). */
-  async created(doc: SkuDoc): Promise<void> {
-    this.remember(doc._id, doc);
-    await this.finish(doc._id, doc, doc.inflight, []);
-  }
-
-  private async commit(key: string, requests: Queued[]): Promise<(StockResult | undefined)[]> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const doc = this.known.get(key) ?? (await this.skus.byKey(key));
-      if (!doc) return requests.map(() => undefined);
-      const plan = await this.plan(doc, requests);
-      const dropped = new Set(this.done.get(key)); // as it is now: more may finish while this writes
-      if (plan.accepted.length === 0 && dropped.size === 0) return plan.results(doc);
-
-      const inflight = [...doc.inflight.filter((change) => !dropped.has(change.id)), ...plan.accepted];
-      const written = await this.skus.commit(key, doc.version, plan.figures, inflight, plan.events);
-      if (!written) {
-        this.known.delete(key); // another writer was first: decide again from what it wrote
-        continue;
-      }
-      this.remember(key, written);
-      for (const id of dropped) this.done.get(key)?.delete(id);
-      await this.finish(key, written, plan.accepted, plan.events);
-      return plan.results(written);
-    }
-    throw new AppError('upstream_unavailable', 'The SKU is too busy; try again');
+  created(doc: SkuDoc): Promise<void> {
+    return this.adopt(doc);
   }
 
   /** Decides a batch against `doc`: what is accepted, the figures after it, its events and each request's result. */
-  private async plan(doc: SkuDoc, requests: Queued[]) {
+  protected async plan(doc: SkuDoc, requests: StockRequest[]): Promise<LedgerPlan<SkuDoc, SkuFigures, StockResult>> {
     const inflight = new Set(doc.inflight.map((change) => change.id));
     const reused = requests.flatMap((r) => (r.kind === 'order' && r.reused && !inflight.has(r.order._id) ? [r.order._id] : []));
     const existing = new Map((await this.orders.existing(reused)).map((o) => [o._id, o]));
@@ -117,7 +82,7 @@ export class StockLedger {
     });
     const changes: { index: number; change: StockChange }[] = [];
     requests.forEach((r, index) => {
-      if (duplicate[index] || r.kind === 'tidy') return;
+      if (duplicate[index]) return;
       if (r.kind === 'order') changes.push({ index, change: { kind: 'order', order: waitingOf(r.order) } });
       else changes.push({ index, change: r });
     });
@@ -136,7 +101,7 @@ export class StockLedger {
     const newOrders = new Map<number, NewOrder>();
     requests.forEach((r, index) => {
       const decision = decided.get(index);
-      if (!decision?.accepted || r.kind === 'tidy') return;
+      if (!decision?.accepted) return;
       const movements: MovementDoc[] = decision.movements.map(({ id, ...m }) => ({ _id: id, tenantId, sku, at, ...m }));
       const outcomes: OrderOutcomeDoc[] = [];
       let newOrder: NewOrder | undefined;
@@ -192,32 +157,19 @@ export class StockLedger {
     if (low && !doc.low)
       events.push(event(tenantId, 'stock.low_detected', { sku, quantity: figures.quantity, reorderLevel: doc.reorderLevel }));
 
-    const results = (written: SkuDoc): (StockResult | undefined)[] =>
-      requests.map((r, index) => {
-        if (r.kind === 'tidy') return undefined;
+    const results = (written: SkuDoc): StockResult[] =>
+      requests.map((_, index) => {
         if (duplicate[index]) return { ok: true, doc: written, duplicate: true };
         const decision = decided.get(index) as Decision;
         if (!decision.accepted) return { ok: false, reason: decision.reason, doc: written };
         return { ok: true, doc: written, order: newOrders.get(index) };
       });
-    return { figures: { ...figures, low, updatedAt: accepted.length ? at : doc.updatedAt }, accepted, events, results };
+    const changed = accepted.length > 0;
+    return { figures: { ...figures, low, updatedAt: changed ? at : doc.updatedAt }, accepted, events, results, changed };
   }
 
-  /**
-   * The other half of a written batch. A failure here does not fail the batch — the change is
-   * committed, and the sweep finishes it from the SKU's `inflight`.
-   */
-  private async finish(key: string, doc: SkuDoc, accepted: Inflight[], events: EventEnvelope[]): Promise<void> {
-    try {
-      await this.completeInflight(doc, accepted);
-      await this.skus.publish(doc, events);
-    } catch (error) {
-      this.log.warn({ err: error, sku: key }, 'finishing a stock batch failed; the sweep will finish it');
-    }
-  }
-
-  /** Writes movements and new orders, settles waiting orders, schedules supplier requests; then they are done. */
-  private async completeInflight(doc: SkuDoc, changes: Inflight[]): Promise<void> {
+  /** Writes movements and new orders, settles waiting orders, schedules supplier requests. */
+  protected async complete(_doc: SkuDoc, changes: Inflight[]): Promise<void> {
     await this.movements.insertMany(changes.flatMap((c) => c.movements));
     const created = changes.flatMap((c) => (c.newOrder ? [c.newOrder] : []));
     await this.orders.insertMany(created);
@@ -229,28 +181,6 @@ export class StockLedger {
       'supplier-reserve',
       toSupplier.map((o) => ({ id: o._id, dueAt: this.service.clock.now(), payload: { orderId: o._id } })),
     );
-    const done = this.done.get(doc._id) ?? new Set<string>();
-    this.done.set(doc._id, done);
-    for (const change of changes) done.add(change.id);
-  }
-
-  /**
-   * The sweep: finishes changes left in flight for more than `ageMs` — by a crash, a failed other
-   * half, or simply finished on a SKU no write came to since (those only need dropping) — and
-   * drops them from the SKU. (The next batch of a busy SKU drops its finished changes itself.)
-   */
-  async finishStale(ageMs: number): Promise<number> {
-    const before = new Date(this.service.clock.now().getTime() - ageMs).toISOString();
-    const stale = await this.skus.withInflightSince(before, 100);
-    for (const doc of stale) {
-      const done = this.done.get(doc._id);
-      await this.completeInflight(
-        doc,
-        doc.inflight.filter((c) => c.at < before && !done?.has(c.id)),
-      );
-      await this.batches.submit(doc._id, { kind: 'tidy' });
-    }
-    return stale.length;
   }
 
   /**
@@ -264,11 +194,6 @@ export class StockLedger {
     const stored = await this.orders.byId(data.order.id);
     if (!stored) return entry.envelope;
     return { ...entry.envelope, data: { ...data, order: { ...toOrder(stored), status: data.order.status } } };
-  }
-
-  private remember(key: string, doc: SkuDoc) {
-    if (this.known.size >= KNOWN_MAX) this.known.clear();
-    this.known.set(key, doc);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Booking, CapacityAlertType, EventEnvelope, SlotSnapshot } from '@allot/contracts';
-import type { OutboxCollection, OutboxEntry } from '@allot/kit';
+import type { LedgerStore, OutboxCollection, OutboxEntry } from '@allot/kit';
 import type { Filter, IndexDescription } from 'mongodb';
 
 /**
@@ -56,14 +56,14 @@ export function snapshotOf(doc: Pick<SlotDoc, 'sessionId' | 'date' | 'maxSlots' 
 }
 
 /** Slot ledgers: read, created on first use, and written only by compare-and-set of their version. */
-export class SlotStore {
+export class SlotStore implements LedgerStore<SlotDoc, LedgerFigures> {
   constructor(private readonly docs: OutboxCollection<SlotDoc>) {}
 
   get(tenantId: string, sessionId: string, date: string): Promise<SlotDoc | null> {
     return this.docs.findOne({ _id: slotId(sessionId, date), tenantId });
   }
 
-  byId(id: string): Promise<SlotDoc | null> {
+  byKey(id: string): Promise<SlotDoc | null> {
     return this.docs.findOne({ _id: id });
   }
 

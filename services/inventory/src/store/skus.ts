@@ -1,5 +1,5 @@
 import type { EventEnvelope, Sku } from '@allot/contracts';
-import type { OutboxCollection } from '@allot/kit';
+import type { LedgerStore, OutboxCollection } from '@allot/kit';
 import type { Filter, IndexDescription } from 'mongodb';
 import type { Waiting } from '../domain/stock';
 import type { MovementDoc } from './movements';
@@ -61,7 +61,7 @@ export const toSku = ({ sku, name, quantity, reorderLevel, createdAt, updatedAt 
 });
 
 /** SKUs: created once, then written only by compare-and-set of their version. */
-export class SkuStore {
+export class SkuStore implements LedgerStore<SkuDoc, SkuFigures> {
   constructor(readonly docs: OutboxCollection<SkuDoc>) {}
 
   byKey(key: string): Promise<SkuDoc | null> {
