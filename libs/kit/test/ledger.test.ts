@@ -1,0 +1,205 @@
+import type { EventEnvelope } from '@allot/contracts';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import type { Collection } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { systemClock } from '../src/clock';
+import { EventPublisher } from '../src/events';
+import { newId } from '../src/ids';
+import { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerStore } from '../src/ledger';
+import { connectMongo } from '../src/mongo';
+import { OutboxRelay } from '../src/outbox';
+import { isDuplicateKey, OutboxCollection } from '../src/outbox-collection';
+import { ensureStream, eventStreamConfig } from '../src/streams';
+import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
+
+/**
+ * The engine's crash cases, once for every ledger built on it: a counter ledger whose other half
+ * is one document per item. A "process" is an engine with its own memory; a crash is an error
+ * thrown at one step of a batch, after which that engine is abandoned and a new one takes over
+ * the same database, as a restarted replica would. The client retries what it never heard back.
+ */
+type Step = 'decided' | 'written' | 'completed' | 'published';
+
+interface CounterDoc extends LedgerDoc {
+  tenantId: string;
+  count: number;
+}
+
+class Crash extends Error {}
+
+class CounterStore implements LedgerStore<CounterDoc, { count: number }> {
+  constructor(
+    readonly docs: OutboxCollection<CounterDoc>,
+    private readonly crashAfter?: Step,
+  ) {}
+  byKey(key: string) {
+    return this.docs.findOne({ _id: key });
+  }
+  async commit(key: string, version: number, figures: { count: number }, inflight: InflightChange[], events: EventEnvelope[]) {
+    const written = await this.docs.update(
+      { _id: key, version },
+      { $set: { ...figures, inflight, version: version + 1 } },
+      events,
+      undefined,
+      {
+        publish: false,
+      },
+    );
+    if (this.crashAfter === 'written') throw new Crash('killed after the ledger write');
+    return written;
+  }
+  async publish(doc: CounterDoc, events: EventEnvelope[]) {
+    await this.docs.publish(doc, events);
+    if (this.crashAfter === 'published') throw new Crash('killed after publishing');
+  }
+  withInflightSince(before: string, limit: number) {
+    return this.docs
+      .find({ 'inflight.at': { $lt: before } })
+      .limit(limit)
+      .toArray();
+  }
+}
+
+class CounterLedger extends LedgerEngine<CounterDoc, string, { duplicate: boolean }, { count: number }> {
+  constructor(
+    store: CounterStore,
+    private readonly items: Collection<{ _id: string }>,
+    private readonly crashAfter?: Step,
+  ) {
+    super(store, systemClock, testLogger());
+  }
+
+  add(key: string, itemId: string) {
+    return this.submitChange(key, itemId);
+  }
+
+  protected async plan(doc: CounterDoc, itemIds: string[]): Promise<LedgerPlan<CounterDoc, { count: number }, { duplicate: boolean }>> {
+    const stored = new Set((await this.items.find({ _id: { $in: itemIds } }).toArray()).map((i) => i._id));
+    const seen = new Set(doc.inflight.map((c) => c.id));
+    const at = new Date().toISOString();
+    const duplicate = itemIds.map((id) => {
+      const again = seen.has(id) || stored.has(id);
+      seen.add(id);
+      return again;
+    });
+    const accepted = itemIds.filter((_, i) => !duplicate[i]).map((id) => ({ id, at }));
+    const events = accepted.map(({ id }) => envelope(doc.tenantId, id));
+    if (this.crashAfter === 'decided') throw new Crash('killed after deciding');
+    return {
+      figures: { count: doc.count + accepted.length },
+      accepted,
+      events,
+      changed: accepted.length > 0,
+      results: () => duplicate.map((d) => ({ duplicate: d })),
+    };
+  }
+
+  protected async complete(_doc: CounterDoc, changes: InflightChange[]) {
+    if (changes.length === 0) return;
+    await this.items
+      .insertMany(
+        changes.map((c) => ({ _id: c.id })),
+        { ordered: false },
+      )
+      .catch((error) => {
+        const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
+        if (!isDuplicateKey(error) && !writeErrors?.every(isDuplicateKey)) throw error;
+      });
+    if (this.crashAfter === 'completed') throw new Crash('killed after the other half');
+  }
+}
+
+const envelope = (tenantId: string, itemId: string): EventEnvelope => ({
+  id: newId('evt'),
+  type: 'counter.added',
+  version: 1,
+  tenantId,
+  occurredAt: new Date().toISOString(),
+  source: 'capacity',
+  data: { itemId },
+});
+
+describe('ledger engine', () => {
+  let conn: Awaited<ReturnType<typeof testNats>>;
+  let mongo: Awaited<ReturnType<typeof connectMongo>>;
+
+  beforeAll(async () => {
+    conn = await testNats();
+    mongo = await connectMongo(inject('mongoUrl'), uniqueName('ledger').toLowerCase());
+    await ensureStream(conn.jsm, eventStreamConfig('capacity'));
+  });
+  afterAll(async () => {
+    await conn.close();
+    await mongo.client.close();
+  });
+
+  /** A process: its own relay and engine over the shared collections, crashing after `step` if given. */
+  function processWith(crashAfter?: Step) {
+    const relay = new OutboxRelay(new EventPublisher(conn.js, 'capacity'), testLogger());
+    const raw = mongo.db.collection<CounterDoc>('counters');
+    relay.watch(raw);
+    const store = new CounterStore(new OutboxCollection(raw, relay), crashAfter);
+    return { relay, store, ledger: new CounterLedger(store, mongo.db.collection('items'), crashAfter) };
+  }
+
+  async function published(tenantId: string): Promise<string[]> {
+    const consumer = await conn.js.consumers.get('EVT_CAPACITY', {
+      filter_subjects: [`evt.capacity.${tenantId}.>`],
+      deliver_policy: DeliverPolicy.All,
+    });
+    const items: string[] = [];
+    const batch = await consumer.fetch({ max_messages: 100, expires: 1000 });
+    for await (const m of batch) {
+      items.push(m.json<{ data: { itemId: string } }>().data.itemId);
+      if (m.info.pending === 0) break;
+    }
+    return items.sort();
+  }
+
+  it.each<Step>(['decided', 'written', 'completed', 'published'])(
+    'ledger engine - a process killed once its batch is %s: after a restart, the retries and the sweep, each change counted, done and announced once',
+    async (step) => {
+      const tenantId = uniqueName('t');
+      const key = `${tenantId}:counter`;
+      const first = processWith(step);
+      await first.store.docs.insert({ _id: key, tenantId, version: 0, count: 0, inflight: [] });
+
+      // Three changes in one batch; the process dies at `step` (its callers may hear nothing back).
+      await Promise.allSettled(['a', 'b', 'c'].map((id) => first.ledger.add(key, `${tenantId}-${id}`)));
+      await first.relay.settle();
+
+      // A new process; clients retry all three, and add one more; the sweep finishes what is left.
+      const next = processWith();
+      const retried = await Promise.all(['a', 'b', 'c', 'd'].map((id) => next.ledger.add(key, `${tenantId}-${id}`)));
+      expect(retried.map((r) => r?.duplicate)).toEqual(
+        step === 'decided' ? [false, false, false, false] : [true, true, true, false], // written changes are recognised
+      );
+      await next.ledger.finishStale(0);
+      await next.relay.sweep();
+      await next.relay.settle();
+
+      const ids = ['a', 'b', 'c', 'd'].map((id) => `${tenantId}-${id}`);
+      const doc = await next.store.docs.raw.findOne({ _id: key });
+      expect(doc?.count).toBe(4);
+      expect(doc?.inflight).toEqual([]);
+      expect(doc?.outbox).toEqual([]);
+      const items = await mongo.db.collection('items').countDocuments({ _id: { $in: ids as never[] } });
+      expect(items).toBe(4);
+      expect(await eventually(async () => ((await published(tenantId)).length >= 4 ? published(tenantId) : false))).toEqual(ids);
+    },
+  );
+
+  it('ledger engine - finished changes leave the ledger with its next write, not with writes of their own', async () => {
+    const tenantId = uniqueName('t');
+    const key = `${tenantId}:counter`;
+    const { ledger, store, relay } = processWith();
+    await store.docs.insert({ _id: key, tenantId, version: 0, count: 0, inflight: [] });
+    await ledger.add(key, `${tenantId}-1`);
+    expect((await store.byKey(key))?.inflight.map((c) => c.id)).toEqual([`${tenantId}-1`]); // done, not yet dropped
+    await ledger.add(key, `${tenantId}-2`);
+    const doc = await store.byKey(key);
+    expect(doc?.inflight.map((c) => c.id)).toEqual([`${tenantId}-2`]);
+    expect(doc?.version).toBe(2);
+    await relay.settle();
+  });
+});
