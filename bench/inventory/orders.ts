@@ -1,146 +1,253 @@
 /**
- * Order throughput of the real stack against this machine's database ceiling, both measured in
- * this run: `POST /v1/orders` with local stock through the real gateway to the real inventory
- * service (their own main.ts, each in a child process, on the run's own nats-server and FerretDB),
- * 50 closed-loop clients. (a) one hot SKU; (b) round-robin over 100 SKUs. An order is reserved in
- * the same SKU write that accepts it and written before the 202, so the 202's latency is the time
- * to `reserved`; every 20th order is read back at once to confirm it, and every SKU's ledger is
- * checked at the end (initial + Σ movements = quantity; one reserve per 202).
+ * Order throughput of Allot against its peer, both measured in this run with the same load:
+ * `POST /v1/orders` (qty 1) with local stock, 50 closed-loop clients; (a) one hot SKU; (b)
+ * round-robin over 100 SKUs. Order: peer, Allot, peer again — each stopped before the next starts;
+ * every Allot figure is a ratio to the mean of the two peer runs.
  *
- * Baseline: bare FerretDB guarded `findOneAndUpdate`, 32 callers (`make bench-baseline`'s figure).
- * Env: BENCH_SECONDS (default 5) per figure. Writes bench/results/inventory-orders.{json,md}.
+ * Peer: `bench/peer/main.ts` (Hono + mongodb driver: a guarded findOneAndUpdate of the SKU's stock
+ * plus an insertOne of the order, answered 202 reserved) on a FerretDB of its own. Allot: the whole
+ * platform as `make dev` runs it (bench/lib/targets.ts). Allot reserves an order in the same SKU
+ * write that accepts it and writes it before the 202, so on both the 202's latency is the time to
+ * `reserved`. Every 20th order is read back at once (outside its latency) to confirm it; at the end
+ * Allot's SKU ledgers are checked (initial + Σ movements = quantity; one reserve per 202), and the
+ * peer's stock counters (one reserved unit and one stored order per 202).
+ *
+ * Env: BENCH_SECONDS (default 5) per figure, BENCH_WARMUP_SECONDS (default 1), BENCH_LOG_LEVEL
+ * (default warn) for the children. Writes bench/results/inventory-orders.{json,md}.
  */
-import path from 'node:path';
-import { freePort, spawnGuarded, startInfra } from '@allot/infra';
-import { startSupplierSim } from '@allot/supplier-sim';
-import { childEnv, createTenant, newRootKey, root, round, sleep, versions, writeResults } from '../gateway/common';
-import { closedLoop, machineInfo, mongoFindOneAndUpdate, type Rate } from '../lib/measure';
+import { versions, writeResults } from '../gateway/common';
+import { childLogLine, logLevel } from '../lib/children';
+import { cpuLine } from '../lib/cpu';
+import {
+  call,
+  comparisonHeader,
+  comparisonRows,
+  errorOutcome,
+  type Measured,
+  measure,
+  type Outcome,
+  outcomeOf,
+  perOpLine,
+  verdictOf,
+  versusPeer,
+} from '../lib/drive';
+import { machineInfo } from '../lib/measure';
+import { startPeer, startPlatform, type Target } from '../lib/targets';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const clients = 50;
-const targets = { hot: 1.5, spread: 0.5, p99Ms: 150 };
+const shape = {
+  clients: 50,
+  seconds: Number(process.env.BENCH_SECONDS ?? 5),
+  warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 1),
+};
+const spreadSkus = 100;
+const stock = 1_000_000_000;
+// Issue 16: a hot SKU is cheaper than the naive one guarded write per order; spread at least as fast.
+const targets = { hot: { ratio: 2.0 }, spread: { ratio: 1.0 } };
+const skus = ['HOT', ...Array.from({ length: spreadSkus }, (_, i) => `SPREAD-${i}`)];
 
-const infra = await startInfra();
-const sim = await startSupplierSim();
-const started: ReturnType<typeof spawnGuarded>[] = [];
-const run = (entry: string, env: Record<string, string>) => {
-  const child = spawnGuarded(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  started.push(child);
+/** One target's load: both scenarios, the 202s per SKU and the read-back sample. */
+async function load(t: Target) {
+  for (let i = 0; i < skus.length; i += 10) {
+    await Promise.all(
+      skus.slice(i, i + 10).map(async (sku) => {
+        const r = await call(t, 'POST', '/v1/skus', { sku, name: sku, quantity: stock });
+        if (r.status !== 201) throw new Error(`${t.kind}: SKU creation failed: ${r.status} ${r.text}`);
+      }),
+    );
+  }
+  const accepted = new Map<string, number>();
+  const unknown = new Map<string, number>();
+  const sampled = { checked: 0, reserved: 0 };
+  let n = 0;
+  const order = async (sku: string): Promise<Outcome> => {
+    let outcome: string;
+    let id: string | undefined;
+    try {
+      const r = await call(t, 'POST', '/v1/orders', { sku, qty: 1 });
+      outcome = outcomeOf(r);
+      if (r.status === 202) id = r.body.id;
+    } catch (error) {
+      outcome = errorOutcome(error);
+    }
+    if (!id) {
+      if (outcome.startsWith('error') || outcome.startsWith('5')) unknown.set(sku, (unknown.get(sku) ?? 0) + 1);
+      return { outcome, ok: false };
+    }
+    accepted.set(sku, (accepted.get(sku) ?? 0) + 1);
+    if (++n % 20 !== 0) return { outcome, ok: true };
+    const after = async () => {
+      sampled.checked++;
+      const r = await call(t, 'GET', `/v1/orders/${id}`).catch(() => undefined);
+      if (r?.body?.status === 'reserved') sampled.reserved++;
+    };
+    return { outcome, ok: true, after };
+  };
+  const hot = await measure(t, 'hot SKU', shape, () => order('HOT'));
+  const spread = await measure(t, `spread over ${spreadSkus} SKUs`, shape, (i) => order(`SPREAD-${i % spreadSkus}`));
+  const unknownTotal = [...unknown.values()].reduce((a, b) => a + b, 0);
+  return { hot, spread, accepted, unknown, unknownTotal, sampled };
+}
+
+type Run = Awaited<ReturnType<typeof load>>;
+/** Whether a SKU's count of something (reserves, stored orders) fits its 202s plus requests with an unknown outcome. */
+const fits = (run: Run, sku: string, count: number) =>
+  count >= (run.accepted.get(sku) ?? 0) && count <= (run.accepted.get(sku) ?? 0) + (run.unknown.get(sku) ?? 0);
+
+async function peerRun() {
+  const t = await startPeer();
+  try {
+    const run = await load(t);
+    const db = t.admin.db(t.db);
+    let mismatched = 0;
+    for (const sku of skus) {
+      const doc = await db.collection<{ _id: string; quantity: number; reserved: number }>('skus').findOne({ _id: sku });
+      const stored = await db.collection('orders').countDocuments({ sku });
+      if (!doc || doc.quantity + doc.reserved !== stock || !fits(run, sku, doc.reserved) || !fits(run, sku, stored)) mismatched++;
+    }
+    const checks = { skusChecked: skus.length, mismatched, unknownOutcomes: run.unknownTotal, pass: mismatched === 0 };
+    console.log(`peer stock: ${JSON.stringify(checks)}`);
+    return { ...run, checks, log: await t.stop() };
+  } catch (error) {
+    await t.stop();
+    throw error;
+  }
+}
+
+async function allotRun() {
+  const t = await startPlatform();
+  try {
+    const run = await load(t);
+    // Every SKU's ledger balances and holds one reserve per accepted order.
+    let unbalanced = 0;
+    for (const sku of skus) {
+      let sum = 0;
+      let reserves = 0;
+      for (let cursor: string | null = ''; cursor !== null; ) {
+        const page = (
+          await call(t, 'GET', `/v1/inventory/${sku}/movements?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+        ).body as { items: { quantity: number; type: string }[]; nextCursor: string | null };
+        for (const m of page.items) {
+          sum += m.quantity;
+          if (m.type === 'reserve') reserves++;
+        }
+        cursor = page.nextCursor;
+      }
+      const quantity = (await call(t, 'GET', `/v1/skus/${sku}`)).body.quantity;
+      if (sum !== quantity || !fits(run, sku, reserves)) unbalanced++;
+    }
+    const checks = { skusChecked: skus.length, unbalanced, unknownOutcomes: run.unknownTotal, pass: unbalanced === 0 };
+    console.log(`allot ledgers: ${JSON.stringify(checks)}`);
+    return { ...run, checks, log: await t.stop() };
+  } catch (error) {
+    await t.stop();
+    throw error;
+  }
+}
+
+const peerBefore = await peerRun();
+const allot = await allotRun();
+const peerAfter = await peerRun();
+
+const runs = (pick: (r: { hot: Measured; spread: Measured }) => Measured) => ({
+  peerBefore: pick(peerBefore).result,
+  allot: pick(allot).result,
+  peerAfter: pick(peerAfter).result,
+});
+const hotRuns = runs((r) => r.hot);
+const spreadRuns = runs((r) => r.spread);
+const ratios = {
+  hot: versusPeer(hotRuns.peerBefore, hotRuns.allot, hotRuns.peerAfter),
+  spread: versusPeer(spreadRuns.peerBefore, spreadRuns.allot, spreadRuns.peerAfter),
+};
+const sampledMet = [peerBefore, allot, peerAfter].every((r) => r.sampled.reserved === r.sampled.checked);
+const peerMet = peerBefore.checks.pass && peerAfter.checks.pass;
+const verdicts = {
+  hot: verdictOf('hot SKU', 'orders to reserved', ratios.hot, hotRuns.allot, targets.hot),
+  spread: verdictOf(`spread (${spreadSkus} SKUs)`, 'orders to reserved', ratios.spread, spreadRuns.allot, targets.spread),
+  ledgers: {
+    met: allot.checks.pass,
+    text: `${allot.checks.pass ? 'PASS' : 'FAIL'}: ${allot.checks.unbalanced} of ${skus.length} Allot SKU ledgers unbalanced (initial + Σ movements ≠ quantity, or reserves ≠ 202s)`,
+  },
+  readBack: {
+    met: sampledMet,
+    text: `${sampledMet ? 'PASS' : 'FAIL'}: read back at once, reserved — Allot ${allot.sampled.reserved} of ${allot.sampled.checked}; peer ${peerBefore.sampled.reserved} of ${peerBefore.sampled.checked} and ${peerAfter.sampled.reserved} of ${peerAfter.sampled.checked}`,
+  },
+  peerStock: {
+    met: peerMet,
+    text: `${peerMet ? 'PASS' : 'FAIL'}: in both peer runs every SKU's stock reserved one unit and stored one order per 202 (${peerBefore.checks.mismatched} + ${peerAfter.checks.mismatched} SKUs disagree)`,
+  },
 };
 
-try {
-  const baseline = await mongoFindOneAndUpdate(infra.mongoUrl, seconds);
-  const rootKey = newRootKey();
-  const port = await freePort();
-  run('services/inventory/src/main.ts', childEnv(infra, 'inventory', { SUPPLIER_URL: sim.url }));
-  run(
-    'services/gateway/src/main.ts',
-    childEnv(infra, 'gateway', {
-      PORT: String(port),
-      ROOT_API_KEY: rootKey,
-      READY_SERVICES: 'inventory',
-      RATE_LIMIT_PER_SECOND: '1000000',
-      RATE_LIMIT_BURST: '1000000',
-    }),
-  );
-  const base = `http://127.0.0.1:${port}`;
-  for (let ready = false; !ready; await sleep(200))
-    ready = await fetch(`${base}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-  const { key } = await createTenant(base, rootKey);
-  const call = async (method: string, url: string, body?: unknown) => {
-    const res = await fetch(base + url, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+const layout =
+  'load generator (50 closed-loop fetch clients, Node built-in undici keep-alive) in the benchmark process. Peer: bench/peer/main.ts in one child process on its own FerretDB (SQLite). Allot: supplier simulator, capacity, inventory, availability, notifications and gateway (their real main.ts, as `make dev` starts them) in one child process each, on the run’s own nats-server and FerretDB (SQLite)';
+const summary = (r: Run & { checks: { pass: boolean } }) => ({
+  hot: r.hot,
+  spread: r.spread,
+  sampled: r.sampled,
+  checks: r.checks,
+  unknownOutcomes: r.unknownTotal,
+});
+const report = {
+  measuredAt: new Date().toISOString(),
+  ...shape,
+  childLogLevel: logLevel,
+  machine: machineInfo(),
+  versions: versions(),
+  layout,
+  order: ['peer', 'allot', 'peer'],
+  peerReference: 'mean of the two peer runs',
+  peerBefore: summary(peerBefore),
+  allot: summary(allot),
+  peerAfter: summary(peerAfter),
+  ratios,
+  targets,
+  serviceLog: { peerBefore: peerBefore.log, allot: allot.log, peerAfter: peerAfter.log },
+  verdicts,
+};
 
-  const skus = ['HOT', ...Array.from({ length: 100 }, (_, i) => `SPREAD-${i}`)];
-  for (const sku of skus) await call('POST', '/v1/skus', { sku, name: sku, quantity: 1_000_000_000 });
-
-  const accepted = new Map<string, number>();
-  const sampled = { checked: 0, reserved: 0 };
-  const scenario = async (pick: (n: number) => string): Promise<Rate & { other: number }> => {
-    let n = 0;
-    let other = 0;
-    const rate = await closedLoop(clients, seconds, async () => {
-      const sku = pick(n++);
-      const res = await call('POST', '/v1/orders', { sku, qty: 1 });
-      if (res.status !== 202) return void other++;
-      accepted.set(sku, (accepted.get(sku) ?? 0) + 1);
-      if (n % 20 === 0) {
-        sampled.checked++;
-        if ((await call('GET', `/v1/orders/${res.body.id}`)).body.status === 'reserved') sampled.reserved++;
-      }
-    });
-    return { ...rate, other };
-  };
-  const hot = await scenario(() => 'HOT');
-  const spread = await scenario((n) => `SPREAD-${n % 100}`);
-
-  // Every SKU's ledger balances and holds one reserve per accepted order.
-  let unbalanced = 0;
-  for (const sku of skus) {
-    let sum = 0;
-    let reserves = 0;
-    for (let cursor: string | null = ''; cursor !== null; ) {
-      const page: { items: { quantity: number; type: string }[]; nextCursor: string | null } = (
-        await call('GET', `/v1/inventory/${sku}/movements?limit=200${cursor ? `&cursor=${cursor}` : ''}`)
-      ).body;
-      for (const m of page.items) {
-        sum += m.quantity;
-        if (m.type === 'reserve') reserves++;
-      }
-      cursor = page.nextCursor;
-    }
-    const quantity = (await call('GET', `/v1/skus/${sku}`)).body.quantity;
-    if (sum !== quantity || reserves !== (accepted.get(sku) ?? 0)) unbalanced++;
-  }
-
-  const ratio = (r: Rate) => round(r.perSecond / baseline.perSecond, 3);
-  const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
-  const rows = [
-    `| baseline: bare FerretDB guarded findOneAndUpdate (32 callers) | ${baseline.perSecond} | ${baseline.p50Ms} | ${baseline.p99Ms} | 1 | — |`,
-    `| (a) one hot SKU | ${hot.perSecond} | ${hot.p50Ms} | ${hot.p99Ms} | **${ratio(hot)}** | ≥ ${targets.hot} |`,
-    `| (b) spread over 100 SKUs | ${spread.perSecond} | ${spread.p50Ms} | ${spread.p99Ms} | **${ratio(spread)}** | ≥ ${targets.spread} |`,
-  ];
-  const md = `# Inventory: orders to \`reserved\` with local stock
-
-Measured ${new Date().toISOString()} on ${machineInfo().cpu}; ${JSON.stringify(versions())}. ${seconds} s per figure, ${clients} closed-loop clients.
-\`POST /v1/orders\` (qty 1) through the real gateway to the real inventory service; the 202 comes after the order is written
-reserved (same SKU write), so its latency is the time to \`reserved\`.
-
-| what | orders/s | p50 ms | p99 ms | ratio to baseline | target |
-|---|---:|---:|---:|---:|---:|
-${rows.join('\n')}
-
-Non-202 answers: hot ${hot.other}, spread ${spread.other}. Read back at once: ${sampled.reserved} of ${sampled.checked} sampled orders already \`reserved\`.
-Ledgers of ${skus.length} SKUs: ${unbalanced} unbalanced (initial + Σ movements ≠ quantity, or reserves ≠ 202s).
-
-## Verdicts
-
-- **Hot SKU — ${verdict(ratio(hot) >= targets.hot)}: ${hot.perSecond} orders/s = ${ratio(hot)} × bare findOneAndUpdate (${baseline.perSecond}/s); target ≥ ${targets.hot}**
-- **Spread — ${verdict(ratio(spread) >= targets.spread)}: ${spread.perSecond} orders/s = ${ratio(spread)} ×; target ≥ ${targets.spread}**
-- **p99 to reserved — ${verdict(Math.max(hot.p99Ms, spread.p99Ms) < targets.p99Ms)}: hot ${hot.p99Ms} ms, spread ${spread.p99Ms} ms; target < ${targets.p99Ms} ms**
-- **Ledgers — ${unbalanced === 0 ? 'PASS' : 'FAIL'}: ${unbalanced} of ${skus.length} unbalanced**
-`;
-  writeResults(
-    'inventory-orders',
-    { baseline, hot, spread, sampled, unbalanced, targets, machine: machineInfo(), versions: versions() },
-    md,
-  );
-  console.log(md);
-} finally {
-  for (const child of started) child.kill('SIGTERM');
-  await sleep(1500);
-  await sim.close();
-  await infra.stop();
-}
+const m = report.machine;
+const v = report.versions;
+const perRun = (what: string, line: (x: Measured) => string) =>
+  (['hot', 'spread'] as const).flatMap((s) => [
+    `- ${s}, ${what}: peer run 1 — ${line(peerBefore[s])}`,
+    `- ${s}, ${what}: **Allot** — ${line(allot[s])}`,
+    `- ${s}, ${what}: peer run 2 — ${line(peerAfter[s])}`,
+  ]);
+const md = [
+  '# Inventory: orders to `reserved` against the peer',
+  '',
+  `Measured ${report.measuredAt} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform};`,
+  `nats-server ${v.NATS_SERVER_VERSION}, FerretDB ${v.FERRETDB_VERSION} (SQLite). ${shape.seconds} s per figure, each after a ${shape.warmupSeconds} s warm-up on the same keys; children log at ${logLevel}.`,
+  `Layout: ${layout}. Orders of 1 unit with local stock (${stock.toLocaleString('en')} per SKU, so none runs out).`,
+  '',
+  'The **peer** is `bench/peer/main.ts`: the naive monolith a team would write in an afternoon — one Hono process, the `mongodb`',
+  'driver, one guarded `findOneAndUpdate` of the SKU’s stock plus an `insertOne` of the order, answered 202 `reserved`. Allot writes',
+  'the order reserved before its 202 too, so on both the latency is the time to `reserved`. The same load drives the peer, then',
+  'Allot, then the peer again (each system stopped before the next starts); every Allot figure is a ratio to the **mean of the two',
+  'peer runs**, both shown. Only 202s count; the latency columns cover every request.',
+  '',
+  ...comparisonHeader('orders to reserved'),
+  ...comparisonRows('(a) one hot SKU', hotRuns, `≥ ${targets.hot.ratio}`),
+  ...comparisonRows(`(b) spread over ${spreadSkus} SKUs`, spreadRuns, `≥ ${targets.spread.ratio}`),
+  '',
+  `Outcomes — hot: peer ${JSON.stringify(hotRuns.peerBefore.outcomes)} / ${JSON.stringify(hotRuns.peerAfter.outcomes)}, Allot ${JSON.stringify(hotRuns.allot.outcomes)}; spread: peer ${JSON.stringify(spreadRuns.peerBefore.outcomes)} / ${JSON.stringify(spreadRuns.peerAfter.outcomes)}, Allot ${JSON.stringify(spreadRuns.allot.outcomes)}.`,
+  '',
+  'CPU (% of one core by process; "everything else" is what other programs on this machine used meanwhile):',
+  ...perRun('CPU', (x) => cpuLine(x.cpu)),
+  '',
+  'Database commands per reserved order (FerretDB `serverStatus` counters: every client of that system’s database — for Allot all its services):',
+  ...perRun('commands', (x) => perOpLine(x.dbCommandsPerOk)),
+  '',
+  '## Verdicts',
+  '',
+  `- **Hot SKU — ${verdicts.hot.text}**`,
+  `- **Spread — ${verdicts.spread.text}**`,
+  `- **Allot ledgers — ${verdicts.ledgers.text}**`,
+  `- **Read-back — ${verdicts.readBack.text}**`,
+  `- **Peer stock — ${verdicts.peerStock.text}**`,
+  '',
+  `Logs at warn or above — peer run 1: ${childLogLine(peerBefore.log)}; Allot: ${childLogLine(allot.log)}; peer run 2: ${childLogLine(peerAfter.log)}.`,
+  '',
+].join('\n');
+writeResults('inventory-orders', report, md);
+console.log(md);
