@@ -5,7 +5,7 @@ import type { Clock } from './clock';
 import { type BaseEnv, baseEnv } from './config';
 import type { DeadLetterSubscription } from './dead-letters';
 import type { EventConsumerOptions } from './event-consumer';
-import type { JobRunnerOptions } from './jobs';
+import type { JobDefinition } from './jobs';
 import type { PeriodicTask } from './periodic';
 import type { RpcHandler } from './rpc';
 import { createService, runService, type Service } from './service';
@@ -15,22 +15,6 @@ export type Operations = Record<string, RpcContract>;
 
 /** One handler for each operation of `R`: a missing, extra or mistyped handler does not compile. */
 export type Handlers<R extends Operations> = { [K in keyof R]: RpcHandler<R[K]> };
-
-/** Durable delayed work of one kind: its payload is validated before the handler runs. */
-export interface JobDefinition<P = any> extends Omit<JobRunnerOptions, 'kind' | 'clock' | 'handler'> {
-  payload: z.ZodType<P>;
-  handler(payload: P, job: { id: string; dueAt: Date; attempt: number }): Promise<void>;
-}
-
-export const job = <P>(
-  payload: z.ZodType<P>,
-  handler: JobDefinition<P>['handler'],
-  options: Omit<JobDefinition<P>, 'payload' | 'handler'> = {},
-) => ({
-  ...options,
-  payload,
-  handler,
-});
 
 /** A durable consumer of another service's events (all of them unless `filterSubjects` narrows). */
 export type EventSubscription = Omit<EventConsumerOptions, 'stream' | 'filterSubjects'> & {
@@ -56,8 +40,8 @@ export interface ServiceDefinition<N extends ServiceName, E extends BaseEnv, X, 
   consumers?(ctx: X): EventSubscription[];
   /** A reader of every service's dead letters (only the service that keeps the platform's inbox has one). */
   deadLetters?(ctx: X): DeadLetterSubscription;
-  /** Delayed work by kind, scheduled with `service.jobs.schedule(kind, …)`. */
-  jobs?(ctx: X): Record<string, JobDefinition>;
+  /** Delayed work: each kind's handler (`defineJob(…).handle(…)`), scheduled with `service.jobs.schedule(type, …)`. */
+  jobs?(ctx: X): JobDefinition[];
   tasks?(ctx: X): PeriodicTask[];
   /** Starts what the service serves besides RPC (the gateway's HTTP API); closed first on stop. */
   serve?(ctx: X): Promise<S>;
@@ -115,9 +99,7 @@ export function defineService<
       for (const { source, ...options } of definition.consumers?.(context) ?? []) await service.consumeEvents(source, options);
       const deadLetters = definition.deadLetters?.(context);
       if (deadLetters) await service.consumeDeadLetters(deadLetters);
-      for (const [kind, { payload, handler, ...options }] of Object.entries(definition.jobs?.(context) ?? {})) {
-        await service.runJobs({ ...options, kind, handler: (data, job) => handler(payload.parse(data), job) });
-      }
+      for (const { kind, options, run } of definition.jobs?.(context) ?? []) await service.runJobs({ ...options, kind, handler: run });
       for (const task of definition.tasks?.(context) ?? []) service.every(task);
       served = await definition.serve?.(context);
       await service.start({ healthServer: definition.healthServer });

@@ -11,8 +11,6 @@ export {
   defineService,
   type EventSubscription,
   type Handlers,
-  type JobDefinition,
-  job,
   type RunningService,
   type ServiceDefinition,
 } from './define-service';
@@ -20,6 +18,7 @@ export { type EventData, EventPublisher, makeEvent } from './events';
 export { GroupCommit } from './group-commit';
 export { startHealthServer } from './health';
 export { newId } from './ids';
+export { defineJob, type JobDefinition, type JobInfo, type JobOptions, type JobType } from './jobs';
 export { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerStore } from './ledger';
 export { createLogger, type Logger } from './logger';
 export type { OutboxEntry, PrepareEntry } from './outbox';

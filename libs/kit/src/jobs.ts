@@ -26,10 +26,48 @@ export interface JobDoc {
 
 export const jobIndexes: Record<string, IndexDescription[]> = { jobs: [{ key: { kind: 1, dueAt: 1 } }] };
 
-export interface ScheduledJob {
+export interface ScheduledJob<P = unknown> {
   id: string;
   dueAt: Date;
-  payload: unknown;
+  payload: P;
+}
+
+/** What a job's handler is told besides its payload. */
+export interface JobInfo {
+  id: string;
+  dueAt: Date;
+  attempt: number;
+}
+
+/** How a kind of job is run: attempts, backoff, concurrency, polling (see `JobRunnerOptions`). */
+export type JobOptions = Omit<JobRunnerOptions, 'kind' | 'clock' | 'handler'>;
+
+/** A kind of job with the handler that runs it, for a service definition's `jobs`. */
+export interface JobDefinition {
+  kind: string;
+  options: JobOptions;
+  /** Validates the stored payload against the kind's schema, then runs the handler. */
+  run(payload: unknown, job: JobInfo): Promise<void>;
+}
+
+/**
+ * One kind of durable delayed work: the same handle schedules it (`service.jobs.schedule`) and
+ * runs it (`handle`), so a kind's name is written once and its payload is checked by the
+ * compiler on both sides — and by its schema when it runs, since it may have been stored by an
+ * older version of the code.
+ */
+export interface JobType<S extends z.ZodType> {
+  readonly kind: string;
+  readonly payload: S;
+  handle(handler: (payload: z.output<S>, job: JobInfo) => Promise<void>, options?: JobOptions): JobDefinition;
+}
+
+export function defineJob<S extends z.ZodType>(kind: string, payload: S): JobType<S> {
+  return {
+    kind,
+    payload,
+    handle: (handler, options = {}) => ({ kind, options, run: (data, job) => handler(payload.parse(data), job) }),
+  };
 }
 
 /**
@@ -46,12 +84,17 @@ export class JobScheduler {
     this.docs = db.collection<JobDoc>('jobs');
   }
 
-  schedule(kind: string, id: string, dueAt: Date, payload: unknown): Promise<void> {
-    return this.scheduleMany(kind, [{ id, dueAt, payload }]);
+  schedule<S extends z.ZodType>(type: JobType<S>, id: string, dueAt: Date, payload: z.input<S>): Promise<void> {
+    return this.scheduleMany(type, [{ id, dueAt, payload }]);
   }
 
   /** Schedules several jobs of one kind with one write. */
-  async scheduleMany(kind: string, jobs: ScheduledJob[]): Promise<void> {
+  scheduleMany<S extends z.ZodType>(type: JobType<S>, jobs: ScheduledJob<z.input<S>>[]): Promise<void> {
+    return this.scheduleKind(type.kind, jobs);
+  }
+
+  /** @internal By kind name: a dead letter re-published for a retry names its kind, not a handle. */
+  async scheduleKind(kind: string, jobs: ScheduledJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const traceparent = currentTraceparent();
     const docs: JobDoc[] = jobs.map(({ id, dueAt, payload }) => ({
@@ -100,7 +143,7 @@ export interface JobRunnerOptions {
   graceMs?: number;
   /** How long a claimed job is this runner's before another may take it over (default 60 s). */
   leaseMs?: number;
-  handler(payload: unknown, job: { id: string; dueAt: Date; attempt: number }): Promise<void>;
+  handler(payload: unknown, job: JobInfo): Promise<void>;
 }
 
 const RetriedJob = z.object({ id: z.string(), payload: z.unknown(), dueAt: z.coerce.date().optional() });
@@ -247,7 +290,7 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
       if (retried.success) {
         const { id, payload, dueAt } = retried.data;
         const now = clock.now();
-        await scheduler.schedule(kind, id, dueAt && dueAt > now ? dueAt : now, payload);
+        await scheduler.scheduleKind(kind, [{ id, dueAt: dueAt && dueAt > now ? dueAt : now, payload }]);
       }
       msg.ack();
     },

@@ -1,11 +1,15 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
 import { systemClock } from '../src/clock';
 import type { JetStreamDeps } from '../src/consumer';
-import { JobScheduler, jobIndexes, runJobs } from '../src/jobs';
+import { defineJob, JobScheduler, jobIndexes, runJobs } from '../src/jobs';
 import { ensureIndexes } from '../src/mongo';
 import { ensureStream, jobStreamConfig } from '../src/streams';
 import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
+
+/** A kind whose payload these tests do not look at. */
+const kind = (name: string) => defineJob(name, z.looseObject({}));
 
 describe('delayed jobs', () => {
   let conn: Awaited<ReturnType<typeof testNats>>;
@@ -35,7 +39,7 @@ describe('delayed jobs', () => {
       fired.push({ id: job.id, at: Date.now() });
     };
     const dueAt = new Date(Date.now() + 2000);
-    await scheduler.schedule('expire', 'hold-1', dueAt, { holdId: 'hold-1' });
+    await scheduler.schedule(kind('expire'), 'hold-1', dueAt, { holdId: 'hold-1' });
 
     const first = await runner({ kind: 'expire', handler });
     await new Promise((r) => setTimeout(r, 500));
@@ -48,12 +52,27 @@ describe('delayed jobs', () => {
     expect(fired[0]!.at).toBeGreaterThanOrEqual(dueAt.getTime());
   });
 
+  it('jobs - one handle schedules and runs a kind: the payload is checked by the compiler, and by the schema when it runs', async () => {
+    const expire = defineJob('typed', z.object({ holdId: z.string(), minutes: z.coerce.number() }));
+    // @ts-expect-error a payload of another shape does not compile
+    const wrong = () => scheduler.schedule(expire, 'never', new Date(), { bookingId: 'b' });
+    expect(wrong).toBeTypeOf('function');
+
+    const seen: { holdId: string; minutes: number }[] = [];
+    const { kind: name, options, run } = expire.handle(async (payload) => void seen.push(payload));
+    const running = await runner({ ...options, kind: name, handler: run });
+    await scheduler.schedule(expire, 'hold-7', new Date(), { holdId: 'hold-7', minutes: '5' });
+    await eventually(() => seen.length > 0);
+    await running.stop();
+    expect(seen).toEqual([{ holdId: 'hold-7', minutes: 5 }]); // parsed by the schema before the handler ran
+  });
+
   it('jobs - scheduling the same job twice runs it once', async () => {
     const fired: string[] = [];
     const dueAt = new Date(Date.now() + 200);
-    await scheduler.schedule('dedupe', 'job-1', dueAt, {});
-    await scheduler.schedule('dedupe', 'job-1', dueAt, {});
-    await scheduler.schedule('dedupe', 'job-2', dueAt, {});
+    await scheduler.schedule(kind('dedupe'), 'job-1', dueAt, {});
+    await scheduler.schedule(kind('dedupe'), 'job-1', dueAt, {});
+    await scheduler.schedule(kind('dedupe'), 'job-2', dueAt, {});
     const running = await runner({
       kind: 'dedupe',
       handler: async (_p, job) => {
@@ -76,7 +95,7 @@ describe('delayed jobs', () => {
         if (job.attempt < 3) throw new Error('not yet');
       },
     });
-    await scheduler.schedule('flaky', 'job-f', new Date(), {});
+    await scheduler.schedule(kind('flaky'), 'job-f', new Date(), {});
     await eventually(() => attempts.length >= 3);
     await running.stop();
     expect(attempts).toEqual([1, 2, 3]);
@@ -88,7 +107,7 @@ describe('delayed jobs', () => {
     const runners = [await runner({ kind: 'shared', handler, pollMs: 50 }), await runner({ kind: 'shared', handler, pollMs: 50 })];
     const ids = Array.from({ length: 100 }, (_, i) => `s-${i}`);
     await scheduler.scheduleMany(
-      'shared',
+      kind('shared'),
       ids.map((id) => ({ id, dueAt: new Date(Date.now() + 100), payload: {} })),
     );
     await eventually(() => fired.length >= ids.length);
@@ -101,12 +120,12 @@ describe('delayed jobs', () => {
     const now = Date.now();
     const week = 7 * 86_400_000;
     await scheduler.scheduleMany(
-      'offer-expiry',
+      kind('offer-expiry'),
       Array.from({ length: 1000 }, (_, i) => ({ id: `offer-${i}`, dueAt: new Date(now + week + i), payload: {} })),
     );
     // Another kind's thousands of pending jobs must not hold this one back either.
     await scheduler.scheduleMany(
-      'other-kind',
+      kind('other-kind'),
       Array.from({ length: 8800 }, (_, i) => ({ id: `other-${i}`, dueAt: new Date(now + 3_600_000 + i), payload: {} })),
     );
     const lateness: number[] = [];
@@ -117,7 +136,7 @@ describe('delayed jobs', () => {
     const offers = await runner({ kind: 'offer-expiry', handler: async () => {} });
     const dueAt = Date.now() + 1500;
     await scheduler.scheduleMany(
-      'hold-expiry',
+      kind('hold-expiry'),
       Array.from({ length: 100 }, (_, i) => ({ id: `hold-${i}`, dueAt: new Date(dueAt + i * 10), payload: {} })),
     );
     await eventually(() => lateness.length >= 100, 20_000);

@@ -7,7 +7,7 @@ import { EventPublisher } from '../src/events';
 import { newId } from '../src/ids';
 import { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerStore } from '../src/ledger';
 import { connectMongo } from '../src/mongo';
-import { OutboxRelay } from '../src/outbox';
+import { type OutboxEntry, OutboxRelay } from '../src/outbox';
 import { isDuplicateKey, OutboxCollection } from '../src/outbox-collection';
 import { ensureStream, eventStreamConfig } from '../src/streams';
 import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
@@ -23,6 +23,7 @@ type Step = 'decided' | 'written' | 'completed' | 'published';
 interface CounterDoc extends LedgerDoc {
   tenantId: string;
   count: number;
+  outbox?: OutboxEntry[];
 }
 
 class Crash extends Error {}

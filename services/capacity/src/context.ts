@@ -1,5 +1,6 @@
 import type { Clock, Logger } from '@allot/kit';
 import type { CapacityConfig, CapacityService } from './config';
+import { queueExpiry } from './jobs/kinds';
 import { Ledger } from './ledger';
 import { type BookingDoc, BookingStore } from './store/bookings';
 import { LimitStore } from './store/limits';
@@ -31,7 +32,7 @@ export function capacityContext(service: CapacityService): Capacity {
     const expiry = (entry.effects as QueueEffects | undefined)?.expiry;
     if (expiry) {
       const { entryId, tenantId, dueAt } = expiry;
-      await service.jobs.schedule('queue-expiry', entryId, new Date(dueAt), { tenantId, entryId });
+      await service.jobs.schedule(queueExpiry, entryId, new Date(dueAt), { tenantId, entryId });
     }
     return entry.envelope;
   });

@@ -2,6 +2,7 @@ import { AppError, type Booking, type CapacityAlertType, type EventEnvelope, qua
 import { LedgerEngine, type LedgerPlan, type Logger, type OutboxEntry } from '@allot/kit';
 import type { CapacityService } from './config';
 import { type Decision, decideBatch, type SlotChange } from './domain/ledger';
+import { holdExpiry } from './jobs/kinds';
 import { type BookingStore, toBooking } from './store/bookings';
 import { type Inflight, type LedgerFigures, releaseId, type SlotDoc, SlotStore, slotId, snapshotOf } from './store/slots';
 
@@ -193,7 +194,7 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     await this.bookings.released(changes.flatMap((c) => (c.kind === 'release' ? [c.bookingId] : [])));
     const holds = takes.flatMap(({ booking }) => (booking.status === 'held' && booking.holdExpiresAt ? [booking] : []));
     await this.service.jobs.scheduleMany(
-      'hold-expiry',
+      holdExpiry,
       holds.map((b) => ({ id: b.id, dueAt: new Date(b.holdExpiresAt as string), payload: { tenantId: doc.tenantId, bookingId: b.id } })),
     );
   }

@@ -2,6 +2,7 @@ import { AppError, type EventEnvelope, type Order, type OrderStatus } from '@all
 import { LedgerEngine, type LedgerPlan, type Logger, newId, type OutboxEntry } from '@allot/kit';
 import type { InventoryService } from './config';
 import { type Decision, decideBatch, type StockChange, type Waiting } from './domain/stock';
+import { supplierReserve } from './jobs/kinds';
 import type { MovementDoc, MovementStore } from './store/movements';
 import { type NewOrder, type OrderOutcomeDoc, type OrderStore, toOrder } from './store/orders';
 import { type Inflight, type SkuDoc, type SkuFigures, SkuStore } from './store/skus';
@@ -178,7 +179,7 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
     // An order the stock could not serve asks the supplier, durably.
     const toSupplier = created.filter((o) => o.status === 'pending');
     await this.service.jobs.scheduleMany(
-      'supplier-reserve',
+      supplierReserve,
       toSupplier.map((o) => ({ id: o._id, dueAt: this.service.clock.now(), payload: { orderId: o._id } })),
     );
   }

@@ -1,19 +1,17 @@
-import { type JobDefinition, job } from '@allot/kit';
-import { z } from 'zod';
+import type { JobDefinition } from '@allot/kit';
 import { expireHold } from '../bookings';
 import type { Capacity } from '../context';
 import { expireEntry, processQueue } from '../waitlist';
+import { holdExpiry, queueExpiry } from './kinds';
 
 /**
- * Durable timers (JetStream messages held back until due, so they survive restarts): hold and
+ * Durable timers (jobs kept in the database until due, so they survive restarts): hold and
  * offer expiry, waitlist expiry. The queue sweep backs them up.
  */
-export const expiryJobs = (cap: Capacity): Record<string, JobDefinition> => ({
-  'hold-expiry': job(z.object({ tenantId: z.string(), bookingId: z.string() }), async ({ tenantId, bookingId }) => {
+export const expiryJobs = (cap: Capacity): JobDefinition[] => [
+  holdExpiry.handle(async ({ tenantId, bookingId }) => {
     const expired = await expireHold(cap, tenantId, bookingId);
     if (expired) await processQueue(cap, tenantId, expired.sessionId, expired.date); // the freed slots go to the waitlist
   }),
-  'queue-expiry': job(z.object({ tenantId: z.string(), entryId: z.string() }), ({ tenantId, entryId }) =>
-    expireEntry(cap, tenantId, entryId),
-  ),
-});
+  queueExpiry.handle(({ tenantId, entryId }) => expireEntry(cap, tenantId, entryId)),
+];

@@ -1,30 +1,22 @@
-import { type JobDefinition, job } from '@allot/kit';
-import { z } from 'zod';
+import type { JobDefinition } from '@allot/kit';
 import type { Inventory } from '../context';
 import { checkReservation, requestReservation } from '../supplier';
+import { supplierCheck, supplierReserve } from './kinds';
 
 /**
  * The supplier workflow's durable steps. A supplier error is retried after 1 s, 2 s, 4 s, 8 s,
  * 16 s (`SUPPLIER_RETRY_BASE_MS` doubling, `SUPPLIER_RETRIES` times); the last attempt fails the
  * order and the job goes to the dead letters.
  */
-export const supplierJobs = (inv: Inventory): Record<string, JobDefinition> => {
+export const supplierJobs = (inv: Inventory): JobDefinition[] => {
   const retries = inv.config.SUPPLIER_RETRIES;
   const options = {
     maxAttempts: retries + 1,
     backoffMs: Array.from({ length: Math.max(1, retries) }, (_, i) => inv.config.SUPPLIER_RETRY_BASE_MS * 2 ** i),
   };
   const last = (attempt: number) => attempt >= options.maxAttempts;
-  return {
-    'supplier-reserve': job(
-      z.object({ orderId: z.string() }),
-      ({ orderId }, { attempt }) => requestReservation(inv, orderId, last(attempt)),
-      options,
-    ),
-    'supplier-check': job(
-      z.object({ orderId: z.string(), check: z.number().int().min(1) }),
-      ({ orderId, check }, { attempt }) => checkReservation(inv, orderId, check, last(attempt)),
-      options,
-    ),
-  };
+  return [
+    supplierReserve.handle(({ orderId }, { attempt }) => requestReservation(inv, orderId, last(attempt)), options),
+    supplierCheck.handle(({ orderId, check }, { attempt }) => checkReservation(inv, orderId, check, last(attempt)), options),
+  ];
 };

@@ -1,0 +1,8 @@
+import { defineJob } from '@allot/kit';
+import { z } from 'zod';
+
+/** A held booking (or a held waitlist offer) that was not confirmed in time. */
+export const holdExpiry = defineJob('hold-expiry', z.object({ tenantId: z.string(), bookingId: z.string() }));
+
+/** A waitlist entry nobody served before its time ran out. */
+export const queueExpiry = defineJob('queue-expiry', z.object({ tenantId: z.string(), entryId: z.string() }));

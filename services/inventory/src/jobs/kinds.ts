@@ -1,0 +1,8 @@
+import { defineJob } from '@allot/kit';
+import { z } from 'zod';
+
+/** Asks the supplier to reserve an order the stock could not serve. */
+export const supplierReserve = defineJob('supplier-reserve', z.object({ orderId: z.string() }));
+
+/** Checks an accepted supplier reservation (the `check`-th time). */
+export const supplierCheck = defineJob('supplier-check', z.object({ orderId: z.string(), check: z.number().int().min(1) }));
