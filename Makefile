@@ -50,7 +50,8 @@ browser:
 bench-baseline: install infra
 	$(PNPM) run bench:baseline
 
-# Every benchmark; each measures its raw limits again in its own run and writes bench/results.
+# Every benchmark; each measures what it compares with again in its own run (this machine's raw limits,
+# or for bookings and orders the peer in bench/peer) and writes bench/results (bench/README.md).
 bench: bench-baseline
 	node_modules/.bin/tsx bench/gateway/throughput.ts
 	node_modules/.bin/tsx bench/gateway/sse.ts

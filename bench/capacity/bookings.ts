@@ -21,30 +21,14 @@
  * scenario (on the same keys, counted in the checks, not in the figures), BENCH_LOG_LEVEL
  * (default warn) for the children. Writes bench/results/capacity-bookings.{json,md}.
  */
-import { round, versions, writeResults } from '../gateway/common';
-import { childLogLine, logLevel, sleep } from '../lib/children';
-import { cpuLine, waitQuiet } from '../lib/cpu';
-import {
-  call,
-  comparisonHeader,
-  comparisonRows,
-  errorOutcome,
-  type Measured,
-  measure,
-  type Outcome,
-  outcomeOf,
-  perOpLine,
-  verdictOf,
-  versusPeer,
-} from '../lib/drive';
-import { machineInfo } from '../lib/measure';
+import { writeResults } from '../gateway/common';
+import { sleep } from '../lib/children';
+import { waitQuiet } from '../lib/cpu';
+import { call, errorOutcome, measure, type Outcome, outcomeOf, round } from '../lib/drive';
 import { startPeer, startPlatform, type Target } from '../lib/targets';
+import * as versus from '../lib/versus';
 
-const shape = {
-  clients: 50,
-  seconds: Number(process.env.BENCH_SECONDS ?? 5),
-  warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 1),
-};
+const shape = versus.shapeFromEnv();
 const spreadSessions = 100;
 const hotCapacity = 1_000_000;
 const burstRequests = 300;
@@ -120,9 +104,8 @@ async function load(t: Target) {
 }
 
 /** The peer's counters against its 201s, and one stored booking per 201 (read through its driver). */
-async function peerRun() {
-  const t = await startPeer();
-  try {
+const peerRun = () =>
+  versus.withTarget(startPeer, async (t) => {
     const run = await load(t);
     const db = t.admin.db(t.db);
     const mismatches: { sessionId: string; counterBooked: number; stored: number; slotsOf201s: number }[] = [];
@@ -142,12 +125,8 @@ async function peerRun() {
       pass: mismatches.length === 0,
     };
     console.log(`peer ledgers: ${JSON.stringify(checks)}`);
-    return { hot: run.hot, spread: run.spread, checks, log: await t.stop() };
-  } catch (error) {
-    await t.stop();
-    throw error;
-  }
-}
+    return { hot: run.hot, spread: run.spread, checks };
+  });
 
 async function availableSlots(t: Target, sessionId: string): Promise<number> {
   const r = await call(t, 'GET', `/v1/capacity/check?sessionId=${sessionId}&date=${date}&slots=1`);
@@ -317,43 +296,25 @@ async function nothingLost(t: Target, tally: Tally, hotSession: string, spread: 
   return { hotListed, ledgers };
 }
 
-async function allotRun() {
-  const t = await startPlatform();
-  try {
+const allotRun = () =>
+  versus.withTarget(startPlatform, async (t) => {
     const run = await load(t);
     const oversell = await burst(t, run.tally);
     console.log(`oversell: ${JSON.stringify({ ...oversell, listing: undefined })}`);
     const lost = await nothingLost(t, run.tally, run.hotSession, run.spreadIds);
-    // Stopped before reporting, so what the services log while stopping is in the report too.
-    return { hot: run.hot, spread: run.spread, oversell, ...lost, unknownTotal: run.tally.unknownTotal(), log: await t.stop() };
-  } catch (error) {
-    await t.stop();
-    throw error;
-  }
-}
+    return { hot: run.hot, spread: run.spread, oversell, ...lost, unknownTotal: run.tally.unknownTotal() };
+  });
 
-const peerBefore = await peerRun();
-const allot = await allotRun();
-const peerAfter = await peerRun();
-
-const runs = (pick: (r: { hot: Measured; spread: Measured }) => Measured) => ({
-  peerBefore: pick(peerBefore).result,
-  allot: pick(allot).result,
-  peerAfter: pick(peerAfter).result,
-});
-const hotRuns = runs((r) => r.hot);
-const spreadRuns = runs((r) => r.spread);
-const ratios = {
-  hot: versusPeer(hotRuns.peerBefore, hotRuns.allot, hotRuns.peerAfter),
-  spread: versusPeer(spreadRuns.peerBefore, spreadRuns.allot, spreadRuns.peerAfter),
-};
+const r = await versus.peerAllotPeer(peerRun, allotRun);
+const { peerBefore, allot, peerAfter } = r;
+const ratios = { hot: versus.versusPeer(r, 'hot'), spread: versus.versusPeer(r, 'spread') };
 const { oversell, hotListed, ledgers } = allot;
 const extraBooked = oversell.bookedByLedger - oversell.slotsOf201s;
 const lostMet = hotListed.pass && ledgers.pass;
 const peerChecksMet = peerBefore.checks.pass && peerAfter.checks.pass;
 const verdicts = {
-  hot: verdictOf('hot key', 'confirmed bookings', ratios.hot, hotRuns.allot, targets.hot),
-  spread: verdictOf(`spread (${spreadSessions} sessions)`, 'confirmed bookings', ratios.spread, spreadRuns.allot, targets.spread),
+  hot: versus.verdictOf(r, 'hot', 'hot key', 'confirmed bookings', targets.hot),
+  spread: versus.verdictOf(r, 'spread', `spread (${spreadSessions} sessions)`, 'confirmed bookings', targets.spread),
   zeroOversell: {
     met: oversell.noOversell,
     text: `${oversell.noOversell ? 'PASS' : 'FAIL'}: ${oversell.bookedByLedger} of ${burstCapacity} slots booked by the ledger after ${burstRequests} concurrent requests; the list shows ${oversell.listedConfirmedBookings} confirmed bookings for ${oversell.listedConfirmedSlots} slots; every 201 is listed`,
@@ -381,18 +342,9 @@ const verdicts = {
   },
 };
 
-const layout =
-  'load generator (50 closed-loop fetch clients, Node built-in undici keep-alive) in the benchmark process. Peer: bench/peer/main.ts in one child process on its own FerretDB (SQLite). Allot: supplier simulator, capacity, inventory, availability, notifications and gateway (their real main.ts, as `make dev` starts them) in one child process each, on the run’s own nats-server and FerretDB (SQLite)';
 const report = {
-  measuredAt: new Date().toISOString(),
-  ...shape,
+  ...versus.reportBase(shape),
   date,
-  childLogLevel: logLevel,
-  machine: machineInfo(),
-  versions: versions(),
-  layout,
-  order: ['peer', 'allot', 'peer'],
-  peerReference: 'mean of the two peer runs',
   measured: {
     hotKey: { peerBefore: peerBefore.hot, allot: allot.hot, peerAfter: peerAfter.hot },
     spread100Sessions: { peerBefore: peerBefore.spread, allot: allot.spread, peerAfter: peerAfter.spread },
@@ -402,49 +354,25 @@ const report = {
   zeroOversell: oversell,
   nothingLost: { hotSessionListing: hotListed, ledgers },
   peerLedgers: { before: peerBefore.checks, after: peerAfter.checks },
-  serviceLog: { peerBefore: peerBefore.log, allot: allot.log, peerAfter: peerAfter.log },
+  serviceLog: versus.logsByRun(r),
   verdicts,
 };
 
-const m = report.machine;
-const v = report.versions;
-const perRun = (what: string, line: (x: Measured) => string) =>
-  (['hot', 'spread'] as const).flatMap((s) => [
-    `- ${s}, ${what}: peer run 1 — ${line(peerBefore[s])}`,
-    `- ${s}, ${what}: **Allot** — ${line(allot[s])}`,
-    `- ${s}, ${what}: peer run 2 — ${line(peerAfter[s])}`,
-  ]);
 const md = [
-  '# Capacity: booking throughput against the peer, zero oversell, nothing lost',
-  '',
-  `Measured ${report.measuredAt} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform};`,
-  `nats-server ${v.NATS_SERVER_VERSION}, FerretDB ${v.FERRETDB_VERSION} (SQLite). ${shape.seconds} s per figure, each after a ${shape.warmupSeconds} s warm-up on the same keys; children log at ${logLevel}.`,
-  `Layout: ${layout}. Bookings for ${date} (UTC), 1 adult each; sessions of capacity ${hotCapacity.toLocaleString('en')}, so none runs out.`,
-  '',
-  'The **peer** is `bench/peer/main.ts`: the naive monolith a team would write in an afternoon — one Hono process, the `mongodb`',
-  'driver, capacity cached in memory, one guarded `findOneAndUpdate` of a per-session/date counter plus an `insertOne` per booking.',
-  'The same load drives the peer, then Allot, then the peer again (each system stopped before the next starts); every Allot figure',
-  'is a ratio to the **mean of the two peer runs**, both shown. Each client waits for its answer before sending the next request, so',
-  'every request is answered and counted. Only 201s count as bookings; the latency columns cover every request.',
-  '',
-  ...comparisonHeader('confirmed bookings'),
-  ...comparisonRows('(a) hot key: one session/date', hotRuns, `≥ ${targets.hot.ratio}, p99 < ${targets.hot.p99Ms} ms`),
-  ...comparisonRows(
-    `(b) spread: round-robin over ${spreadSessions} sessions`,
-    spreadRuns,
-    `≥ ${targets.spread.ratio}, p99 < ${targets.spread.p99Ms} ms`,
+  ...versus.reportHead(
+    report,
+    r,
+    {
+      title: 'Capacity: booking throughput against the peer, zero oversell, nothing lost',
+      workload: `\`POST /v1/bookings\` for ${date} (UTC), 1 adult each; sessions of capacity ${hotCapacity.toLocaleString('en')}, so none runs out. Only 201s count as bookings.`,
+      peer: 'capacity cached in memory, one guarded `findOneAndUpdate` of a per-session/date counter plus an `insertOne` per booking.',
+      unit: 'confirmed bookings',
+      hot: '(a) hot key: one session/date',
+      spread: `(b) spread: round-robin over ${spreadSessions} sessions`,
+    },
+    targets,
   ),
-  '',
-  `Outcomes — hot: peer ${JSON.stringify(hotRuns.peerBefore.outcomes)} / ${JSON.stringify(hotRuns.peerAfter.outcomes)}, Allot ${JSON.stringify(hotRuns.allot.outcomes)}; spread: peer ${JSON.stringify(spreadRuns.peerBefore.outcomes)} / ${JSON.stringify(spreadRuns.peerAfter.outcomes)}, Allot ${JSON.stringify(spreadRuns.allot.outcomes)}.`,
-  '',
-  'CPU (% of one core by process; "everything else" is what other programs on this machine used meanwhile):',
-  ...perRun('CPU', (x) => cpuLine(x.cpu)),
-  '',
-  'Database commands per confirmed booking (FerretDB `serverStatus` counters: every client of that system’s database — for Allot all its services):',
-  ...perRun('commands', (x) => perOpLine(x.dbCommandsPerOk)),
-  '',
-  `After the load, Allot’s processes were idle again after: hot ${allot.hot.settled.quiet ? `${allot.hot.settled.seconds} s` : `not within ${allot.hot.settled.seconds} s`}, spread ${allot.spread.settled.quiet ? `${allot.spread.settled.seconds} s` : `not within ${allot.spread.settled.seconds} s`}.`,
-  '',
+  ...versus.reportProcesses(r, 'confirmed booking'),
   '## Zero oversell (Allot)',
   '',
   `${burstRequests} bookings (adults 1, 2, 3, 1, 2, 3, ...) sent at once on a fresh session of capacity ${burstCapacity}; all answered after ${oversell.ms} ms.`,
@@ -476,7 +404,7 @@ const md = [
   `- **Nothing lost — ${verdicts.nothingLost.text}**`,
   `- **Peer ledgers — ${verdicts.peerLedgers.text}**`,
   '',
-  `Logs at warn or above — peer run 1: ${childLogLine(peerBefore.log)}; Allot: ${childLogLine(allot.log)}; peer run 2: ${childLogLine(peerAfter.log)}.`,
+  versus.reportLogs(r),
   '',
 ].join('\n');
 writeResults('capacity-bookings', report, md);

@@ -15,30 +15,12 @@
  * Env: BENCH_SECONDS (default 5) per figure, BENCH_WARMUP_SECONDS (default 1), BENCH_LOG_LEVEL
  * (default warn) for the children. Writes bench/results/inventory-orders.{json,md}.
  */
-import { versions, writeResults } from '../gateway/common';
-import { childLogLine, logLevel } from '../lib/children';
-import { cpuLine } from '../lib/cpu';
-import {
-  call,
-  comparisonHeader,
-  comparisonRows,
-  errorOutcome,
-  type Measured,
-  measure,
-  type Outcome,
-  outcomeOf,
-  perOpLine,
-  verdictOf,
-  versusPeer,
-} from '../lib/drive';
-import { machineInfo } from '../lib/measure';
+import { writeResults } from '../gateway/common';
+import { call, errorOutcome, measure, type Outcome, outcomeOf } from '../lib/drive';
 import { startPeer, startPlatform, type Target } from '../lib/targets';
+import * as versus from '../lib/versus';
 
-const shape = {
-  clients: 50,
-  seconds: Number(process.env.BENCH_SECONDS ?? 5),
-  warmupSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 1),
-};
+const shape = versus.shapeFromEnv();
 const spreadSkus = 100;
 const stock = 1_000_000_000;
 // Issue 16: a hot SKU is cheaper than the naive one guarded write per order; spread at least as fast.
@@ -93,9 +75,9 @@ type Run = Awaited<ReturnType<typeof load>>;
 const fits = (run: Run, sku: string, count: number) =>
   count >= (run.accepted.get(sku) ?? 0) && count <= (run.accepted.get(sku) ?? 0) + (run.unknown.get(sku) ?? 0);
 
-async function peerRun() {
-  const t = await startPeer();
-  try {
+/** The peer's stock: one reserved unit and one stored order per 202 (read through its driver). */
+const peerRun = () =>
+  versus.withTarget(startPeer, async (t) => {
     const run = await load(t);
     const db = t.admin.db(t.db);
     let mismatched = 0;
@@ -106,18 +88,13 @@ async function peerRun() {
     }
     const checks = { skusChecked: skus.length, mismatched, unknownOutcomes: run.unknownTotal, pass: mismatched === 0 };
     console.log(`peer stock: ${JSON.stringify(checks)}`);
-    return { ...run, checks, log: await t.stop() };
-  } catch (error) {
-    await t.stop();
-    throw error;
-  }
-}
+    return { ...run, checks };
+  });
 
-async function allotRun() {
-  const t = await startPlatform();
-  try {
+/** Every SKU's ledger balances and holds one reserve per accepted order. */
+const allotRun = () =>
+  versus.withTarget(startPlatform, async (t) => {
     const run = await load(t);
-    // Every SKU's ledger balances and holds one reserve per accepted order.
     let unbalanced = 0;
     for (const sku of skus) {
       let sum = 0;
@@ -137,33 +114,17 @@ async function allotRun() {
     }
     const checks = { skusChecked: skus.length, unbalanced, unknownOutcomes: run.unknownTotal, pass: unbalanced === 0 };
     console.log(`allot ledgers: ${JSON.stringify(checks)}`);
-    return { ...run, checks, log: await t.stop() };
-  } catch (error) {
-    await t.stop();
-    throw error;
-  }
-}
+    return { ...run, checks };
+  });
 
-const peerBefore = await peerRun();
-const allot = await allotRun();
-const peerAfter = await peerRun();
-
-const runs = (pick: (r: { hot: Measured; spread: Measured }) => Measured) => ({
-  peerBefore: pick(peerBefore).result,
-  allot: pick(allot).result,
-  peerAfter: pick(peerAfter).result,
-});
-const hotRuns = runs((r) => r.hot);
-const spreadRuns = runs((r) => r.spread);
-const ratios = {
-  hot: versusPeer(hotRuns.peerBefore, hotRuns.allot, hotRuns.peerAfter),
-  spread: versusPeer(spreadRuns.peerBefore, spreadRuns.allot, spreadRuns.peerAfter),
-};
+const r = await versus.peerAllotPeer(peerRun, allotRun);
+const { peerBefore, allot, peerAfter } = r;
+const ratios = { hot: versus.versusPeer(r, 'hot'), spread: versus.versusPeer(r, 'spread') };
 const sampledMet = [peerBefore, allot, peerAfter].every((r) => r.sampled.reserved === r.sampled.checked);
 const peerMet = peerBefore.checks.pass && peerAfter.checks.pass;
 const verdicts = {
-  hot: verdictOf('hot SKU', 'orders to reserved', ratios.hot, hotRuns.allot, targets.hot),
-  spread: verdictOf(`spread (${spreadSkus} SKUs)`, 'orders to reserved', ratios.spread, spreadRuns.allot, targets.spread),
+  hot: versus.verdictOf(r, 'hot', 'hot SKU', 'orders to reserved', targets.hot),
+  spread: versus.verdictOf(r, 'spread', `spread (${spreadSkus} SKUs)`, 'orders to reserved', targets.spread),
   ledgers: {
     met: allot.checks.pass,
     text: `${allot.checks.pass ? 'PASS' : 'FAIL'}: ${allot.checks.unbalanced} of ${skus.length} Allot SKU ledgers unbalanced (initial + Σ movements ≠ quantity, or reserves ≠ 202s)`,
@@ -178,8 +139,6 @@ const verdicts = {
   },
 };
 
-const layout =
-  'load generator (50 closed-loop fetch clients, Node built-in undici keep-alive) in the benchmark process. Peer: bench/peer/main.ts in one child process on its own FerretDB (SQLite). Allot: supplier simulator, capacity, inventory, availability, notifications and gateway (their real main.ts, as `make dev` starts them) in one child process each, on the run’s own nats-server and FerretDB (SQLite)';
 const summary = (r: Run & { checks: { pass: boolean } }) => ({
   hot: r.hot,
   spread: r.spread,
@@ -188,56 +147,31 @@ const summary = (r: Run & { checks: { pass: boolean } }) => ({
   unknownOutcomes: r.unknownTotal,
 });
 const report = {
-  measuredAt: new Date().toISOString(),
-  ...shape,
-  childLogLevel: logLevel,
-  machine: machineInfo(),
-  versions: versions(),
-  layout,
-  order: ['peer', 'allot', 'peer'],
-  peerReference: 'mean of the two peer runs',
+  ...versus.reportBase(shape),
   peerBefore: summary(peerBefore),
   allot: summary(allot),
   peerAfter: summary(peerAfter),
   ratios,
   targets,
-  serviceLog: { peerBefore: peerBefore.log, allot: allot.log, peerAfter: peerAfter.log },
+  serviceLog: versus.logsByRun(r),
   verdicts,
 };
 
-const m = report.machine;
-const v = report.versions;
-const perRun = (what: string, line: (x: Measured) => string) =>
-  (['hot', 'spread'] as const).flatMap((s) => [
-    `- ${s}, ${what}: peer run 1 — ${line(peerBefore[s])}`,
-    `- ${s}, ${what}: **Allot** — ${line(allot[s])}`,
-    `- ${s}, ${what}: peer run 2 — ${line(peerAfter[s])}`,
-  ]);
 const md = [
-  '# Inventory: orders to `reserved` against the peer',
-  '',
-  `Measured ${report.measuredAt} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform};`,
-  `nats-server ${v.NATS_SERVER_VERSION}, FerretDB ${v.FERRETDB_VERSION} (SQLite). ${shape.seconds} s per figure, each after a ${shape.warmupSeconds} s warm-up on the same keys; children log at ${logLevel}.`,
-  `Layout: ${layout}. Orders of 1 unit with local stock (${stock.toLocaleString('en')} per SKU, so none runs out).`,
-  '',
-  'The **peer** is `bench/peer/main.ts`: the naive monolith a team would write in an afternoon — one Hono process, the `mongodb`',
-  'driver, one guarded `findOneAndUpdate` of the SKU’s stock plus an `insertOne` of the order, answered 202 `reserved`. Allot writes',
-  'the order reserved before its 202 too, so on both the latency is the time to `reserved`. The same load drives the peer, then',
-  'Allot, then the peer again (each system stopped before the next starts); every Allot figure is a ratio to the **mean of the two',
-  'peer runs**, both shown. Only 202s count; the latency columns cover every request.',
-  '',
-  ...comparisonHeader('orders to reserved'),
-  ...comparisonRows('(a) one hot SKU', hotRuns, `≥ ${targets.hot.ratio}`),
-  ...comparisonRows(`(b) spread over ${spreadSkus} SKUs`, spreadRuns, `≥ ${targets.spread.ratio}`),
-  '',
-  `Outcomes — hot: peer ${JSON.stringify(hotRuns.peerBefore.outcomes)} / ${JSON.stringify(hotRuns.peerAfter.outcomes)}, Allot ${JSON.stringify(hotRuns.allot.outcomes)}; spread: peer ${JSON.stringify(spreadRuns.peerBefore.outcomes)} / ${JSON.stringify(spreadRuns.peerAfter.outcomes)}, Allot ${JSON.stringify(spreadRuns.allot.outcomes)}.`,
-  '',
-  'CPU (% of one core by process; "everything else" is what other programs on this machine used meanwhile):',
-  ...perRun('CPU', (x) => cpuLine(x.cpu)),
-  '',
-  'Database commands per reserved order (FerretDB `serverStatus` counters: every client of that system’s database — for Allot all its services):',
-  ...perRun('commands', (x) => perOpLine(x.dbCommandsPerOk)),
-  '',
+  ...versus.reportHead(
+    report,
+    r,
+    {
+      title: 'Inventory: orders to `reserved` against the peer',
+      workload: `\`POST /v1/orders\` of 1 unit with local stock (${stock.toLocaleString('en')} per SKU, so none runs out). Only 202s count. Allot writes the order reserved before its 202, as the peer does, so on both the latency is the time to \`reserved\`.`,
+      peer: 'one guarded `findOneAndUpdate` of the SKU’s stock plus an `insertOne` of the order, answered 202 `reserved`.',
+      unit: 'orders to reserved',
+      hot: '(a) one hot SKU',
+      spread: `(b) spread over ${spreadSkus} SKUs`,
+    },
+    targets,
+  ),
+  ...versus.reportProcesses(r, 'reserved order'),
   '## Verdicts',
   '',
   `- **Hot SKU — ${verdicts.hot.text}**`,
@@ -246,7 +180,7 @@ const md = [
   `- **Read-back — ${verdicts.readBack.text}**`,
   `- **Peer stock — ${verdicts.peerStock.text}**`,
   '',
-  `Logs at warn or above — peer run 1: ${childLogLine(peerBefore.log)}; Allot: ${childLogLine(allot.log)}; peer run 2: ${childLogLine(peerAfter.log)}.`,
+  versus.reportLogs(r),
   '',
 ].join('\n');
 writeResults('inventory-orders', report, md);

@@ -87,6 +87,8 @@ export async function waitReady(url: string, children: Child[], timeoutMs = 120_
   throw new Error(`${url} not 200 within ${timeoutMs / 1000} s; last: ${last}`);
 }
 
+export type ChildLogs = ReturnType<typeof childLogs>;
+
 /** What each child logged at warn or above, while running and while stopping, and how it exited. */
 export function childLogs(children: Child[]) {
   return children.map((c) => ({
@@ -100,7 +102,7 @@ export function childLogs(children: Child[]) {
   }));
 }
 
-export const childLogLine = (logs: ReturnType<typeof childLogs>) =>
+export const childLogLine = (logs: ChildLogs) =>
   logs
     .map(
       (s) =>

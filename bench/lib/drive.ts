@@ -1,14 +1,14 @@
 /**
  * The load both peer-comparison benchmarks apply, and how a figure is measured and compared:
  * closed-loop clients (each waits for its answer before the next request, so every request sent
- * is answered and counted), CPU by process and database commands per successful request around
- * each measurement, and every Allot figure as a ratio to the peer's.
+ * is answered and counted), with CPU by process and database commands per successful request
+ * around each measurement.
  */
 import type { MongoClient } from 'mongodb';
 import { type CpuShare, cpuMark, cpuSince, waitQuiet } from './cpu';
 import type { Target } from './targets';
 
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 const requestTimeoutMs = 10_000;
 
 export interface Reply {
@@ -166,60 +166,3 @@ export async function measure(target: Target, name: string, shape: LoadShape, op
   const settled = await waitQuiet(target.busyNames, 30_000);
   return { result, cpu, dbCommandsPerOk, settled };
 }
-
-/**
- * Allot against the peer measured before and after it. The reference is the mean of the two
- * peer runs: the machine is shared, and measuring the peer on both sides of Allot spreads any
- * drift in what else runs here over both systems.
- */
-export interface VersusPeer {
-  peerRuns: [number, number];
-  peerReference: number;
-  allot: number;
-  ratio: number;
-}
-
-export function versusPeer(peerBefore: Scenario, allot: Scenario, peerAfter: Scenario): VersusPeer {
-  const peerReference = round((peerBefore.okPerSecond + peerAfter.okPerSecond) / 2);
-  return {
-    peerRuns: [peerBefore.okPerSecond, peerAfter.okPerSecond],
-    peerReference,
-    allot: allot.okPerSecond,
-    ratio: round(allot.okPerSecond / Math.max(peerReference, 1e-9), 3),
-  };
-}
-
-export interface Verdict {
-  met: boolean;
-  text: string;
-}
-
-/** MET only if the ratio (and p99, when a bound is given) meets the target and every request succeeded. */
-export function verdictOf(what: string, unit: string, v: VersusPeer, allot: Scenario, target: { ratio: number; p99Ms?: number }): Verdict {
-  const ratioMet = v.ratio >= target.ratio;
-  const p99Met = target.p99Ms === undefined || allot.p99Ms < target.p99Ms;
-  const met = ratioMet && p99Met && allot.clean;
-  const p99 = target.p99Ms === undefined ? '' : `; p99 ${allot.p99Ms} ms, target < ${target.p99Ms} ms`;
-  const dirty = allot.clean ? '' : `; not every request succeeded: ${JSON.stringify(allot.outcomes)}`;
-  return {
-    met,
-    text: `${met ? 'MET' : 'NOT MET'}: ${what} ${v.allot} ${unit}/s = ${v.ratio} × the peer (${v.peerReference}/s, mean of ${v.peerRuns[0]} and ${v.peerRuns[1]}); target ≥ ${target.ratio}${p99}${dirty}`,
-  };
-}
-
-/** Markdown rows: the three runs of one scenario and the ratio. */
-export function comparisonRows(what: string, runs: { peerBefore: Scenario; allot: Scenario; peerAfter: Scenario }, target: string) {
-  const v = versusPeer(runs.peerBefore, runs.allot, runs.peerAfter);
-  const row = (who: string, s: Scenario, ratio: string, goal: string) =>
-    `| ${what} | ${who} | ${s.okPerSecond} | ${s.p50Ms} | ${s.p99Ms} | ${s.requests} | ${s.requests - s.ok} | ${ratio} | ${goal} |`;
-  return [
-    row('peer, run 1', runs.peerBefore, '—', '—'),
-    row('**Allot**', runs.allot, `**${v.ratio}**`, target),
-    row('peer, run 2', runs.peerAfter, '—', '—'),
-  ];
-}
-
-export const comparisonHeader = (unit: string) => [
-  `| scenario | system | ${unit}/s | p50 ms | p99 ms | requests | not counted | ratio to peer (mean of its 2 runs) | target |`,
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|',
-];
