@@ -1,6 +1,5 @@
 import { AppError, type EventEnvelope } from '@allot/contracts';
 import type { Clock } from './clock';
-import { GroupCommit } from './group-commit';
 import type { Logger } from './logger';
 import { assertBeforeDeadline } from './rpc';
 
@@ -18,14 +17,24 @@ export interface LedgerDoc<C extends InflightChange = InflightChange> {
   inflight: C[];
 }
 
+/** One ledger's write in a tick: its figures, what is now in flight and its events, if it is still at `doc.version`. */
+export interface LedgerWrite<D extends LedgerDoc, F> {
+  doc: D;
+  figures: F;
+  inflight: D['inflight'];
+  events: EventEnvelope[];
+}
+
 /** Where a ledger's documents live; every write is a compare-and-set of the version. */
 export interface LedgerStore<D extends LedgerDoc, F> {
-  byKey(key: string): Promise<D | null>;
+  /** The stored ledgers of these keys (those that exist). */
+  byKeys(keys: string[]): Promise<D[]>;
   /**
-   * Writes a batch if the ledger is still at `version`: its figures, what is now in flight and
-   * the events that announce it, in one update. Null when another writer got there first.
+   * Writes each ledger that is still at its version, with the events that announce it stored on
+   * it (one command for all of them: `OutboxCollection.compareAndSetMany`). Each write's result
+   * is the ledger as written, or null when another writer got there first.
    */
-  commit(key: string, version: number, figures: F, inflight: D['inflight'], events: EventEnvelope[]): Promise<D | null>;
+  commitMany(writes: LedgerWrite<D, F>[]): Promise<(D | null)[]>;
   /** Publishes events a commit stored on the ledger. */
   publish(doc: D, events: EventEnvelope[]): Promise<void>;
   /** Ledgers with changes in flight written before `before` (the sweep finishes them). */
@@ -46,17 +55,29 @@ export interface LedgerPlan<D extends LedgerDoc, F, R> {
 
 const TIDY = Symbol('tidy');
 
-/** How many times a batch is decided again after other writers changed the ledger first. */
+interface Queued<Request, Result> {
+  request: Request | typeof TIDY;
+  resolve(result: Result | undefined): void;
+  reject(error: unknown): void;
+}
+
+/** How many times a ledger's batch is decided again after other writers changed it first. */
 const MAX_ATTEMPTS = 50;
+/** The most changes of one ledger decided in one batch. */
+const MAX_BATCH = 256;
 /** Ledgers this process remembers as it last wrote or read them (a stale one only costs a retry). */
 const KNOWN_MAX = 10_000;
 
 /**
  * The ledger protocol that capacity's slots and inventory's stock share — TigerBeetle's "hot
- * account": changes to one ledger are queued and decided together (group commit, one batch at a
- * time per ledger in this process) and written as one compare-and-set of its version, with the
- * events that announce them. On a conflict (another replica wrote first) the batch is re-read and
- * decided again.
+ * account". Changes queue per ledger and are written in ticks: a tick takes what every ledger
+ * has queued, decides each ledger's batch in arrival order against its figures, and writes all
+ * of them with one compare-and-set command (each ledger guarded by its own version) and their
+ * other halves with one insert per collection. A tick starts as soon as the previous one is
+ * written — nothing waits for a timer, so an idle request is never delayed — and whatever
+ * arrives meanwhile forms the next, so a hot ledger and a thousand quiet ones both cost a few
+ * commands per tick instead of a few per change. A ledger another replica wrote first is re-read
+ * and decided again in the next round of the tick.
  *
  * A write is two halves. The ledger's own update decides; the changes it accepted stay in its
  * `inflight` until their other half — documents in other collections, timers — is done and the
@@ -69,7 +90,8 @@ const KNOWN_MAX = 10_000;
  * if a ledger is created on first use, `load`.
  */
 export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
-  private readonly batches = new GroupCommit<Request | typeof TIDY, Result | undefined>((key, queued) => this.commit(key, queued));
+  private readonly queues = new Map<string, Queued<Request, Result>[]>();
+  private writing = false;
   private readonly known = new Map<string, D>();
   /** Changes whose other half is done, per ledger, dropped from it by its next write. */
   private readonly done = new Map<string, Set<string>>();
@@ -83,18 +105,18 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
   /** Decides a batch against `doc`, in arrival order. */
   protected abstract plan(doc: D, requests: Request[]): Promise<LedgerPlan<D, F, Result>>;
 
-  /** Does the other half of changes written on `doc`. Idempotent: a crash or the sweep repeats it. */
-  protected abstract complete(doc: D, changes: D['inflight']): Promise<void>;
+  /** Does the other half of changes written on ledgers, all at once. Idempotent: a crash or the sweep repeats it. */
+  protected abstract complete(batches: { doc: D; changes: D['inflight'] }[]): Promise<void>;
 
-  /** The ledger a batch is decided against when this process has none in memory (null: there is none). */
-  protected load(key: string, _requests: Request[]): Promise<D | null> {
-    return this.store.byKey(key);
+  /** A ledger that is not stored yet: created on first use by a subclass that does so (null: there is none). */
+  protected async load(_key: string, _requests: Request[]): Promise<D | null> {
+    return null;
   }
 
   /** Queues a change of ledger `key`; resolves once it is written and announced (undefined: no such ledger). */
-  protected async submitChange(key: string, request: Request): Promise<Result | undefined> {
+  protected submitChange(key: string, request: Request): Promise<Result | undefined> {
     assertBeforeDeadline(); // the caller already gave up: the change must not happen
-    return this.batches.submit(key, request);
+    return this.enqueue(key, request);
   }
 
   /** Whether this process knows ledger `key` (from what it last wrote or read). */
@@ -102,10 +124,16 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
     return this.known.has(key);
   }
 
+  /** Changes what this process remembers of ledger `key` after a write outside the engine (fields it does not version). */
+  protected amend(key: string, change: (doc: D) => D): void {
+    const doc = this.known.get(key);
+    if (doc) this.known.set(key, change(doc));
+  }
+
   /** Adopts a ledger just created with changes already in flight: they are finished as a batch's would be. */
   protected async adopt(doc: D): Promise<void> {
     this.remember(doc._id, doc);
-    await this.finish(doc, doc.inflight, []);
+    await this.finish([{ doc, accepted: doc.inflight, events: [] }]);
   }
 
   /**
@@ -115,7 +143,7 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
   protected async finishOpen(doc: D, changes: D['inflight']): Promise<void> {
     const done = this.done.get(doc._id);
     const open = changes.filter((c) => !done?.has(c.id));
-    if (open.length) await this.completeAndMark(doc, open);
+    if (open.length) await this.completeAndMark([{ doc, changes: open }]);
   }
 
   /**
@@ -131,62 +159,141 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
         doc,
         doc.inflight.filter((c) => c.at < before),
       );
-      await this.batches.submit(doc._id, TIDY);
     }
+    await Promise.all(stale.map((doc) => this.enqueue(doc._id, TIDY)));
     return stale.length;
   }
 
-  private async commit(key: string, queued: (Request | typeof TIDY)[]): Promise<(Result | undefined)[]> {
-    const requests = queued.filter((r): r is Request => r !== TIDY);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const doc = this.known.get(key) ?? (await this.load(key, requests));
-      if (!doc) return queued.map(() => undefined);
-      const plan = await this.plan(doc, requests);
-      const dropped = new Set(this.done.get(key)); // as it is now: more may finish while this writes
-      if (!plan.changed && dropped.size === 0) return this.answer(queued, plan.results(doc));
-
-      const inflight = [...doc.inflight.filter((change) => !dropped.has(change.id)), ...plan.accepted];
-      const written = await this.store.commit(key, doc.version, plan.figures, inflight, plan.events);
-      if (!written) {
-        this.known.delete(key); // another writer was first: decide again from what it wrote
-        continue;
-      }
-      this.remember(key, written);
-      for (const id of dropped) this.done.get(key)?.delete(id);
-      await this.finish(written, plan.accepted, plan.events);
-      return this.answer(queued, plan.results(written));
-    }
-    throw new AppError('upstream_unavailable', 'The ledger is too busy; try again');
+  private enqueue(key: string, request: Request | typeof TIDY): Promise<Result | undefined> {
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(key) ?? [];
+      this.queues.set(key, queue);
+      queue.push({ request, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
   }
 
-  /** Puts the requests' results back among the queued sweeps' (which have none). */
-  private answer(queued: (Request | typeof TIDY)[], results: Result[]): (Result | undefined)[] {
-    let next = 0;
-    return queued.map((r) => (r === TIDY ? undefined : results[next++]));
+  /** Writes ticks while anything is queued, one tick at a time. */
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queues.size) {
+        const tick = new Map<string, Queued<Request, Result>[]>();
+        for (const [key, queue] of this.queues) {
+          tick.set(key, queue.splice(0, MAX_BATCH));
+          if (queue.length === 0) this.queues.delete(key);
+        }
+        await this.tick(tick).catch((error) => {
+          // A failed write fails every change of its tick that was not answered; the next tick is tried afresh.
+          for (const queued of tick.values()) for (const q of queued) q.reject(error);
+        });
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async tick(tick: Map<string, Queued<Request, Result>[]>): Promise<void> {
+    let pending = tick;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && pending.size; attempt++) {
+      const docs = await this.loadAll(pending);
+      const writes: { key: string; plan: LedgerPlan<D, F, Result>; dropped: Set<string>; write: LedgerWrite<D, F> }[] = [];
+      await Promise.all(
+        [...pending].map(async ([key, queued]) => {
+          const doc = docs.get(key);
+          if (!doc) return answer(queued, []);
+          const plan = await this.plan(doc, requestsOf(queued)).catch((error) => {
+            for (const q of queued) q.reject(error);
+            pending.delete(key);
+          });
+          if (!plan) return;
+          const dropped = new Set(this.done.get(key)); // as it is now: more may finish while this writes
+          if (!plan.changed && dropped.size === 0) return answer(queued, plan.results(doc));
+          const inflight = [...doc.inflight.filter((change) => !dropped.has(change.id)), ...plan.accepted];
+          writes.push({ key, plan, dropped, write: { doc, figures: plan.figures, inflight, events: plan.events } });
+        }),
+      );
+      if (writes.length === 0) return;
+
+      const written = await this.store.commitMany(writes.map((w) => w.write));
+      const retry = new Map<string, Queued<Request, Result>[]>();
+      const landed: { key: string; doc: D; plan: LedgerPlan<D, F, Result> }[] = [];
+      writes.forEach(({ key, plan, dropped }, i) => {
+        const doc = written[i];
+        if (!doc) {
+          this.known.delete(key); // another writer was first: decide again from what it wrote
+          retry.set(key, pending.get(key) ?? []);
+          return;
+        }
+        this.remember(key, doc);
+        for (const id of dropped) this.done.get(key)?.delete(id);
+        landed.push({ key, doc, plan });
+      });
+      await this.finish(landed.map(({ doc, plan }) => ({ doc, accepted: plan.accepted, events: plan.events })));
+      for (const { key, doc, plan } of landed) answer(pending.get(key) ?? [], plan.results(doc));
+      pending = retry;
+    }
+    for (const queued of pending.values()) {
+      for (const q of queued) q.reject(new AppError('upstream_unavailable', 'The ledger is too busy; try again'));
+    }
+  }
+
+  /** The ledgers of a tick: from memory, else one read for all, else created by `load`. */
+  private async loadAll(pending: Map<string, Queued<Request, Result>[]>): Promise<Map<string, D>> {
+    const docs = new Map<string, D>();
+    const unknown: string[] = [];
+    for (const key of pending.keys()) {
+      const known = this.known.get(key);
+      if (known) docs.set(key, known);
+      else unknown.push(key);
+    }
+    if (unknown.length === 0) return docs;
+    for (const doc of await this.store.byKeys(unknown)) docs.set(doc._id, doc);
+    for (const key of unknown) {
+      if (docs.has(key)) continue;
+      const created = await this.load(key, requestsOf(pending.get(key) ?? []));
+      if (created) docs.set(key, created);
+    }
+    return docs;
   }
 
   /**
-   * The other half of a written batch, then its announcement. A failure here does not fail the
-   * batch — the change is committed, and the sweep finishes it from the ledger's `inflight`.
+   * The other half of written batches, then their announcements. A failure here does not fail
+   * the batches — the changes are committed, and the sweep finishes them from `inflight`.
    */
-  private async finish(doc: D, accepted: D['inflight'], events: EventEnvelope[]): Promise<void> {
+  private async finish(batches: { doc: D; accepted: D['inflight']; events: EventEnvelope[] }[]): Promise<void> {
     try {
-      await this.completeAndMark(doc, accepted);
-      await this.store.publish(doc, events);
+      await this.completeAndMark(batches.map(({ doc, accepted }) => ({ doc, changes: accepted })));
+      await Promise.all(batches.map(({ doc, events }) => this.store.publish(doc, events)));
     } catch (error) {
-      this.log.warn({ err: error, ledger: doc._id }, 'finishing a ledger batch failed; the sweep will finish it');
+      this.log.warn(
+        { err: error, ledgers: batches.map((b) => b.doc._id).slice(0, 10) },
+        'finishing ledger batches failed; the sweep will finish them',
+      );
     }
   }
 
-  private async completeAndMark(doc: D, changes: D['inflight']): Promise<void> {
-    await this.complete(doc, changes);
-    const done = this.done.get(doc._id) ?? new Set<string>();
-    this.done.set(doc._id, done);
-    for (const change of changes) done.add(change.id);
+  private async completeAndMark(batches: { doc: D; changes: D['inflight'] }[]): Promise<void> {
+    const open = batches.filter((b) => b.changes.length > 0);
+    if (open.length) await this.complete(open);
+    for (const { doc, changes } of open) {
+      const done = this.done.get(doc._id) ?? new Set<string>();
+      this.done.set(doc._id, done);
+      for (const change of changes) done.add(change.id);
+    }
   }
 
   private remember(key: string, doc: D) {
     if (this.known.size >= KNOWN_MAX) this.known.clear();
     this.known.set(key, doc);
   }
+}
+
+const requestsOf = <Request, Result>(queued: Queued<Request, Result>[]): Request[] =>
+  queued.flatMap((q) => (q.request === TIDY ? [] : [q.request]));
+
+/** Answers the queued requests in order (the sweeps' tidy-ups have no answer). */
+function answer<Request, Result>(queued: Queued<Request, Result>[], results: Result[]): void {
+  let next = 0;
+  for (const q of queued) q.resolve(q.request === TIDY ? undefined : results[next++]);
 }

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '@allot/contracts';
 import type { Collection, Document, Filter, FindOptions, OptionalUnlessRequiredId, UpdateFilter } from 'mongodb';
+import { newId } from './ids';
 import { type OutboxEntry, type OutboxRelay, outboxEntries } from './outbox';
 
 /** A document that can carry pending events (ENGINEERING.md: the embedded outbox). */
@@ -71,6 +72,44 @@ export class OutboxCollection<T extends OutboxDoc> {
     })) as T | null;
     if (doc && options.publish !== false) await this.publish(doc, events);
     return doc;
+  }
+
+  /**
+   * Compare-and-set of many versioned documents in one command: each is updated with `set` and
+   * its events only if it is still at `doc.version`, which the write increments. Returns each
+   * document as written (from `doc` and the update: nothing is read back), or null where another
+   * writer was first. Unlike `update` it does not publish: the caller publishes once what must
+   * precede the announcement is done.
+   *
+   * A bulk write reports how many matched, not which: when some did not, one read of the
+   * `writtenBy` mark this call set tells its own writes from the others.
+   */
+  async compareAndSetMany<D extends T & { version: number }>(
+    writes: { doc: D; set: Partial<D>; events: EventEnvelope[] }[],
+  ): Promise<(D | null)[]> {
+    if (writes.length === 0) return [];
+    const writtenBy = newId('w');
+    const entries = writes.map((w) => outboxEntries(w.events));
+    const ops = writes.map(({ doc, set }, i) => ({
+      updateOne: {
+        filter: { _id: doc._id, version: doc.version } as unknown as Filter<T>,
+        update: {
+          $set: { ...set, version: doc.version + 1, writtenBy },
+          ...(entries[i]?.length ? { $push: { outbox: { $each: entries[i] } } } : {}),
+        } as unknown as UpdateFilter<T>,
+      },
+    }));
+    const result = await this.raw.bulkWrite(ops, { ordered: false });
+    let landed = (_id: string) => true;
+    if (result.matchedCount < writes.length) {
+      const ids = writes.map((w) => w.doc._id);
+      const stored = await this.raw.find({ _id: { $in: ids } } as Filter<T>, { projection: { writtenBy: 1 } }).toArray();
+      const mine = new Set(stored.filter((d) => (d as { writtenBy?: string }).writtenBy === writtenBy).map((d) => d._id as string));
+      landed = (_id) => mine.has(_id);
+    }
+    return writes.map(({ doc, set }, i) =>
+      landed(doc._id) ? ({ ...doc, ...set, version: doc.version + 1, writtenBy, outbox: entries[i] } as D) : null,
+    );
   }
 
   /** Publishes events stored on `doc` (as it was written); the relay's sweep is the backstop. */

@@ -110,18 +110,29 @@ export class OutboxRelay {
     }, REMOVAL_DELAY_MS);
   }
 
-  /** Pulls the published entries from their documents, one update per document. */
+  /**
+   * Pulls the published entries from their documents: one command per collection for all its
+   * documents (many quiet documents cost one round trip, as one busy document does).
+   */
   private async removePublished(): Promise<void> {
-    const batches = [...this.toRemove.values()];
+    const byCollection = new Map<Collection<Document>, { id: unknown; entries: OutboxEntry[] }[]>();
+    for (const { collection, id, entries } of this.toRemove.values()) {
+      byCollection.set(collection, [...(byCollection.get(collection) ?? []), { id, entries }]);
+    }
     this.toRemove.clear();
-    for (const { collection, id, entries } of batches) {
+    for (const [collection, docs] of byCollection) {
       try {
-        await collection.updateOne({ _id: id } as Filter<Document>, { $pullAll: { outbox: entries } } as Document);
+        await collection.bulkWrite(
+          docs.map(({ id, entries }) => ({
+            updateOne: { filter: { _id: id } as Filter<Document>, update: { $pullAll: { outbox: entries } } as Document },
+          })),
+          { ordered: false },
+        );
       } catch (error) {
-        // Left on the document: the sweep publishes them again (dropped by JetStream) and retries.
+        // Left on the documents: the sweep publishes them again (dropped by JetStream) and retries.
         this.log.warn({ err: error }, 'removing published outbox entries failed');
       }
-      for (const entry of entries) this.publishedIds.delete(entry.envelope.id);
+      for (const { entries } of docs) for (const entry of entries) this.publishedIds.delete(entry.envelope.id);
     }
   }
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { systemClock } from '../src/clock';
 import { EventPublisher } from '../src/events';
 import { newId } from '../src/ids';
-import { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerStore } from '../src/ledger';
+import { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerStore, type LedgerWrite } from '../src/ledger';
 import { connectMongo } from '../src/mongo';
 import { type OutboxEntry, OutboxRelay } from '../src/outbox';
 import { isDuplicateKey, OutboxCollection } from '../src/outbox-collection';
@@ -36,15 +36,12 @@ class CounterStore implements LedgerStore<CounterDoc, { count: number }> {
   byKey(key: string) {
     return this.docs.findOne({ _id: key });
   }
-  async commit(key: string, version: number, figures: { count: number }, inflight: InflightChange[], events: EventEnvelope[]) {
-    const written = await this.docs.update(
-      { _id: key, version },
-      { $set: { ...figures, inflight, version: version + 1 } },
-      events,
-      undefined,
-      {
-        publish: false,
-      },
+  byKeys(keys: string[]) {
+    return this.docs.find({ _id: { $in: keys } }).toArray();
+  }
+  async commitMany(writes: LedgerWrite<CounterDoc, { count: number }>[]) {
+    const written = await this.docs.compareAndSetMany(
+      writes.map(({ doc, figures, inflight, events }) => ({ doc, set: { ...figures, inflight }, events })),
     );
     if (this.crashAfter === 'written') throw new Crash('killed after the ledger write');
     return written;
@@ -95,7 +92,8 @@ class CounterLedger extends LedgerEngine<CounterDoc, string, { duplicate: boolea
     };
   }
 
-  protected async complete(_doc: CounterDoc, changes: InflightChange[]) {
+  protected async complete(batches: { doc: CounterDoc; changes: InflightChange[] }[]) {
+    const changes = batches.flatMap((b) => b.changes);
     if (changes.length === 0) return;
     await this.items
       .insertMany(
@@ -189,6 +187,22 @@ describe('ledger engine', () => {
       expect(await eventually(async () => ((await published(tenantId)).length >= 4 ? published(tenantId) : false))).toEqual(ids);
     },
   );
+
+  it('ledger engine - two processes changing the same ledgers at once: every change counted once, none lost to a conflict', async () => {
+    const tenantId = uniqueName('t');
+    const keys = Array.from({ length: 20 }, (_, i) => `${tenantId}:counter-${i}`);
+    const a = processWith();
+    const b = processWith();
+    for (const key of keys) await a.store.docs.insert({ _id: key, tenantId, version: 0, count: 0, inflight: [] });
+    // Each process writes a tick for all twenty ledgers at once; their compare-and-sets race.
+    const adds = keys.flatMap((key) => Array.from({ length: 10 }, (_, n) => (n % 2 ? a : b).ledger.add(key, `${key}-${n}`)));
+    const results = await Promise.all(adds);
+    expect(results.every((r) => r?.duplicate === false)).toBe(true);
+    const docs = await a.store.byKeys(keys);
+    expect(docs.map((d) => d.count)).toEqual(keys.map(() => 10));
+    await a.relay.settle();
+    await b.relay.settle();
+  });
 
   it('ledger engine - finished changes leave the ledger with its next write, not with writes of their own', async () => {
     const tenantId = uniqueName('t');

@@ -63,11 +63,6 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     return this.slots.listForSession(tenantId, sessionId, from, to);
   }
 
-  /** Records that an alert condition flipped (with its `alert.raised` event when raised); null if it already had. */
-  flipAlert(id: string, type: CapacityAlertType, raised: boolean, event?: EventEnvelope): Promise<SlotDoc | null> {
-    return this.slots.setAlert(id, type, raised, event);
-  }
-
   /**
    * Takes a new booking's slots. `reused`: the booking's id may have been taken before (a retry
    * under an idempotency key, a waitlist entry's booking), so a booking already there is
@@ -92,11 +87,16 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
   }
 
   /** A date's ledger is created on its first change, at the session's default capacity. */
-  protected override async load(key: string, requests: LedgerRequest[]): Promise<SlotDoc | null> {
+  protected override async load(_key: string, requests: LedgerRequest[]): Promise<SlotDoc | null> {
     const place = requests[0];
-    const stored = await this.slots.byKey(key);
-    if (stored || !place) return stored;
+    if (!place) return null;
     return this.slots.create(place.tenantId, place.sessionId, place.date, await place.defaultCapacity());
+  }
+
+  /** Records an alert flip on the ledger (a field its version does not guard), remembered as written. */
+  flipAlert(id: string, type: CapacityAlertType, raised: boolean, event?: EventEnvelope): Promise<SlotDoc | null> {
+    this.amend(id, (doc) => ({ ...doc, alerts: { ...doc.alerts, [type]: raised } }));
+    return this.slots.setAlert(id, type, raised, event);
   }
 
   /** Decides a batch against `doc`: what is accepted, the figures after it, its events and each request's result. */
@@ -184,18 +184,21 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     return { figures, accepted, events, results, changed: decisions.some((d) => d.accepted) };
   }
 
-  /** Writes the taken bookings, unmarks the released ones, schedules hold expiries. */
-  protected async complete(doc: SlotDoc, changes: Inflight[]): Promise<void> {
-    const takes = changes.flatMap((c) => (c.kind === 'take' ? [c] : []));
-    await this.bookings.insertMany(
-      doc.tenantId,
-      takes.map((c) => c.booking),
+  /** Writes the taken bookings, unmarks the released ones, schedules hold expiries: one command each for every ledger. */
+  protected async complete(batches: { doc: SlotDoc; changes: Inflight[] }[]): Promise<void> {
+    const takes = batches.flatMap(({ doc, changes }) =>
+      changes.flatMap((c) => (c.kind === 'take' ? [{ tenantId: doc.tenantId, booking: c.booking }] : [])),
     );
-    await this.bookings.released(changes.flatMap((c) => (c.kind === 'release' ? [c.bookingId] : [])));
-    const holds = takes.flatMap(({ booking }) => (booking.status === 'held' && booking.holdExpiresAt ? [booking] : []));
+    await this.bookings.insertMany(takes);
+    await this.bookings.released(batches.flatMap(({ changes }) => changes.flatMap((c) => (c.kind === 'release' ? [c.bookingId] : []))));
+    const holds = takes.filter(({ booking }) => booking.status === 'held' && booking.holdExpiresAt);
     await this.service.jobs.scheduleMany(
       holdExpiry,
-      holds.map((b) => ({ id: b.id, dueAt: new Date(b.holdExpiresAt as string), payload: { tenantId: doc.tenantId, bookingId: b.id } })),
+      holds.map(({ tenantId, booking: b }) => ({
+        id: b.id,
+        dueAt: new Date(b.holdExpiresAt as string),
+        payload: { tenantId, bookingId: b.id },
+      })),
     );
   }
 

@@ -169,8 +169,9 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
     return { figures: { ...figures, low, updatedAt: changed ? at : doc.updatedAt }, accepted, events, results, changed };
   }
 
-  /** Writes movements and new orders, settles waiting orders, schedules supplier requests. */
-  protected async complete(_doc: SkuDoc, changes: Inflight[]): Promise<void> {
+  /** Writes movements and new orders, settles waiting orders, schedules supplier requests: one command each for every SKU. */
+  protected async complete(batches: { doc: SkuDoc; changes: Inflight[] }[]): Promise<void> {
+    const changes = batches.flatMap((b) => b.changes);
     await this.movements.insertMany(changes.flatMap((c) => c.movements));
     const created = changes.flatMap((c) => (c.newOrder ? [c.newOrder] : []));
     await this.orders.insertMany(created);

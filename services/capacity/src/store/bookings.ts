@@ -50,9 +50,9 @@ export class BookingStore {
   }
 
   /** Writes new bookings; one already there (a retry, the sweep) is left as it is. */
-  async insertMany(tenantId: string, bookings: Booking[]): Promise<void> {
+  async insertMany(bookings: { tenantId: string; booking: Booking }[]): Promise<void> {
     if (bookings.length === 0) return;
-    const docs = bookings.map(({ id, ...rest }) => ({ _id: id, tenantId, ...rest }));
+    const docs = bookings.map(({ tenantId, booking: { id, ...rest } }) => ({ _id: id, tenantId, ...rest }));
     try {
       await this.docs.raw.insertMany(docs, { ordered: false });
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { Booking, CapacityAlertType, EventEnvelope, SlotSnapshot } from '@allot/contracts';
-import type { LedgerStore, OutboxCollection, OutboxEntry } from '@allot/kit';
+import type { LedgerStore, LedgerWrite, OutboxCollection, OutboxEntry } from '@allot/kit';
 import type { Filter, IndexDescription } from 'mongodb';
 
 /**
@@ -63,8 +63,8 @@ export class SlotStore implements LedgerStore<SlotDoc, LedgerFigures> {
     return this.docs.findOne({ _id: slotId(sessionId, date), tenantId });
   }
 
-  byKey(id: string): Promise<SlotDoc | null> {
-    return this.docs.findOne({ _id: id });
+  byKeys(ids: string[]): Promise<SlotDoc[]> {
+    return this.docs.find({ _id: { $in: ids } }).toArray();
   }
 
   /** The figures of a session's ledgers (without what is in flight), optionally within dates. */
@@ -106,15 +106,15 @@ export class SlotStore implements LedgerStore<SlotDoc, LedgerFigures> {
   }
 
   /**
-   * Writes a batch if the ledger is still at `version`: its figures, what is now in flight, and
-   * the events that announce it, in one update. Null when another writer got there first (the
-   * caller re-reads and decides again). The events are published by the caller, once the
-   * batch's other half is done.
+   * Writes the batches of many ledgers, each only if it is still at its version: its figures,
+   * what is now in flight and the events that announce it. Null where another writer got there
+   * first (the engine re-reads and decides again). The events are published by the engine,
+   * once the batch's other half is done.
    */
-  commit(id: string, version: number, figures: LedgerFigures, inflight: Inflight[], events: EventEnvelope[]): Promise<SlotDoc | null> {
-    return this.docs.update({ _id: id, version }, { $set: { ...figures, inflight, version: version + 1 } }, events, undefined, {
-      publish: false,
-    });
+  commitMany(writes: LedgerWrite<SlotDoc, LedgerFigures>[]): Promise<(SlotDoc | null)[]> {
+    return this.docs.compareAndSetMany(
+      writes.map(({ doc, figures, inflight, events }) => ({ doc, set: { ...figures, inflight }, events })),
+    );
   }
 
   /** Records an alert condition flip; with an event only when it is raised. Null if it was already so. */

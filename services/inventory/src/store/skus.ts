@@ -1,5 +1,5 @@
 import type { EventEnvelope, Sku } from '@allot/contracts';
-import type { LedgerStore, OutboxCollection } from '@allot/kit';
+import type { LedgerStore, LedgerWrite, OutboxCollection } from '@allot/kit';
 import type { Filter, IndexDescription } from 'mongodb';
 import type { Waiting } from '../domain/stock';
 import type { MovementDoc } from './movements';
@@ -68,6 +68,10 @@ export class SkuStore implements LedgerStore<SkuDoc, SkuFigures> {
     return this.docs.findOne({ _id: key });
   }
 
+  byKeys(keys: string[]): Promise<SkuDoc[]> {
+    return this.docs.find({ _id: { $in: keys } }).toArray();
+  }
+
   async exists(key: string): Promise<boolean> {
     return (await this.docs.findOne({ _id: key }, { projection: { _id: 1 } })) !== null;
   }
@@ -97,14 +101,14 @@ export class SkuStore implements LedgerStore<SkuDoc, SkuFigures> {
   }
 
   /**
-   * Writes a batch if the SKU is still at `version`: its figures, what is now in flight and the
-   * events that announce it, in one update. Null when another writer got there first (the
-   * caller re-reads and decides again). The caller publishes once the other half is done.
+   * Writes the batches of many SKUs, each only if it is still at its version: its figures, what
+   * is now in flight and the events that announce it. Null where another writer got there first
+   * (the engine re-reads and decides again). The engine publishes once the other half is done.
    */
-  commit(id: string, version: number, figures: SkuFigures, inflight: Inflight[], events: EventEnvelope[]): Promise<SkuDoc | null> {
-    return this.docs.update({ _id: id, version }, { $set: { ...figures, inflight, version: version + 1 } }, events, undefined, {
-      publish: false,
-    });
+  commitMany(writes: LedgerWrite<SkuDoc, SkuFigures>[]): Promise<(SkuDoc | null)[]> {
+    return this.docs.compareAndSetMany(
+      writes.map(({ doc, figures, inflight, events }) => ({ doc, set: { ...figures, inflight }, events })),
+    );
   }
 
   publish(doc: SkuDoc, events: EventEnvelope[]): Promise<void> {
