@@ -21,6 +21,7 @@ export { newId } from './ids';
 export { defineJob, type JobDefinition, type JobInfo, type JobOptions, type JobType } from './jobs';
 export { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerStore, type LedgerWrite } from './ledger';
 export { createLogger, type Logger } from './logger';
+export { NewestWins } from './newest-wins';
 export type { OutboxEntry, PrepareEntry } from './outbox';
 export { isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';
 export { toPage } from './pagination';

@@ -36,7 +36,7 @@ export class Projection {
       await this.store.applySession(session);
       this.cache.applySession(session);
     }
-    for (const booking of facts.bookings) await this.store.applyBooking(booking);
+    await Promise.all(facts.bookings.map((booking) => this.store.applyBooking(booking)));
     for (const slot of facts.slots) {
       const id = `avl_${slot.sessionId}_${slot.date}_${slot.version}`;
       const key = slotKey(slot.sessionId, slot.date);
@@ -51,7 +51,7 @@ export class Projection {
       }
       if (written > slot.version) continue; // superseded: the database has a newer one
       this.written.set(key, slot.version);
-      await Promise.all([this.store.applySlot(slot), this.announce(slot, id)]);
+      await Promise.all([this.store.writeSlot(slot), this.announce(slot, id)]);
     }
   }
 

@@ -1,4 +1,4 @@
-import { isDuplicateKey } from '@allot/kit';
+import { isDuplicateKey, NewestWins } from '@allot/kit';
 import type { Collection, Db, Filter, IndexDescription } from 'mongodb';
 import type { BookingFact } from '../domain/facts';
 import { type SessionFact, type SessionState, type SlotState, slotKey } from '../domain/model';
@@ -40,12 +40,17 @@ export class ReadModelStore {
   private readonly slots: Collection<SlotDoc>;
   private readonly bookings: Collection<BookingDoc>;
   private readonly progress: Collection<ProgressDoc>;
+  /** Writes of many events at once: one insert and one guarded update per batch, not per event. */
+  private readonly newestSlots: NewestWins<SlotDoc>;
+  private readonly newestBookings: NewestWins<BookingDoc>;
 
   constructor(db: Db) {
     this.sessions = db.collection('sessions');
     this.slots = db.collection('slots');
     this.bookings = db.collection('bookings');
     this.progress = db.collection('progress');
+    this.newestSlots = new NewestWins(this.slots, 'version');
+    this.newestBookings = new NewestWins(this.bookings, 'rank');
   }
 
   /** The capacity stream sequence through which every event is applied, as last recorded. */
@@ -87,10 +92,17 @@ export class ReadModelStore {
     return this.insertUnlessStored(this.slots, { _id, ...slot }, 'version', slot.version);
   }
 
-  /** Stores the booking's state if it is later than the stored one. */
-  async applyBooking({ bookingId, ...fact }: BookingFact): Promise<void> {
-    const updated = await this.bookings.updateOne({ _id: bookingId, rank: { $lt: fact.rank } }, { $set: fact });
-    if (updated.matchedCount === 0) await this.insertUnlessStored(this.bookings, { _id: bookingId, ...fact }, 'rank', fact.rank);
+  /**
+   * Stores the slot figures if they are newer than the stored ones, together with other events'
+   * writes — for a caller that need not know whether they were (`applySlot` tells).
+   */
+  writeSlot(slot: SlotState): Promise<void> {
+    return this.newestSlots.write({ _id: slotKey(slot.sessionId, slot.date), ...slot });
+  }
+
+  /** Stores the booking's state if it is later than the stored one (together with other events' writes). */
+  applyBooking({ bookingId, ...fact }: BookingFact): Promise<void> {
+    return this.newestBookings.write({ _id: bookingId, ...fact });
   }
 
   async session(sessionId: string): Promise<SessionState | undefined> {

@@ -1,0 +1,63 @@
+import { type AnyBulkWriteOperation, type Collection, MongoBulkWriteError, type OptionalUnlessRequiredId } from 'mongodb';
+import { GroupCommit } from './group-commit';
+import { isDuplicateKey } from './outbox-collection';
+
+/**
+ * Keeps the newest version of each document of a read model ("store it if it is newer"), with a
+ * few commands per batch instead of a few per document: writes that arrive while a batch is
+ * written form the next one, which keeps only the newest version of each document and is
+ * written as one insert (new documents go in) plus, for those that already existed, one update
+ * guarded on the version field (applied only where the stored version is older). Duplicates and
+ * reordered writes change nothing.
+ *
+ * Not an unordered upsert with the version guard: FerretDB stops a multi-statement update at
+ * its first duplicate-key error, so the documents after it would be lost.
+ */
+export class NewestWins<T extends { _id: string }> {
+  private readonly batches = new GroupCommit<T, void>(async (_collection, docs) => {
+    await this.writeBatch(docs);
+    return docs.map(() => undefined);
+  });
+
+  constructor(
+    private readonly collection: Collection<T>,
+    /** The numeric field that orders versions of a document. */
+    private readonly field: keyof T & string,
+  ) {}
+
+  /** Resolves once `doc` is stored, or a version at least as new is. */
+  write(doc: T): Promise<void> {
+    return this.batches.submit(this.collection.collectionName, doc);
+  }
+
+  private async writeBatch(docs: T[]): Promise<void> {
+    const newest = new Map<string, T>();
+    for (const doc of docs) {
+      const held = newest.get(doc._id);
+      if (!held || this.versionOf(held) < this.versionOf(doc)) newest.set(doc._id, doc);
+    }
+    const existing = await this.insertNew([...newest.values()]);
+    if (existing.length === 0) return;
+    const updates = existing.map(({ _id, ...fields }) => ({
+      updateOne: { filter: { _id, [this.field]: { $lt: this.versionOf({ _id, ...fields } as T) } }, update: { $set: fields } },
+    }));
+    await this.collection.bulkWrite(updates as unknown as AnyBulkWriteOperation<T>[], { ordered: false });
+  }
+
+  /** Inserts the documents; returns those that were stored already. */
+  private async insertNew(docs: T[]): Promise<T[]> {
+    try {
+      await this.collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+      return [];
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      if (!errors.every(isDuplicateKey)) throw error;
+      return errors.map((e) => docs[e.index] as T);
+    }
+  }
+
+  private versionOf(doc: T): number {
+    return doc[this.field] as number;
+  }
+}
