@@ -1,7 +1,9 @@
 import { AppError, type EventEnvelope } from '@allot/contracts';
+import { context, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import { assertBeforeDeadline } from './rpc';
+import { inSpan, SpanKind } from './trace';
 
 /** A change a batch wrote on a ledger whose other half (documents elsewhere, timers) is not done yet. */
 export interface InflightChange {
@@ -57,6 +59,8 @@ const TIDY = Symbol('tidy');
 
 interface Queued<Request, Result> {
   request: Request | typeof TIDY;
+  /** The caller's span: the stages of its change are recorded on it as they happen. */
+  span: Span | undefined;
   resolve(result: Result | undefined): void;
   reject(error: unknown): void;
 }
@@ -168,8 +172,11 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(key) ?? [];
       this.queues.set(key, queue);
-      queue.push({ request, resolve, reject });
-      if (!this.writing) void this.drain();
+      const span = trace.getActiveSpan();
+      span?.addEvent('ledger queued');
+      queue.push({ request, span, resolve, reject });
+      // Ticks belong to no one request: their commands are traced on a span of their own.
+      if (!this.writing) void context.with(ROOT_CONTEXT, () => this.drain());
     });
   }
 
@@ -183,7 +190,9 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
           tick.set(key, queue.splice(0, MAX_BATCH));
           if (queue.length === 0) this.queues.delete(key);
         }
-        await this.tick(tick).catch((error) => {
+        const changes = [...tick.values()].reduce((n, queued) => n + queued.length, 0);
+        const attributes = { 'allot.ledgers': tick.size, 'allot.changes': changes };
+        await inSpan('ledger tick', { kind: SpanKind.INTERNAL, attributes }, () => this.tick(tick)).catch((error) => {
           // A failed write fails every change of its tick that was not answered; the next tick is tried afresh.
           for (const queued of tick.values()) for (const q of queued) q.reject(error);
         });
@@ -215,6 +224,7 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
       );
       if (writes.length === 0) return;
 
+      for (const { key } of writes) mark(pending.get(key), 'ledger decided');
       const written = await this.store.commitMany(writes.map((w) => w.write));
       const retry = new Map<string, Queued<Request, Result>[]>();
       const landed: { key: string; doc: D; plan: LedgerPlan<D, F, Result> }[] = [];
@@ -228,9 +238,13 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
         this.remember(key, doc);
         for (const id of dropped) this.done.get(key)?.delete(id);
         landed.push({ key, doc, plan });
+        mark(pending.get(key), 'ledger written');
       });
       await this.finish(landed.map(({ doc, plan }) => ({ doc, accepted: plan.accepted, events: plan.events })));
-      for (const { key, doc, plan } of landed) answer(pending.get(key) ?? [], plan.results(doc));
+      for (const { key, doc, plan } of landed) {
+        mark(pending.get(key), 'other half written and announced');
+        answer(pending.get(key) ?? [], plan.results(doc));
+      }
       pending = retry;
     }
     for (const queued of pending.values()) {
@@ -287,6 +301,11 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
     if (this.known.size >= KNOWN_MAX) this.known.clear();
     this.known.set(key, doc);
   }
+}
+
+/** Records a stage of the changes' requests on their callers' spans (a benchmark's breakdown reads them). */
+function mark<Request, Result>(queued: Queued<Request, Result>[] | undefined, stage: string): void {
+  for (const q of queued ?? []) q.span?.addEvent(stage);
 }
 
 const requestsOf = <Request, Result>(queued: Queued<Request, Result>[]): Request[] =>
