@@ -26,8 +26,11 @@ export interface Child {
   exited: { code: number | null; signal: string | null } | null;
 }
 
+/** Extra Node flags for every child, e.g. `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` to profile each process. */
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+
 export function startChild(name: string, entry: string, env: Record<string, string>): Child {
-  const proc = spawnGuarded(process.execPath, ['--import', 'tsx', path.resolve(root, entry)], {
+  const proc = spawnGuarded(process.execPath, [...nodeArgs, '--import', 'tsx', path.resolve(root, entry)], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: logLevel, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
