@@ -5,9 +5,12 @@ import { isDuplicateKey } from './outbox-collection';
 /**
  * Keeps the newest version of each document of a read model ("store it if it is newer"), with a
  * few commands per batch instead of a few per document: writes that arrive while a batch is
- * written form the next one, which keeps only the newest version of each document and is
- * written as one insert (new documents go in) plus, for those that already existed, one update
- * guarded on the version field (applied only where the stored version is older). Duplicates and
+ * written form the next one, which keeps only the newest version of each document. Documents
+ * that are mostly new (`expect: 'new'`) are inserted, and those that existed get one update
+ * guarded on the version field (applied only where the stored version is older): one command
+ * when all were new. Documents that mostly exist (`expect: 'existing'`) get the guarded update
+ * first: one command when all matched; otherwise the batch is inserted and what was there
+ * already is updated again, guarded (a no-op where the first update applied). Duplicates and
  * reordered writes change nothing.
  *
  * Not an unordered upsert with the version guard: FerretDB stops a multi-statement update at
@@ -23,6 +26,7 @@ export class NewestWins<T extends { _id: string }> {
     private readonly collection: Collection<T>,
     /** The numeric field that orders versions of a document. */
     private readonly field: keyof T & string,
+    private readonly expect: 'new' | 'existing',
   ) {}
 
   /** Resolves once `doc` is stored, or a version at least as new is. */
@@ -36,12 +40,20 @@ export class NewestWins<T extends { _id: string }> {
       const held = newest.get(doc._id);
       if (!held || this.versionOf(held) < this.versionOf(doc)) newest.set(doc._id, doc);
     }
-    const existing = await this.insertNew([...newest.values()]);
-    if (existing.length === 0) return;
-    const updates = existing.map(({ _id, ...fields }) => ({
-      updateOne: { filter: { _id, [this.field]: { $lt: this.versionOf({ _id, ...fields } as T) } }, update: { $set: fields } },
-    }));
-    await this.collection.bulkWrite(updates as unknown as AnyBulkWriteOperation<T>[], { ordered: false });
+    const batch = [...newest.values()];
+    if (this.expect === 'existing' && (await this.updateOlder(batch)) === batch.length) return;
+    const existing = await this.insertNew(batch);
+    if (existing.length) await this.updateOlder(existing);
+  }
+
+  /** Updates the documents stored with an older version; returns how many were stored at all. */
+  private async updateOlder(docs: T[]): Promise<number> {
+    const updates = docs.map((doc) => {
+      const { _id, ...fields } = doc;
+      return { updateOne: { filter: { _id, [this.field]: { $lte: this.versionOf(doc) } }, update: { $set: fields } } };
+    });
+    const result = await this.collection.bulkWrite(updates as unknown as AnyBulkWriteOperation<T>[], { ordered: false });
+    return result.matchedCount;
   }
 
   /** Inserts the documents; returns those that were stored already. */

@@ -49,8 +49,8 @@ export class ReadModelStore {
     this.slots = db.collection('slots');
     this.bookings = db.collection('bookings');
     this.progress = db.collection('progress');
-    this.newestSlots = new NewestWins(this.slots, 'version');
-    this.newestBookings = new NewestWins(this.bookings, 'rank');
+    this.newestSlots = new NewestWins(this.slots, 'version', 'existing');
+    this.newestBookings = new NewestWins(this.bookings, 'rank', 'new');
   }
 
   /** The capacity stream sequence through which every event is applied, as last recorded. */
