@@ -26,7 +26,7 @@ export type { OutboxEntry, PrepareEntry } from './outbox';
 export { isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';
 export { toPage } from './pagination';
 export { every, type PeriodicTask } from './periodic';
-export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler } from './rpc';
+export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler, withDeadline } from './rpc';
 export { createService, type Service } from './service';
 export { ensureStream } from './streams';
 export { instruments, lazyInstruments, secondsHistogram, type Telemetry } from './telemetry';

@@ -7,6 +7,7 @@ import { consume, errorText, type JetStreamDeps, jsonOf, publishDeadLetter, type
 import { defaultBackoffMs } from './event-consumer';
 import { GroupCommit } from './group-commit';
 import { isDuplicateKey } from './outbox-collection';
+import { withDeadline } from './rpc';
 import { instruments } from './telemetry';
 import { contextFromTraceparent, currentTraceparent, inSpan, SpanKind } from './trace';
 
@@ -224,10 +225,13 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
       mine = { _id: job._id, leaseUntil: lease };
     }
     try {
-      await inSpan(
-        `${jobSubject(deps.service, kind)} process`,
-        { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(job.traceparent) },
-        () => options.handler(job.payload, { id: job.id, dueAt: job.dueAt, attempt: job.attempt }),
+      // A job is its own request: no deadline of the request that scheduled it (its timer was set in that context).
+      await withDeadline(undefined, () =>
+        inSpan(
+          `${jobSubject(deps.service, kind)} process`,
+          { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(job.traceparent) },
+          () => options.handler(job.payload, { id: job.id, dueAt: job.dueAt, attempt: job.attempt }),
+        ),
       );
       // Removed in the background, together with others: the next job need not wait for it (a
       // crash before the removal only runs this one again).

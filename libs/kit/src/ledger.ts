@@ -2,7 +2,7 @@ import { AppError, type EventEnvelope } from '@allot/contracts';
 import { context, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
-import { assertBeforeDeadline } from './rpc';
+import { assertBeforeDeadline, withDeadline } from './rpc';
 import { inSpan, SpanKind } from './trace';
 
 /** A change a batch wrote on a ledger whose other half (documents elsewhere, timers) is not done yet. */
@@ -175,8 +175,9 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
       const span = trace.getActiveSpan();
       span?.addEvent('ledger queued');
       queue.push({ request, span, resolve, reject });
-      // Ticks belong to no one request: their commands are traced on a span of their own.
-      if (!this.writing) void context.with(ROOT_CONTEXT, () => this.drain());
+      // Ticks belong to no one request: their commands are traced on a span of their own, and
+      // what they start (timers of jobs they schedule) carries no request's deadline.
+      if (!this.writing) void context.with(ROOT_CONTEXT, () => withDeadline(undefined, () => this.drain()));
     });
   }
 

@@ -27,6 +27,15 @@ const deadlines = new AsyncLocalStorage<number | undefined>();
  * right before an irreversible write that may have waited (e.g. behind other writes of a hot
  * record): the caller has already answered its client 503, so the write must not happen.
  */
+/**
+ * Runs `fn` under `deadline` (epoch ms), or under none: work that outlives the request that
+ * started it — a job, a ledger tick — must not inherit that request's deadline through the
+ * async context its timers and promises were created in.
+ */
+export function withDeadline<T>(deadline: number | undefined, fn: () => T): T {
+  return deadlines.run(deadline, fn);
+}
+
 export function assertBeforeDeadline(): void {
   const deadline = deadlines.getStore();
   if (deadline !== undefined && Date.now() > deadline) {
@@ -81,7 +90,7 @@ export class RpcServer {
   private async handle<C extends RpcContract>(subject: string, contract: C, handler: RpcHandler<C>, msg: Msg) {
     const started = performance.now();
     const deadline = Number(msg.headers?.get(DEADLINE_HEADER)) || undefined;
-    const reply = await deadlines.run(deadline, () =>
+    const reply = await withDeadline(deadline, () =>
       inSpan(`${subject} process`, { kind: SpanKind.SERVER, parent: contextFrom(msg.headers) }, () =>
         this.invoke(subject, contract, handler, msg),
       ),

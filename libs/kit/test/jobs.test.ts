@@ -5,6 +5,7 @@ import { systemClock } from '../src/clock';
 import type { JetStreamDeps } from '../src/consumer';
 import { defineJob, JobScheduler, jobIndexes, runJobs } from '../src/jobs';
 import { ensureIndexes } from '../src/mongo';
+import { assertBeforeDeadline, withDeadline } from '../src/rpc';
 import { ensureStream, jobStreamConfig } from '../src/streams';
 import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
 
@@ -65,6 +66,29 @@ describe('delayed jobs', () => {
     await eventually(() => seen.length > 0);
     await running.stop();
     expect(seen).toEqual([{ holdId: 'hold-7', minutes: 5 }]); // parsed by the schema before the handler ran
+  });
+
+  it("jobs - a job scheduled by a request runs without that request's deadline, however long after it ran out", async () => {
+    const outcomes: string[] = [];
+    const late = defineJob('after-deadline', z.object({}));
+    const {
+      kind: name,
+      options,
+      run,
+    } = late.handle(async () => {
+      try {
+        assertBeforeDeadline(); // what a ledger write checks before it applies a change
+        outcomes.push('ran');
+      } catch (error) {
+        outcomes.push((error as Error).message);
+      }
+    });
+    const running = await runner({ ...options, kind: name, handler: run });
+    // Scheduled inside a request whose deadline has already passed: its timer is set in that context.
+    await withDeadline(Date.now() - 1, () => scheduler.schedule(late, 'late-1', new Date(Date.now() + 50), {}));
+    await eventually(() => outcomes.length > 0);
+    await running.stop();
+    expect(outcomes).toEqual(['ran']);
   });
 
   it('jobs - scheduling the same job twice runs it once', async () => {
