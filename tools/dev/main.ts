@@ -3,7 +3,7 @@
  * service that exists, the gateway and the supplier simulator, with readable logs in the
  * foreground. Ctrl-C (or SIGTERM) stops everything it started.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,11 +11,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { domainServices } from '@allot/contracts';
 import { freePort, type Infra, spawnGuarded, startInfra, stopChild } from '@allot/infra';
-import { prettyFactory } from 'pino-pretty';
 import { seedDemo } from './demo';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const pretty = prettyFactory({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,service,spanId', singleLine: true });
 
 interface Started {
   name: string;
@@ -27,19 +25,64 @@ const children: Started[] = [];
 let infra: Infra | undefined;
 let stopping = false;
 
+/**
+ * Everything this stack prints goes through the log printer (printer.ts), a process of its own
+ * that prettifies the services' pino lines and writes to the terminal. This process only cuts the
+ * services' output into lines and hands them on, so it always reads their pipes at once: a
+ * service writes its logs synchronously and would wait on a full pipe. When the printer falls
+ * more than BACKLOG_LIMIT behind (a terminal that does not keep up), lines are dropped, counted
+ * and reported instead of slowing the services down.
+ */
+const BACKLOG_LIMIT = 16 * 1024 * 1024;
+const printer = spawn(process.execPath, [...process.execArgv, fileURLToPath(new URL('./printer.ts', import.meta.url))], {
+  cwd: root,
+  stdio: ['pipe', 'inherit', 'inherit'],
+});
+let printing = true;
+let dropped = 0;
+printer.stdin.on('error', () => {}); // the printer's exit, reported below
+printer.on('exit', (code, signal) => {
+  printing = false;
+  if (!stopping) console.error(`dev: the log printer exited (${signal ?? code}); printing the logs unformatted`);
+});
+
+function print(line: string) {
+  if (!printing) {
+    process.stdout.write(`${line}\n`);
+    return;
+  }
+  if (printer.stdin.writableLength > BACKLOG_LIMIT) {
+    dropped++;
+    return;
+  }
+  if (dropped) printer.stdin.write(`dev: ${dropped} log lines dropped: the terminal did not keep up\n`);
+  dropped = 0;
+  printer.stdin.write(`${line}\n`);
+}
+
+/** Prints the last lines, then lets the printer end. */
+function stopPrinter(): Promise<void> {
+  if (printer.exitCode !== null || printer.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => printer.kill('SIGKILL'), 5000);
+    printer.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    printer.stdin.end();
+  });
+}
+
 function entry(relative: string): string | undefined {
   const file = path.join(root, relative);
   return existsSync(file) ? file : undefined;
 }
 
-/** Prints a child's output line by line: pino JSON prettified, anything else as it is. */
+/** Hands a child's output to the printer line by line, labelled with its name. */
 function relay(name: string, stream: NodeJS.ReadableStream | null) {
   if (!stream) return;
-  const label = name.padEnd(13);
-  createInterface({ input: stream }).on('line', (line) => {
-    const text = line.startsWith('{') ? pretty(line).trimEnd() : line;
-    process.stdout.write(`${label}| ${text}\n`);
-  });
+  const label = `${name.padEnd(13)}| `;
+  createInterface({ input: stream }).on('line', (line) => print(`${label}${line}`));
 }
 
 function start(name: string, file: string, port: number, env: NodeJS.ProcessEnv): Started {
@@ -74,9 +117,10 @@ async function waitReady({ name, port }: Started, timeoutMs = 120_000) {
 async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
-  console.log('dev: stopping…');
+  print('dev: stopping…');
   await Promise.all(children.map(({ child }) => stopChild(child)));
   await infra?.stop();
+  await stopPrinter();
   process.exit(code);
 }
 
@@ -85,7 +129,7 @@ process.on('SIGTERM', () => void shutdown());
 
 try {
   infra = await startInfra();
-  console.log(`dev: NATS ${infra.natsUrl}  MongoDB ${infra.mongoUrl}`);
+  print(`dev: NATS ${infra.natsUrl}  MongoDB ${infra.mongoUrl}`);
   const common = { NATS_URL: infra.natsUrl, MONGO_URL: infra.mongoUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
 
   const simulator = entry('tools/supplier-sim/src/main.ts');
@@ -126,7 +170,7 @@ try {
       simulator: simulator ? simPort : undefined,
     });
   } else {
-    console.log(`dev: running ${started.map((s) => `${s.name} (:${s.port})`).join(', ') || 'infrastructure only'}; Ctrl-C stops`);
+    print(`dev: running ${started.map((s) => `${s.name} (:${s.port})`).join(', ') || 'infrastructure only'}; Ctrl-C stops`);
   }
 } catch (error) {
   console.error(`dev: ${(error as Error).message}`);
@@ -169,5 +213,5 @@ async function announce(stack: {
       `        nats --server ${stack.natsUrl} sub 'evt.*.${demo.tenantId}.>'`,
     );
   lines.push('', '  Ctrl-C stops everything.', '');
-  console.log(lines.join('\n'));
+  for (const line of lines) print(line);
 }

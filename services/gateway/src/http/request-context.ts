@@ -27,7 +27,9 @@ const nodeHeadersGetter: TextMapGetter<IncomingHttpHeaders> = {
 
 /**
  * One span per request (continuing the caller's `traceparent`), `X-Request-Id` (echoed if the
- * client sent a sane one) and `traceparent` on every response, and one log line per request.
+ * client sent a sane one) and `traceparent` on every response, and one log line per request:
+ * at debug level (request counts and durations are in the metrics; a line per request at info
+ * would cost every request a log write), at warn when the gateway answered 5xx.
  *
  * The two headers are set before the route runs, so every response made through the context
  * (and a stream the route writes itself) carries them without being copied afterwards; a
@@ -65,8 +67,10 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
       if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
       const credential = c.get('credential');
+      const requestLog = c.get('log');
+      const level = c.res.status >= 500 ? 'warn' : 'debug';
       const line = () =>
-        c.get('log').info(
+        requestLog[level](
           {
             method: c.req.method,
             path: c.req.path,
@@ -76,7 +80,7 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
           },
           'request',
         );
-      context.with(active, line); // the logger's mixin adds the trace id
+      if (requestLog.isLevelEnabled(level)) context.with(active, line); // the logger's mixin adds the trace id
     }
   };
 }
