@@ -13,12 +13,17 @@ fi
 # FerretDB v1 runs a query and its write in separate SQLite transactions (FerretDB issue #3040),
 # so two concurrent guarded updates of one document can both pass their guard. MongoDB makes
 # every single-document write atomic and our correctness rests on that, so the local build
-# serialises the document-writing commands. Its SQLite backend also looks a document up by
-# `_id` only when the filter is nothing but `_id`; any guard (`{_id, available: {$gte: n}}`)
-# made every update scan and decode the whole collection. The build pushes `_id` equality down
-# whenever the filter has it (FerretDB still applies the whole filter to what comes back).
+# serialises the document-writing commands of each database (each is a SQLite file of its own,
+# with one writer at a time anyway; services with databases of their own no longer wait for
+# each other). Its SQLite backend also looks a document up by `_id` only when the filter is
+# nothing but `_id`; any guard (`{_id, available: {$gte: n}}`) made every update scan and decode
+# the whole collection. The build pushes `_id` equality down whenever the filter has it
+# (FerretDB still applies the whole filter to what comes back). And it looks `_id` up as
+# `->'$._id'` while the `_id` index is built on `->"_id"`: SQLite matches index expressions by
+# their text, so every lookup by `_id` (updates and deletes included) scanned the table and
+# parsed the JSON of every row; the build writes the lookup as the index is written.
 # The marker makes builds without these patches rebuild.
-ferret_build="$FERRETDB_VERSION+serialized-writes+id-pushdown"
+ferret_build="$FERRETDB_VERSION+db-serialized-writes+id-pushdown+id-index"
 if ! have ferretdb "$ferret_build"; then
   echo "infra: building FerretDB $FERRETDB_VERSION (once)" >&2
   # FerretDB embeds build/version/version.txt, which its release process generates and the
@@ -36,16 +41,37 @@ if ! have ferretdb "$ferret_build"; then
   cat >"$src/internal/handler/allot_serialized_writes.go" <<'GO'
 package handler
 
-import "sync"
+import (
+	"sync"
 
-// writeSerialized makes each write command atomic with respect to the others (see build-binaries.sh).
-var writeSerialized sync.Mutex
+	"github.com/FerretDB/wire"
+)
+
+// writeLocks hold one mutex per database (see build-binaries.sh).
+var writeLocks sync.Map
+
+// lockDatabase makes a write command atomic with respect to the other writes to its database.
+func lockDatabase(msg *wire.OpMsg) func() {
+	name := ""
+	if doc, err := opMsgDocument(msg); err == nil {
+		if v, err := doc.Get("$db"); err == nil {
+			name, _ = v.(string)
+		}
+	}
+	m, _ := writeLocks.LoadOrStore(name, new(sync.Mutex))
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
 GO
   for cmd in delete:MsgDelete findandmodify:MsgFindAndModify insert:MsgInsert update:MsgUpdate; do
     file="$src/internal/handler/msg_${cmd%%:*}.go"
-    sed -i "s/^func (h \*Handler) ${cmd#*:}(connCtx context.Context, msg \*wire.OpMsg) (\*wire.OpMsg, error) {$/&\n\twriteSerialized.Lock()\n\tdefer writeSerialized.Unlock()/" "$file"
-    grep -q 'writeSerialized.Lock' "$file" || { echo "infra: could not patch $file" >&2; exit 1; }
+    sed -i "s/^func (h \*Handler) ${cmd#*:}(connCtx context.Context, msg \*wire.OpMsg) (\*wire.OpMsg, error) {$/&\n\tdefer lockDatabase(msg)()/" "$file"
+    grep -q 'defer lockDatabase(msg)()' "$file" || { echo "infra: could not patch $file" >&2; exit 1; }
   done
+  meta="$src/internal/backends/sqlite/metadata/metadata.go"
+  sed -i "s/^\tIDColumn = DefaultColumn + \"->'\$._id'\"$/\tIDColumn = DefaultColumn + \"->\\\\\"_id\\\\\"\"/" "$meta"
+  grep -q 'IDColumn = DefaultColumn + "->\\"_id\\""' "$meta" || { echo "infra: could not patch $meta" >&2; exit 1; }
   query="$src/internal/backends/sqlite/collection.go"
   sed -i '0,/^\tif params.Filter.Len() == 1 {$/s//\tif params.Filter.Len() > 0 \&\& params.Filter.Has("_id") {/' "$query"
   grep -q 'params.Filter.Has("_id")' "$query" || { echo "infra: could not patch $query" >&2; exit 1; }
