@@ -24,8 +24,9 @@
 import { writeResults } from '../gateway/common';
 import { sleep } from '../lib/children';
 import { waitQuiet } from '../lib/cpu';
-import { call, errorOutcome, measure, type Outcome, outcomeOf, round } from '../lib/drive';
+import { call, drive, errorOutcome, measure, type Outcome, outcomeOf, round } from '../lib/drive';
 import { startPeer, startPlatform, type Target } from '../lib/targets';
+import { analyse, type BreakdownSpec, nowMs, startTraceReceiver, tracedConsole, tracedMarkdown } from '../lib/traces';
 import * as versus from '../lib/versus';
 
 const shape = versus.shapeFromEnv();
@@ -35,6 +36,22 @@ const burstRequests = 300;
 const burstCapacity = 100;
 // Issue 16: a hot date is cheaper than the naive one guarded write per booking; spread at least as fast.
 const targets = { hot: { ratio: 2.0, p99Ms: 100 }, spread: { ratio: 1.0, p99Ms: 100 } };
+/** Seconds of each load in the traced phase (per-stage breakdown, database commands by service). */
+const tracedSeconds = Number(process.env.BENCH_TRACED_SECONDS ?? 3);
+/** A booking's trace: the gateway's span, the RPC to capacity, the ledger engine's stages on its server span. */
+const bookingSpans: BreakdownSpec = {
+  root: 'POST /v1/bookings',
+  status: 201,
+  rpc: 'rpc.capacity.booking.create',
+  serverEvents: [
+    { event: 'ledger queued', label: 'ledger queued (capacity)' },
+    { event: 'ledger decided', label: 'ledger decided' },
+    { event: 'ledger written', label: 'ledger written' },
+    { event: 'other half written and announced', label: 'other half written and announced' },
+  ],
+  tickSpan: 'ledger tick',
+  tickEvent: 'ledger decided',
+};
 /** Tomorrow (UTC), so the run cannot cross midnight into "a past date". */
 const date = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
 
@@ -90,14 +107,20 @@ async function createSession(t: Target, name: string, maxCapacity: number): Prom
   return r.body.id as string;
 }
 
-/** The two measured scenarios on one target. */
-async function load(t: Target) {
-  const tally = new Tally();
+/** The hot session and the spread ones. */
+async function createSessions(t: Target) {
   const hotSession = await createSession(t, 'Hot session', hotCapacity);
   const spread: string[] = [];
   for (let i = 0; i < spreadSessions; i += 10) {
     spread.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => createSession(t, `Spread session ${i + j}`, hotCapacity)))));
   }
+  return { hotSession, spread };
+}
+
+/** The two measured scenarios on one target. */
+async function load(t: Target) {
+  const tally = new Tally();
+  const { hotSession, spread } = await createSessions(t);
   const hot = await measure(t, 'hot', shape, () => book(t, tally, hotSession, 1));
   const spreadRun = await measure(t, `spread over ${spreadSessions} sessions`, shape, (n) => book(t, tally, spread[n % spread.length]!, 1));
   return { tally, hotSession, spreadIds: spread, hot, spread: spreadRun };
@@ -305,7 +328,44 @@ const allotRun = () =>
     return { hot: run.hot, spread: run.spread, oversell, ...lost, unknownTotal: run.tally.unknownTotal() };
   });
 
+/**
+ * Where a booking's time goes: Allot started again with every service exporting its spans to
+ * this process (lib/traces.ts), the same two loads for `tracedSeconds` each after the same
+ * warm-up. Separate from the figures above, which run untraced: exporting spans costs CPU.
+ */
+const tracedRun = async () => {
+  const receiver = await startTraceReceiver();
+  try {
+    return await versus.withTarget(
+      () => startPlatform(receiver.env),
+      async (t) => {
+        const tally = new Tally();
+        const { hotSession, spread } = await createSessions(t);
+        const scenario = async (name: string, op: (n: number) => Promise<Outcome>) => {
+          console.log(`traced ${name}: warm-up ${shape.warmupSeconds} s, then ${shape.clients} clients for ${tracedSeconds} s ...`);
+          if (shape.warmupSeconds > 0) await drive(shape.clients, shape.warmupSeconds, op);
+          await waitQuiet(t.busyNames, 10_000);
+          const from = nowMs();
+          const result = await drive(shape.clients, tracedSeconds, op);
+          const to = nowMs();
+          await waitQuiet(t.busyNames, 30_000);
+          await receiver.settle();
+          const traced = analyse(receiver.spans(), name, from, to, bookingSpans, result.ok);
+          console.log(tracedConsole(traced, 'booking'));
+          return { ...traced, p50Ms: result.p50Ms, p99Ms: result.p99Ms, outcomes: result.outcomes };
+        };
+        const hot = await scenario('hot', () => book(t, tally, hotSession, 1));
+        const spreadRun = await scenario(`spread over ${spreadSessions} sessions`, (n) => book(t, tally, spread[n % spread.length]!, 1));
+        return { hot, spread: spreadRun, receiver: { ...receiver.stats(), spans: receiver.spans().length, env: receiver.env } };
+      },
+    );
+  } finally {
+    await receiver.close();
+  }
+};
+
 const r = await versus.peerAllotPeer(peerRun, allotRun);
+const traced = await tracedRun();
 const { peerBefore, allot, peerAfter } = r;
 const ratios = { hot: versus.versusPeer(r, 'hot'), spread: versus.versusPeer(r, 'spread') };
 const { oversell, hotListed, ledgers } = allot;
@@ -356,6 +416,7 @@ const report = {
   peerLedgers: { before: peerBefore.checks, after: peerAfter.checks },
   serviceLog: versus.logsByRun(r),
   verdicts,
+  traced: { seconds: tracedSeconds, ...traced },
 };
 
 const md = [
@@ -395,6 +456,18 @@ const md = [
   `Requests with an unknown outcome (5xx, timeout or connection error) in Allot’s run: ${allot.unknownTotal}.`,
   'Peer: each session/date counter and the stored bookings, read with the driver, against the 201s of that run.',
   '',
+  '## Where a booking’s time goes (Allot, traced)',
+  '',
+  `A separate phase after the figures above: Allot started again with every service exporting its spans (OTLP/HTTP JSON, batches every ${traced.receiver.env.OTEL_BSP_SCHEDULE_DELAY} ms) to a receiver in the`,
+  `benchmark process, then each load for ${tracedSeconds} s after the same warm-up. Exporting spans costs the services CPU, so the rates here are lower than the untraced figures;`,
+  'the stages are what matters. Stages come from the gateway’s server span, the RPC client and server spans, the ledger engine’s events on the RPC server span,',
+  'and the publish and consumer spans of the events a booking caused: those are in the trace of the `ledger tick` that wrote it, matched to the booking by order',
+  'within the tick (lib/traces.ts). Times of different processes come from one machine’s clock; span starts have 1 ms resolution.',
+  `Traced p50 / p99 of the whole request as the clients saw it: hot ${traced.hot.p50Ms} / ${traced.hot.p99Ms} ms, spread ${traced.spread.p50Ms} / ${traced.spread.p99Ms} ms.`,
+  `Spans received: ${traced.receiver.spans} in ${traced.receiver.requests} exports.`,
+  '',
+  ...tracedMarkdown(traced.hot, 'booking'),
+  ...tracedMarkdown(traced.spread, 'booking'),
   '## Verdicts',
   '',
   `- **Hot key — ${verdicts.hot.text}**`,

@@ -56,8 +56,9 @@ export async function startPeer(): Promise<Target & { db: string }> {
  * The whole platform as `make dev` starts it: the simulator and every domain service (all
  * consuming their events), ready before the gateway starts; then a tenant and its API key. The
  * gateway's rate limits are raised out of the way: 50 clients on one key are the load, not abuse.
+ * `env` is added to every child's environment (e.g. lib/traces.ts's OTel variables).
  */
-export async function startPlatform(): Promise<Target & { dbs: string[] }> {
+export async function startPlatform(env: Record<string, string> = {}): Promise<Target & { dbs: string[] }> {
   const infra = await startInfra();
   const stamp = Date.now();
   const children: Child[] = [];
@@ -84,7 +85,7 @@ export async function startPlatform(): Promise<Target & { dbs: string[] }> {
     return childLogs(children);
   };
   try {
-    const common = { NATS_URL: infra.natsUrl, MONGO_URL: infra.mongoUrl };
+    const common = { ...env, NATS_URL: infra.natsUrl, MONGO_URL: infra.mongoUrl };
     const mongoDb = (name: string) => {
       const db = `bench_${name.replace(/-/g, '_')}_${stamp}`;
       dbs.push(db);
