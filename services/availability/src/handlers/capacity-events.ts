@@ -3,15 +3,14 @@ import type { EventSubscription } from '@allot/kit';
 import { PROJECTION_DURABLE } from '../catch-up';
 import type { Availability } from '../context';
 import { factsOf } from '../domain/facts';
-import { inOrderPerKey } from '../in-order';
 
 /**
  * The projection: every capacity event, once per service (a durable consumer the replicas
- * share), written to the database and announced. One session/date's events are applied in
- * stream order; the versions make a redelivered or reordered one change nothing.
+ * share), written to the database and announced. Events are applied many at once, a hot
+ * session/date's too, so their writes share batches: the versions make a redelivered or
+ * reordered event change nothing, and an announcement already superseded is skipped.
  */
 export function capacityEvents(av: Availability): EventSubscription[] {
-  const inOrder = inOrderPerKey();
   return [
     {
       source: 'capacity',
@@ -23,9 +22,7 @@ export function capacityEvents(av: Availability): EventSubscription[] {
       handler: async (envelope) => {
         const event = parseCatalogEvent('capacity', envelope);
         if (!event) return;
-        const facts = factsOf(event);
-        const key = facts.slots[0] ? `${facts.slots[0].sessionId}:${facts.slots[0].date}` : (facts.sessions[0]?.sessionId ?? event.id);
-        await inOrder(key, () => av.projection.apply(facts));
+        await av.projection.apply(factsOf(event));
       },
     },
   ];
