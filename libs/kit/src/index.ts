@@ -23,7 +23,7 @@ export { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, typ
 export { createLogger, type Logger } from './logger';
 export { NewestWins } from './newest-wins';
 export type { OutboxEntry, PrepareEntry } from './outbox';
-export { isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';
+export { insertNew, isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';
 export { toPage } from './pagination';
 export { every, type PeriodicTask } from './periodic';
 export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler, withDeadline } from './rpc';

@@ -1,6 +1,6 @@
-import { type AnyBulkWriteOperation, type Collection, MongoBulkWriteError, type OptionalUnlessRequiredId } from 'mongodb';
+import type { AnyBulkWriteOperation, Collection } from 'mongodb';
 import { GroupCommit } from './group-commit';
-import { isDuplicateKey } from './outbox-collection';
+import { insertNew } from './outbox-collection';
 
 /**
  * Keeps the newest version of each document of a read model ("store it if it is newer"), with a
@@ -42,8 +42,8 @@ export class NewestWins<T extends { _id: string }> {
     }
     const batch = [...newest.values()];
     if (this.expect === 'existing' && (await this.updateOlder(batch)) === batch.length) return;
-    const existing = await this.insertNew(batch);
-    if (existing.length) await this.updateOlder(existing);
+    const stored = await insertNew(this.collection, batch);
+    if (stored.size) await this.updateOlder(batch.filter((_, i) => stored.has(i)));
   }
 
   /** Updates the documents stored with an older version; returns how many were stored at all. */
@@ -54,19 +54,6 @@ export class NewestWins<T extends { _id: string }> {
     });
     const result = await this.collection.bulkWrite(updates as unknown as AnyBulkWriteOperation<T>[], { ordered: false });
     return result.matchedCount;
-  }
-
-  /** Inserts the documents; returns those that were stored already. */
-  private async insertNew(docs: T[]): Promise<T[]> {
-    try {
-      await this.collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
-      return [];
-    } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) throw error;
-      const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-      if (!errors.every(isDuplicateKey)) throw error;
-      return errors.map((e) => docs[e.index] as T);
-    }
   }
 
   private versionOf(doc: T): number {

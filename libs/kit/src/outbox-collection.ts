@@ -1,5 +1,14 @@
 import type { EventEnvelope } from '@allot/contracts';
-import type { Collection, Document, Filter, FindOptions, OptionalUnlessRequiredId, UpdateFilter } from 'mongodb';
+import {
+  type Collection,
+  type Document,
+  type Filter,
+  type FindOptions,
+  MongoBulkWriteError,
+  type OptionalUnlessRequiredId,
+  type UpdateFilter,
+} from 'mongodb';
+import { GroupCommit } from './group-commit';
 import { newId } from './ids';
 import { type OutboxEntry, type OutboxRelay, outboxEntries } from './outbox';
 
@@ -15,11 +24,31 @@ const withoutOutbox = { projection: { outbox: 0 } } as const;
 export const isDuplicateKey = (error: unknown) => (error as { code?: number } | null)?.code === 11000;
 
 /**
+ * Inserts the documents (one command, unordered); returns the positions of those stored already
+ * (their `_id` or a unique key exists). Any other failure throws.
+ */
+export async function insertNew<T extends Document>(collection: Collection<T>, docs: T[]): Promise<Set<number>> {
+  const stored = new Set<number>();
+  if (docs.length === 0) return stored;
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    if (!errors.every(isDuplicateKey)) throw error;
+    for (const e of errors) stored.add(e.index);
+  }
+  return stored;
+}
+
+/**
  * A collection whose documents carry their own outbox: every write stores the events that
  * announce it on the same document (one atomic update), then publishes them through the relay
  * (the relay's sweep is the backstop after a crash). Reads leave the outbox out.
  */
 export class OutboxCollection<T extends OutboxDoc> {
+  private readonly inserts = new GroupCommit<T, boolean>((_collection, docs) => this.insertBatch(docs));
+
   constructor(
     /** The collection itself, for the store that owns it (reads and writes without events). */
     readonly raw: Collection<T>,
@@ -40,6 +69,32 @@ export class OutboxCollection<T extends OutboxDoc> {
     await this.raw.insertOne(full as OptionalUnlessRequiredId<T>);
     await this.publish(full, events);
     return full;
+  }
+
+  /**
+   * Inserts a document with its events together with the inserts that arrive while a batch is
+   * written (one `insertMany` for all of them), then publishes its events. False when a
+   * document with its `_id` or a unique key of it is stored already (nothing is announced then).
+   */
+  insertBatched(doc: Omit<T, 'outbox'>, events: EventEnvelope[] = []): Promise<boolean> {
+    // The entries are made here, in the caller's trace, not in the batch's.
+    return this.inserts.submit(this.raw.collectionName, { ...doc, outbox: outboxEntries(events) } as unknown as T);
+  }
+
+  private async insertBatch(docs: T[]): Promise<boolean[]> {
+    const stored = await insertNew(this.raw, docs);
+    const created = docs.map((_, i) => !stored.has(i));
+    await Promise.all(
+      docs.map((doc, i) =>
+        created[i]
+          ? this.publish(
+              doc,
+              (doc.outbox ?? []).map((e) => e.envelope),
+            )
+          : undefined,
+      ),
+    );
+    return created;
   }
 
   /** Inserts the document, or returns the one already stored under its `_id` (no events then). */

@@ -4,6 +4,7 @@ import { systemClock } from '../src/clock';
 import { EventPublisher, makeEvent } from '../src/events';
 import { connectMongo } from '../src/mongo';
 import { type OutboxEntry, OutboxRelay, outboxPush } from '../src/outbox';
+import { OutboxCollection } from '../src/outbox-collection';
 import { ensureStream, eventStreamConfig } from '../src/streams';
 import { testLogger, testNats, uniqueName } from '../src/testing';
 
@@ -87,6 +88,32 @@ describe('embedded outbox', () => {
     await relay.settle();
     expect(await publishedFor(tenant)).toEqual([event.id]);
     expect((await docs.findOne({ _id: 'ses_3' as never }))?.outbox).toEqual([]);
+  });
+
+  it('outbox - concurrent batched inserts share one insert; each new document is announced once, a stored one not at all', async () => {
+    const tenant = uniqueName('t');
+    const relay = new OutboxRelay(new EventPublisher(conn.js, 'capacity'), testLogger());
+    const raw = mongo.db.collection<{ _id: string; n: number; outbox?: OutboxEntry[] }>(uniqueName('batched').toLowerCase());
+    relay.watch(raw);
+    const docs = new OutboxCollection(raw, relay);
+    await docs.insert({ _id: 'doc-3', n: 3 }); // stored before: inserting it again is refused
+    let inserts = 0;
+    mongo.client.on('commandStarted', (e) => {
+      if (e.commandName === 'insert' && e.command.insert === raw.collectionName) inserts++;
+    });
+    const events = Array.from({ length: 20 }, () => makeEvent('capacity', tenant, 'session.created', sampleSession(), systemClock));
+    const created = await Promise.all(events.map((event, n) => docs.insertBatched({ _id: `doc-${n}`, n }, [event])));
+    await relay.settle();
+
+    expect(created).toEqual(events.map((_, n) => n !== 3));
+    expect(inserts).toBeLessThan(5); // the first alone (nothing was being written), the rest together
+    expect((await publishedFor(tenant)).sort()).toEqual(
+      events
+        .filter((_, n) => n !== 3)
+        .map((e) => e.id)
+        .sort(),
+    );
+    expect(await raw.countDocuments({ 'outbox.0': { $exists: true } })).toBe(0);
   });
 });
 

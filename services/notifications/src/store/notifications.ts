@@ -1,6 +1,6 @@
 import type { EventEnvelope, Notification } from '@allot/contracts';
-import { isDuplicateKey, type OutboxCollection, type OutboxEntry } from '@allot/kit';
-import { type AnyBulkWriteOperation, type Filter, type IndexDescription, MongoBulkWriteError } from 'mongodb';
+import { insertNew, type OutboxCollection, type OutboxEntry } from '@allot/kit';
+import type { Filter, IndexDescription } from 'mongodb';
 
 export interface NotificationDoc extends Omit<Notification, 'id'> {
   _id: string;
@@ -29,14 +29,8 @@ export class NotificationStore {
    * Stores a notification with the event announcing it; false if this source already notified
    * this recipient (a redelivered event): the first one's outbox announces it, nothing else does.
    */
-  async create(doc: Omit<NotificationDoc, 'outbox'>, event: EventEnvelope): Promise<boolean> {
-    try {
-      await this.docs.insert(doc, [event]);
-      return true;
-    } catch (error) {
-      if (isDuplicateKey(error)) return false;
-      throw error;
-    }
+  create(doc: Omit<NotificationDoc, 'outbox'>, event: EventEnvelope): Promise<boolean> {
+    return this.docs.insertBatched(doc, [event]); // together with the other events' notifications
   }
 
   /**
@@ -44,17 +38,8 @@ export class NotificationStore {
    * Returns the ids stored now and how many were already there.
    */
   async insertMany(docs: NotificationDoc[]): Promise<{ inserted: string[]; existing: number }> {
-    const operations: AnyBulkWriteOperation<NotificationDoc>[] = docs.map((document) => ({ insertOne: { document } }));
-    try {
-      await this.docs.raw.bulkWrite(operations, { ordered: false });
-      return { inserted: docs.map((d) => d._id), existing: 0 };
-    } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) throw error;
-      const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-      if (errors.some((e) => e.code !== 11000)) throw error;
-      const failed = new Set(errors.map((e) => e.index));
-      return { inserted: docs.filter((_, i) => !failed.has(i)).map((d) => d._id), existing: failed.size };
-    }
+    const stored = await insertNew(this.docs.raw, docs);
+    return { inserted: docs.filter((_, i) => !stored.has(i)).map((d) => d._id), existing: stored.size };
   }
 
   /** The notifications one source gave these recipients (to announce a batch again after a crash). */
