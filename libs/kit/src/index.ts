@@ -19,7 +19,15 @@ export { GroupCommit } from './group-commit';
 export { startHealthServer } from './health';
 export { newId } from './ids';
 export { defineJob, type JobDefinition, type JobInfo, type JobOptions, type JobType } from './jobs';
-export { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerStore, type LedgerWrite } from './ledger';
+export {
+  type InflightChange,
+  type LedgerDoc,
+  LedgerEngine,
+  type LedgerPlan,
+  type LedgerStore,
+  type LedgerWrite,
+  OutboxLedgerStore,
+} from './ledger';
 export { createLogger, type Logger } from './logger';
 export { NewestWins } from './newest-wins';
 export type { OutboxEntry, PrepareEntry } from './outbox';

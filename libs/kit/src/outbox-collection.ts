@@ -130,28 +130,27 @@ export class OutboxCollection<T extends OutboxDoc> {
   }
 
   /**
-   * Compare-and-set of many versioned documents in one command: each is updated with `set` and
-   * its events only if it is still at `doc.version`, which the write increments. Returns each
+   * Compare-and-set of many versioned documents in one command: each is updated with `set` only
+   * if it is still at `doc.version`, which the write increments, and its outbox becomes `kept`
+   * (entries of `doc` whose events may not be published yet) followed by `events` — entries
+   * already published leave with the write instead of costing one of their own. Returns each
    * document as written (from `doc` and the update: nothing is read back), or null where another
-   * writer was first. Unlike `update` it does not publish: the caller publishes once what must
-   * precede the announcement is done.
+   * writer was first. It does not publish: the caller does once what must precede the
+   * announcement is done (`publish` with `remove: false`, since the next write drops them).
    *
    * A bulk write reports how many matched, not which: when some did not, one read of the
    * `writtenBy` mark this call set tells its own writes from the others.
    */
   async compareAndSetMany<D extends T & { version: number }>(
-    writes: { doc: D; set: Partial<D>; events: EventEnvelope[] }[],
+    writes: { doc: D; set: Partial<D>; kept: OutboxEntry[]; events: EventEnvelope[] }[],
   ): Promise<(D | null)[]> {
     if (writes.length === 0) return [];
     const writtenBy = newId('w');
-    const entries = writes.map((w) => outboxEntries(w.events));
+    const outboxes = writes.map((w) => [...w.kept, ...outboxEntries(w.events)]);
     const ops = writes.map(({ doc, set }, i) => ({
       updateOne: {
         filter: { _id: doc._id, version: doc.version } as unknown as Filter<T>,
-        update: {
-          $set: { ...set, version: doc.version + 1, writtenBy },
-          ...(entries[i]?.length ? { $push: { outbox: { $each: entries[i] } } } : {}),
-        } as unknown as UpdateFilter<T>,
+        update: { $set: { ...set, version: doc.version + 1, writtenBy, outbox: outboxes[i] } } as unknown as UpdateFilter<T>,
       },
     }));
     const result = await this.raw.bulkWrite(ops, { ordered: false });
@@ -163,17 +162,21 @@ export class OutboxCollection<T extends OutboxDoc> {
       landed = (_id) => mine.has(_id);
     }
     return writes.map(({ doc, set }, i) =>
-      landed(doc._id) ? ({ ...doc, ...set, version: doc.version + 1, writtenBy, outbox: entries[i] } as D) : null,
+      landed(doc._id) ? ({ ...doc, ...set, version: doc.version + 1, writtenBy, outbox: outboxes[i] } as D) : null,
     );
   }
 
-  /** Publishes events stored on `doc` (as it was written); the relay's sweep is the backstop. */
-  async publish(doc: T, events: EventEnvelope[]): Promise<void> {
+  /**
+   * Publishes events stored on `doc` (as it was written); the relay's sweep is the backstop.
+   * `remove: false` leaves them on the document for its next write to drop.
+   */
+  async publish(doc: T, events: EventEnvelope[], options: { remove?: boolean } = {}): Promise<void> {
     if (events.length === 0) return;
     await this.relay.flush(
       this.raw as unknown as Collection<Document>,
       doc,
       events.map((e) => e.id),
+      options,
     );
   }
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { systemClock } from '../src/clock';
 import { EventPublisher } from '../src/events';
 import { newId } from '../src/ids';
-import { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerStore, type LedgerWrite } from '../src/ledger';
+import { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerWrite, OutboxLedgerStore } from '../src/ledger';
 import { connectMongo } from '../src/mongo';
 import { type OutboxEntry, OutboxRelay } from '../src/outbox';
 import { isDuplicateKey, OutboxCollection } from '../src/outbox-collection';
@@ -28,33 +28,21 @@ interface CounterDoc extends LedgerDoc {
 
 class Crash extends Error {}
 
-class CounterStore implements LedgerStore<CounterDoc, { count: number }> {
+class CounterStore extends OutboxLedgerStore<CounterDoc, { count: number }> {
   constructor(
-    readonly docs: OutboxCollection<CounterDoc>,
+    docs: OutboxCollection<CounterDoc>,
     private readonly crashAfter?: Step,
-  ) {}
-  byKey(key: string) {
-    return this.docs.findOne({ _id: key });
+  ) {
+    super(docs);
   }
-  byKeys(keys: string[]) {
-    return this.docs.find({ _id: { $in: keys } }).toArray();
-  }
-  async commitMany(writes: LedgerWrite<CounterDoc, { count: number }>[]) {
-    const written = await this.docs.compareAndSetMany(
-      writes.map(({ doc, figures, inflight, events }) => ({ doc, set: { ...figures, inflight }, events })),
-    );
+  override async commitMany(writes: LedgerWrite<CounterDoc, { count: number }>[]) {
+    const written = await super.commitMany(writes);
     if (this.crashAfter === 'written') throw new Crash('killed after the ledger write');
     return written;
   }
-  async publish(doc: CounterDoc, events: EventEnvelope[]) {
-    await this.docs.publish(doc, events);
+  override async publish(doc: CounterDoc) {
+    await super.publish(doc);
     if (this.crashAfter === 'published') throw new Crash('killed after publishing');
-  }
-  withInflightSince(before: string, limit: number) {
-    return this.docs
-      .find({ 'inflight.at': { $lt: before } })
-      .limit(limit)
-      .toArray();
   }
 }
 
@@ -204,17 +192,28 @@ describe('ledger engine', () => {
     await b.relay.settle();
   });
 
-  it('ledger engine - finished changes leave the ledger with its next write, not with writes of their own', async () => {
+  it('ledger engine - finished changes and published events leave the ledger with its next write, not with writes of their own', async () => {
     const tenantId = uniqueName('t');
     const key = `${tenantId}:counter`;
     const { ledger, store, relay } = processWith();
     await store.docs.insert({ _id: key, tenantId, version: 0, count: 0, inflight: [] });
+    let updates = 0;
+    mongo.client.on('commandStarted', (e) => {
+      if (e.commandName === 'update' && e.command.update === 'counters') updates++;
+    });
+    const read = async () => (await store.byKeys([key]))[0];
     await ledger.add(key, `${tenantId}-1`);
-    expect((await store.byKey(key))?.inflight.map((c) => c.id)).toEqual([`${tenantId}-1`]); // done, not yet dropped
-    await ledger.add(key, `${tenantId}-2`);
-    const doc = await store.byKey(key);
-    expect(doc?.inflight.map((c) => c.id)).toEqual([`${tenantId}-2`]);
-    expect(doc?.version).toBe(2);
     await relay.settle();
+    const first = await read();
+    expect(first?.inflight.map((c) => c.id)).toEqual([`${tenantId}-1`]); // done, not yet dropped
+    expect(first?.outbox?.map((e) => (e.envelope.data as { itemId: string }).itemId)).toEqual([`${tenantId}-1`]); // published, not yet dropped
+    await ledger.add(key, `${tenantId}-2`);
+    await relay.settle();
+    const second = await read();
+    expect(second?.inflight.map((c) => c.id)).toEqual([`${tenantId}-2`]);
+    expect(second?.outbox?.map((e) => (e.envelope.data as { itemId: string }).itemId)).toEqual([`${tenantId}-2`]);
+    expect(second?.version).toBe(2);
+    expect(updates).toBe(2); // the two batches' writes, nothing else
+    expect(await published(tenantId)).toEqual([`${tenantId}-1`, `${tenantId}-2`]);
   });
 });

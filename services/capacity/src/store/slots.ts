@@ -1,5 +1,5 @@
 import type { Booking, CapacityAlertType, EventEnvelope, SlotSnapshot } from '@allot/contracts';
-import type { LedgerStore, LedgerWrite, OutboxCollection, OutboxEntry } from '@allot/kit';
+import { type OutboxEntry, OutboxLedgerStore } from '@allot/kit';
 import type { Filter, IndexDescription } from 'mongodb';
 
 /**
@@ -56,15 +56,9 @@ export function snapshotOf(doc: Pick<SlotDoc, 'sessionId' | 'date' | 'maxSlots' 
 }
 
 /** Slot ledgers: read, created on first use, and written only by compare-and-set of their version. */
-export class SlotStore implements LedgerStore<SlotDoc, LedgerFigures> {
-  constructor(private readonly docs: OutboxCollection<SlotDoc>) {}
-
+export class SlotStore extends OutboxLedgerStore<SlotDoc, LedgerFigures> {
   get(tenantId: string, sessionId: string, date: string): Promise<SlotDoc | null> {
     return this.docs.findOne({ _id: slotId(sessionId, date), tenantId });
-  }
-
-  byKeys(ids: string[]): Promise<SlotDoc[]> {
-    return this.docs.find({ _id: { $in: ids } }).toArray();
   }
 
   /** The figures of a session's ledgers (without what is in flight), optionally within dates. */
@@ -72,14 +66,6 @@ export class SlotStore implements LedgerStore<SlotDoc, LedgerFigures> {
     const filter: Filter<SlotDoc> = { tenantId, sessionId };
     if (from || to) filter.date = { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
     return this.docs.find(filter, { projection: { outbox: 0, inflight: 0 } }).toArray();
-  }
-
-  /** Ledgers with changes in flight since before `before` (the sweep finishes them). */
-  withInflightSince(before: string, limit: number): Promise<SlotDoc[]> {
-    return this.docs
-      .find({ 'inflight.at': { $lt: before } })
-      .limit(limit)
-      .toArray();
   }
 
   /** The ledger of a session/date, created at the session's default capacity if it has none yet. */
@@ -105,26 +91,9 @@ export class SlotStore implements LedgerStore<SlotDoc, LedgerFigures> {
     return (await this.docs.insertOrGet(fresh)).doc;
   }
 
-  /**
-   * Writes the batches of many ledgers, each only if it is still at its version: its figures,
-   * what is now in flight and the events that announce it. Null where another writer got there
-   * first (the engine re-reads and decides again). The events are published by the engine,
-   * once the batch's other half is done.
-   */
-  commitMany(writes: LedgerWrite<SlotDoc, LedgerFigures>[]): Promise<(SlotDoc | null)[]> {
-    return this.docs.compareAndSetMany(
-      writes.map(({ doc, figures, inflight, events }) => ({ doc, set: { ...figures, inflight }, events })),
-    );
-  }
-
   /** Records an alert condition flip; with an event only when it is raised. Null if it was already so. */
   setAlert(id: string, type: CapacityAlertType, raised: boolean, event?: EventEnvelope): Promise<SlotDoc | null> {
     const filter = { _id: id, [`alerts.${type}`]: raised ? { $ne: true } : true };
     return this.docs.update(filter as Filter<SlotDoc>, { $set: { [`alerts.${type}`]: raised } }, event ? [event] : []);
-  }
-
-  /** Publishes events a commit stored on the ledger. */
-  publish(doc: SlotDoc, events: EventEnvelope[]): Promise<void> {
-    return this.docs.publish(doc, events);
   }
 }

@@ -1,5 +1,5 @@
 import type { EventEnvelope, Sku } from '@allot/contracts';
-import type { LedgerStore, LedgerWrite, OutboxCollection } from '@allot/kit';
+import { OutboxLedgerStore } from '@allot/kit';
 import type { Filter, IndexDescription } from 'mongodb';
 import type { Waiting } from '../domain/stock';
 import type { MovementDoc } from './movements';
@@ -61,15 +61,9 @@ export const toSku = ({ sku, name, quantity, reorderLevel, createdAt, updatedAt 
 });
 
 /** SKUs: created once, then written only by compare-and-set of their version. */
-export class SkuStore implements LedgerStore<SkuDoc, SkuFigures> {
-  constructor(readonly docs: OutboxCollection<SkuDoc>) {}
-
+export class SkuStore extends OutboxLedgerStore<SkuDoc, SkuFigures> {
   byKey(key: string): Promise<SkuDoc | null> {
     return this.docs.findOne({ _id: key });
-  }
-
-  byKeys(keys: string[]): Promise<SkuDoc[]> {
-    return this.docs.find({ _id: { $in: keys } }).toArray();
   }
 
   async exists(key: string): Promise<boolean> {
@@ -90,28 +84,5 @@ export class SkuStore implements LedgerStore<SkuDoc, SkuFigures> {
   async create(doc: SkuDoc, events: EventEnvelope[]): Promise<boolean> {
     const { created } = await this.docs.insertOrGet(doc, events);
     return created;
-  }
-
-  /** SKUs with changes in flight since before `before` (the sweep finishes them). */
-  withInflightSince(before: string, limit: number): Promise<SkuDoc[]> {
-    return this.docs
-      .find({ 'inflight.at': { $lt: before } })
-      .limit(limit)
-      .toArray();
-  }
-
-  /**
-   * Writes the batches of many SKUs, each only if it is still at its version: its figures, what
-   * is now in flight and the events that announce it. Null where another writer got there first
-   * (the engine re-reads and decides again). The engine publishes once the other half is done.
-   */
-  commitMany(writes: LedgerWrite<SkuDoc, SkuFigures>[]): Promise<(SkuDoc | null)[]> {
-    return this.docs.compareAndSetMany(
-      writes.map(({ doc, figures, inflight, events }) => ({ doc, set: { ...figures, inflight }, events })),
-    );
-  }
-
-  publish(doc: SkuDoc, events: EventEnvelope[]): Promise<void> {
-    return this.docs.publish(doc, events);
   }
 }
