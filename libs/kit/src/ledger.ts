@@ -142,12 +142,6 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
     return this.known.has(key);
   }
 
-  /** Changes what this process remembers of ledger `key` after a write outside the engine (fields it does not version). */
-  protected amend(key: string, change: (doc: D) => D): void {
-    const doc = this.known.get(key);
-    if (doc) this.known.set(key, change(doc));
-  }
-
   /** Adopts a ledger just created (its events published) with changes in flight: they are finished as a batch's would be. */
   protected async adopt(doc: D): Promise<void> {
     this.remember(doc._id, doc);

@@ -93,9 +93,8 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     return this.slots.create(place.tenantId, place.sessionId, place.date, await place.defaultCapacity());
   }
 
-  /** Records an alert flip on the ledger (a field its version does not guard), remembered as written. */
+  /** Records that an alert condition flipped (with its `alert.raised` event when raised); null if it already had. */
   flipAlert(id: string, type: CapacityAlertType, raised: boolean, event?: EventEnvelope): Promise<SlotDoc | null> {
-    this.amend(id, (doc) => ({ ...doc, alerts: { ...doc.alerts, [type]: raised } }));
     return this.slots.setAlert(id, type, raised, event);
   }
 
