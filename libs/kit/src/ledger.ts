@@ -142,10 +142,17 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
     return this.known.has(key);
   }
 
-  /** Adopts a ledger just created (its events published) with changes in flight: they are finished as a batch's would be. */
+  /**
+   * Finishes the changes in flight of a ledger just created (its insert published its events).
+   * The ledger is read before its first batch, so that batch keeps whatever the insert's events
+   * left on it.
+   */
   protected async adopt(doc: D): Promise<void> {
-    this.remember(doc._id, doc);
-    await this.finish([{ doc, accepted: doc.inflight }]);
+    try {
+      await this.completeAndMark([{ doc, changes: doc.inflight }]);
+    } catch (error) {
+      this.log.warn({ err: error, ledger: doc._id }, 'finishing a new ledger failed; the sweep will finish it');
+    }
   }
 
   /**

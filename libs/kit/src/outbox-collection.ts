@@ -20,6 +20,9 @@ export interface OutboxDoc {
 
 const withoutOutbox = { projection: { outbox: 0 } } as const;
 
+/** How many marks of its last writes a versioned document keeps (`compareAndSetMany`). */
+const RECENT_WRITES = 8;
+
 /** True for MongoDB's duplicate-key error: the document (or its unique key) already exists. */
 export const isDuplicateKey = (error: unknown) => (error as { code?: number } | null)?.code === 11000;
 
@@ -138,32 +141,36 @@ export class OutboxCollection<T extends OutboxDoc> {
    * writer was first. It does not publish: the caller does once what must precede the
    * announcement is done (`publish` with `remove: false`, since the next write drops them).
    *
-   * A bulk write reports how many matched, not which: when some did not, one read of the
-   * `writtenBy` mark this call set tells its own writes from the others.
+   * A bulk write reports how many matched, not which: when some did not, one read tells its own
+   * writes from the others by `writes`, the marks of a document's last writes (kept through
+   * later writes, so a write that landed is recognised even if another writer followed it).
    */
-  async compareAndSetMany<D extends T & { version: number }>(
+  async compareAndSetMany<D extends T & { version: number; writes?: string[] }>(
     writes: { doc: D; set: Partial<D>; kept: OutboxEntry[]; events: EventEnvelope[] }[],
   ): Promise<(D | null)[]> {
     if (writes.length === 0) return [];
-    const writtenBy = newId('w');
-    const outboxes = writes.map((w) => [...w.kept, ...outboxEntries(w.events)]);
-    const ops = writes.map(({ doc, set }, i) => ({
+    const mark = newId('w');
+    const written = writes.map(({ doc, set, kept, events }) => ({
+      ...set,
+      version: doc.version + 1,
+      writes: [...(doc.writes ?? []).slice(-(RECENT_WRITES - 1)), mark],
+      outbox: [...kept, ...outboxEntries(events)],
+    }));
+    const ops = writes.map(({ doc }, i) => ({
       updateOne: {
         filter: { _id: doc._id, version: doc.version } as unknown as Filter<T>,
-        update: { $set: { ...set, version: doc.version + 1, writtenBy, outbox: outboxes[i] } } as unknown as UpdateFilter<T>,
+        update: { $set: written[i] } as unknown as UpdateFilter<T>,
       },
     }));
     const result = await this.raw.bulkWrite(ops, { ordered: false });
     let landed = (_id: string) => true;
     if (result.matchedCount < writes.length) {
       const ids = writes.map((w) => w.doc._id);
-      const stored = await this.raw.find({ _id: { $in: ids } } as Filter<T>, { projection: { writtenBy: 1 } }).toArray();
-      const mine = new Set(stored.filter((d) => (d as { writtenBy?: string }).writtenBy === writtenBy).map((d) => d._id as string));
+      const stored = await this.raw.find({ _id: { $in: ids } } as Filter<T>, { projection: { writes: 1 } }).toArray();
+      const mine = new Set(stored.filter((d) => (d as { writes?: string[] }).writes?.includes(mark)).map((d) => d._id as string));
       landed = (_id) => mine.has(_id);
     }
-    return writes.map(({ doc, set }, i) =>
-      landed(doc._id) ? ({ ...doc, ...set, version: doc.version + 1, writtenBy, outbox: outboxes[i] } as D) : null,
-    );
+    return writes.map(({ doc }, i) => (landed(doc._id) ? ({ ...doc, ...written[i] } as D) : null));
   }
 
   /**

@@ -185,9 +185,13 @@ describe('ledger engine', () => {
     // Each process writes a tick for all twenty ledgers at once; their compare-and-sets race.
     const adds = keys.flatMap((key) => Array.from({ length: 10 }, (_, n) => (n % 2 ? a : b).ledger.add(key, `${key}-${n}`)));
     const results = await Promise.all(adds);
+    // Each process recognised its own writes (even one the other process wrote over at once): no
+    // change was answered as somebody else's, and every change's other half is done already.
     expect(results.every((r) => r?.duplicate === false)).toBe(true);
     const docs = await a.store.byKeys(keys);
     expect(docs.map((d) => d.count)).toEqual(keys.map(() => 10));
+    const ids = keys.flatMap((key) => Array.from({ length: 10 }, (_, n) => `${key}-${n}`));
+    expect(await mongo.db.collection('items').countDocuments({ _id: { $in: ids as never[] } })).toBe(ids.length);
     await a.relay.settle();
     await b.relay.settle();
   });
