@@ -3,7 +3,6 @@ import { context, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import type { Filter } from 'mongodb';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
-import type { OutboxEntry } from './outbox';
 import type { OutboxCollection, OutboxDoc } from './outbox-collection';
 import { assertBeforeDeadline, withDeadline } from './rpc';
 import { inSpan, SpanKind } from './trace';
@@ -15,13 +14,11 @@ export interface InflightChange {
   at: string;
 }
 
-/** A ledger document: counters of its own, a version every write increments, its changes in flight and its events. */
+/** A ledger document: counters of its own, a version every write increments, and its changes in flight. */
 export interface LedgerDoc<C extends InflightChange = InflightChange> {
   _id: string;
   version: number;
   inflight: C[];
-  /** The events of its writes, until the next write drops them once published (or the relay's sweep does). */
-  outbox?: OutboxEntry[];
 }
 
 /** One ledger's write in a tick: its figures, what is now in flight and its events, if it is still at `doc.version`. */
@@ -29,14 +26,12 @@ export interface LedgerWrite<D extends LedgerDoc, F> {
   doc: D;
   figures: F;
   inflight: D['inflight'];
-  /** Entries of `doc`'s outbox that may not be published yet: they stay, the others leave with this write. */
-  kept: OutboxEntry[];
   events: EventEnvelope[];
 }
 
 /** Where a ledger's documents live; every write is a compare-and-set of the version. */
 export interface LedgerStore<D extends LedgerDoc, F> {
-  /** The stored ledgers of these keys (those that exist), with their outbox. */
+  /** The stored ledgers of these keys (those that exist). */
   byKeys(keys: string[]): Promise<D[]>;
   /**
    * Writes each ledger that is still at its version, with the events that announce it stored on
@@ -44,8 +39,8 @@ export interface LedgerStore<D extends LedgerDoc, F> {
    * is the ledger as written, or null when another writer got there first.
    */
   commitMany(writes: LedgerWrite<D, F>[]): Promise<(D | null)[]>;
-  /** Publishes every event stored on the ledger as written, leaving them for its next write to drop. */
-  publish(doc: D): Promise<void>;
+  /** Publishes events a commit stored on the ledger. */
+  publish(doc: D, events: EventEnvelope[]): Promise<void>;
   /** Ledgers with changes in flight written before `before` (the sweep finishes them). */
   withInflightSince(before: string, limit: number): Promise<D[]>;
 }
@@ -106,13 +101,6 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
   private readonly known = new Map<string, D>();
   /** Changes whose other half is done, per ledger, dropped from it by its next write. */
   private readonly done = new Map<string, Set<string>>();
-  /**
-   * Ledgers whose remembered document is this process's own last write with every event of its
-   * outbox published: their next write drops the whole outbox. Any other ledger's outbox is
-   * kept (published again first: a duplicate id is dropped by JetStream), since another
-   * writer's events may not be out yet.
-   */
-  private readonly announced = new Set<string>();
 
   constructor(
     protected readonly store: LedgerStore<D, F>,
@@ -142,17 +130,16 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
     return this.known.has(key);
   }
 
-  /**
-   * Finishes the changes in flight of a ledger just created (its insert published its events).
-   * The ledger is read before its first batch, so that batch keeps whatever the insert's events
-   * left on it.
-   */
+  /** Changes what this process remembers of ledger `key` after a write outside the engine (fields it does not version). */
+  protected amend(key: string, change: (doc: D) => D): void {
+    const doc = this.known.get(key);
+    if (doc) this.known.set(key, change(doc));
+  }
+
+  /** Adopts a ledger just created with changes already in flight: they are finished as a batch's would be. */
   protected async adopt(doc: D): Promise<void> {
-    try {
-      await this.completeAndMark([{ doc, changes: doc.inflight }]);
-    } catch (error) {
-      this.log.warn({ err: error, ledger: doc._id }, 'finishing a new ledger failed; the sweep will finish it');
-    }
+    this.remember(doc._id, doc);
+    await this.finish([{ doc, accepted: doc.inflight, events: [] }]);
   }
 
   /**
@@ -235,8 +222,7 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
           const dropped = new Set(this.done.get(key)); // as it is now: more may finish while this writes
           if (!plan.changed && dropped.size === 0) return answer(queued, plan.results(doc));
           const inflight = [...doc.inflight.filter((change) => !dropped.has(change.id)), ...plan.accepted];
-          const kept = this.announced.has(key) ? [] : (doc.outbox ?? []);
-          writes.push({ key, plan, dropped, write: { doc, figures: plan.figures, inflight, kept, events: plan.events } });
+          writes.push({ key, plan, dropped, write: { doc, figures: plan.figures, inflight, events: plan.events } });
         }),
       );
       if (writes.length === 0) return;
@@ -248,7 +234,7 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
       writes.forEach(({ key, plan, dropped }, i) => {
         const doc = written[i];
         if (!doc) {
-          this.forget(key); // another writer was first: decide again from what it wrote
+          this.known.delete(key); // another writer was first: decide again from what it wrote
           retry.set(key, pending.get(key) ?? []);
           return;
         }
@@ -257,7 +243,7 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
         landed.push({ key, doc, plan });
         mark(pending.get(key), 'ledger written');
       });
-      await this.finish(landed.map(({ doc, plan }) => ({ doc, accepted: plan.accepted })));
+      await this.finish(landed.map(({ doc, plan }) => ({ doc, accepted: plan.accepted, events: plan.events })));
       for (const { key, doc, plan } of landed) {
         mark(pending.get(key), 'other half written and announced');
         answer(pending.get(key) ?? [], plan.results(doc));
@@ -279,10 +265,7 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
       else unknown.push(key);
     }
     if (unknown.length === 0) return docs;
-    for (const doc of await this.store.byKeys(unknown)) {
-      this.announced.delete(doc._id); // read, not written here: its outbox may hold another writer's events
-      docs.set(doc._id, doc);
-    }
+    for (const doc of await this.store.byKeys(unknown)) docs.set(doc._id, doc);
     for (const key of unknown) {
       if (docs.has(key)) continue;
       const created = await this.load(key, requestsOf(pending.get(key) ?? []));
@@ -295,13 +278,11 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
    * The other half of written batches, then their announcements. A failure here does not fail
    * the batches — the changes are committed, and the sweep finishes them from `inflight`.
    */
-  private async finish(batches: { doc: D; accepted: D['inflight'] }[]): Promise<void> {
+  private async finish(batches: { doc: D; accepted: D['inflight']; events: EventEnvelope[] }[]): Promise<void> {
     try {
       await this.completeAndMark(batches.map(({ doc, accepted }) => ({ doc, changes: accepted })));
-      await Promise.all(batches.map(({ doc }) => this.store.publish(doc)));
-      for (const { doc } of batches) this.announced.add(doc._id);
+      await Promise.all(batches.map(({ doc, events }) => this.store.publish(doc, events)));
     } catch (error) {
-      for (const { doc } of batches) this.announced.delete(doc._id);
       this.log.warn(
         { err: error, ledgers: batches.map((b) => b.doc._id).slice(0, 10) },
         'finishing ledger batches failed; the sweep will finish them',
@@ -320,16 +301,8 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
   }
 
   private remember(key: string, doc: D) {
-    if (this.known.size >= KNOWN_MAX) {
-      this.known.clear();
-      this.announced.clear();
-    }
+    if (this.known.size >= KNOWN_MAX) this.known.clear();
     this.known.set(key, doc);
-  }
-
-  private forget(key: string) {
-    this.known.delete(key);
-    this.announced.delete(key);
   }
 }
 
@@ -351,25 +324,21 @@ function answer<Request, Result>(queued: Queued<Request, Result>[], results: Res
  * A ledger store on a collection with an embedded outbox: what every ledger's store needs of its
  * documents. A service's store extends it with its own reads and writes.
  */
-export class OutboxLedgerStore<D extends LedgerDoc & OutboxDoc, F> implements LedgerStore<D, F> {
+export class OutboxLedgerStore<D extends LedgerDoc & OutboxDoc & { writes?: string[] }, F> implements LedgerStore<D, F> {
   constructor(readonly docs: OutboxCollection<D>) {}
 
   byKeys(keys: string[]): Promise<D[]> {
-    return this.docs.find({ _id: { $in: keys } } as Filter<D>, { projection: {} }).toArray() as Promise<D[]>;
+    return this.docs.find({ _id: { $in: keys } } as unknown as Filter<D>).toArray() as Promise<D[]>;
   }
 
   commitMany(writes: LedgerWrite<D, F>[]): Promise<(D | null)[]> {
     return this.docs.compareAndSetMany(
-      writes.map(({ doc, figures, inflight, kept, events }) => ({ doc, set: { ...figures, inflight } as Partial<D>, kept, events })),
+      writes.map(({ doc, figures, inflight, events }) => ({ doc, set: { ...figures, inflight } as Partial<D>, events })),
     );
   }
 
-  publish(doc: D): Promise<void> {
-    return this.docs.publish(
-      doc,
-      (doc.outbox ?? []).map((entry) => entry.envelope),
-      { remove: false },
-    );
+  publish(doc: D, events: EventEnvelope[]): Promise<void> {
+    return this.docs.publish(doc, events);
   }
 
   withInflightSince(before: string, limit: number): Promise<D[]> {

@@ -133,33 +133,34 @@ export class OutboxCollection<T extends OutboxDoc> {
   }
 
   /**
-   * Compare-and-set of many versioned documents in one command: each is updated with `set` only
-   * if it is still at `doc.version`, which the write increments, and its outbox becomes `kept`
-   * (entries of `doc` whose events may not be published yet) followed by `events` — entries
-   * already published leave with the write instead of costing one of their own. Returns each
+   * Compare-and-set of many versioned documents in one command: each is updated with `set` and
+   * its events only if it is still at `doc.version`, which the write increments. Returns each
    * document as written (from `doc` and the update: nothing is read back), or null where another
-   * writer was first. It does not publish: the caller does once what must precede the
-   * announcement is done (`publish` with `remove: false`, since the next write drops them).
+   * writer was first. Unlike `update` it does not publish: the caller publishes once what must
+   * precede the announcement is done.
    *
    * A bulk write reports how many matched, not which: when some did not, one read tells its own
    * writes from the others by `writes`, the marks of a document's last writes (kept through
    * later writes, so a write that landed is recognised even if another writer followed it).
    */
   async compareAndSetMany<D extends T & { version: number; writes?: string[] }>(
-    writes: { doc: D; set: Partial<D>; kept: OutboxEntry[]; events: EventEnvelope[] }[],
+    writes: { doc: D; set: Partial<D>; events: EventEnvelope[] }[],
   ): Promise<(D | null)[]> {
     if (writes.length === 0) return [];
     const mark = newId('w');
-    const written = writes.map(({ doc, set, kept, events }) => ({
+    const entries = writes.map((w) => outboxEntries(w.events));
+    const sets = writes.map(({ doc, set }) => ({
       ...set,
       version: doc.version + 1,
       writes: [...(doc.writes ?? []).slice(-(RECENT_WRITES - 1)), mark],
-      outbox: [...kept, ...outboxEntries(events)],
     }));
     const ops = writes.map(({ doc }, i) => ({
       updateOne: {
         filter: { _id: doc._id, version: doc.version } as unknown as Filter<T>,
-        update: { $set: written[i] } as unknown as UpdateFilter<T>,
+        update: {
+          $set: sets[i],
+          ...(entries[i]?.length ? { $push: { outbox: { $each: entries[i] } } } : {}),
+        } as unknown as UpdateFilter<T>,
       },
     }));
     const result = await this.raw.bulkWrite(ops, { ordered: false });
@@ -170,20 +171,16 @@ export class OutboxCollection<T extends OutboxDoc> {
       const mine = new Set(stored.filter((d) => (d as { writes?: string[] }).writes?.includes(mark)).map((d) => d._id as string));
       landed = (_id) => mine.has(_id);
     }
-    return writes.map(({ doc }, i) => (landed(doc._id) ? ({ ...doc, ...written[i] } as D) : null));
+    return writes.map(({ doc }, i) => (landed(doc._id) ? ({ ...doc, ...sets[i], outbox: entries[i] } as D) : null));
   }
 
-  /**
-   * Publishes events stored on `doc` (as it was written); the relay's sweep is the backstop.
-   * `remove: false` leaves them on the document for its next write to drop.
-   */
-  async publish(doc: T, events: EventEnvelope[], options: { remove?: boolean } = {}): Promise<void> {
+  /** Publishes events stored on `doc` (as it was written); the relay's sweep is the backstop. */
+  async publish(doc: T, events: EventEnvelope[]): Promise<void> {
     if (events.length === 0) return;
     await this.relay.flush(
       this.raw as unknown as Collection<Document>,
       doc,
       events.map((e) => e.id),
-      options,
     );
   }
 }

@@ -74,21 +74,15 @@ export class OutboxRelay {
    * stay for their writer. It never throws: the change it announces is already stored, so a
    * failure here (NATS unreachable, say) is left to the sweep instead of failing the caller.
    */
-  async flush<T extends Document>(
-    typed: Collection<T>,
-    doc: Document | null | undefined,
-    eventIds?: string[],
-    options: { remove?: boolean } = {},
-  ): Promise<void> {
+  async flush<T extends Document>(typed: Collection<T>, doc: Document | null | undefined, eventIds?: string[]): Promise<void> {
     try {
-      await this.publishEntries(typed as unknown as Collection<Document>, doc, eventIds, options.remove ?? true);
+      await this.publishEntries(typed as unknown as Collection<Document>, doc, eventIds);
     } catch (error) {
       this.log.warn({ err: error }, 'publishing stored events failed; the outbox sweep will retry');
     }
   }
 
-  /** `remove: false` leaves the published entries for the document's next write to drop (the ledger engine's). */
-  private async publishEntries(collection: Collection<Document>, doc: Document | null | undefined, eventIds?: string[], remove = true) {
+  private async publishEntries(collection: Collection<Document>, doc: Document | null | undefined, eventIds?: string[]) {
     const stored = doc?.outbox as OutboxEntry[] | undefined;
     const pending = (eventIds ? stored?.filter((e) => eventIds.includes(e.envelope.id)) : stored)?.filter(
       (e) => !this.publishedIds.has(e.envelope.id),
@@ -99,7 +93,7 @@ export class OutboxRelay {
     for (const entry of pending) envelopes.push(prepare ? await prepare(entry, doc) : entry.envelope);
     // Sent in order without waiting for each acknowledgement in turn: a batch's events cost one round trip, not one each.
     await Promise.all(envelopes.map((envelope, i) => this.publisher.publish(envelope, pending[i]?.traceparent ?? null)));
-    if (remove) this.removeLater(collection, doc._id, pending);
+    this.removeLater(collection, doc._id, pending);
   }
 
   private removeLater(collection: Collection<Document>, id: unknown, entries: OutboxEntry[]) {

@@ -93,8 +93,9 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     return this.slots.create(place.tenantId, place.sessionId, place.date, await place.defaultCapacity());
   }
 
-  /** Records that an alert condition flipped (with its `alert.raised` event when raised); null if it already had. */
+  /** Records an alert flip on the ledger (a field its version does not guard), remembered as written. */
   flipAlert(id: string, type: CapacityAlertType, raised: boolean, event?: EventEnvelope): Promise<SlotDoc | null> {
+    this.amend(id, (doc) => ({ ...doc, alerts: { ...doc.alerts, [type]: raised } }));
     return this.slots.setAlert(id, type, raised, event);
   }
 

@@ -91,14 +91,9 @@ export class SlotStore extends OutboxLedgerStore<SlotDoc, LedgerFigures> {
     return (await this.docs.insertOrGet(fresh)).doc;
   }
 
-  /**
-   * Records an alert condition flip; with an event only when it is raised. Null if it was already
-   * so. It moves the version like a batch's write does: a ledger engine that remembers the
-   * ledger as it was reads it again (with this event in its outbox) before it writes it.
-   */
+  /** Records an alert condition flip; with an event only when it is raised. Null if it was already so. */
   setAlert(id: string, type: CapacityAlertType, raised: boolean, event?: EventEnvelope): Promise<SlotDoc | null> {
     const filter = { _id: id, [`alerts.${type}`]: raised ? { $ne: true } : true };
-    const update = { $set: { [`alerts.${type}`]: raised }, $inc: { version: 1 } };
-    return this.docs.update(filter as Filter<SlotDoc>, update, event ? [event] : []);
+    return this.docs.update(filter as Filter<SlotDoc>, { $set: { [`alerts.${type}`]: raised } }, event ? [event] : []);
   }
 }
