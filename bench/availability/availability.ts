@@ -1,6 +1,6 @@
 /**
  * The availability read path and its live updates, against this machine's limits measured in
- * this run (SPEC §5, §11; issue 10).
+ * this run (the availability routes of docs/api.md; how benchmarks report, bench/README.md).
  *
  * Baseline: bare Hono "hello" (`honoHello`: its own process, autocannon, 50 connections).
  * Stack: the real capacity and availability services and the real gateway, each in its own

@@ -1,6 +1,6 @@
 /**
  * Raw limits of this machine, measured the same way in every benchmark run so that results are
- * reported as ratios against them (SPEC §11).
+ * reported as ratios against them (bench/README.md).
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
