@@ -160,12 +160,9 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
   async finishStale(ageMs: number): Promise<number> {
     const before = new Date(this.clock.now().getTime() - ageMs).toISOString();
     const stale = await this.store.withInflightSince(before, 100);
-    for (const doc of stale) {
-      await this.finishOpen(
-        doc,
-        doc.inflight.filter((c) => c.at < before),
-      );
-    }
+    // Their other halves together (one write per collection), then a tidy-up write that drops them.
+    const open = stale.map((doc) => ({ doc, changes: doc.inflight.filter((c) => c.at < before && !this.done.get(doc._id)?.has(c.id)) }));
+    await this.completeAndMark(open);
     await Promise.all(stale.map((doc) => this.enqueue(doc._id, TIDY)));
     return stale.length;
   }
@@ -239,7 +236,7 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
           return;
         }
         this.remember(key, doc);
-        for (const id of dropped) this.done.get(key)?.delete(id);
+        this.forgetDone(key, dropped);
         landed.push({ key, doc, plan });
         mark(pending.get(key), 'ledger written');
       });
@@ -268,7 +265,12 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
     for (const doc of await this.store.byKeys(unknown)) docs.set(doc._id, doc);
     for (const key of unknown) {
       if (docs.has(key)) continue;
-      const created = await this.load(key, requestsOf(pending.get(key) ?? []));
+      // A ledger that cannot be created fails its own changes, not the tick's other ledgers'.
+      const created = await this.load(key, requestsOf(pending.get(key) ?? [])).catch((error) => {
+        for (const q of pending.get(key) ?? []) q.reject(error);
+        pending.delete(key);
+        return null;
+      });
       if (created) docs.set(key, created);
     }
     return docs;
@@ -298,6 +300,13 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
       this.done.set(doc._id, done);
       for (const change of changes) done.add(change.id);
     }
+  }
+
+  /** Changes the ledger's write dropped need not be remembered as done any more. */
+  private forgetDone(key: string, dropped: Set<string>) {
+    const done = this.done.get(key);
+    for (const id of dropped) done?.delete(id);
+    if (done?.size === 0) this.done.delete(key);
   }
 
   private remember(key: string, doc: D) {

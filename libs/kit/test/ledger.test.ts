@@ -59,6 +59,13 @@ class CounterLedger extends LedgerEngine<CounterDoc, string, { duplicate: boolea
     return this.submitChange(key, itemId);
   }
 
+  /** A counter is created on its first change, unless its key says it cannot be. */
+  protected override async load(key: string): Promise<CounterDoc | null> {
+    if (key.endsWith(':broken')) throw new Error('cannot create this counter');
+    const doc = { _id: key, tenantId: key.split(':')[0] as string, version: 0, count: 0, inflight: [] };
+    return (await (this.store as CounterStore).docs.insertOrGet(doc)).doc;
+  }
+
   protected async plan(doc: CounterDoc, itemIds: string[]): Promise<LedgerPlan<CounterDoc, { count: number }, { duplicate: boolean }>> {
     const stored = new Set((await this.items.find({ _id: { $in: itemIds } }).toArray()).map((i) => i._id));
     const seen = new Set(doc.inflight.map((c) => c.id));
@@ -194,6 +201,18 @@ describe('ledger engine', () => {
     expect(await mongo.db.collection('items').countDocuments({ _id: { $in: ids as never[] } })).toBe(ids.length);
     await a.relay.settle();
     await b.relay.settle();
+  });
+
+  it('ledger engine - a ledger that cannot be created fails its own changes only, not those written in the same tick', async () => {
+    const tenantId = uniqueName('t');
+    const { ledger, relay } = processWith();
+    const first = ledger.add(`${tenantId}:warm`, `${tenantId}-w`); // writes alone; the next two queue behind it together
+    const broken = ledger.add(`${tenantId}:broken`, `${tenantId}-b`);
+    const fine = ledger.add(`${tenantId}:fine`, `${tenantId}-f`);
+    await first;
+    await expect(broken).rejects.toThrow('cannot create this counter');
+    await expect(fine).resolves.toEqual({ duplicate: false });
+    await relay.settle();
   });
 
   it('ledger engine - finished changes leave the ledger with its next write, not with writes of their own', async () => {

@@ -41,6 +41,7 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     private readonly bookings: BookingStore,
     log: Logger,
   ) {
+    // The relay's hook is only called after construction, when `this` is the ledger.
     const slots = new SlotStore(
       service.outboxCollection<SlotDoc>('slots', (entry, doc) => (this as Ledger).prepare(entry, doc as SlotDoc)),
     );

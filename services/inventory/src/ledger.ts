@@ -40,6 +40,7 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
     private readonly movements: MovementStore,
     log: Logger,
   ) {
+    // The relay's hook is only called after construction, when `this` is the ledger.
     const skus = new SkuStore(service.outboxCollection<SkuDoc>('skus', (entry) => (this as StockLedger).prepare(entry)));
     super(skus, service.clock, log);
     this.skus = skus;
