@@ -13,6 +13,7 @@ export const errorStatus = {
   invalid_state: 409,
   idempotency_key_reused: 422,
   unknown_sku: 422,
+  answer_too_large: 422,
   rate_limited: 429,
   internal: 500,
   upstream_unavailable: 503,

@@ -32,7 +32,7 @@ export { createLogger, type Logger } from './logger';
 export { NewestWins } from './newest-wins';
 export type { OutboxEntry, PrepareEntry } from './outbox';
 export { insertNew, isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';
-export { toPage } from './pagination';
+export { jsonBytes, PAGE_BYTES, type PageOptions, pageLength, toPage } from './pagination';
 export { every, type PeriodicTask } from './periodic';
 export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler, withDeadline } from './rpc';
 export { createService, type Service } from './service';

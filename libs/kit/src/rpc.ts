@@ -44,6 +44,9 @@ export function assertBeforeDeadline(): void {
 }
 const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
 
+/** NATS's default `max_payload`, for a connection whose server has not told its own yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
 /**
  * What an RPC handler knows about its call besides the input. A tenant-scoped operation is
  * only ever called inside a tenant, so its handler gets `tenantId: string`.
@@ -79,7 +82,10 @@ export class RpcServer {
       queue: this.service,
       callback: (error, msg) => {
         if (error) return this.log.error({ err: error, subject }, 'rpc subscription failed');
-        const done = this.handle(subject, contract, handler, msg).finally(() => this.inFlight.delete(done));
+        // Nothing a request does may escape as an unhandled rejection: that would end the process.
+        const done = this.handle(subject, contract, handler, msg)
+          .catch((err) => this.log.error({ err, subject }, 'rpc request failed'))
+          .finally(() => this.inFlight.delete(done));
         this.inFlight.add(done);
       },
     });
@@ -95,11 +101,45 @@ export class RpcServer {
         this.invoke(subject, contract, handler, msg),
       ),
     );
+    const answer = this.bounded(subject, reply);
     instruments().rpcDuration.record((performance.now() - started) / 1000, {
       operation: subject,
-      result: reply.ok ? 'ok' : reply.error.code,
+      result: answer.reply.ok ? 'ok' : answer.reply.error.code,
     });
-    if (msg.reply) msg.respond(encode(reply));
+    if (!msg.reply) return;
+    try {
+      msg.respond(answer.bytes);
+    } catch (err) {
+      this.log.error({ err, subject }, 'rpc answer could not be sent');
+    }
+  }
+
+  /**
+   * The reply as it will travel, or `answer_too_large` in its place if it would not fit in one
+   * message of this connection: NATS refuses such a message, and the caller would only wait for
+   * its deadline.
+   */
+  private bounded(subject: string, reply: RpcReply): { reply: RpcReply; bytes: Uint8Array } {
+    const maxBytes = this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(reply);
+    } catch (err) {
+      this.log.error({ err, subject }, 'rpc answer could not be encoded');
+      const failed: RpcReply = { ok: false, error: { code: 'internal', message: 'internal error' } };
+      return { reply: failed, bytes: encode(failed) };
+    }
+    if (bytes.length <= maxBytes) return { reply, bytes };
+    this.log.error({ subject, bytes: bytes.length, maxBytes }, 'rpc answer too large');
+    const refused: RpcReply = {
+      ok: false,
+      error: {
+        code: 'answer_too_large',
+        message: `The answer would take ${bytes.length} bytes, more than the ${maxBytes} one answer may carry: ask for less (a smaller limit or a shorter range)`,
+        details: { maxBytes },
+      },
+    };
+    return { reply: refused, bytes: encode(refused) };
   }
 
   private async invoke<C extends RpcContract>(subject: string, contract: C, handler: RpcHandler<C>, msg: Msg): Promise<RpcReply> {

@@ -29,7 +29,7 @@ import { OutboxCollection, type OutboxDoc } from './outbox-collection';
 import { every, type PeriodicTask, startPeriodic } from './periodic';
 import { RequestIds } from './request-ids';
 import { RpcClient, RpcServer } from './rpc';
-import { deadLetterStreamConfig, ensureStream, eventStreamConfig, jobStreamConfig } from './streams';
+import { deadLetterStreamConfig, ensureStream, ensureStreamExists, eventStreamConfig, jobStreamConfig } from './streams';
 import { startTelemetry, type Telemetry } from './telemetry';
 
 export interface ServiceOptions<C extends BaseEnv, N extends ServiceName = ServiceName> {
@@ -108,7 +108,7 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
     source: ServiceName,
     options: Omit<EventConsumerOptions, 'stream' | 'filterSubjects'> & { filterSubjects?: string[] },
   ): Promise<void> {
-    await ensureStream(this.jsm, eventStreamConfig(source), this.config.NATS_STREAM_REPLICAS);
+    await ensureStreamExists(this.jsm, eventStreamConfig(source), this.config.NATS_STREAM_REPLICAS);
     const filterSubjects = options.filterSubjects ?? [eventWildcard(source)];
     this.consumers.push(await consumeEvents(this.jetStreamDeps, { ...options, filterSubjects, stream: eventStream(source) }));
     const redelivered = [redeliverySubject(this.name, options.durable)];
@@ -117,6 +117,8 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
 
   /** Reads every service's dead letters (the notifications service keeps the platform's inbox of them). */
   async consumeDeadLetters(subscription: DeadLetterSubscription): Promise<void> {
+    // The reader of every service's dead letters keeps the stream's configuration (the others only make sure it exists).
+    await ensureStream(this.jsm, deadLetterStreamConfig, this.config.NATS_STREAM_REPLICAS);
     this.consumers.push(await consumeDeadLetters(this.jetStreamDeps, subscription));
   }
 
@@ -194,7 +196,7 @@ export async function createService<C extends BaseEnv = BaseEnv, N extends Servi
   const { client, db } = await connectMongo(config.MONGO_URL, config.MONGO_DB ?? options.name);
   await Promise.all([
     ensureStream(jsm, eventStreamConfig(options.name), config.NATS_STREAM_REPLICAS),
-    ensureStream(jsm, deadLetterStreamConfig, config.NATS_STREAM_REPLICAS),
+    ensureStreamExists(jsm, deadLetterStreamConfig, config.NATS_STREAM_REPLICAS),
     ensureStream(jsm, jobStreamConfig(options.name), config.NATS_STREAM_REPLICAS),
     ensureIndexes(db, { ...jobIndexes, ...options.indexes }),
   ]);
@@ -204,9 +206,19 @@ export async function createService<C extends BaseEnv = BaseEnv, N extends Servi
 /**
  * The process entry point of a service: starts it, and on SIGTERM/SIGINT stops it and exits 0 —
  * or 1 if stopping takes longer than 10 s. A configuration error exits 1 with a message naming
- * each bad variable.
+ * each bad variable. A crash — an exception no handler caught, a rejection nobody awaited — is
+ * logged and exits 1 at once: the state it leaves is unknown, and a supervisor (Kubernetes,
+ * compose, `make dev`) must see a failure to restart or report it, never a clean stop.
  */
 export async function runService(start: () => Promise<{ service: Service<any, any>; stop(): Promise<void> }>): Promise<void> {
+  let log: Logger | undefined;
+  const crash = (kind: string) => (err: unknown) => {
+    if (log) log.fatal({ err }, `${kind}: the process exits`);
+    else console.error(`${kind}: the process exits`, err);
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash('uncaught exception'));
+  process.on('unhandledRejection', crash('unhandled rejection'));
   let running: Awaited<ReturnType<typeof start>>;
   try {
     running = await start();
@@ -215,6 +227,7 @@ export async function runService(start: () => Promise<{ service: Service<any, an
     process.exit(1);
   }
   const { service } = running;
+  log = service.log;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -7,6 +7,7 @@ import { testLogger, testNats } from '../src/testing';
 const add = rpc('adds two numbers', z.strictObject({ a: z.number().int(), b: z.number().int() }), z.object({ sum: z.number() }));
 const slow = rpc('never answers in time', z.object({}), z.object({}));
 const failing = rpc('raises a domain error', z.object({}), z.object({}));
+const sized = rpc('answers a text of the size asked for', z.object({ bytes: z.number().int() }), z.object({ text: z.string() }));
 
 describe('rpc', () => {
   let conn: Awaited<ReturnType<typeof testNats>>;
@@ -30,6 +31,7 @@ describe('rpc', () => {
         lateWrites++;
         return {};
       })
+      .add('test-sized', sized, async ({ bytes }) => ({ text: 'x'.repeat(bytes) }))
       .add('test-fail', failing, async () => {
         throw new AppError('capacity_exhausted', 'No slots left', { availableSlots: 0 });
       });
@@ -85,5 +87,15 @@ describe('rpc', () => {
     expect(lateWrites).toBe(0);
     await expect(client.call('notifications', 'test-late-write', slow, {}, { ...call, timeoutMs: 2000 })).resolves.toEqual({});
     expect(lateWrites).toBe(1);
+  });
+
+  it('rpc - an answer larger than the server carries is refused with answer_too_large, and the server keeps answering', async () => {
+    const maxPayload = conn.nc.info?.max_payload ?? 0;
+    expect(maxPayload).toBeGreaterThan(0);
+    const error = await client.call('notifications', 'test-sized', sized, { bytes: maxPayload + 1 }, call).catch((e) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'answer_too_large', status: 422, details: { maxBytes: maxPayload } });
+    await expect(client.call('notifications', 'test-sized', sized, { bytes: 1000 }, call)).resolves.toEqual({ text: 'x'.repeat(1000) });
+    await expect(client.call('notifications', 'test-add', add, { a: 1, b: 2 }, call)).resolves.toEqual({ sum: 3 });
   });
 });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { isAlive as alive, startNats } from '../src/index';
+import { isAlive as alive, spawnGuarded, startNats } from '../src/index';
 
 describe('local infrastructure', () => {
   it('infra - a server started by a process that is SIGKILLed is stopped and its data removed', async () => {
@@ -28,6 +28,12 @@ describe('local infrastructure', () => {
     while ((alive(pid) || existsSync(dataDir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(alive(pid)).toBe(false);
     expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it('infra - a guarded process that crashes is seen to exit with its own status', async () => {
+    const child = spawnGuarded(process.execPath, ['-e', 'setTimeout(() => process.exit(3), 10)'], { stdio: 'ignore' });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(3);
   });
 
   it('infra - a restarted NATS server keeps its port and JetStream data', async () => {

@@ -15,6 +15,7 @@ const titles: Record<ErrorCode, string> = {
   invalid_state: 'Not allowed in the current state',
   idempotency_key_reused: 'Idempotency key reused with another request',
   unknown_sku: 'Unknown SKU',
+  answer_too_large: 'Answer too large',
   rate_limited: 'Too many requests',
   upstream_unavailable: 'Service unavailable',
   internal: 'Internal error',
