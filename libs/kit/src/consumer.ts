@@ -10,6 +10,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from './logger';
+import { withDeadline } from './rpc';
 import { instruments } from './telemetry';
 
 export interface JetStreamDeps {
@@ -24,7 +25,7 @@ export interface ConsumerSpec {
   stream: string;
   durable: string;
   filterSubjects: string[];
-  /** Server-side redelivery bound (the runners dead-letter before it is reached). */
+  /** Server-side redelivery bound; -1 where the runner counts attempts itself (it dead-letters). */
   maxDeliver: number;
   ackWaitMs?: number;
   /** Messages handled at once by this process. */
@@ -38,6 +39,8 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
+const defaultAckWaitMs = 30_000;
+
 /** Creates the durable consumer or updates it to this spec; idempotent across replicas. */
 async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
   const config: Partial<ConsumerConfig> = {
@@ -46,7 +49,7 @@ async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promis
     deliver_policy: spec.deliverPolicy ?? DeliverPolicy.All,
     filter_subjects: spec.filterSubjects,
     max_deliver: spec.maxDeliver,
-    ack_wait: nanos(spec.ackWaitMs ?? 30_000),
+    ack_wait: nanos(spec.ackWaitMs ?? defaultAckWaitMs),
     max_ack_pending: 1000,
   };
   try {
@@ -61,11 +64,14 @@ async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promis
 
 /**
  * Pulls from a durable consumer and runs `onMessage` for each message with bounded
- * concurrency. `onMessage` settles the message itself (ack, nak, term).
+ * concurrency. `onMessage` settles the message itself (ack, nak, term). Each message is handled
+ * under a deadline of its own, its ack wait (after which the server delivers it again), never
+ * one of whatever request happened to start the consumer.
  */
 export async function consume(deps: JetStreamDeps, spec: ConsumerSpec, onMessage: (msg: JsMsg) => Promise<void>): Promise<RunningConsumer> {
   await ensureConsumer(deps.jsm, spec);
   const concurrency = spec.concurrency ?? 16;
+  const ackWaitMs = spec.ackWaitMs ?? defaultAckWaitMs;
   const consumer = await deps.js.consumers.get(spec.stream, spec.durable);
   const messages = await consumer.consume({ max_messages: concurrency });
   const inFlight = new Set<Promise<void>>();
@@ -73,7 +79,7 @@ export async function consume(deps: JetStreamDeps, spec: ConsumerSpec, onMessage
   const loop = (async () => {
     for await (const msg of messages) {
       while (inFlight.size >= concurrency) await Promise.race(inFlight);
-      const done = onMessage(msg)
+      const done = withDeadline(Date.now() + ackWaitMs, () => onMessage(msg))
         .catch((error) => deps.log.error({ err: error, subject: msg.subject }, 'message handler crashed'))
         .finally(() => inFlight.delete(done));
       inFlight.add(done);
@@ -111,6 +117,9 @@ export interface DeadLetter {
 export const redeliveredFrom = { subject: 'Allot-Dlq-Subject', stream: 'Allot-Dlq-Stream', seq: 'Allot-Dlq-Seq' } as const;
 const ownHeaders = new Set<string>(Object.values(redeliveredFrom));
 
+/** How long a message whose dead letter could not be written waits before it comes back. */
+const deadLetterRetryMs = 5000;
+
 export function tenantOf(body: unknown): string | null {
   const record = body as { tenantId?: unknown; payload?: { tenantId?: unknown } } | undefined;
   const tenantId = record?.tenantId ?? record?.payload?.tenantId;
@@ -119,8 +128,8 @@ export function tenantOf(body: unknown): string | null {
 
 /**
  * Records a message that exhausted its deliveries on the dead-letter stream, then terminates
- * it. If the record cannot be written the message is left un-acked, to be redelivered: a
- * message is never dropped without its dead letter.
+ * it. If the record cannot be written the message is delivered again later (its consumer has
+ * no server-side bound): a message is never dropped without its dead letter.
  */
 export async function deadLetter(deps: JetStreamDeps, durable: string, msg: JsMsg, error: string): Promise<void> {
   const headers: Record<string, string> = {};
@@ -128,23 +137,29 @@ export async function deadLetter(deps: JetStreamDeps, durable: string, msg: JsMs
   const from = (name: string) => msg.headers?.get(name) || undefined;
   const stream = from(redeliveredFrom.stream) ?? msg.info.stream;
   const streamSeq = Number(from(redeliveredFrom.seq) ?? msg.info.streamSequence);
-  await publishDeadLetter(
-    deps,
-    durable,
-    {
-      id: `${stream}-${streamSeq}-${durable}`,
-      tenantId: tenantOf(jsonOf(msg)),
-      stream,
-      streamSeq,
-      subject: from(redeliveredFrom.subject) ?? msg.subject,
-      deliveries: msg.info.deliveryCount,
-      error,
-      data: msg.string(),
-      headers,
-    },
-    // Deduplicated per delivery, not per record: a retried message that fails again is recorded again.
-    `dlq-${msg.info.stream}-${msg.info.streamSequence}-${durable}`,
-  );
+  try {
+    await publishDeadLetter(
+      deps,
+      durable,
+      {
+        id: `${stream}-${streamSeq}-${durable}`,
+        tenantId: tenantOf(jsonOf(msg)),
+        stream,
+        streamSeq,
+        subject: from(redeliveredFrom.subject) ?? msg.subject,
+        deliveries: msg.info.deliveryCount,
+        error,
+        data: msg.string(),
+        headers,
+      },
+      // Deduplicated per delivery, not per record: a retried message that fails again is recorded again.
+      `dlq-${msg.info.stream}-${msg.info.streamSequence}-${durable}`,
+    );
+  } catch (publishError) {
+    deps.log.error({ err: publishError, subject: msg.subject, consumer: durable }, 'dead letter not written; the message comes back');
+    msg.nak(deadLetterRetryMs);
+    return;
+  }
   msg.term(error.slice(0, 200));
 }
 

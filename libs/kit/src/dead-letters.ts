@@ -40,8 +40,8 @@ export function consumeDeadLetters(deps: JetStreamDeps, subscription: DeadLetter
 
 /**
  * Hands a dead letter back to the consumer that gave up on it, as it was (payload and headers).
- * A job goes back on its own subject; an event goes to the consumer's redelivery subject, which
- * only that consumer reads. Its next failure is recorded under the same dead-letter id.
+ * It goes to the consumer's redelivery subject, which only that consumer (an event consumer, or
+ * the runner of one kind of job) reads, so no other consumer sees it again. Its next failure is recorded under the same dead-letter id.
  * `attempt` makes each retry a new message for JetStream's duplicate detection.
  */
 export async function redeliver(js: JetStreamClient, record: DeadLetter, attempt: string): Promise<void> {
@@ -50,8 +50,10 @@ export async function redeliver(js: JetStreamClient, record: DeadLetter, attempt
   h.set(redeliveredFrom.subject, record.subject);
   h.set(redeliveredFrom.stream, record.stream);
   h.set(redeliveredFrom.seq, String(record.streamSeq));
-  const subject = record.subject.startsWith('job.') ? record.subject : redeliverySubject(record.service, record.consumer);
-  await js.publish(subject, record.data, { headers: h, msgID: `redeliver-${record.id}-${attempt}` });
+  await js.publish(redeliverySubject(record.service, record.consumer), record.data, {
+    headers: h,
+    msgID: `redeliver-${record.id}-${attempt}`,
+  });
 }
 
 /** Removes one record from the dead-letter stream; one already gone (expired, removed) is fine. */

@@ -34,8 +34,9 @@ export function consumeEvents(deps: JetStreamDeps, options: EventConsumerOptions
       stream: options.stream,
       durable: options.durable,
       filterSubjects: options.filterSubjects,
-      // One spare delivery: a process that dies during the last attempt still gets to dead-letter.
-      maxDeliver: maxAttempts + 1,
+      // This runner bounds the attempts; the server never gives up on a message, so one whose dead
+      // letter could not be written yet (or whose process died on its last attempt) comes back.
+      maxDeliver: -1,
       ackWaitMs: options.ackWaitMs,
       concurrency: options.concurrency,
     },

@@ -1,4 +1,5 @@
-import { jobStream, jobSubject } from '@allot/contracts';
+import { createHash } from 'node:crypto';
+import { jobStream, jobSubject, redeliverySubject } from '@allot/contracts';
 import type { JsMsg } from '@nats-io/jetstream';
 import type { Collection, Db, Filter, IndexDescription } from 'mongodb';
 import { z } from 'zod';
@@ -17,6 +18,8 @@ export interface JobDoc {
   _id: string;
   kind: string;
   id: string;
+  /** Whose job it is: its dead letter is shown to that tenant's admins (null: the platform's own). */
+  tenantId: string | null;
   dueAt: Date;
   attempt: number;
   payload: unknown;
@@ -29,6 +32,8 @@ export const jobIndexes: Record<string, IndexDescription[]> = { jobs: [{ key: { 
 
 export interface ScheduledJob<P = unknown> {
   id: string;
+  /** The tenant it is done for, or null for the platform's own work. */
+  tenantId: string | null;
   dueAt: Date;
   payload: P;
 }
@@ -85,8 +90,8 @@ export class JobScheduler {
     this.docs = db.collection<JobDoc>('jobs');
   }
 
-  schedule<S extends z.ZodType>(type: JobType<S>, id: string, dueAt: Date, payload: z.input<S>): Promise<void> {
-    return this.scheduleMany(type, [{ id, dueAt, payload }]);
+  schedule<S extends z.ZodType>(type: JobType<S>, job: ScheduledJob<z.input<S>>): Promise<void> {
+    return this.scheduleMany(type, [job]);
   }
 
   /** Schedules several jobs of one kind with one write. */
@@ -98,10 +103,11 @@ export class JobScheduler {
   async scheduleKind(kind: string, jobs: ScheduledJob[]): Promise<void> {
     if (jobs.length === 0) return;
     const traceparent = currentTraceparent();
-    const docs: JobDoc[] = jobs.map(({ id, dueAt, payload }) => ({
+    const docs: JobDoc[] = jobs.map(({ id, tenantId, dueAt, payload }) => ({
       _id: `${kind}:${id}`,
       kind,
       id,
+      tenantId,
       dueAt,
       attempt: 1,
       payload,
@@ -147,16 +153,21 @@ export interface JobRunnerOptions {
   handler(payload: unknown, job: JobInfo): Promise<void>;
 }
 
-const RetriedJob = z.object({ id: z.string(), payload: z.unknown(), dueAt: z.coerce.date().optional() });
+const RetriedJob = z.object({
+  id: z.string(),
+  tenantId: z.string().nullable().optional(),
+  payload: z.unknown(),
+  dueAt: z.coerce.date().optional(),
+});
 
 /**
  * Runs the jobs of one kind at or after their due time. A job this process schedules runs on a
  * timer of its own at its due time; every `pollMs` the runner also looks for jobs overdue past
  * `graceMs` that nobody ran (their process has gone, or died mid-job). A job is removed once it
- * ran. A failed attempt is
- * rescheduled with backoff; the last one is dead-lettered (subject `job.<service>.<kind>`;
- * re-publishing the dead letter there, as a retry does, schedules the job again). Handlers must
- * be idempotent: a crash after the work and before the removal runs the job again.
+ * ran. A failed attempt is rescheduled with backoff; the last one is dead-lettered (consumer
+ * `jobs-<kind>`, under its tenant; retrying the dead letter schedules the job again). Each run
+ * has its own deadline, its lease, whatever request scheduled it. Handlers must be idempotent:
+ * a crash after the work and before the removal runs the job again.
  */
 export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, options: JobRunnerOptions): Promise<RunningConsumer> {
   const { kind, clock } = options;
@@ -225,8 +236,9 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
       mine = { _id: job._id, leaseUntil: lease };
     }
     try {
-      // A job is its own request: no deadline of the request that scheduled it (its timer was set in that context).
-      await withDeadline(undefined, () =>
+      // A job is its own request with its own deadline (its lease), never that of the request that
+      // scheduled it (its timer was set in that context).
+      await withDeadline(Date.now() + leaseMs, () =>
         inSpan(
           `${jobSubject(deps.service, kind)} process`,
           { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(job.traceparent) },
@@ -242,10 +254,11 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
       removing.add(removal);
     } catch (error) {
       if (job.attempt >= maxAttempts) {
-        const data = JSON.stringify({ id: job.id, kind, dueAt: job.dueAt, attempt: job.attempt, payload: job.payload });
+        const tenantId = job.tenantId === undefined ? tenantOf(job.payload) : job.tenantId; // older documents had none
+        const data = JSON.stringify({ id: job.id, tenantId, kind, dueAt: job.dueAt, attempt: job.attempt, payload: job.payload });
         await publishDeadLetter(deps, `jobs-${kind}`, {
-          id: `job-${job._id}-${job.attempt}`,
-          tenantId: tenantOf(job.payload),
+          id: deadLetterIdOf(kind, job.id),
+          tenantId,
           stream: jobStream(deps.service),
           streamSeq: 0,
           subject: jobSubject(deps.service, kind),
@@ -285,16 +298,24 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
   }, pollMs);
   poll.unref();
 
-  // A dead-lettered job that is re-published (a retry) is scheduled again.
+  // A dead-lettered job that is re-published (a retry, on the redelivery subject only this runner
+  // reads) is scheduled again. Unbounded deliveries: a retry that cannot be scheduled yet is not dropped.
   const retries = await consume(
     deps,
-    { stream: jobStream(deps.service), durable: `jobs-${kind}`, filterSubjects: [jobSubject(deps.service, kind)], maxDeliver: 5 },
+    {
+      stream: jobStream(deps.service),
+      durable: `jobs-${kind}`,
+      filterSubjects: [redeliverySubject(deps.service, `jobs-${kind}`)],
+      maxDeliver: -1,
+    },
     async (msg: JsMsg) => {
       const retried = RetriedJob.safeParse(jsonOf(msg));
       if (retried.success) {
-        const { id, payload, dueAt } = retried.data;
+        const { id, tenantId, payload, dueAt } = retried.data;
         const now = clock.now();
-        await scheduler.scheduleKind(kind, [{ id, dueAt: dueAt && dueAt > now ? dueAt : now, payload }]);
+        await scheduler.scheduleKind(kind, [
+          { id, tenantId: tenantId ?? tenantOf(payload), dueAt: dueAt && dueAt > now ? dueAt : now, payload },
+        ]);
       }
       msg.ack();
     },
@@ -313,4 +334,14 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
       await retries.stop();
     },
   };
+}
+
+/**
+ * The dead-letter id of a job: the same for every failure of one job, and made only of the
+ * characters an id may have in a URL path; an id that has others is replaced by its digest.
+ */
+export function deadLetterIdOf(kind: string, id: string): string {
+  const readable = `job-${kind}-${id}`;
+  if (/^[A-Za-z0-9_-]{1,200}$/.test(readable)) return readable;
+  return `job-${kind}-${createHash('sha256').update(id).digest('base64url').slice(0, 32)}`;
 }

@@ -1,12 +1,14 @@
+import { jobStream, jobSubject } from '@allot/contracts';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { systemClock } from '../src/clock';
-import type { JetStreamDeps } from '../src/consumer';
+import { consume, type DeadLetter, type JetStreamDeps } from '../src/consumer';
+import { redeliver } from '../src/dead-letters';
 import { defineJob, JobScheduler, jobIndexes, runJobs } from '../src/jobs';
 import { ensureIndexes } from '../src/mongo';
 import { assertBeforeDeadline, withDeadline } from '../src/rpc';
-import { ensureStream, jobStreamConfig } from '../src/streams';
+import { deadLetterStreamConfig, ensureStream, jobStreamConfig } from '../src/streams';
 import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
 
 /** A kind whose payload these tests do not look at. */
@@ -26,6 +28,7 @@ describe('delayed jobs', () => {
     const db = mongo.db(service);
     await ensureIndexes(db, jobIndexes);
     await ensureStream(conn.jsm, jobStreamConfig(service));
+    await ensureStream(conn.jsm, deadLetterStreamConfig);
     deps = { js: conn.js, jsm: conn.jsm, log: testLogger(), service };
     scheduler = new JobScheduler(db);
   });
@@ -40,7 +43,7 @@ describe('delayed jobs', () => {
       fired.push({ id: job.id, at: Date.now() });
     };
     const dueAt = new Date(Date.now() + 2000);
-    await scheduler.schedule(kind('expire'), 'hold-1', dueAt, { holdId: 'hold-1' });
+    await scheduler.schedule(kind('expire'), { id: 'hold-1', tenantId: null, dueAt: dueAt, payload: { holdId: 'hold-1' } });
 
     const first = await runner({ kind: 'expire', handler });
     await new Promise((r) => setTimeout(r, 500));
@@ -56,13 +59,13 @@ describe('delayed jobs', () => {
   it('jobs - one handle schedules and runs a kind: the payload is checked by the compiler, and by the schema when it runs', async () => {
     const expire = defineJob('typed', z.object({ holdId: z.string(), minutes: z.coerce.number() }));
     // @ts-expect-error a payload of another shape does not compile
-    const wrong = () => scheduler.schedule(expire, 'never', new Date(), { bookingId: 'b' });
+    const wrong = () => scheduler.schedule(expire, { id: 'never', tenantId: null, dueAt: new Date(), payload: { bookingId: 'b' } });
     expect(wrong).toBeTypeOf('function');
 
     const seen: { holdId: string; minutes: number }[] = [];
     const { kind: name, options, run } = expire.handle(async (payload) => void seen.push(payload));
     const running = await runner({ ...options, kind: name, handler: run });
-    await scheduler.schedule(expire, 'hold-7', new Date(), { holdId: 'hold-7', minutes: '5' });
+    await scheduler.schedule(expire, { id: 'hold-7', tenantId: null, dueAt: new Date(), payload: { holdId: 'hold-7', minutes: '5' } });
     await eventually(() => seen.length > 0);
     await running.stop();
     expect(seen).toEqual([{ holdId: 'hold-7', minutes: 5 }]); // parsed by the schema before the handler ran
@@ -85,7 +88,60 @@ describe('delayed jobs', () => {
     });
     const running = await runner({ ...options, kind: name, handler: run });
     // Scheduled inside a request whose deadline has already passed: its timer is set in that context.
-    await withDeadline(Date.now() - 1, () => scheduler.schedule(late, 'late-1', new Date(Date.now() + 50), {}));
+    await withDeadline(Date.now() - 1, () =>
+      scheduler.schedule(late, { id: 'late-1', tenantId: null, dueAt: new Date(Date.now() + 50), payload: {} }),
+    );
+    await eventually(() => outcomes.length > 0);
+    await running.stop();
+    expect(outcomes).toEqual(['ran']);
+  });
+
+  it('jobs - a job out of attempts is dead-lettered under its tenant with an id fit for a URL; retrying the letter runs it again', async () => {
+    let failing = true;
+    const ran: string[] = [];
+    const running = await runner({
+      kind: 'gives-up',
+      maxAttempts: 2,
+      backoffMs: [50],
+      handler: async (_p, job) => {
+        if (failing) throw new Error('supplier down');
+        ran.push(job.id);
+      },
+    });
+    await scheduler.schedule(kind('gives-up'), {
+      id: 'ord_1:check:2',
+      tenantId: 't_jobs',
+      dueAt: new Date(),
+      payload: { orderId: 'ord_1' },
+    });
+    const letters = await conn.js.consumers.get(deadLetterStreamConfig.name, { filter_subjects: [`dlq.${service}.jobs-gives-up`] });
+    const letter = await eventually(async () => (await letters.next({ expires: 1000 }))?.json<DeadLetter>());
+    expect(letter).toMatchObject({ tenantId: 't_jobs', consumer: 'jobs-gives-up', error: 'supplier down', deliveries: 2 });
+    expect(letter.id).toMatch(/^[A-Za-z0-9_-]{1,200}$/);
+
+    failing = false;
+    await redeliver(conn.js, letter, 'retry-1');
+    await eventually(() => ran.length > 0);
+    await running.stop();
+    expect(ran).toEqual(['ord_1:check:2']);
+  });
+
+  it("jobs - a consumer started inside a request handles its messages under deadlines of its own, not the request's", async () => {
+    const subject = `${jobSubject(service, 'redeliver')}.own-deadline`;
+    const outcomes: string[] = [];
+    // Started by a request whose deadline has already passed: its loop runs in that context.
+    const running = await withDeadline(Date.now() - 1, () =>
+      consume(deps, { stream: jobStream(service), durable: 'own-deadline', filterSubjects: [subject], maxDeliver: 1 }, async (msg) => {
+        try {
+          assertBeforeDeadline();
+          outcomes.push('ran');
+        } catch (error) {
+          outcomes.push((error as Error).message);
+        }
+        msg.ack();
+      }),
+    );
+    await conn.js.publish(subject, '{}');
     await eventually(() => outcomes.length > 0);
     await running.stop();
     expect(outcomes).toEqual(['ran']);
@@ -94,9 +150,9 @@ describe('delayed jobs', () => {
   it('jobs - scheduling the same job twice runs it once', async () => {
     const fired: string[] = [];
     const dueAt = new Date(Date.now() + 200);
-    await scheduler.schedule(kind('dedupe'), 'job-1', dueAt, {});
-    await scheduler.schedule(kind('dedupe'), 'job-1', dueAt, {});
-    await scheduler.schedule(kind('dedupe'), 'job-2', dueAt, {});
+    await scheduler.schedule(kind('dedupe'), { id: 'job-1', tenantId: null, dueAt: dueAt, payload: {} });
+    await scheduler.schedule(kind('dedupe'), { id: 'job-1', tenantId: null, dueAt: dueAt, payload: {} });
+    await scheduler.schedule(kind('dedupe'), { id: 'job-2', tenantId: null, dueAt: dueAt, payload: {} });
     const running = await runner({
       kind: 'dedupe',
       handler: async (_p, job) => {
@@ -119,7 +175,7 @@ describe('delayed jobs', () => {
         if (job.attempt < 3) throw new Error('not yet');
       },
     });
-    await scheduler.schedule(kind('flaky'), 'job-f', new Date(), {});
+    await scheduler.schedule(kind('flaky'), { id: 'job-f', tenantId: null, dueAt: new Date(), payload: {} });
     await eventually(() => attempts.length >= 3);
     await running.stop();
     expect(attempts).toEqual([1, 2, 3]);
@@ -132,7 +188,7 @@ describe('delayed jobs', () => {
     const ids = Array.from({ length: 100 }, (_, i) => `s-${i}`);
     await scheduler.scheduleMany(
       kind('shared'),
-      ids.map((id) => ({ id, dueAt: new Date(Date.now() + 100), payload: {} })),
+      ids.map((id) => ({ id, tenantId: null, dueAt: new Date(Date.now() + 100), payload: {} })),
     );
     await eventually(() => fired.length >= ids.length);
     await new Promise((r) => setTimeout(r, 300));
@@ -145,12 +201,12 @@ describe('delayed jobs', () => {
     const week = 7 * 86_400_000;
     await scheduler.scheduleMany(
       kind('offer-expiry'),
-      Array.from({ length: 1000 }, (_, i) => ({ id: `offer-${i}`, dueAt: new Date(now + week + i), payload: {} })),
+      Array.from({ length: 1000 }, (_, i) => ({ id: `offer-${i}`, tenantId: null, dueAt: new Date(now + week + i), payload: {} })),
     );
     // Another kind's thousands of pending jobs must not hold this one back either.
     await scheduler.scheduleMany(
       kind('other-kind'),
-      Array.from({ length: 8800 }, (_, i) => ({ id: `other-${i}`, dueAt: new Date(now + 3_600_000 + i), payload: {} })),
+      Array.from({ length: 8800 }, (_, i) => ({ id: `other-${i}`, tenantId: null, dueAt: new Date(now + 3_600_000 + i), payload: {} })),
     );
     const lateness: number[] = [];
     const short = await runner({
@@ -161,7 +217,7 @@ describe('delayed jobs', () => {
     const dueAt = Date.now() + 1500;
     await scheduler.scheduleMany(
       kind('hold-expiry'),
-      Array.from({ length: 100 }, (_, i) => ({ id: `hold-${i}`, dueAt: new Date(dueAt + i * 10), payload: {} })),
+      Array.from({ length: 100 }, (_, i) => ({ id: `hold-${i}`, tenantId: null, dueAt: new Date(dueAt + i * 10), payload: {} })),
     );
     await eventually(() => lateness.length >= 100, 20_000);
     await short.stop();

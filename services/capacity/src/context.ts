@@ -32,7 +32,7 @@ export function capacityContext(service: CapacityService): Capacity {
     const expiry = (entry.effects as QueueEffects | undefined)?.expiry;
     if (expiry) {
       const { entryId, tenantId, dueAt } = expiry;
-      await service.jobs.schedule(queueExpiry, entryId, new Date(dueAt), { tenantId, entryId });
+      await service.jobs.schedule(queueExpiry, { id: entryId, tenantId, dueAt: new Date(dueAt), payload: { tenantId, entryId } });
     }
     return entry.envelope;
   });

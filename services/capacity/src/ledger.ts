@@ -197,6 +197,7 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
       holdExpiry,
       holds.map(({ tenantId, booking: b }) => ({
         id: b.id,
+        tenantId,
         dueAt: new Date(b.holdExpiresAt as string),
         payload: { tenantId, bookingId: b.id },
       })),

@@ -182,7 +182,7 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
     const toSupplier = created.filter((o) => o.status === 'pending');
     await this.service.jobs.scheduleMany(
       supplierReserve,
-      toSupplier.map((o) => ({ id: o._id, dueAt: this.service.clock.now(), payload: { orderId: o._id } })),
+      toSupplier.map((o) => ({ id: o._id, tenantId: o.tenantId, dueAt: this.service.clock.now(), payload: { orderId: o._id } })),
     );
   }
 
