@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, startTestGateway, type TestGateway } from './harness';
+import { createTenant, startTestGateway, type TestGateway, userToken } from './harness';
 
+/** A token shaped like a user token (three base64url parts) that no secret of ours signed. */
+const junkToken = () => [16, 48, 32].map((n) => randomBytes(n).toString('base64url')).join('.');
 const randomKey = () => `allot_${randomBytes(12).toString('base64url')}_${randomBytes(32).toString('base64url')}`;
 
 /** API keys read from the database so far, from the operations port's metrics. */
@@ -71,5 +73,60 @@ describe('gateway limit before authentication', () => {
     } finally {
       await untrusted.stop();
     }
+  });
+  it('address limit - junk tokens from an address do not lock out the valid user tokens and API keys used there', async () => {
+    // The cache of verified keys lapses quickly here, so the key below must be verified again under the flood.
+    const quick = await startTestGateway({
+      ANONYMOUS_RATE_LIMIT_PER_SECOND: '1',
+      ANONYMOUS_RATE_LIMIT_BURST: '5',
+      TRUSTED_PROXIES: '127.0.0.1',
+      API_KEY_CACHE_MS: '50',
+    });
+    try {
+      const { key } = await createTenant(quick);
+      const token = await userToken(quick, key, 'user-1');
+      const shared = { 'x-forwarded-for': '203.0.113.50' };
+      expect((await quick.call('GET', '/v1/api-keys', { key, headers: shared })).status).toBe(200);
+      const junk = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => quick.call('GET', '/v1/me', { key: i % 2 ? junkToken() : randomKey(), headers: shared })),
+      );
+      expect(junk.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(95);
+      expect((await quick.call('GET', '/v1/me', { key: junkToken(), headers: shared })).status).toBe(429);
+      // Let the key's cached verification lapse: it is looked up again, from an address out of allowance.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await quick.call('GET', '/v1/me', { key: token, headers: shared })).status).toBe(200);
+      expect((await quick.call('GET', '/v1/api-keys', { key, headers: shared })).status).toBe(200);
+      // Valid credentials took nothing from the address: many of them in a row all pass.
+      const valid = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => quick.call('GET', '/v1/me', { key: i % 2 ? token : key, headers: shared })),
+      );
+      expect(valid.map((r) => r.status)).toEqual(Array(20).fill(200));
+    } finally {
+      await quick.stop();
+    }
+  });
+
+  it('address limit - valid user tokens from a fresh address are never charged to it', async () => {
+    const { key } = await createTenant(gw);
+    const token = await userToken(gw, key, 'user-2');
+    const headers = { 'x-forwarded-for': '203.0.113.60' };
+    const replies = await Promise.all(Array.from({ length: 40 }, () => gw.call('GET', '/v1/me', { key: token, headers })));
+    expect(replies.map((r) => r.status)).toEqual(Array(40).fill(200));
+    // The whole allowance is still there for failures: the first ten junk tokens are 401.
+    const statuses = [];
+    for (let i = 0; i < 11; i++) statuses.push((await gw.call('GET', '/v1/me', { key: junkToken(), headers })).status);
+    expect(statuses).toEqual([...Array(10).fill(401), 429]);
+  });
+
+  it('address limit - IPv6 addresses of one /64 share an allowance; another /64 has its own', async () => {
+    const statuses = [];
+    for (let i = 0; i < 10; i++) {
+      // Ten addresses of 2001:db8:5:6::/64, written in various ways.
+      const address = i % 2 ? `2001:db8:5:6:${i}::1` : `2001:0db8:0005:0006:ffff:${i}:0:${i}`;
+      statuses.push((await gw.call('GET', '/v1/me', { key: junkToken(), headers: { 'x-forwarded-for': address } })).status);
+    }
+    expect(statuses).toEqual(Array(10).fill(401));
+    expect((await gw.call('GET', '/v1/me', { headers: { 'x-forwarded-for': '2001:db8:5:6::abcd' } })).status).toBe(429);
+    expect((await gw.call('GET', '/v1/me', { key: junkToken(), headers: { 'x-forwarded-for': '2001:db8:5:7::1' } })).status).toBe(401);
   });
 });

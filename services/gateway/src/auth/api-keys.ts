@@ -29,6 +29,10 @@ export const looksLikeApiKey = (token: string) => token.startsWith('allot_');
 /** How many keys each cache remembers: an attacker's random prefixes evict each other, not the memory. */
 const CACHE_ENTRIES = 10_000;
 
+/** How long, and for how many keys, a replica remembers the prefixes of keys that verified. */
+const SEEN_MS = 24 * 3_600_000;
+const SEEN_ENTRIES = 100_000;
+
 /** A cached store read; `doc: null` remembers that nothing matched. */
 interface Found {
   doc: ApiKeyDoc | null;
@@ -48,6 +52,8 @@ export class ApiKeyVerifier {
   private readonly byPrefix: LRUCache<string, Found>;
   private readonly byId: LRUCache<string, Found>;
   private readonly verified: LRUCache<string, ApiKeyDoc>;
+  /** Prefixes of keys that verified here lately: never trusted, only worth a lookup (see `worthLookingUp`). */
+  private readonly seen = new LRUCache<string, true>({ max: SEEN_ENTRIES, ttl: SEEN_MS });
   private readonly watchers = new Map<string, Set<() => void>>();
   private recheck: NodeJS.Timeout | undefined;
 
@@ -70,6 +76,16 @@ export class ApiKeyVerifier {
     return this.verified.get(key);
   }
 
+  /**
+   * Whether a presented key has the prefix of a key that verified on this replica in the last
+   * day (no I/O). Used to spend lookups on likely keys when its client's address is out of
+   * allowance; an attacker cannot add to it without a valid key.
+   */
+  worthLookingUp(key: string): boolean {
+    const prefix = KEY_PATTERN.exec(key)?.[1];
+    return prefix !== undefined && this.seen.has(prefix);
+  }
+
   /** The live key document for a presented key, or undefined. */
   async verify(key: string): Promise<ApiKeyDoc | undefined> {
     const known = this.known(key);
@@ -82,6 +98,7 @@ export class ApiKeyVerifier {
     if (!sameSecret(sha256(secret).toString('hex'), doc.secretHash)) return undefined;
     // Trusted exactly as long as the document it was checked against.
     this.verified.set(key, doc, { ttl: Math.max(1, this.byPrefix.getRemainingTTL(prefix)) });
+    this.seen.set(prefix, true);
     return doc;
   }
 

@@ -7,6 +7,7 @@ import { secretMatcher } from '../auth/secrets';
 import type { UserTokens } from '../auth/user-tokens';
 import type { ApiKeyDoc } from '../store/api-keys';
 import type { AddressTurns } from './address-turns';
+import { addressGroup } from './client-address';
 import type { GatewayEnv } from './env';
 import { requestHeader } from './node';
 import type { Limit } from './rate-limit';
@@ -16,11 +17,17 @@ export interface AuthOptions {
   apiKeys: ApiKeyVerifier;
   userTokens: UserTokens;
   now: () => Date;
-  /** Anonymous requests and failed authentications, per client address. */
+  /** Failed authentications and requests without a credential, per client address (IPv6 by /64). */
   addressLimit: Limit;
-  /** Runs a client address's authentications a few at a time (see `authenticate`). */
+  /** Runs a client address's API key lookups a few at a time (see `authenticate`). */
   addressTurns: AddressTurns;
   clientAddress: (c: Context) => string;
+  /**
+   * Routes that authenticate requests by a signature of their own (the supplier's callback): a
+   * request there without a credential is not charged up front; the route charges it through
+   * `failAuthentication` if its signature fails.
+   */
+  signedPaths?: readonly string[];
 }
 
 /**
@@ -28,68 +35,90 @@ export interface AuthOptions {
  * on the SSE endpoint, where browsers cannot set headers). A credential that is presented but
  * invalid, expired or revoked is 401 at once; routes decide whether one is required.
  *
- * Anything but an API key verified moments ago takes a request from its client address's
- * allowance before any hashing or lookup, and gets it back once it proves authentic: so only
- * requests without a credential and failed authentications count, and once they spent the
- * allowance the address is refused (429). These authentications run at most a burst's worth at
- * a time per address, so even a concurrent flood of guessed keys costs at most a burst of
- * lookups, while many concurrent requests with one valid key wait a moment and pass (they share
- * their lookup).
+ * Only failures are charged to the client's address, never valid credentials, so junk sent from
+ * an address shared by many users (an office, a carrier's NAT) locks out no valid credential:
+ * - the root key and user tokens (HS256, checked in memory) are verified before any limit is
+ *   consulted; a failure takes one request from the address's allowance, 401 while some is
+ *   left and 429 after;
+ * - an API key verified moments ago costs nothing at all; another one needs a store lookup,
+ *   which must stay cheap for an attacker: lookups run a burst's worth at a time per address,
+ *   each paid from the allowance unless the key proves valid, and once the allowance is spent
+ *   only keys whose prefix verified on this replica lately are still looked up — the rest are
+ *   refused (429) without a lookup;
+ * - a request without a credential takes one request from the allowance (it may still reach a
+ *   route that needs none).
  */
 export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv> {
   const isRootKey = secretMatcher(options.rootKey);
-  return function authenticateMiddleware(c, next) {
+  const signed = new Set(options.signedPaths ?? []);
+  const { addressLimit, apiKeys } = options;
+
+  /** Charges a failure to the address: 429 once it has spent its allowance, else 401. */
+  const fail = async (c: Context, address: string, message: string): Promise<Response> => {
+    const refused = await addressLimit.take(c, address);
+    if (refused) return refused;
+    throw new AppError('unauthorized', message);
+  };
+
+  /**
+   * An API key not verified lately, looked up in its address's turn. A key whose prefix
+   * verified here lately is looked up freely; any other lookup is paid for up front from the
+   * allowance (so lookups in flight never outrun it) and the payment is given back if the key
+   * proves valid.
+   */
+  const lookUp = (c: Context, address: string, token: string) =>
+    options.addressTurns.run(address, async (): Promise<Credential | Response> => {
+      if (apiKeys.worthLookingUp(token)) {
+        const key = await apiKeys.verify(token);
+        return key ? apiKeyCredential(key) : fail(c, address, INVALID);
+      }
+      const refused = await addressLimit.take(c, address);
+      if (refused) return refused;
+      const key = await apiKeys.verify(token);
+      if (!key) throw new AppError('unauthorized', INVALID);
+      await addressLimit.giveBack(address);
+      return apiKeyCredential(key);
+    });
+
+  return async function authenticateMiddleware(c, next) {
     const header = requestHeader(c, 'authorization');
     const token = header
       ? /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim()
       : c.req.path === '/v1/stream'
         ? c.req.query('access_token')
         : undefined;
-    if (header && !token) throw new AppError('unauthorized', 'Authorization must be "Bearer <credential>"');
-    // An API key that verified moments ago: no hashing, no await. (Only keys that failed the
-    // root-key comparison ever get verified, so skipping that comparison changes nothing.)
-    const known = token && looksLikeApiKey(token) ? options.apiKeys.known(token) : undefined;
-    if (known) {
-      c.set('credential', apiKeyCredential(known));
-      return next();
+    const address = () => addressGroup(options.clientAddress(c));
+    c.set('failAuthentication', (message) => fail(c, address(), message));
+    if (header && !token) return fail(c, address(), 'Authorization must be "Bearer <credential>"');
+    if (!token) {
+      if (signed.has(c.req.path)) return next();
+      const refused = await addressLimit.take(c, address());
+      return refused ?? next();
     }
-    return authenticateSlowly(c, next, token, isRootKey, options);
+    // An API key that verified moments ago: no hashing, no lookup. (Only keys that failed the
+    // root-key comparison ever get verified, so skipping that comparison changes nothing.)
+    const known = looksLikeApiKey(token) ? apiKeys.known(token) : undefined;
+    let credential: Credential | Response | undefined = known && apiKeyCredential(known);
+    if (!credential && isRootKey(token)) credential = { kind: 'root', id: 'root', tenantId: null };
+    if (!credential && looksLikeApiKey(token)) credential = await lookUp(c, address(), token);
+    if (!credential && !looksLikeApiKey(token)) credential = await userCredential(token, options);
+    if (!credential) return fail(c, address(), INVALID);
+    if (credential instanceof Response) return credential;
+    c.set('credential', credential);
+    return next();
   };
 }
 
-async function authenticateSlowly(
-  c: Context<GatewayEnv>,
-  next: () => Promise<void>,
-  token: string | undefined,
-  isRootKey: (token: string) => boolean,
-  options: AuthOptions,
-) {
-  const address = options.clientAddress(c);
-  const outcome = await options.addressTurns.run(address, async () => {
-    const refused = await options.addressLimit.take(c, address);
-    if (refused || !token) return refused;
-    const credential = await resolve(token, isRootKey, options);
-    await options.addressLimit.giveBack(address);
-    return credential;
-  });
-  if (outcome instanceof Response) return outcome;
-  c.set('credential', outcome);
-  return next();
-}
+const INVALID = 'The credential is invalid, expired or revoked';
 
 const apiKeyCredential = (key: ApiKeyDoc): Credential => ({ kind: 'apiKey', id: key._id, tenantId: key.tenantId, keyId: key._id });
 
-async function resolve(token: string, isRootKey: (token: string) => boolean, options: AuthOptions): Promise<Credential> {
-  if (isRootKey(token)) return { kind: 'root', id: 'root', tenantId: null };
-  if (looksLikeApiKey(token)) {
-    const key = await options.apiKeys.verify(token);
-    if (key) return apiKeyCredential(key);
-  } else {
-    const user = await options.userTokens.verify(token, options.now());
-    // A token dies with the API key that minted it.
-    if (user && (await options.apiKeys.isLive(user.apiKeyId))) return { kind: 'user', id: `${user.tenantId}:user:${user.userId}`, ...user };
-  }
-  throw new AppError('unauthorized', 'The credential is invalid, expired or revoked');
+/** A user token's credential: signed by us (checked in memory), unexpired, and its minting key still live. */
+async function userCredential(token: string, options: AuthOptions): Promise<Credential | undefined> {
+  const user = await options.userTokens.verify(token, options.now());
+  // A token dies with the API key that minted it (a cached read, reached only with a token we signed).
+  if (user && (await options.apiKeys.isLive(user.apiKeyId))) return { kind: 'user', id: `${user.tenantId}:user:${user.userId}`, ...user };
+  return undefined;
 }
 
 /**

@@ -33,3 +33,20 @@ export function clientAddressOf(trustedProxies: string[]): (c: Context) => strin
     return peer;
   };
 }
+
+/**
+ * The key a per-address limit counts under: an IPv4 address as it is, an IPv6 address by its
+ * /64 — one host usually holds a whole /64, so counting each address would hand it 2^64 allowances.
+ */
+export function addressGroup(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = (address.split('%')[0] ?? address).split('::') as [string, string?];
+  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const front = groups(head);
+  const back = groups(tail);
+  const full = tail === undefined ? front : [...front, ...Array(8 - front.length - back.length).fill('0'), ...back];
+  return `${full
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
