@@ -5,6 +5,7 @@ import type { StatusCode } from 'hono/utils/http-status';
 import type { IdempotencyStore } from '../store/idempotency';
 import type { GatewayEnv } from './env';
 import { problem, toAppError } from './problem';
+import { seal, unseal } from './sealed-answer';
 
 /** JSON with sorted keys, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
 function canonical(value: unknown): string {
@@ -25,13 +26,15 @@ function canonical(value: unknown): string {
  * after validation, so an invalid request is never stored; a `validation_failed` from a service
  * is not stored either. Nor is a 5xx: its outcome is unknown (a 503 may come while the service
  * still works), so the key is released and a retry with it runs again — the services create at
- * most one resource per key.
+ * most one resource per key. An answer that `carriesSecret` is stored sealed with the credential
+ * the client presented, so only a replay by that client can read it.
  */
 export async function idempotent<R extends Response>(
   c: Context<GatewayEnv>,
   store: IdempotencyStore,
   body: unknown,
   run: () => Promise<R>,
+  { carriesSecret = false } = {},
 ): Promise<R> {
   const key = c.req.header('idempotency-key');
   if (key === undefined) return run();
@@ -50,8 +53,10 @@ export async function idempotent<R extends Response>(
   if (claim.kind === 'mismatch') throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with a different request');
   if (claim.kind === 'in_flight') throw new AppError('conflict', 'A request with this Idempotency-Key is still in progress');
   if (claim.kind === 'replay') {
+    const body = claim.sealed ? unseal(claim.body, presented(c), id) : claim.body;
+    if (body === undefined) throw new AppError('conflict', 'This answer can be replayed only with the credential that made the request');
     // Through the context, so the headers middleware prepared (request id, CORS, rate limit) stay.
-    return c.newResponse(claim.body, claim.status as StatusCode, {
+    return c.newResponse(body, claim.status as StatusCode, {
       'content-type': claim.contentType,
       'idempotent-replayed': 'true',
     }) as R;
@@ -79,8 +84,12 @@ export async function idempotent<R extends Response>(
   const text = await response.clone().text();
   await store.complete(id, owner, {
     status: response.status,
-    body: text,
+    body: carriesSecret ? seal(text, presented(c), id) : text,
     contentType: response.headers.get('content-type') ?? 'application/json',
+    sealed: carriesSecret,
   });
   return response;
 }
+
+/** The secret the client authenticated with (its bearer credential). */
+const presented = (c: Context<GatewayEnv>) => (c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, '');

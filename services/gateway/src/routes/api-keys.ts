@@ -49,11 +49,17 @@ export function apiKeyRoutes(deps: GatewayDeps) {
     .openapi(create, async (c) => {
       const body = c.req.valid('json');
       const credential = credentialOf(c, 'apiKey');
-      return idempotent(c, deps.idempotency, body, async () => {
-        const { key, doc } = generateApiKey(credential.tenantId, body.name, deps.clock.now());
-        await deps.apiKeys.insert(doc);
-        return c.json({ ...toApiKey(doc), key }, 201);
-      });
+      return idempotent(
+        c,
+        deps.idempotency,
+        body,
+        async () => {
+          const { key, doc } = generateApiKey(credential.tenantId, body.name, deps.clock.now());
+          await deps.apiKeys.insert(doc);
+          return c.json({ ...toApiKey(doc), key }, 201);
+        },
+        { carriesSecret: true },
+      );
     })
     .openapi(list, async (c) => {
       const { limit, cursor } = c.req.valid('query');

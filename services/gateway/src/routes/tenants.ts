@@ -27,14 +27,20 @@ const create = createRoute({
 export function tenantRoutes(deps: GatewayDeps) {
   return router().openapi(create, async (c) => {
     const body = c.req.valid('json');
-    return idempotent(c, deps.idempotency, body, async () => {
-      const now = deps.clock.now();
-      const tenant = { id: newId('t'), name: body.name, createdAt: now.toISOString() };
-      const { key, doc } = generateApiKey(tenant.id, 'Default', now);
-      // The key first: a crash in between leaves an unusable key, never a tenant without one.
-      await deps.apiKeys.insert(doc);
-      await deps.tenants.create(tenant);
-      return c.json({ tenant, apiKey: { ...toApiKey(doc), key } }, 201);
-    });
+    return idempotent(
+      c,
+      deps.idempotency,
+      body,
+      async () => {
+        const now = deps.clock.now();
+        const tenant = { id: newId('t'), name: body.name, createdAt: now.toISOString() };
+        const { key, doc } = generateApiKey(tenant.id, 'Default', now);
+        // The key first: a crash in between leaves an unusable key, never a tenant without one.
+        await deps.apiKeys.insert(doc);
+        await deps.tenants.create(tenant);
+        return c.json({ tenant, apiKey: { ...toApiKey(doc), key } }, 201);
+      },
+      { carriesSecret: true },
+    );
   });
 }

@@ -14,11 +14,13 @@ interface IdempotencyDoc {
   status?: number;
   body?: string;
   contentType?: string;
+  /** The body is sealed (it carries a secret; see `sealed-answer.ts`). */
+  sealed?: boolean;
 }
 
 export type Claim =
   | { kind: 'new'; owner: string }
-  | { kind: 'replay'; status: number; body: string; contentType: string }
+  | { kind: 'replay'; status: number; body: string; contentType: string; sealed: boolean }
   | { kind: 'mismatch' }
   | { kind: 'in_flight' };
 
@@ -74,6 +76,7 @@ export class IdempotencyStore {
           status: existing.status ?? 200,
           body: existing.body ?? '',
           contentType: existing.contentType ?? 'application/json',
+          sealed: existing.sealed === true,
         };
       }
       if (existing.lockedUntil > now) return { kind: 'in_flight' };
@@ -97,7 +100,11 @@ export class IdempotencyStore {
     return () => clearInterval(renew);
   }
 
-  async complete(id: string, owner: string, response: { status: number; body: string; contentType: string }): Promise<void> {
+  async complete(
+    id: string,
+    owner: string,
+    response: { status: number; body: string; contentType: string; sealed: boolean },
+  ): Promise<void> {
     await this.records.updateOne({ _id: id, owner, state: 'running' }, { $set: { state: 'done', ...response } });
   }
 
