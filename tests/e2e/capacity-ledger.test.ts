@@ -112,7 +112,13 @@ describe('capacity ledger', () => {
       (await user('POST', '/v1/queue', { sessionId: session.id, date, requestedSlots: 1, bookingType: 'private_silver' })).status,
     ).toBe(403);
 
-    expect((await admin('GET', '/v1/limits')).body).toEqual({ maxPartySize: 50, maxHeldSlotsPerUser: 20, maxPendingEntriesPerUser: 5 });
+    // Only capacity runs in this stack: the limits of the services that are not deployed are left out.
+    expect((await admin('GET', '/v1/limits')).body).toEqual({
+      maxPartySize: 50,
+      maxHeldSlotsPerUser: 20,
+      maxPendingEntriesPerUser: 5,
+      maxConfirmedSlotsPerUser: 50,
+    });
     const party = await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 40, children: 11 });
     expect(party.status).toBe(409);
     expect(party.body).toMatchObject({ code: 'conflict', limit: 'maxPartySize' });
@@ -132,6 +138,42 @@ describe('capacity ledger', () => {
     const second = await user('POST', '/v1/queue', { sessionId: full.id, date: today(2), requestedSlots: 1 });
     expect(second.status).toBe(409);
     expect(second.body).toMatchObject({ limit: 'maxPendingEntriesPerUser' });
+  });
+
+  it('limits - a user token confirms at most maxConfirmedSlotsPerUser slots per session and date, booked directly or by confirming a hold; an API key is not limited', async () => {
+    const own = await stack.newTenant();
+    const admin = stack.as(own.key);
+    const session = (await admin('POST', '/v1/sessions', { name: 'Popular', maxCapacity: 100 })).body;
+    const other = (await admin('POST', '/v1/sessions', { name: 'Also popular', maxCapacity: 100 })).body;
+    const user = stack.as(await stack.userToken(own.key, 'collector'));
+    expect((await admin('PATCH', '/v1/limits', { maxConfirmedSlotsPerUser: 6 })).body).toMatchObject({
+      maxConfirmedSlotsPerUser: 6,
+      maxHeldSlotsPerUser: 20,
+    });
+
+    expect((await user('POST', '/v1/bookings', { sessionId: session.id, date, adults: 4 })).status).toBe(201);
+    const direct = await user('POST', '/v1/bookings', { sessionId: session.id, date, adults: 3 });
+    expect(direct.status).toBe(409);
+    expect(direct.body).toMatchObject({
+      code: 'conflict',
+      limit: 'maxConfirmedSlotsPerUser',
+      maxConfirmedSlotsPerUser: 6,
+      confirmedSlots: 4,
+    });
+
+    // A hold is bounded by the held-slots limit; confirming it counts against this one.
+    const held = await user('POST', '/v1/bookings', { sessionId: session.id, date, adults: 3, hold: true });
+    expect(held.status).toBe(201);
+    const confirm = await user('POST', `/v1/bookings/${held.body.id}/confirm`);
+    expect(confirm.status).toBe(409);
+    expect(confirm.body).toMatchObject({ code: 'conflict', limit: 'maxConfirmedSlotsPerUser' });
+    expect((await user('GET', `/v1/bookings/${held.body.id}`)).body.status).toBe('held');
+
+    // Within the limit it passes; another date or session has its own allowance; the API key is not limited.
+    expect((await user('POST', '/v1/bookings', { sessionId: session.id, date, adults: 2 })).status).toBe(201);
+    expect((await user('POST', '/v1/bookings', { sessionId: session.id, date: today(2), adults: 6 })).status).toBe(201);
+    expect((await user('POST', '/v1/bookings', { sessionId: other.id, date, adults: 6 })).status).toBe(201);
+    expect((await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 20, userId: 'collector' })).status).toBe(201);
   });
 
   it('abuse - an analytics range of thousands of years and dates outside 2000..2100 are refused at once', async () => {

@@ -218,6 +218,38 @@ describe('inventory through the gateway', () => {
     expect(movements.filter((m) => m.orderId === first.body.id)).toHaveLength(1);
   });
 
+  it('inventory - limits: a user token has at most maxOpenOrdersPerUser open orders, so it cannot pile up supplier reservations; a finished order frees a place; API keys are not limited', async () => {
+    const own = await stack.newTenant();
+    const boss = stack.as(own.key);
+    const sku = skuCode('SCARCE');
+    expect((await boss('POST', '/v1/skus', { sku, name: 'Scarce', quantity: 0 })).status).toBe(201);
+    await scenario(stack, sku, { reserve: 'accept', statuses: ['delayed'] });
+    // One object with every service's part: the order limit beside the hoarding limits of bookings.
+    const limits = (await boss('PATCH', '/v1/limits', { maxOpenOrdersPerUser: 2 })).body;
+    expect(limits).toMatchObject({ maxOpenOrdersPerUser: 2, maxPartySize: 50 });
+    expect((await boss('GET', '/v1/limits')).body).toEqual(limits);
+
+    const hoarder = stack.as(await stack.userToken(own.key, 'hoarder'));
+    expect((await hoarder('PATCH', '/v1/limits', { maxOpenOrdersPerUser: 1000 })).status).toBe(403);
+    const first = await order(sku, 1, hoarder);
+    await order(sku, 1, hoarder);
+    const third = await hoarder('POST', '/v1/orders', { sku, qty: 1 });
+    expect(third.status).toBe(409);
+    expect(third.body).toMatchObject({ code: 'conflict', limit: 'maxOpenOrdersPerUser', maxOpenOrdersPerUser: 2, openOrders: 2 });
+    expect((await hoarder('GET', '/v1/orders')).body.items).toHaveLength(2);
+    await eventually(async () => (await supplierCalls(stack, sku)).filter((c) => c.path === '/reserve').length === 2);
+
+    // Another user, and the tenant's own API key, are not held back by this user's orders.
+    await order(sku, 1, stack.as(await stack.userToken(own.key, 'neighbour')));
+    await order(sku, 1, boss);
+    await order(sku, 1, boss);
+
+    await orderReaches(hoarder, first, 'awaiting_restock');
+    expect((await hoarder('POST', `/v1/orders/${first}/cancel`)).status).toBe(200);
+    await order(sku, 1, hoarder);
+    expect(await supplierCalls(stack, sku).then((calls) => calls.filter((c) => c.path === '/reserve').length)).toBeLessThanOrEqual(6);
+  });
+
   it('inventory - SSE: API keys see order.updated on orders; a user sees its own on user', async () => {
     const sku = await newSku('SSE', 10);
     const token = await stack.userToken(key, 'carol');

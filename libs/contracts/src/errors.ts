@@ -15,6 +15,7 @@ export const errorStatus = {
   unknown_sku: 422,
   answer_too_large: 422,
   rate_limited: 429,
+  quota_exceeded: 429,
   internal: 500,
   upstream_unavailable: 503,
 } as const;

@@ -38,4 +38,5 @@ export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler, with
 export { createService, type Service } from './service';
 export { ensureStream } from './streams';
 export { instruments, lazyInstruments, secondsHistogram, type Telemetry } from './telemetry';
+export { TenantLimits } from './tenant-limits';
 export { currentTraceparent, SpanKind, tracer } from './trace';

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Capacity } from './context';
 import { newBooking, pendingSlots, revise } from './domain/bookings';
 import { isPastDate } from './domain/dates';
-import { checkHeldSlots, checkPartySize } from './domain/limits';
+import { checkConfirmedSlots, checkHeldSlots, checkPartySize } from './domain/limits';
 import { exhausted } from './ledger';
 import type { SessionDoc } from './store/sessions';
 import { type SlotDoc, snapshotOf } from './store/slots';
@@ -40,6 +40,8 @@ export async function createBooking(
     bookingType: input.bookingType,
     holdBy: input.hold ? userId : null,
   });
+  if (actor.kind === 'user' && !input.hold)
+    await checkConfirmedLimit(cap, tenantId, actor.userId, session._id, input.date, input.adults + input.children);
   const booking = newBooking(
     {
       id: await cap.requestIds.idFor(requestKey, () => newId('bk')),
@@ -84,12 +86,21 @@ export async function checkHoarding(
   if (request.holdBy) checkHeldSlots(limits, await cap.bookings.heldSlotsOf(tenantId, request.holdBy), request.slots);
 }
 
+/**
+ * The confirmed slots a user token may have on one session and date (API keys are the tenant's
+ * own backend and are not limited). Checked before the change, like the other limits.
+ */
+async function checkConfirmedLimit(cap: Capacity, tenantId: string, userId: string, sessionId: string, date: string, slots: number) {
+  checkConfirmedSlots(await cap.limits.get(tenantId), await cap.bookings.confirmedSlotsOf(tenantId, userId, sessionId, date), slots);
+}
+
 /** held → confirmed, before the hold expires; a confirmed booking no longer has a hold expiry. */
 export async function confirmBooking(cap: Capacity, tenantId: string, actor: Actor, id: string): Promise<Booking> {
   const booking = await cap.bookings.visible(tenantId, id, actor);
   const now = cap.clock.now();
   if (booking.status !== 'held') throw new AppError('invalid_state', `A ${booking.status} booking cannot be confirmed`);
   if (booking.holdExpiresAt && booking.holdExpiresAt <= now.toISOString()) throw new AppError('invalid_state', 'The hold has expired');
+  if (actor.kind === 'user') await checkConfirmedLimit(cap, tenantId, actor.userId, booking.sessionId, booking.date, booking.slots);
   const confirmed = revise(booking, { status: 'confirmed', holdExpiresAt: null }, now);
   const ledger = await cap.ledger.find(tenantId, booking.sessionId, booking.date);
   // Confirming changes no figures: the event carries the ledger's current ones.

@@ -17,6 +17,7 @@ import { dashboardRoutes } from './routes/dashboard';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
 import { inventoryRoutes } from './routes/inventory';
+import { limitsRoutes } from './routes/limits';
 import { meRoutes } from './routes/me';
 import { notificationRoutes } from './routes/notifications';
 import { streamRoutes } from './routes/stream';
@@ -80,6 +81,7 @@ export function createApp(deps: GatewayDeps) {
     inventoryRoutes,
     availabilityRoutes,
     notificationRoutes,
+    limitsRoutes,
   ])
     app.route('/v1', routes(deps));
 

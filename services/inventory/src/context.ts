@@ -1,5 +1,7 @@
-import type { Clock, Logger } from '@allot/kit';
+import type { OrderLimits } from '@allot/contracts';
+import { type Clock, type Logger, TenantLimits } from '@allot/kit';
 import type { InventoryConfig, InventoryService } from './config';
+import { defaultOrderLimits } from './domain/limits';
 import { StockLedger } from './ledger';
 import { type MovementDoc, MovementStore } from './store/movements';
 import { type OrderDoc, OrderStore } from './store/orders';
@@ -13,6 +15,8 @@ export interface Inventory {
   event: InventoryService['event'];
   jobs: InventoryService['jobs'];
   requestIds: InventoryService['requestIds'];
+  /** Each tenant's limits on orders. */
+  limits: TenantLimits<OrderLimits>;
   ledger: StockLedger;
   orders: OrderStore;
   movements: MovementStore;
@@ -30,6 +34,7 @@ export function inventoryContext(service: InventoryService): Inventory {
     event: (tenantId, type, data) => service.event(tenantId, type, data),
     jobs: service.jobs,
     requestIds: service.requestIds,
+    limits: new TenantLimits(service.db, service.clock, defaultOrderLimits),
     ledger: new StockLedger(service, orders, movements, service.log),
     orders,
     movements,

@@ -1,6 +1,7 @@
 import { type Actor, AppError, type Order, type OrderStatus } from '@allot/contracts';
 import { lazyInstruments, newId } from '@allot/kit';
 import type { Inventory } from './context';
+import { checkOpenOrders, openStatuses } from './domain/limits';
 import { canMove, isFinal, waitingStatuses } from './domain/transitions';
 import type { StockRequest } from './ledger';
 import { type NewOrder, type OrderDoc, toOrder } from './store/orders';
@@ -27,6 +28,7 @@ export async function createOrder(
   idempotencyKey?: string,
 ): Promise<Order> {
   const id = await inv.requestIds.idFor(idempotencyKey, () => newId('ord'));
+  if (actor.kind === 'user') await checkOrderLimit(inv, tenantId, actor.userId, id);
   const at = inv.clock.now().toISOString();
   const order: NewOrder = {
     _id: id,
@@ -45,6 +47,15 @@ export async function createOrder(
   if (result.ok && result.duplicate) return visibleOrder(inv, tenantId, actor, id);
   if (result.ok && result.order) countFinal(result.order.status, null);
   return toOrder(order);
+}
+
+/**
+ * A user token's open orders are limited (a retry of an order already made is not refused).
+ * Checked before the order is written, so two racing orders of one user may pass it by one.
+ */
+async function checkOrderLimit(inv: Inventory, tenantId: string, userId: string, id: string): Promise<void> {
+  if (await inv.orders.get(tenantId, id)) return;
+  checkOpenOrders(await inv.limits.get(tenantId), await inv.orders.countOf(tenantId, userId, openStatuses));
 }
 
 /** An order the actor may see: another tenant's, or another user's, is 404. */

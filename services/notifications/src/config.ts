@@ -7,7 +7,7 @@ export const notificationsEnv = baseEnv.extend({
   BULK_BATCH_SIZE: positiveInt(1000),
   /** How often waiting or interrupted bulk sends are picked up. */
   BULK_SWEEP_MS: positiveInt(200),
-  /** How long a worker owns a bulk send without progress before another may resume it (after a crash). */
+  /** How long a worker owns a tenant's turn at the bulk sender before another may take it (after a crash). */
   BULK_LEASE_MS: positiveInt(30_000),
   /** Read notifications older than this are purged; unread ones are kept. */
   READ_RETENTION_DAYS: positiveInt(30),

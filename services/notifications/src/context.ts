@@ -1,6 +1,9 @@
-import type { Clock, Logger, Service } from '@allot/kit';
+import type { BulkLimits } from '@allot/contracts';
+import { type Clock, type Logger, type Service, TenantLimits } from '@allot/kit';
 import type { NotificationsConfig } from './config';
+import { defaultBulkLimits } from './domain/bulk-limits';
 import { BulkJobStore } from './store/bulk-jobs';
+import { BulkTenantStore } from './store/bulk-tenants';
 import { DeadLetterStore } from './store/dead-letters';
 import { type NotificationDoc, NotificationStore } from './store/notifications';
 
@@ -15,6 +18,10 @@ export interface Notifications {
   service: NotificationsService;
   notifications: NotificationStore;
   bulkJobs: BulkJobStore;
+  /** Each tenant's bulk backlog against its quota, and its turns at the sender. */
+  bulkTenants: BulkTenantStore;
+  /** Each tenant's quota on bulk sends. */
+  bulkLimits: TenantLimits<BulkLimits>;
   deadLetters: DeadLetterStore;
 }
 
@@ -27,6 +34,8 @@ export function notificationsContext(service: NotificationsService): Notificatio
     service,
     notifications: new NotificationStore(service.outboxCollection<NotificationDoc>('notifications')),
     bulkJobs: new BulkJobStore(service.db),
+    bulkTenants: new BulkTenantStore(service.db),
+    bulkLimits: new TenantLimits(service.db, service.clock, defaultBulkLimits),
     deadLetters: new DeadLetterStore(service.db),
   };
 }

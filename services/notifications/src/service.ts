@@ -9,6 +9,7 @@ import { notificationHandlers } from './handlers/notifications';
 import { bulkSend } from './jobs/bulk-send';
 import { retention } from './jobs/retention';
 import { bulkBatchIndexes, bulkJobIndexes } from './store/bulk-jobs';
+import { bulkTenantIndexes } from './store/bulk-tenants';
 import { deadLetterIndexes } from './store/dead-letters';
 import { notificationIndexes } from './store/notifications';
 
@@ -16,7 +17,13 @@ import { notificationIndexes } from './store/notifications';
 export const notificationsService = defineService({
   name: 'notifications',
   env: notificationsEnv,
-  indexes: { notifications: notificationIndexes, bulkJobs: bulkJobIndexes, bulkBatches: bulkBatchIndexes, deadLetters: deadLetterIndexes },
+  indexes: {
+    notifications: notificationIndexes,
+    bulkJobs: bulkJobIndexes,
+    bulkBatches: bulkBatchIndexes,
+    bulkTenants: bulkTenantIndexes,
+    deadLetters: deadLetterIndexes,
+  },
   rpc: notificationRpc,
   context: notificationsContext,
   handlers: (ntf) => ({ ...notificationHandlers(ntf), ...bulkHandlers(ntf), ...deadLetterHandlers(ntf) }),

@@ -141,13 +141,15 @@ export const Analytics = z.object({
 });
 
 /**
- * A tenant's limits against hoarding (SPEC §3): the largest party of one booking or waitlist
- * entry, the slots one user may hold at once, the waitlist entries one user may have pending.
+ * A tenant's limits against hoarding: the largest party of one booking or waitlist entry, the
+ * slots one user may hold at once, the waitlist entries one user may have pending, and the slots
+ * one user token may have confirmed on one session and date.
  */
 export const HoardingLimits = z.object({
   maxPartySize: z.number().int().min(1).max(10_000),
   maxHeldSlotsPerUser: z.number().int().min(1).max(1_000_000),
   maxPendingEntriesPerUser: z.number().int().min(1).max(10_000),
+  maxConfirmedSlotsPerUser: z.number().int().min(1).max(1_000_000),
 });
 export type HoardingLimits = z.infer<typeof HoardingLimits>;
 

@@ -33,6 +33,14 @@ export const SkuRef = z.object({ sku: SkuCode });
 export const SupplierWebhook = z.strictObject({ ref: z.string().min(1).max(200), status: z.enum(['ok', 'fail']) });
 export const WebhookReceipt = z.object({ received: z.literal(true), applied: z.boolean() });
 
+/**
+ * A tenant's limits on orders: how many open orders (not yet fulfilled, failed or cancelled) one
+ * user token may have. Each order that stock cannot cover asks the real supplier for stock.
+ */
+export const OrderLimits = z.object({ maxOpenOrdersPerUser: z.number().int().min(1).max(1_000_000) });
+export type OrderLimits = z.infer<typeof OrderLimits>;
+export const UpdateOrderLimits = OrderLimits.partial().strict();
+
 export const inventoryRpc = {
   'sku.create': rpc('Create a SKU with its initial stock', CreateSku, Sku),
   'sku.list': rpc('List SKUs', Pagination.strict(), page(Sku)),
@@ -45,6 +53,8 @@ export const inventoryRpc = {
   'order.cancel': rpc('Cancel an order; reserved stock is released', z.object({ id: Id }), Order),
   'order.fulfil': rpc('Fulfil a reserved order', z.object({ id: Id }), Order),
   'movement.list': rpc("A SKU's stock movements, oldest first", SkuRef.extend(Pagination.shape), page(Movement)),
+  'limits.get': rpc("The tenant's limits on orders", z.object({}).strict(), OrderLimits),
+  'limits.set': rpc("Change the tenant's limits on orders", UpdateOrderLimits, OrderLimits),
   'supplier.webhook': platformRpc('Apply a supplier status callback (signature already checked)', SupplierWebhook, WebhookReceipt),
 };
 export type InventoryRpc = typeof inventoryRpc;

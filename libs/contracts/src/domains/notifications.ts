@@ -26,6 +26,9 @@ export const BulkJob = z.object({
   total: z.number().int(),
   sent: z.number().int(),
   failed: z.number().int(),
+  createdAt: Timestamp,
+  /** When it completed or failed; null while it is queued or running. */
+  finishedAt: Timestamp.nullable(),
 });
 export type BulkJob = z.infer<typeof BulkJob>;
 
@@ -36,6 +39,23 @@ export const BulkRequest = z.strictObject({
   message: z.string().min(1).max(5000),
   severity: Severity.optional(),
 });
+
+/**
+ * A tenant's quota on bulk sends: the unfinished sends it may have queued, the recipients of
+ * those sends together, and the bytes one send may store (its recipients' ids, title and message).
+ * The bytes stay well below what one request may carry over NATS.
+ */
+export const BulkLimits = z.object({
+  maxQueuedBulkSends: z.number().int().min(1).max(1000),
+  maxQueuedBulkRecipients: z.number().int().min(1).max(10_000_000),
+  maxBulkSendBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(768 * 1024),
+});
+export type BulkLimits = z.infer<typeof BulkLimits>;
+export const UpdateBulkLimits = BulkLimits.partial().strict();
 
 export const notificationEvents = {
   'notification.created': event('A notification was stored for a recipient', z.object({ notification: Notification })),
@@ -84,6 +104,8 @@ export const notificationRpc = {
   'notification.readAll': rpc('Mark every notification of the caller feed read (idempotent)', z.strictObject({}), ReadAllResult),
   'bulk.create': rpc('Queue a bulk send to many users', BulkRequest, BulkJob),
   'bulk.get': rpc('Progress of a bulk send', z.strictObject({ jobId: Id }), BulkJob),
+  'limits.get': rpc("The tenant's quota on bulk sends", z.object({}).strict(), BulkLimits),
+  'limits.set': rpc("Change the tenant's quota on bulk sends", UpdateBulkLimits, BulkLimits),
   'deadLetter.list': rpc('Dead letters of every service in this tenant', ListDeadLetters, page(DeadLetterView)),
   'deadLetter.retry': rpc(
     'Hand a dead letter back to the consumer that gave up on it',

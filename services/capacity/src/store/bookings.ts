@@ -118,6 +118,12 @@ export class BookingStore {
     return docs.reduce((sum, d) => sum + d.slots, 0);
   }
 
+  /** The slots a user has confirmed on one session and date. */
+  async confirmedSlotsOf(tenantId: string, userId: string, sessionId: string, date: string): Promise<number> {
+    const docs = await this.docs.find({ tenantId, userId, sessionId, date, status: 'confirmed' }, { projection: { slots: 1 } }).toArray();
+    return docs.reduce((sum, d) => sum + d.slots, 0);
+  }
+
   list(tenantId: string, filter: BookingFilter, limit: number, after?: string): Promise<BookingDoc[]> {
     const query: Filter<BookingDoc> = { tenantId };
     for (const [key, value] of Object.entries(filter)) if (value !== undefined) (query as Record<string, unknown>)[key] = value;

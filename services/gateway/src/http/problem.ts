@@ -17,6 +17,7 @@ const titles: Record<ErrorCode, string> = {
   unknown_sku: 'Unknown SKU',
   answer_too_large: 'Answer too large',
   rate_limited: 'Too many requests',
+  quota_exceeded: 'Quota exceeded',
   upstream_unavailable: 'Service unavailable',
   internal: 'Internal error',
 };

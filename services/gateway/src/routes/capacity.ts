@@ -12,7 +12,6 @@ import {
   QueueEntryStatus,
   SessionDate,
   SetCapacity,
-  UpdateHoardingLimits,
   UpdateSession,
 } from '@allot/contracts';
 import { z } from '@hono/zod-openapi';
@@ -209,23 +208,6 @@ export function capacityRoutes(deps: GatewayDeps) {
       ...op('queue.cancel'),
       params: byId,
       input: (r) => r.params,
-    }),
-    rpcRoute({
-      method: 'get',
-      path: '/limits',
-      summary: "The tenant's limits against hoarding",
-      credentials: [...anyone],
-      ...op('limits.get'),
-      input: () => ({}),
-    }),
-    rpcRoute({
-      method: 'patch',
-      path: '/limits',
-      summary: "Change the tenant's limits against hoarding",
-      credentials: [...tenant],
-      ...op('limits.set'),
-      body: UpdateHoardingLimits,
-      input: (r) => r.body,
     }),
   ]);
   return app;

@@ -6,7 +6,7 @@ import { toOrder } from '../store/orders';
 import { skuKey } from '../store/skus';
 import { applyWebhook } from '../supplier';
 
-/** Orders and the supplier's callback (SPEC §6). */
+/** Orders, the tenant's limits on them, and the supplier's callback. */
 export const orderHandlers = (inv: Inventory) =>
   ({
     'order.create': async (input, { tenantId, actor, idempotencyKey }) => {
@@ -22,5 +22,12 @@ export const orderHandlers = (inv: Inventory) =>
     },
     'order.cancel': ({ id }, { tenantId, actor }) => cancelOrder(inv, tenantId, actor, id),
     'order.fulfil': ({ id }, { tenantId, actor }) => fulfilOrder(inv, tenantId, actor, id),
+    'limits.get': (_input, { tenantId }) => inv.limits.get(tenantId),
+    'limits.set': async (patch, { tenantId, actor }) => {
+      if (actor.kind !== 'apiKey') throw new AppError('forbidden', 'Only an API key may change the limits');
+      const limits = await inv.limits.set(tenantId, patch);
+      inv.log.info({ limits }, 'order limits changed');
+      return limits;
+    },
     'supplier.webhook': (input) => applyWebhook(inv, input),
   }) satisfies Partial<Handlers<InventoryRpc>>;

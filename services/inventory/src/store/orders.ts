@@ -34,6 +34,7 @@ export interface OrderOutcomeDoc {
 
 export const orderIndexes: IndexDescription[] = [
   { key: { tenantId: 1, status: 1 } },
+  { key: { tenantId: 1, userId: 1, status: 1 } },
   { key: { supplierRef: 1 } },
   { key: { releasing: 1 } },
 ];
@@ -74,6 +75,11 @@ export class OrderStore {
     if (filter.userId) query.userId = filter.userId;
     if (cursor) query._id = { $lt: cursor };
     return this.docs.find(query).sort({ _id: -1 }).limit(limit).toArray();
+  }
+
+  /** How many orders of these statuses a user has. */
+  countOf(tenantId: string, userId: string, statuses: readonly OrderStatus[]): Promise<number> {
+    return this.docs.raw.countDocuments({ tenantId, userId, status: { $in: [...statuses] } });
   }
 
   /** Writes new orders with one command; an order already written (a retry, the sweep) stays. */

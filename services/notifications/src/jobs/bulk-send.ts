@@ -3,11 +3,14 @@ import type { Notifications } from '../context';
 import { bulkNotification } from '../domain/messages';
 import { notificationCreated, notificationDoc } from '../notify';
 import type { BulkJobDoc } from '../store/bulk-jobs';
+import type { BulkTenantDoc } from '../store/bulk-tenants';
 import { toNotification } from '../store/notifications';
 
-/** A run works on one job at most this long, then hands it back, so other tenants' jobs and shutdown never wait long. */
-const SLICE_MS = 2000;
+/** A tick hands out turns for at most this long, so shutdown never waits long behind a backlog. */
+const TICK_MS = 1000;
 const MAX_ATTEMPTS = 5;
+/** A batch that failed is tried again after this long (the tenant's turn waits until then). */
+const RETRY_MS = 1000;
 
 /**
  * Sends one batch: one bulk insert (recipients this job already notified are skipped by the
@@ -31,31 +34,69 @@ async function sendBatch(ntf: Notifications, job: BulkJobDoc, n: number): Promis
   return { sent: userIds.length, failed: 0 };
 }
 
-/** Works on one claimed job until it is done or its time slice is used up. */
-async function work(ntf: Notifications, claimed: BulkJobDoc): Promise<void> {
-  const started = Date.now();
-  let job: BulkJobDoc | null = claimed;
-  while (job && job.status === 'running' && job.nextBatch < job.batches) {
-    if (Date.now() - started > SLICE_MS) return ntf.bulkJobs.release(job._id, ntf.clock.now());
-    const current = job;
-    const n = current.nextBatch;
-    try {
-      const counts = await sendBatch(ntf, current, n);
-      job = await ntf.bulkJobs.advance(current, n, counts, ntf.clock.now(), ntf.config.BULK_LEASE_MS);
-    } catch (error) {
-      ntf.log.warn({ err: error, job: current._id, batch: n }, 'bulk batch failed; will retry');
-      return ntf.bulkJobs.recordFailure(current._id, errorText(error), ntf.clock.now(), MAX_ATTEMPTS);
+/** What a turn did: sent a batch, found nothing to send, or failed. */
+type Turn = 'sent' | 'idle' | 'failed';
+
+/**
+ * One turn of a tenant: one batch of its send that waited longest. A send that finishes (or
+ * fails for good) leaves the tenant's quota.
+ */
+async function turn(ntf: Notifications, tenantId: string): Promise<Turn> {
+  const waiting = await ntf.bulkJobs.oldestUnfinished(tenantId);
+  if (!waiting) return 'idle';
+  const job = await ntf.bulkJobs.start(waiting, ntf.clock.now());
+  const n = job.nextBatch;
+  try {
+    const counts = await sendBatch(ntf, job, n);
+    const after = await ntf.bulkJobs.advance(job, n, counts, ntf.clock.now());
+    if (after?.status === 'completed') {
+      ntf.log.info({ job: job._id, tenantId, sent: after.sent }, 'bulk send completed');
+      await ntf.bulkTenants.release(tenantId, job._id);
     }
+    return 'sent';
+  } catch (error) {
+    ntf.log.warn({ err: error, job: job._id, batch: n }, 'bulk batch failed; will retry');
+    if (await ntf.bulkJobs.recordFailure(job._id, errorText(error), ntf.clock.now(), MAX_ATTEMPTS)) {
+      await ntf.bulkTenants.release(tenantId, job._id);
+    }
+    return 'failed';
   }
-  if (job?.status === 'completed') ntf.log.info({ job: job._id, tenantId: job.tenantId, sent: job.sent }, 'bulk send completed');
 }
 
 /**
- * The bulk-send worker: claims the unfinished job that waited longest (queued, handed back, or
- * left by a process that died — its lease ran out) and works on it. Replicas share the jobs.
+ * Gives back the quota of sends that finished without it being given back (a crash between the
+ * two writes) or that were never written (a crash while accepting them, after the lease).
+ */
+async function settleQuota(ntf: Notifications, tenant: BulkTenantDoc): Promise<void> {
+  const ids = Object.keys(tenant.reservations ?? {});
+  if (ids.length === 0) return;
+  const unfinished = await ntf.bulkJobs.unfinishedOf(tenant._id, ids);
+  const stale = new Date(ntf.clock.now().getTime() - ntf.config.BULK_LEASE_MS).toISOString();
+  for (const id of ids) {
+    if (unfinished.has(id)) continue;
+    if (!(await ntf.bulkJobs.exists(id)) && (tenant.reservations[id]?.at ?? '') > stale) continue; // still being accepted
+    await ntf.bulkTenants.release(tenant._id, id);
+  }
+}
+
+/**
+ * The bulk-send worker: tenants take turns. Each turn sends one batch of the claiming tenant's
+ * oldest unfinished send, then the tenant goes to the back of the line, so a tenant with a large
+ * backlog delays another tenant's send by at most one batch per tenant waiting. Replicas share
+ * the turns; a worker that dies mid-turn loses it when its lease runs out, and the batch is
+ * repeated without notifying anyone twice.
  */
 export const bulkSend = (ntf: Notifications) =>
   every(ntf.config.BULK_SWEEP_MS, 'bulk-send', async () => {
-    const job = await ntf.bulkJobs.claim(ntf.clock.now(), ntf.config.BULK_LEASE_MS);
-    if (job) await work(ntf, job);
+    const until = Date.now() + TICK_MS;
+    while (Date.now() < until) {
+      const tenant = await ntf.bulkTenants.claim(ntf.clock.now(), ntf.config.BULK_LEASE_MS);
+      if (!tenant) return;
+      const done = await turn(ntf, tenant._id);
+      const now = ntf.clock.now();
+      if (done === 'idle') await settleQuota(ntf, tenant);
+      // The back of the line now; after a failure or with nothing to send yet, not before a pause.
+      const pause = done === 'sent' ? 0 : done === 'failed' ? RETRY_MS : ntf.config.BULK_SWEEP_MS;
+      await ntf.bulkTenants.nextTurnAt(tenant._id, new Date(now.getTime() + pause));
+    }
   });

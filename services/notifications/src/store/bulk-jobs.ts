@@ -1,7 +1,8 @@
 import type { BulkJob, Notification } from '@allot/contracts';
+import { isDuplicateKey } from '@allot/kit';
 import type { Collection, Db, IndexDescription } from 'mongodb';
 
-/** A bulk send (SPEC §7): its message, its progress, and who is working on it until when. */
+/** A bulk send: its message and its progress. Its tenant's turns at the sender are kept in `bulkTenants`. */
 export interface BulkJobDoc {
   _id: string;
   tenantId: string;
@@ -16,13 +17,12 @@ export interface BulkJobDoc {
   /** The recipients are stored in this many batches; `nextBatch` is the first not yet done. */
   batches: number;
   nextBatch: number;
-  /** A worker owns the job until then; an interrupted job is resumed by whoever claims it next. */
-  leaseUntil: string;
   /** Consecutive failed attempts at the current batch. */
   attempts: number;
   error: string | null;
   createdAt: string;
   updatedAt: string;
+  finishedAt: string | null;
 }
 
 /** One batch of a job's recipients, stored apart so a worker reads only the batch it sends. */
@@ -33,7 +33,7 @@ export interface BulkBatchDoc {
   userIds: string[];
 }
 
-export const bulkJobIndexes: IndexDescription[] = [{ key: { status: 1, leaseUntil: 1 } }, { key: { tenantId: 1 } }];
+export const bulkJobIndexes: IndexDescription[] = [{ key: { tenantId: 1, status: 1, createdAt: 1 } }];
 export const bulkBatchIndexes: IndexDescription[] = [{ key: { jobId: 1 } }];
 
 export const toBulkJob = (doc: BulkJobDoc): BulkJob => ({
@@ -42,7 +42,21 @@ export const toBulkJob = (doc: BulkJobDoc): BulkJob => ({
   total: doc.total,
   sent: doc.sent,
   failed: doc.failed,
+  createdAt: doc.createdAt,
+  finishedAt: doc.finishedAt ?? null,
 });
+
+const unfinished: BulkJob['status'][] = ['queued', 'running'];
+
+/** Ignores what an earlier attempt of the same request (same job id) already wrote. */
+async function writeOnce(write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
+    if (!isDuplicateKey(error) && !writeErrors?.every((e) => isDuplicateKey(e))) throw error;
+  }
+}
 
 const batchId = (jobId: string, n: number) => `${jobId}:${n}`;
 
@@ -55,24 +69,56 @@ export class BulkJobStore {
     this.batches = db.collection('bulkBatches');
   }
 
-  /** Stores the batches first, then the job: a job that exists has all of its recipients. */
+  /**
+   * Stores the batches first, then the job: a job that exists has all of its recipients. A retry
+   * of the same request (same job id) completes what the first attempt left and writes nothing twice.
+   */
   async create(job: BulkJobDoc, batches: string[][]): Promise<void> {
-    await this.batches.insertMany(
-      batches.map((userIds, n) => ({ _id: batchId(job._id, n), tenantId: job.tenantId, jobId: job._id, userIds })),
+    await writeOnce(() =>
+      this.batches.insertMany(
+        batches.map((userIds, n) => ({ _id: batchId(job._id, n), tenantId: job.tenantId, jobId: job._id, userIds })),
+        { ordered: false },
+      ),
     );
-    await this.jobs.insertOne(job);
+    await writeOnce(() => this.jobs.insertOne(job));
   }
 
   get(tenantId: string, jobId: string): Promise<BulkJobDoc | null> {
     return this.jobs.findOne({ _id: jobId, tenantId });
   }
 
-  /** Atomically takes the unfinished job that waited longest and nobody owns (its lease ran out). */
-  claim(now: Date, leaseMs: number): Promise<BulkJobDoc | null> {
-    return this.jobs.findOneAndUpdate(
-      { status: { $in: ['queued', 'running'] }, leaseUntil: { $lte: now.toISOString() } },
-      { $set: { status: 'running', leaseUntil: new Date(now.getTime() + leaseMs).toISOString() } },
-      { sort: { leaseUntil: 1 }, returnDocument: 'after' },
+  /** The tenant's send that has waited longest and is not finished: the one its next turn works on. */
+  async oldestUnfinished(tenantId: string): Promise<BulkJobDoc | null> {
+    const [job] = await this.jobs
+      .find({ tenantId, status: { $in: unfinished } })
+      .sort({ createdAt: 1, _id: 1 })
+      .limit(1)
+      .toArray();
+    return job ?? null;
+  }
+
+  /** Which of these jobs exist and are unfinished (the others no longer count against the quota). */
+  async unfinishedOf(tenantId: string, jobIds: string[]): Promise<Set<string>> {
+    const docs = await this.jobs
+      .find({ tenantId, _id: { $in: jobIds }, status: { $in: unfinished } }, { projection: { _id: 1 } })
+      .toArray();
+    return new Set(docs.map((d) => d._id));
+  }
+
+  /** Whether the job exists at all. */
+  async exists(jobId: string): Promise<boolean> {
+    return (await this.jobs.countDocuments({ _id: jobId }, { limit: 1 })) > 0;
+  }
+
+  /** Marks a queued job running (progress shows the sender has started on it). */
+  async start(job: BulkJobDoc, now: Date): Promise<BulkJobDoc> {
+    if (job.status !== 'queued') return job;
+    return (
+      (await this.jobs.findOneAndUpdate(
+        { _id: job._id, status: 'queued' },
+        { $set: { status: 'running', updatedAt: now.toISOString() } },
+        { returnDocument: 'after' },
+      )) ?? job
     );
   }
 
@@ -86,7 +132,7 @@ export class BulkJobStore {
    * Counts batch `n` as done and extends the lease, once: the update only applies while `n` is
    * still the next batch, so a batch repeated after a crash is never counted twice.
    */
-  async advance(job: BulkJobDoc, n: number, counts: { sent: number; failed: number }, now: Date, leaseMs: number) {
+  async advance(job: BulkJobDoc, n: number, counts: { sent: number; failed: number }, now: Date) {
     const done = n + 1 >= job.batches;
     const updated = await this.jobs.findOneAndUpdate(
       { _id: job._id, nextBatch: n },
@@ -95,8 +141,8 @@ export class BulkJobStore {
           nextBatch: n + 1,
           status: done ? 'completed' : 'running',
           attempts: 0,
-          leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
           updatedAt: now.toISOString(),
+          finishedAt: done ? now.toISOString() : null,
         },
         $inc: counts,
       },
@@ -106,22 +152,19 @@ export class BulkJobStore {
     return updated;
   }
 
-  /** Gives the job up so the next sweep (here or in another replica) picks it up at once. */
-  async release(jobId: string, now: Date): Promise<void> {
-    await this.jobs.updateOne({ _id: jobId, status: 'running' }, { $set: { leaseUntil: now.toISOString() } });
-  }
-
-  /** Records a failed attempt at the current batch, tried again a second later; after `maxAttempts` the job is failed. */
-  async recordFailure(jobId: string, error: string, now: Date, maxAttempts: number): Promise<void> {
-    const retryAt = new Date(now.getTime() + 1000).toISOString();
+  /** Records a failed attempt at the current batch; after `maxAttempts` the job is failed (true then). */
+  async recordFailure(jobId: string, error: string, now: Date, maxAttempts: number): Promise<boolean> {
     const job = await this.jobs.findOneAndUpdate(
       { _id: jobId, status: 'running' },
-      { $inc: { attempts: 1 }, $set: { error, leaseUntil: retryAt, updatedAt: now.toISOString() } },
+      { $inc: { attempts: 1 }, $set: { error, updatedAt: now.toISOString() } },
       { returnDocument: 'after' },
     );
-    if (job && job.attempts >= maxAttempts) {
-      await this.jobs.updateOne({ _id: jobId, status: 'running' }, { $set: { status: 'failed', failed: job.total - job.sent } });
-      await this.batches.deleteMany({ jobId });
-    }
+    if (!job || job.attempts < maxAttempts) return false;
+    await this.jobs.updateOne(
+      { _id: jobId, status: 'running' },
+      { $set: { status: 'failed', failed: job.total - job.sent, finishedAt: now.toISOString() } },
+    );
+    await this.batches.deleteMany({ jobId });
+    return true;
   }
 }
