@@ -1,4 +1,5 @@
 import type { Availability as Figures } from '@allot/contracts';
+import { toPage } from '@allot/kit';
 import type { Availability } from './context';
 import { alertsOf } from './domain/alerts';
 import { dateOf, datesFrom, lastDates, shiftDate } from './domain/calendar';
@@ -15,23 +16,61 @@ async function figures(av: Availability, sessions: SessionState[], dates: string
 const sessionsOf = async (av: Availability, tenantId: string, sessionId?: string) =>
   sessionId ? [await av.cache.session(tenantId, sessionId)] : av.cache.activeSessions(tenantId);
 
-export async function availabilityOn(av: Availability, tenantId: string, date: string, sessionId?: string) {
-  const sessions = await sessionsOf(av, tenantId, sessionId);
-  const of = await figures(av, sessions, [date]);
-  const items = sessions.map((s) => of(s, date));
-  return sessionId ? (items[0] as Figures) : { items };
+interface SessionPage {
+  limit: number;
+  cursor?: string | undefined;
 }
 
-export async function availabilityRange(av: Availability, tenantId: string, query: { from: string; to: string; sessionId?: string }) {
-  const sessions = await sessionsOf(av, tenantId, query.sessionId);
+/**
+ * A page of the tenant's active sessions, each with its figures on `dates` (a row): at most
+ * `limit` sessions after `cursor`, in id order, and no more than the page's byte budget holds,
+ * so an answer stays far below what one message carries whatever the number of sessions.
+ */
+async function sessionRows(av: Availability, tenantId: string, dates: string[], { limit, cursor }: SessionPage) {
+  const after = (await av.cache.activeSessions(tenantId)).filter((s) => !cursor || s.sessionId > cursor).slice(0, limit + 1);
+  const of = await figures(av, after.slice(0, limit), dates);
+  return toPage(after, limit, (session) => dates.map((date) => of(session, date)), { cursorOf: (session) => session.sessionId });
+}
+
+/** A page of the active sessions' figures on `date`. */
+export async function pageOn(av: Availability, tenantId: string, date: string, page: SessionPage) {
+  const rows = await sessionRows(av, tenantId, [date], page);
+  return { items: rows.items.map(([figures]) => figures as Figures), nextCursor: rows.nextCursor };
+}
+
+/** One session's figures on `date`, or a page of the active sessions'. */
+export async function availabilityOn(av: Availability, tenantId: string, query: { date: string; sessionId?: string } & SessionPage) {
+  if (!query.sessionId) return pageOn(av, tenantId, query.date, query);
+  const session = await av.cache.session(tenantId, query.sessionId);
+  return (await figures(av, [session], [query.date]))(session, query.date);
+}
+
+/** Every active session's figures on `date` (or the one asked for), for work inside the service. */
+export async function allOn(av: Availability, tenantId: string, date: string, sessionId?: string) {
+  const sessions = await sessionsOf(av, tenantId, sessionId);
+  const of = await figures(av, sessions, [date]);
+  return sessions.map((s) => of(s, date));
+}
+
+/** Each date of a range: one session's figures, or a page of the active sessions' (see `sessionRows`). */
+export async function availabilityRange(
+  av: Availability,
+  tenantId: string,
+  query: { from: string; to: string; sessionId?: string } & SessionPage,
+) {
   const range = datesFrom(query.from, query.to);
-  const of = await figures(av, sessions, range);
   const dates: Record<string, Figures | { items: Figures[] }> = {};
-  for (const date of range) {
-    const items = sessions.map((s) => of(s, date));
-    dates[date] = query.sessionId ? (items[0] as Figures) : { items };
+  if (query.sessionId) {
+    const session = await av.cache.session(tenantId, query.sessionId);
+    const of = await figures(av, [session], range);
+    for (const date of range) dates[date] = of(session, date);
+    return { from: query.from, to: query.to, dates, nextCursor: null };
   }
-  return { from: query.from, to: query.to, dates };
+  const page = await sessionRows(av, tenantId, range, query);
+  range.forEach((date, i) => {
+    dates[date] = { items: page.items.map((row) => row[i] as Figures) };
+  });
+  return { from: query.from, to: query.to, dates, nextCursor: page.nextCursor };
 }
 
 export async function availabilityTrends(av: Availability, tenantId: string, sessionId: string, days: number) {
@@ -52,10 +91,15 @@ export async function peakHours(av: Availability, tenantId: string, sessionId: s
   return hours.sort((a, b) => b.bookingCount - a.bookingCount || a.hour - b.hour);
 }
 
-export async function availabilityAlerts(av: Availability, tenantId: string, sessionId?: string) {
-  const sessions = await sessionsOf(av, tenantId, sessionId);
+/** Alerts of one session, or of a page of the active sessions (a page may hold none, yet have a next). */
+export async function availabilityAlerts(av: Availability, tenantId: string, query: { sessionId?: string } & SessionPage) {
   const today = dateOf(av.clock.now());
   const tomorrow = shiftDate(today, 1);
-  const of = await figures(av, sessions, [today, tomorrow]);
-  return { items: sessions.flatMap((s) => alertsOf(of(s, today), of(s, tomorrow))) };
+  if (query.sessionId) {
+    const session = await av.cache.session(tenantId, query.sessionId);
+    const of = await figures(av, [session], [today, tomorrow]);
+    return { items: alertsOf(of(session, today), of(session, tomorrow)), nextCursor: null };
+  }
+  const page = await sessionRows(av, tenantId, [today, tomorrow], query);
+  return { items: page.items.flatMap(([now, next]) => alertsOf(now as Figures, next as Figures)), nextCursor: page.nextCursor };
 }

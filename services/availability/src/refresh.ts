@@ -1,16 +1,20 @@
 import type { Availability } from './context';
 import { type SlotState, slotKey } from './domain/model';
-import { availabilityOn } from './queries';
+import { allOn, pageOn } from './queries';
+
+/** Sessions in the refresh's answer at most (as `GET /v1/availability`'s default page). */
+const REFRESH_PAGE = 50;
+
 import { rebuildFromCapacity } from './rebuild';
 
 /**
  * An admin's refresh (SPEC §5): the date's entries are rebuilt from the capacity service and
  * every one is announced again, changed or not, so clients that missed something are set right.
+ * The answer is the first page of the date's figures, bounded like every list.
  */
 export async function refreshAvailability(av: Availability, tenantId: string, date: string, sessionId?: string) {
   await rebuildFromCapacity(av.service, av.projection, { tenantId, sessionId, date }, { bookings: false });
-  const answer = await availabilityOn(av, tenantId, date, sessionId);
-  const items = 'items' in answer ? answer.items : [answer];
+  const items = await allOn(av, tenantId, date, sessionId);
   const slots = await av.cache.slotsOf(items.map((a) => ({ sessionId: a.sessionId, date })));
   for (const item of items) {
     const held = slots.get(slotKey(item.sessionId, date));
@@ -27,5 +31,7 @@ export async function refreshAvailability(av: Availability, tenantId: string, da
     };
     await av.projection.reannounce(slot);
   }
-  return { items };
+  // Every entry was announced; the answer is their first page (`GET /v1/availability` has the rest).
+  if (sessionId) return { items, nextCursor: null };
+  return pageOn(av, tenantId, date, { limit: REFRESH_PAGE });
 }

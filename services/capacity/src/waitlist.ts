@@ -1,5 +1,5 @@
 import { type Actor, AppError, type Booking, type JoinQueue, type QueueEntry } from '@allot/contracts';
-import { newId } from '@allot/kit';
+import { newId, toPage } from '@allot/kit';
 import type { z } from 'zod';
 import { checkHoarding, releaseBooking } from './bookings';
 import type { Capacity } from './context';
@@ -218,7 +218,17 @@ export async function processQueue(cap: Capacity, tenantId: string, sessionId: s
 }
 
 /** The waitlist as it stands (positions computed, not written: a read changes nothing). */
-export async function queueStatus(cap: Capacity, tenantId: string, sessionId: string, date: string) {
+export async function queueStatus(
+  cap: Capacity,
+  tenantId: string,
+  { sessionId, date, limit, cursor }: { sessionId: string; date: string; limit: number; cursor?: string | undefined },
+) {
+  const after = cursor === undefined ? 0 : Number(cursor);
+  if (!Number.isSafeInteger(after) || after < 0) {
+    throw new AppError('validation_failed', 'Invalid request: cursor is not one this list gave', {
+      errors: [{ path: 'cursor', message: 'is not one this list gave' }],
+    });
+  }
   await cap.sessions.get(tenantId, sessionId);
   const ordered = await liveQueue(cap, tenantId, sessionId, date);
   const positions = positionsOf(ordered, cap.config.QUEUE_MINUTES_PER_POSITION);
@@ -234,10 +244,18 @@ export async function queueStatus(cap: Capacity, tenantId: string, sessionId: st
     };
   });
   const waits = entries.map((e) => e.estimatedWaitMinutes);
+  // The cursor is a position, not an entry: an entry promoted or gone meanwhile cannot lose the reader's place.
+  const page = toPage(
+    entries.filter((e) => e.position > after),
+    limit,
+    (e) => e,
+    { cursorOf: (e) => String(e.position) },
+  );
   return {
     totalInQueue: entries.length,
     totalRequestedSlots: entries.reduce((sum, e) => sum + e.requestedSlots, 0),
     averageWaitMinutes: waits.length ? Math.round((waits.reduce((a, b) => a + b, 0) / waits.length) * 100) / 100 : 0,
-    entries,
+    entries: page.items,
+    nextCursor: page.nextCursor,
   };
 }

@@ -95,6 +95,12 @@ export const JoinQueue = z.strictObject({
 
 export const SessionDate = z.object({ sessionId: Id, date: IsoDate }).strict();
 
+/**
+ * `GET /v1/queue/status`: the totals of the whole waitlist and a page of its entries in position
+ * order; `cursor` (a `nextCursor`) starts after the position the page before ended on.
+ */
+export const QueueStatusQuery = Pagination.extend({ sessionId: Id, date: IsoDate }).strict();
+
 export const QueueStatus = z.object({
   totalInQueue: z.number().int(),
   totalRequestedSlots: z.number().int(),
@@ -109,6 +115,7 @@ export const QueueStatus = z.object({
       expiresAt: z.string(),
     }),
   ),
+  nextCursor: z.string().nullable(),
 });
 
 export const AnalyticsQuery = z.object({ from: IsoDate.optional(), to: IsoDate.optional() }).strict();
@@ -188,7 +195,7 @@ export const capacityRpc = {
   'booking.get': rpc('Get a booking', byId, Booking),
   'booking.list': rpc('List bookings', ListBookings, page(Booking)),
   'queue.join': rpc('Join the waitlist of a session/date', JoinQueue, QueueEntry),
-  'queue.status': rpc('The waitlist of a session/date', SessionDate, QueueStatus),
+  'queue.status': rpc('The waitlist of a session/date: its totals and a page of its entries', QueueStatusQuery, QueueStatus),
   'queue.get': rpc('Get a waitlist entry', byId, QueueEntry),
   'queue.cancel': rpc('Leave the waitlist', byId, QueueEntry),
   'queue.mine': rpc("The user's waitlist entries, newest first", QueueList, page(QueueEntry)),

@@ -6,15 +6,15 @@ import { refreshAvailability } from '../refresh';
 
 /** SPEC §5: every query, answered from this replica's cache, and the admin's refresh. */
 export const availabilityHandlers = (av: Availability): Handlers<AvailabilityRpc> => ({
-  'availability.get': ({ date, sessionId }, { tenantId }) => availabilityOn(av, tenantId, date, sessionId),
+  'availability.get': (query, { tenantId }) => availabilityOn(av, tenantId, query),
   'availability.range': (query, { tenantId }) => availabilityRange(av, tenantId, query),
   'availability.stats': async ({ date, sessionId }, { tenantId }) => {
-    const answer = await availabilityOn(av, tenantId, date, sessionId);
+    const answer = await availabilityOn(av, tenantId, { date, sessionId, limit: 1 });
     if ('items' in answer) throw new Error('a session was asked for');
     return answer;
   },
   'availability.trends': ({ sessionId, days }, { tenantId }) => availabilityTrends(av, tenantId, sessionId, days),
   'availability.peakHours': ({ sessionId, days }, { tenantId }) => peakHours(av, tenantId, sessionId, days),
-  'availability.alerts': ({ sessionId }, { tenantId }) => availabilityAlerts(av, tenantId, sessionId),
+  'availability.alerts': (query, { tenantId }) => availabilityAlerts(av, tenantId, query),
   'availability.refresh': ({ date, sessionId }, { tenantId }) => refreshAvailability(av, tenantId, date, sessionId),
 });

@@ -9,7 +9,7 @@ import { cancelEntry, joinQueue, processQueue, queueStatus } from '../waitlist';
 export const queueHandlers = (cap: Capacity) =>
   ({
     'queue.join': (input, { tenantId, actor, idempotencyKey }) => joinQueue(cap, tenantId, actor, input, idempotencyKey),
-    'queue.status': ({ sessionId, date }, { tenantId }) => queueStatus(cap, tenantId, sessionId, date),
+    'queue.status': (query, { tenantId }) => queueStatus(cap, tenantId, query),
     'queue.get': async ({ id }, { tenantId, actor }) => toQueueEntry(await cap.queue.visible(tenantId, id, actor)),
     'queue.cancel': ({ id }, { tenantId, actor }) => cancelEntry(cap, tenantId, actor, id),
     'queue.mine': async ({ limit, cursor, status }, { tenantId, actor }) => {

@@ -1,5 +1,5 @@
 import type { CapacityRpc, ReadModelQuery } from '@allot/contracts';
-import type { Handlers } from '@allot/kit';
+import { type Handlers, toPage } from '@allot/kit';
 import type { Db, Document, Filter } from 'mongodb';
 import type { z } from 'zod';
 import { type BookingDoc, toBooking } from '../store/bookings';
@@ -10,7 +10,9 @@ type Query = z.output<typeof ReadModelQuery>;
 
 /**
  * One page of a collection in `_id` order (the cursor is the last `_id`), narrowed by tenant,
- * session and date where given.
+ * session and date where given. A page holds `limit` documents at most, fewer where their size
+ * would pass the kit's page budget (500 sessions with long descriptions would not fit in one
+ * message).
  */
 async function pageOf<T extends Document & { _id: string }, I>(
   db: Db,
@@ -31,8 +33,7 @@ async function pageOf<T extends Document & { _id: string }, I>(
     .sort({ _id: 1 })
     .limit(query.limit + 1)
     .toArray()) as unknown as T[];
-  const shown = docs.slice(0, query.limit);
-  return { items: shown.map(toItem), nextCursor: docs.length > query.limit ? (shown.at(-1)?._id ?? null) : null };
+  return toPage(docs, query.limit, toItem, { cursorOf: (doc) => doc._id });
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   ListSessions,
   Pagination,
   QueueEntryStatus,
+  QueueStatusQuery,
   SessionDate,
   SetCapacity,
   UpdateSession,
@@ -170,7 +171,7 @@ export function capacityRoutes(deps: GatewayDeps) {
       summary: 'The waitlist of a session/date',
       credentials: [...tenant],
       ...op('queue.status'),
-      query: SessionDate,
+      query: QueueStatusQuery,
       input: (r) => r.query,
     }),
     rpcRoute({
