@@ -727,7 +727,9 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    cursor?: string;
                     date: string;
+                    limit?: number;
                     sessionId?: string;
                 };
                 header?: never;
@@ -766,6 +768,7 @@ export interface paths {
                                 sessionName: string;
                                 utilizationPercentage: number;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -862,6 +865,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    cursor?: string;
+                    limit?: number;
                     sessionId?: string;
                 };
                 header?: never;
@@ -887,6 +892,7 @@ export interface paths {
                                 type: "low_availability" | "no_availability" | "high_demand";
                                 utilizationPercentage: number;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -1097,7 +1103,9 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    cursor?: string;
                     from: string;
+                    limit?: number;
                     sessionId?: string;
                     to: string;
                 };
@@ -1142,6 +1150,7 @@ export interface paths {
                                 };
                             };
                             from: string;
+                            nextCursor: string | null;
                             to: string;
                         };
                     };
@@ -1273,6 +1282,7 @@ export interface paths {
                                 sessionName: string;
                                 utilizationPercentage: number;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -2635,7 +2645,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's limits against hoarding */
+        /** The tenant's limits: against hoarding bookings, on a user's orders, and its quota on bulk sends */
         get: {
             parameters: {
                 query?: never;
@@ -2645,26 +2655,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description OK */
+                /** @description The limits */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            maxHeldSlotsPerUser: number;
-                            maxPartySize: number;
-                            maxPendingEntriesPerUser: number;
-                        };
-                    };
-                };
-                /** @description Problem (400) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/json": components["schemas"]["TenantLimits"];
                     };
                 };
                 /** @description Problem (401) */
@@ -2678,33 +2675,6 @@ export interface paths {
                 };
                 /** @description Problem (403) */
                 403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (404) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (409) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (422) */
-                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2737,7 +2707,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the tenant's limits against hoarding */
+        /** Change some of the tenant's limits (an API key only); answers all of them */
         patch: {
             parameters: {
                 query?: never;
@@ -2747,25 +2717,17 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": {
-                        maxHeldSlotsPerUser?: number;
-                        maxPartySize?: number;
-                        maxPendingEntriesPerUser?: number;
-                    };
+                    "application/json": components["schemas"]["UpdateTenantLimits"];
                 };
             };
             responses: {
-                /** @description OK */
+                /** @description The limits after the change */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            maxHeldSlotsPerUser: number;
-                            maxPartySize: number;
-                            maxPendingEntriesPerUser: number;
-                        };
+                        "application/json": components["schemas"]["TenantLimits"];
                     };
                 };
                 /** @description Problem (400) */
@@ -2788,33 +2750,6 @@ export interface paths {
                 };
                 /** @description Problem (403) */
                 403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (404) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (409) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Problem (422) */
-                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3195,7 +3130,11 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
                             failed: number;
+                            /** Format: date-time */
+                            finishedAt: string | null;
                             jobId: string;
                             sent: number;
                             /** @enum {string} */
@@ -3310,7 +3249,11 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** Format: date-time */
+                            createdAt: string;
                             failed: number;
+                            /** Format: date-time */
+                            finishedAt: string | null;
                             jobId: string;
                             sent: number;
                             /** @enum {string} */
@@ -4817,7 +4760,9 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    cursor?: string;
                     date: string;
+                    limit?: number;
                     sessionId: string;
                 };
                 header?: never;
@@ -4842,6 +4787,7 @@ export interface paths {
                                 priority: number;
                                 requestedSlots: number;
                             }[];
+                            nextCursor: string | null;
                             totalInQueue: number;
                             totalRequestedSlots: number;
                         };
@@ -6500,7 +6446,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Supplier status callback, signed: X-Supplier-Signature: sha256=<hex HMAC-SHA256 of the raw body> */
+        /** Supplier status callback, signed as Standard Webhooks: webhook-id, webhook-timestamp (unix seconds, within 5 minutes), webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{raw body}">; a webhook-id is applied once */
         post: {
             parameters: {
                 query?: never;
@@ -6543,6 +6489,15 @@ export interface paths {
                 };
                 /** @description Problem (404) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Problem (409) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6620,6 +6575,26 @@ export interface components {
             status: number;
             title: string;
             type: string;
+        };
+        TenantLimits: {
+            maxBulkSendBytes?: number;
+            maxConfirmedSlotsPerUser: number;
+            maxHeldSlotsPerUser: number;
+            maxOpenOrdersPerUser?: number;
+            maxPartySize: number;
+            maxPendingEntriesPerUser: number;
+            maxQueuedBulkRecipients?: number;
+            maxQueuedBulkSends?: number;
+        };
+        UpdateTenantLimits: {
+            maxBulkSendBytes?: number;
+            maxConfirmedSlotsPerUser?: number;
+            maxHeldSlotsPerUser?: number;
+            maxOpenOrdersPerUser?: number;
+            maxPartySize?: number;
+            maxPendingEntriesPerUser?: number;
+            maxQueuedBulkRecipients?: number;
+            maxQueuedBulkSends?: number;
         };
     };
     responses: never;
