@@ -1,5 +1,5 @@
 /** What every inventory test asserts about a SKU once its orders settled: through the gateway, as a client sees it. */
-import { createHmac } from 'node:crypto';
+import { signCallback } from '@allot/supplier-sim';
 import { expect } from 'vitest';
 import { eventually, type Reply, type Stack } from './stack';
 
@@ -86,11 +86,10 @@ export async function supplierCalls(stack: Stack, sku: string): Promise<{ method
   return body.items;
 }
 
-/** A supplier callback, signed with `secret` (the stack's unless given). */
-export function webhook(stack: Stack, body: unknown, secret = stack.webhookSecret) {
-  const raw = JSON.stringify(body);
-  const signature = `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
-  return stack.as('')('POST', '/v1/webhooks/supplier', raw, { 'x-supplier-signature': signature });
+/** A supplier callback, signed as the simulator signs them, with `secret` (the stack's unless given). */
+export function webhook(stack: Stack, body: unknown, secret = stack.webhookSecret, options: { id?: string; at?: Date } = {}) {
+  const signed = signCallback(secret, body, options);
+  return stack.as('')('POST', '/v1/webhooks/supplier', signed.body, signed.headers);
 }
 
 /** A SKU code unique to a test (tenants are unique too; the simulator is shared by a file's tests). */

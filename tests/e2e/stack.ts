@@ -20,7 +20,7 @@ import { startInventory } from '@allot/inventory';
 import { newId } from '@allot/kit';
 import { call, type Reply } from '@allot/kit/testing';
 import { startNotifications } from '@allot/notifications';
-import { startSupplierSim } from '@allot/supplier-sim';
+import { type CallbackTarget, startSupplierSim } from '@allot/supplier-sim';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { inject } from 'vitest';
@@ -39,7 +39,7 @@ export interface Stack {
   inventoryDb: string;
   /** The supplier simulator's URL (empty unless the stack runs inventory). */
   supplierUrl: string;
-  /** Signs supplier callbacks to the gateway. */
+  /** Signs supplier callbacks to the gateway (`signCallback` from the simulator signs with it). */
   webhookSecret: string;
   availabilityDb: string;
   /** Calls the gateway as a client with a credential. */
@@ -87,13 +87,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stopNotifications = () => notifications.stop();
   }
   const inventoryDb = newId('inv').toLowerCase();
-  const sim = options.inventory ? await startSupplierSim() : undefined;
+  // The simulator's `POST /_callbacks` calls the gateway, which starts below.
+  let callbackTarget: CallbackTarget | undefined;
+  const sim = options.inventory ? await startSupplierSim(0, { callbackTarget: () => callbackTarget }) : undefined;
   let stopInventory = async () => {};
   if (options.inventory && options.inventoryInProcess !== false) {
     const inventory = await startInventory({ ...common, MONGO_DB: inventoryDb, SUPPLIER_URL: sim?.url, ...options.inventory });
     stopInventory = () => inventory.stop();
   }
-  const webhookSecret = randomBytes(24).toString('hex');
+  // Standard Webhooks' form of secret (the gateway also takes any string of 16 characters or more).
+  const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const availabilityDb = newId('avl').toLowerCase();
   const replicas: Awaited<ReturnType<typeof startAvailability>>[] = [];
   const startReplica = async (env: NodeJS.ProcessEnv = {}) => {
@@ -116,6 +119,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.gateway,
   });
   const base = `http://127.0.0.1:${gateway.port}`;
+  callbackTarget = { url: base, secret: webhookSecret };
 
   const as =
     (key: string) =>

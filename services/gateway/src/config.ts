@@ -49,7 +49,17 @@ export const gatewayEnv = baseEnv.extend({
   /** How long a replica trusts its cached view of an API key (revocation also arrives as an event). */
   API_KEY_CACHE_MS: positiveInt(4000),
   IDEMPOTENCY_TTL_HOURS: positiveInt(24),
-  /** Signs the supplier's callbacks (`POST /v1/webhooks/supplier`); unset, every callback is refused (401). */
-  SUPPLIER_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Signs the supplier's callbacks (`POST /v1/webhooks/supplier`, Standard Webhooks): `whsec_<base64>`
+   * or any string of 16 characters or more, used as it is; unset, every callback is refused (401).
+   */
+  SUPPLIER_WEBHOOK_SECRET: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .refine(
+      (s) => !s.startsWith('whsec_') || /^[A-Za-z0-9+/]{22,}={0,2}$/.test(s.slice(6)),
+      'whsec_ must be followed by base64 (16 bytes or more)',
+    )
+    .optional(),
 });
 export type GatewayConfig = z.infer<typeof gatewayEnv>;

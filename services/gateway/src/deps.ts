@@ -6,6 +6,7 @@ import type { CallService } from './http/rpc-bridge';
 import type { Fanout } from './sse/fanout';
 import type { ApiKeyStore } from './store/api-keys';
 import type { IdempotencyStore } from './store/idempotency';
+import type { SupplierWebhookIds } from './store/supplier-webhooks';
 import type { TenantStore } from './store/tenants';
 
 /** Everything the routes use, built once in `serveGateway`. */
@@ -20,6 +21,8 @@ export interface GatewayDeps {
   verifier: ApiKeyVerifier;
   userTokens: UserTokens;
   idempotency: IdempotencyStore;
+  /** Supplier callbacks received lately, by `webhook-id` (each is applied once). */
+  supplierWebhookIds: SupplierWebhookIds;
   /** Makes one of the gateway's catalogued events. */
   event: Service<GatewayConfig, 'gateway'>['event'];
   fanout: Fanout;

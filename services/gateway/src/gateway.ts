@@ -5,6 +5,7 @@ import { ensureStream, type Service, startHealthServer } from '@allot/kit';
 import { serve } from '@hono/node-server';
 import { createApp } from './app';
 import { ApiKeyVerifier } from './auth/api-keys';
+import { SUPPLIER_TOLERANCE_MS } from './auth/supplier-signature';
 import { UserTokens } from './auth/user-tokens';
 import type { GatewayConfig } from './config';
 import type { GatewayDeps } from './deps';
@@ -14,9 +15,10 @@ import { clientStreamConfig } from './sse/client-messages';
 import { Fanout } from './sse/fanout';
 import { type ApiKeyDoc, ApiKeyStore, apiKeyIndexes } from './store/api-keys';
 import { IdempotencyStore, idempotencyIndexes } from './store/idempotency';
+import { SupplierWebhookIds, supplierWebhookIndexes } from './store/supplier-webhooks';
 import { TenantStore } from './store/tenants';
 
-export const gatewayIndexes = { apiKeys: apiKeyIndexes, idempotency: idempotencyIndexes };
+export const gatewayIndexes = { apiKeys: apiKeyIndexes, idempotency: idempotencyIndexes, supplierWebhookIds: supplierWebhookIndexes };
 
 export interface RunningGateway {
   app: ReturnType<typeof createApp>;
@@ -40,6 +42,8 @@ export async function serveGateway(service: Service<GatewayConfig, 'gateway'>, o
   const apiKeys = new ApiKeyStore(service.outboxCollection<ApiKeyDoc>('apiKeys'));
   const verifier = new ApiKeyVerifier(apiKeys, config.API_KEY_CACHE_MS);
   const idempotency = new IdempotencyStore(db, config.IDEMPOTENCY_TTL_HOURS * 3_600_000);
+  // A signed callback passes while its timestamp is within the tolerance either side of now.
+  const supplierWebhookIds = new SupplierWebhookIds(db, 2 * SUPPLIER_TOLERANCE_MS + 60_000);
   const fanout = new Fanout(service.js, service.jsm, log, { maxHeldPerListener: config.SSE_REPLAY_BUFFER_MESSAGES });
 
   const deps: GatewayDeps = {
@@ -53,6 +57,7 @@ export async function serveGateway(service: Service<GatewayConfig, 'gateway'>, o
     verifier,
     userTokens: new UserTokens(config.USER_TOKEN_SECRET, config.USER_TOKEN_PREVIOUS_SECRETS),
     idempotency,
+    supplierWebhookIds,
     event: (tenantId, type, data) => service.event(tenantId, type, data),
     fanout,
     readiness: cachedReadiness(() => service.readiness(), service.client, config.READY_SERVICES),
@@ -71,7 +76,10 @@ export async function serveGateway(service: Service<GatewayConfig, 'gateway'>, o
     },
   });
   await fanout.start();
-  const purge = setInterval(() => void idempotency.purgeExpired(service.clock.now()).catch(() => {}), 60_000);
+  const purge = setInterval(() => {
+    idempotency.purgeExpired(service.clock.now()).catch(() => {});
+    supplierWebhookIds.purgeExpired(service.clock.now()).catch(() => {});
+  }, 60_000);
   purge.unref();
 
   const app = createApp(deps);

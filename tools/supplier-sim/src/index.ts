@@ -1,1 +1,2 @@
-export { startSupplierSim } from './simulator';
+export { type CallbackTarget, type SignedCallback, sendCallback, signCallback } from './callbacks';
+export { type SupplierSimOptions, startSupplierSim } from './simulator';

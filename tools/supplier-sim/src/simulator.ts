@@ -1,12 +1,14 @@
 /**
  * The supplier simulator (SPEC §6): `POST /reserve` and `GET /reservations/:ref` as a supplier
  * would answer them, driven per SKU by scenarios (`PUT /_scenarios/:sku`, `DELETE /_scenarios`),
- * with every call it received listed by `GET /_calls?sku=`. State is in memory: it is a test
- * double for the tests and the demo, not a supplier.
+ * with every call it received listed by `GET /_calls?sku=`, and `POST /_callbacks {ref, status}`
+ * sending the gateway a signed status callback as a supplier would. State is in memory: it is a
+ * test double for the tests and the demo, not a supplier.
  */
 import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { type CallbackTarget, sendCallback } from './callbacks';
 
 const Scenario = z.strictObject({
   reserve: z.enum(['accept', 'reject', 'error']).default('accept'),
@@ -18,6 +20,8 @@ const Scenario = z.strictObject({
   latencyMs: z.number().int().min(0).max(60_000).default(0),
 });
 type Scenario = z.infer<typeof Scenario>;
+
+const Callback = z.strictObject({ ref: z.string().min(1), status: z.enum(['ok', 'fail']) });
 
 const Reserve = z.object({ sku: z.string().min(1), qty: z.number().int().min(1), reference: z.string().min(1) });
 
@@ -36,7 +40,12 @@ interface Reservation {
   checks: number;
 }
 
-export function supplierSimApp() {
+export interface SupplierSimOptions {
+  /** Where `POST /_callbacks` sends (read at each call: a test may start the gateway later). */
+  callbackTarget?: () => CallbackTarget | undefined;
+}
+
+export function supplierSimApp(options: SupplierSimOptions = {}) {
   const scenarios = new Map<string, Scenario>();
   const reservations = new Map<string, Reservation>();
   const byReference = new Map<string, string>();
@@ -90,6 +99,13 @@ export function supplierSimApp() {
     scenarios.clear();
     return c.body(null, 204);
   });
+  app.post('/_callbacks', async (c) => {
+    const parsed = Callback.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json({ error: 'ref and status (ok|fail) are required' }, 400);
+    const target = options.callbackTarget?.();
+    if (!target) return c.json({ error: 'no gateway to call: set GATEWAY_URL and SUPPLIER_WEBHOOK_SECRET' }, 409);
+    return c.json(await sendCallback(target, parsed.data));
+  });
   app.get('/_calls', (c) => {
     const sku = c.req.query('sku');
     return c.json({ items: sku ? calls.filter((call) => call.sku === sku) : calls });
@@ -98,8 +114,11 @@ export function supplierSimApp() {
 }
 
 /** Serves the simulator on `port` (0: a free one). */
-export async function startSupplierSim(port = 0): Promise<{ port: number; url: string; close(): Promise<void> }> {
-  const app = supplierSimApp();
+export async function startSupplierSim(
+  port = 0,
+  options: SupplierSimOptions = {},
+): Promise<{ port: number; url: string; close(): Promise<void> }> {
+  const app = supplierSimApp(options);
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
   });

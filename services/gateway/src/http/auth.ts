@@ -54,10 +54,10 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv
   const { addressLimit, apiKeys } = options;
 
   /** Charges a failure to the address: 429 once it has spent its allowance, else 401. */
-  const fail = async (c: Context, address: string, message: string): Promise<Response> => {
+  const fail = async (c: Context, address: string, message: string, details?: Record<string, unknown>): Promise<Response> => {
     const refused = await addressLimit.take(c, address);
     if (refused) return refused;
-    throw new AppError('unauthorized', message);
+    throw new AppError('unauthorized', message, details);
   };
 
   /**
@@ -88,7 +88,7 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv
         ? c.req.query('access_token')
         : undefined;
     const address = () => addressGroup(options.clientAddress(c));
-    c.set('failAuthentication', (message) => fail(c, address(), message));
+    c.set('failAuthentication', (message, details) => fail(c, address(), message, details));
     if (header && !token) return fail(c, address(), 'Authorization must be "Bearer <credential>"');
     if (!token) {
       if (signed.has(c.req.path)) return next();

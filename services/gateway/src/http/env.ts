@@ -10,7 +10,7 @@ export interface GatewayVariables {
    * Charges a failed authentication to the client's address and answers it: throws 401, or
    * returns the 429 once the address has spent its allowance (for routes that check signatures).
    */
-  failAuthentication: (message: string) => Promise<Response>;
+  failAuthentication: (message: string, details?: Record<string, unknown>) => Promise<Response>;
 }
 
 export type GatewayEnv = { Variables: GatewayVariables };

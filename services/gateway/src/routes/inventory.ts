@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   Adjust,
   AppError,
@@ -16,8 +15,12 @@ import {
   WebhookReceipt,
 } from '@allot/contracts';
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Handler } from 'hono';
+import { supplierSignatureChecker } from '../auth/supplier-signature';
 import type { GatewayDeps } from '../deps';
+import type { GatewayEnv } from '../http/env';
 import { problems, router } from '../http/openapi';
+import { Limit } from '../http/rate-limit';
 import { registerRpcRoutes, rpcRoute } from '../http/rpc-route';
 
 const byId = z.object({ id: Id });
@@ -137,39 +140,57 @@ export function inventoryRoutes(deps: GatewayDeps) {
       input: (r) => ({ ...r.params, ...r.query }),
     }),
   ]);
-  return app.openapi(webhookRoute, async (c) => {
-    const raw = await c.req.text();
-    if (!signedBy(deps.config.SUPPLIER_WEBHOOK_SECRET, raw, c.req.header('x-supplier-signature')))
-      throw new AppError('unauthorized', 'X-Supplier-Signature does not match the body');
-    const input = SupplierWebhook.safeParse(parseJson(raw));
-    if (!input.success) throw validationError(input.error);
-    // The supplier is no tenant's credential: the call is a platform one, answered by the order's own tenant.
-    const receipt = await deps.client.call(service, 'supplier.webhook', inventoryRpc['supplier.webhook'], input.data, {
-      tenantId: null,
-      actor: { kind: 'root' },
-      timeoutMs: deps.config.RPC_TIMEOUT_MS,
-    });
-    return c.json(receipt, 200);
-  });
+  return app.openapi(webhookRoute, supplierWebhook(deps));
 }
 
 const webhookRoute = createRoute({
   method: 'post',
   path: '/webhooks/supplier',
-  summary: 'Supplier status callback, signed: X-Supplier-Signature: sha256=<hex HMAC-SHA256 of the raw body>',
+  summary:
+    'Supplier status callback, signed as Standard Webhooks: webhook-id, webhook-timestamp (unix seconds, within 5 minutes), ' +
+    'webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{raw body}">; a webhook-id is applied once',
   // The body ({ref, status: ok|fail}) is read raw, for the signature, and validated after it: no validator here.
   responses: {
     200: { description: 'Received (a final order is left unchanged)', content: { 'application/json': { schema: WebhookReceipt } } },
-    ...problems(400, 401, 404, 429, 503),
+    ...problems(400, 401, 404, 409, 429, 503),
   },
 });
 
-/** Checks `sha256=<hex>` against the HMAC of the raw body, in constant time; never true without a secret. */
-function signedBy(secret: string | undefined, raw: string, header: string | undefined): boolean {
-  if (!secret || !header?.startsWith('sha256=')) return false;
-  const expected = createHmac('sha256', secret).update(raw).digest();
-  const presented = Buffer.from(header.slice('sha256='.length), 'hex');
-  return presented.length === expected.length && timingSafeEqual(presented, expected);
+/**
+ * The supplier's callback. It carries no credential: its signature is checked first (cheap, in
+ * memory; a failure is charged to the caller's address like any failed credential), then the
+ * supplier's own rate limit (the per-credential settings, under one key: only the supplier
+ * holds the secret), then its `webhook-id` is claimed so a replay is refused (409) instead of
+ * applied twice. A call that is not applied releases its id, so the supplier may retry it.
+ */
+function supplierWebhook(deps: GatewayDeps): Handler<GatewayEnv> {
+  const check = supplierSignatureChecker(deps.config.SUPPLIER_WEBHOOK_SECRET);
+  const limit = new Limit('supplier-webhook', { perSecond: deps.config.RATE_LIMIT_PER_SECOND, burst: deps.config.RATE_LIMIT_BURST });
+  return async (c) => {
+    const raw = await c.req.text();
+    const signature = check(raw, (name) => c.req.header(name));
+    if (!signature.ok) return c.get('failAuthentication')(signature.message, { reason: signature.reason });
+    const refused = await limit.take(c, 'supplier');
+    if (refused) return refused;
+    if (!(await deps.supplierWebhookIds.claim(signature.id, deps.clock.now())))
+      throw new AppError('conflict', `The callback ${signature.id} was received already: each webhook-id is applied once`, {
+        webhookId: signature.id,
+      });
+    try {
+      const input = SupplierWebhook.safeParse(parseJson(raw));
+      if (!input.success) throw validationError(input.error);
+      // The supplier is no tenant's credential: the call is a platform one, answered by the order's own tenant.
+      const receipt = await deps.client.call(service, 'supplier.webhook', inventoryRpc['supplier.webhook'], input.data, {
+        tenantId: null,
+        actor: { kind: 'root' },
+        timeoutMs: deps.config.RPC_TIMEOUT_MS,
+      });
+      return c.json(receipt, 200);
+    } catch (error) {
+      await deps.supplierWebhookIds.release(signature.id).catch(() => {});
+      throw error;
+    }
+  };
 }
 
 function parseJson(raw: string): unknown {
