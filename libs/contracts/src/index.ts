@@ -8,6 +8,7 @@ export * from './domains/notifications';
 export * from './domains/tenancy';
 export * from './envelope';
 export * from './errors';
+export * from './nats-rights';
 export * from './primitives';
 export * from './rpc';
 export * from './subjects';

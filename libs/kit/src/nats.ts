@@ -1,20 +1,24 @@
+import { inboxPrefix, type ServiceName } from '@allot/contracts';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './logger';
 
 /**
  * Connects to NATS and keeps reconnecting for as long as the process lives. `auth` is the
  * service's own NATS user (deploy/k8s gives each service one); nats.js ignores credentials
- * written into the URL, so they come separately.
+ * written into the URL, so they come separately. Replies come to the service's own inbox
+ * prefix (`_INBOX_<service>`): its user may subscribe to no other, and no other user to it.
+ * JetStream's clients take the connection's prefix for their replies and pull consumers too.
  */
 export async function connectNats(
   url: string,
-  name: string,
+  name: ServiceName,
   log: Logger,
   auth: { user?: string | undefined; pass?: string | undefined } = {},
 ): Promise<NatsConnection> {
   const nc = await connect({
     servers: url.split(','),
     name,
+    inboxPrefix: inboxPrefix(name),
     ...(auth.user ? { user: auth.user, pass: auth.pass } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

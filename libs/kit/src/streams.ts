@@ -41,6 +41,28 @@ export async function ensureStream(jsm: JetStreamManager, stream: Partial<Stream
 }
 
 /**
+ * Makes sure a stream another service owns exists (creating it as its owner would, if this
+ * service starts first), and never changes it: its NATS user may not update another's stream.
+ */
+export async function ensureStreamExists(
+  jsm: JetStreamManager,
+  stream: Partial<StreamConfig> & { name: string },
+  replicas = 1,
+): Promise<void> {
+  try {
+    await jsm.streams.info(stream.name);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
+    try {
+      await jsm.streams.add({ ...stream, num_replicas: replicas });
+    } catch (addError) {
+      // Its owner (or another replica) created it meanwhile: there it is.
+      if (!(addError instanceof JetStreamApiError)) throw addError;
+    }
+  }
+}
+
+/**
  * A service's public event stream (SPEC §9): `evt.<service>.>`, kept 7 days, and a duplicate
  * window long enough that an outbox relay re-publishing after a restart is dropped.
  */

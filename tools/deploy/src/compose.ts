@@ -1,4 +1,6 @@
 /** docker-compose.yml: the whole platform on one machine, built from this repository's Dockerfile. */
+import { natsAuthorization, natsPasswordVariable } from '@allot/contracts';
+import { mongoUsersScript, passwordPrefix, serviceMongoUrl } from './mongo-users';
 import type { Deployable } from './services';
 
 /** A compose variable reference, `${…}`, resolved by docker compose from the environment or `.env`. */
@@ -13,11 +15,40 @@ const readyCheck = (port: number) => ({
   start_period: '10s',
 });
 
+/** A required secret of the `.env` file (tools/deploy/env.sh writes one with random values). */
+const required = (name: string) => variable(`${name}:?set ${name} in .env (tools/deploy/env.sh writes one)`);
+const mongoPassword = (service: string) => `${passwordPrefix}${service}`;
+
 const mongoInit = [
   "try { rs.status(); } catch (e) { rs.initiate({ _id: 'rs0', members: [{ _id: 0, host: 'mongo:27017' }] }); }",
   'while (!db.hello().isWritablePrimary) sleep(500);',
   "db.adminCommand({ setDefaultRWConcern: 1, defaultWriteConcern: { w: 'majority' } });",
+  mongoUsersScript,
 ].join(' ');
+
+/**
+ * MongoDB with authentication: a replica set needs a key file for that, made once on the data
+ * volume (readable by mongod only) before the image's entrypoint creates the root user.
+ */
+const mongoStart = [
+  'test -f /data/db/keyfile || { head -c 756 /dev/urandom | base64 -w0 > /data/db/keyfile; };',
+  'chmod 400 /data/db/keyfile; chown 999:999 /data/db/keyfile;',
+  'exec docker-entrypoint.sh mongod --replSet rs0 --bind_ip_all --keyFile /data/db/keyfile',
+].join(' ');
+
+/** NATS's configuration in compose: JetStream on the volume and the same users as Kubernetes. */
+export function composeNatsConfig(services: Deployable[]): string {
+  return [
+    '# NATS of docker-compose.yml: JetStream on the nats-data volume, one user per service, each',
+    '# allowed exactly its declared subjects (passwords from .env, as NATS_PASSWORD_<service>).',
+    'port: 4222',
+    'http_port: 8222',
+    'max_payload: 1MB',
+    'jetstream { store_dir: /data }',
+    '',
+    natsAuthorization(services.map((s) => s.name)),
+  ].join('\n');
+}
 
 function service(s: Deployable, domain: Deployable[], simulator: boolean) {
   const dependsOn: Record<string, { condition: string }> = {
@@ -34,19 +65,23 @@ function service(s: Deployable, domain: Deployable[], simulator: boolean) {
     tmpfs: ['/tmp'],
     environment: {
       NATS_URL: 'nats://nats:4222',
-      MONGO_URL: 'mongodb://mongo:27017/?replicaSet=rs0&w=majority',
+      NATS_USER: s.name,
+      NATS_PASSWORD: required(natsPasswordVariable(s.name)),
+      MONGO_URL: serviceMongoUrl(s.name, required(mongoPassword(s.name)), 'mongo:27017'),
       PORT: '8080',
       LOG_LEVEL: variable('LOG_LEVEL:-info'),
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318',
       OTEL_SERVICE_NAME: s.name,
       ...(s.public
         ? {
-            ROOT_API_KEY: variable('ROOT_API_KEY:?set ROOT_API_KEY (the operator key)'),
-            USER_TOKEN_SECRET: variable('USER_TOKEN_SECRET:?set USER_TOKEN_SECRET (32+ random characters)'),
+            ROOT_API_KEY: required('ROOT_API_KEY'),
+            USER_TOKEN_SECRET: required('USER_TOKEN_SECRET'),
+            SUPPLIER_WEBHOOK_SECRET: required('SUPPLIER_WEBHOOK_SECRET'),
           }
         : {}),
       ...s.env,
     },
+    // The only port published beyond this machine; its metrics port only on the loopback.
     ...(s.public ? { ports: [`${variable('GATEWAY_PORT:-8080')}:8080`, '127.0.0.1:9464:9464'] } : {}),
     depends_on: dependsOn,
     healthcheck: readyCheck(8080),
@@ -61,11 +96,12 @@ export function composeFile(services: Deployable[], simulator: boolean) {
   return {
     name: 'allot',
     services: {
+      // Not published: only the services reach NATS (as their users) and MongoDB, on compose's network.
       nats: {
         image: 'nats:2.11.9-alpine',
-        command: ['--jetstream', '--store_dir=/data', '--http_port=8222'],
-        ports: ['4222:4222', '127.0.0.1:8222:8222'],
-        volumes: ['nats-data:/data'],
+        command: ['-c', '/etc/nats/nats.conf'],
+        environment: Object.fromEntries(services.map((s) => [natsPasswordVariable(s.name), required(natsPasswordVariable(s.name))])),
+        volumes: ['nats-data:/data', './deploy/compose/nats.conf:/etc/nats/nats.conf:ro'],
         healthcheck: {
           test: ['CMD', 'wget', '-qO-', 'http://127.0.0.1:8222/healthz?js-enabled-only=true'],
           interval: '5s',
@@ -75,7 +111,8 @@ export function composeFile(services: Deployable[], simulator: boolean) {
       },
       mongo: {
         image: 'mongo:8.0',
-        command: ['--replSet', 'rs0', '--bind_ip_all'],
+        entrypoint: ['bash', '-c', mongoStart],
+        environment: { MONGO_INITDB_ROOT_USERNAME: 'root', MONGO_INITDB_ROOT_PASSWORD: required('MONGO_ROOT_PASSWORD') },
         volumes: ['mongo-data:/data/db'],
         healthcheck: {
           test: ['CMD', 'mongosh', '--quiet', '--eval', "db.adminCommand('ping').ok"],
@@ -84,13 +121,25 @@ export function composeFile(services: Deployable[], simulator: boolean) {
           retries: 30,
         },
       },
-      // Makes the single member a replica set (once; a no-op on later starts) and waits for it to lead.
+      // Makes the single member a replica set (once; a no-op on later starts), waits for it to lead,
+      // and gives each service its own user with readWrite on its own database only.
       'mongo-init': {
         image: 'mongo:8.0',
         depends_on: { mongo: { condition: 'service_healthy' } },
-        command: ['mongosh', '--host', 'mongo', '--quiet', '--eval', mongoInit],
+        environment: {
+          MONGO_ROOT_PASSWORD: required('MONGO_ROOT_PASSWORD'),
+          ...Object.fromEntries(services.map((s) => [mongoPassword(s.name), required(mongoPassword(s.name))])),
+        },
+        command: [
+          'mongosh',
+          `mongodb://root:${variable('MONGO_ROOT_PASSWORD')}@mongo:27017/admin?directConnection=true`,
+          '--quiet',
+          '--eval',
+          mongoInit,
+        ],
         restart: 'no',
       },
+      // Its UI on this machine's loopback only (traces show tenants' requests).
       jaeger: {
         image: 'jaegertracing/jaeger:2.11.0',
         ports: ['127.0.0.1:16686:16686'],
@@ -102,7 +151,6 @@ export function composeFile(services: Deployable[], simulator: boolean) {
               image: 'allot/supplier-sim:dev',
               read_only: true,
               environment: { PORT: '8090' },
-              ports: ['127.0.0.1:8090:8090'],
             },
           }
         : {}),

@@ -3,7 +3,17 @@
  * Service, ConfigMap, HorizontalPodAutoscaler and PodDisruptionBudget, and per service a NATS
  * user allowed only its own subjects. Secrets are referenced, never written (docs/deploy.md).
  */
+import { mongoUsersScript, passwordPrefix, serviceMongoUrl } from './mongo-users';
 import type { Deployable } from './services';
+
+const mongoHosts = 'mongo-0.mongo,mongo-1.mongo,mongo-2.mongo';
+
+/**
+ * Where the ingress controller's requests come from, whose `X-Forwarded-For` the gateway
+ * believes: a common pod range. An overlay sets its own cluster's (docs/deploy.md), since
+ * behind an ingress every client would otherwise share the controller's address.
+ */
+export const ingressRange = '10.0.0.0/8';
 
 const labels = (name: string) => ({ 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'allot' });
 
@@ -46,11 +56,14 @@ function deployment(s: Deployable) {
                 { name: 'NATS_URL', value: 'nats://nats:4222' },
                 { name: 'NATS_USER', value: s.name },
                 secretEnv('NATS_PASSWORD', 'allot-nats-users', s.name),
-                secretEnv('MONGO_URL', 'allot-mongo', 'url'),
+                // Its own MongoDB user (mongo-init gives it readWrite on its own database only).
+                secretEnv('MONGO_PASSWORD', 'allot-mongo-users', s.name),
+                { name: 'MONGO_URL', value: serviceMongoUrl(s.name, '$(MONGO_PASSWORD)', mongoHosts) },
                 ...(s.public
                   ? [
                       secretEnv('ROOT_API_KEY', 'allot-gateway', 'root-api-key'),
                       secretEnv('USER_TOKEN_SECRET', 'allot-gateway', 'user-token-secret'),
+                      secretEnv('SUPPLIER_WEBHOOK_SECRET', 'allot-gateway', 'supplier-webhook-secret'),
                     ]
                   : []),
               ],
@@ -87,6 +100,7 @@ function resources(s: Deployable) {
         NATS_STREAM_REPLICAS: '3',
         OTEL_SERVICE_NAME: s.name,
         ...s.env,
+        ...(s.public ? { TRUSTED_PROXIES: ingressRange } : {}),
       },
     },
     deployment(s),
@@ -119,30 +133,51 @@ function resources(s: Deployable) {
 export const serviceManifests = (services: Deployable[]) => services.flatMap(resources);
 
 /**
- * Per service a NATS user that may publish and subscribe only its own subjects: its RPCs,
- * its events, jobs and dead letters, the RPCs it calls, and the JetStream API its kit uses.
- * (The JetStream API is one subject tree for every stream; it is allowed whole.)
+ * Makes the three MongoDB members a replica set (a no-op once they are one), sets majority writes
+ * as the cluster default, and gives each service its own user with readWrite on its own database
+ * only (passwords from Secret allot-mongo-users, one key per service; run again to rotate).
  */
-export function natsUsers(services: Deployable[]): string {
-  const user = (s: Deployable) => {
-    const publish = [
-      `evt.${s.name}.>`,
-      `job.${s.name}.>`,
-      `dlq.${s.name}.>`,
-      ...s.calls.map((callee) => `rpc.${callee}.>`),
-      ...(s.redelivers ? ['job.*.redeliver.>'] : []),
-      ...(s.public ? ['client.>'] : []),
-      '$JS.API.>',
-      '$JS.ACK.>',
-      '$JS.FC.>',
-      '_INBOX.>',
-    ];
-    const subscribe = [`rpc.${s.name}.>`, `evt.${s.name}.>`, '_INBOX.>'];
-    const list = (subjects: string[]) => subjects.map((x) => JSON.stringify(x)).join(', ');
-    return [
-      `    { user: ${s.name}, password: $NATS_PASSWORD_${s.name}`,
-      `      permissions: { publish: { allow: [${list(publish)}] }, subscribe: { allow: [${list(subscribe)}] }, allow_responses: true } }`,
-    ].join('\n');
+export function mongoInitJob() {
+  const script = [
+    "try { rs.status(); } catch (e) { rs.initiate({ _id: 'rs0', members: [",
+    "{ _id: 0, host: 'mongo-0.mongo:27017' }, { _id: 1, host: 'mongo-1.mongo:27017' },",
+    "{ _id: 2, host: 'mongo-2.mongo:27017' } ] }); }",
+    'while (!db.hello().isWritablePrimary) sleep(1000);',
+    "db.adminCommand({ setDefaultRWConcern: 1, defaultWriteConcern: { w: 'majority' } });",
+    mongoUsersScript,
+  ].join(' ');
+  const rootEnv = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: 'allot-mongo', key } } });
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'mongo-init', labels: labels('mongo-init') },
+    spec: {
+      backoffLimit: 20,
+      template: {
+        spec: {
+          restartPolicy: 'OnFailure',
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, runAsUser: 999, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'init',
+              image: 'mongo:8.0',
+              env: [rootEnv('USER', 'root-username'), rootEnv('PASSWORD', 'root-password')],
+              envFrom: [{ prefix: passwordPrefix, secretRef: { name: 'allot-mongo-users' } }],
+              command: [
+                'mongosh',
+                'mongodb://$(USER):$(PASSWORD)@mongo-0.mongo:27017/admin?directConnection=true',
+                '--quiet',
+                '--eval',
+                script,
+              ],
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [{ name: 'tmp', emptyDir: {} }],
+        },
+      },
+    },
   };
-  return ['authorization {', '  users: [', ...services.map(user), '  ]', '}', ''].join('\n');
 }

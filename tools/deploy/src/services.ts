@@ -6,18 +6,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { domainServices } from '@allot/contracts';
+import { domainServices, type ServiceName } from '@allot/contracts';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export interface Deployable {
-  name: string;
+  name: ServiceName;
   /** Serves the public API (the gateway) rather than only health and metrics. */
   public: boolean;
-  /** Services whose RPCs it calls (its NATS user may publish only those requests). */
-  calls: string[];
-  /** Whose dead letters it may hand back (notifications retries every service's). */
-  redelivers: boolean;
   /** Variables of its own beyond the common ones. */
   env: Record<string, string>;
 }
@@ -29,17 +25,12 @@ export function deployables(): { services: Deployable[]; simulator: boolean } {
   const services: Deployable[] = domain.map((name) => ({
     name,
     public: false,
-    // Availability rebuilds its read model from capacity's read-model operations.
-    calls: name === 'availability' ? ['capacity'] : [],
-    redelivers: name === 'notifications',
     env: name === 'inventory' ? { SUPPLIER_URL: 'http://supplier-sim:8090' } : ({} as Record<string, string>),
   }));
   if (exists('services/gateway'))
     services.push({
       name: 'gateway',
       public: true,
-      calls: domain,
-      redelivers: false,
       env: { OPS_PORT: '9464', READY_SERVICES: domain.join(',') },
     });
   return { services, simulator: exists('tools/supplier-sim') };

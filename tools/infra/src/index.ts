@@ -4,7 +4,7 @@
  * `guard.sh`, which stops them when this process dies, even by SIGKILL.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -130,7 +130,14 @@ export interface StartOptions {
   keepData?: boolean;
   /** A configuration file for nats-server (e.g. users and permissions); flags set the rest. */
   natsConfig?: string;
+  /** The text of such a configuration (written beside the server's data). */
+  natsConfigText?: string;
 }
+
+const written = (file: string, text: string) => {
+  writeFileSync(file, text);
+  return file;
+};
 
 /** Starts nats-server with JetStream on a free port. */
 export async function startNats(options: StartOptions = {}): Promise<LocalServer> {
@@ -140,6 +147,7 @@ export async function startNats(options: StartOptions = {}): Promise<LocalServer
     {
       name: 'nats-server',
       args: (dir) => [
+        ...(options.natsConfigText !== undefined ? ['-c', written(path.join(dir, 'nats.conf'), options.natsConfigText)] : []),
         ...(options.natsConfig ? ['-c', options.natsConfig] : []),
         ...['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-js', '-sd', dir],
       ],
