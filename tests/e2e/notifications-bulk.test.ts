@@ -186,7 +186,7 @@ describe('bulk sends', () => {
     const { key, tenantId } = await stack.newTenant();
     const admin = stack.as(key);
     expect((await admin('PATCH', '/v1/limits', { maxQueuedBulkSends: 2 })).status).toBe(200);
-    const body = { userIds: users(30, 'once'), type: 'announcement', title: 'Once', message: 'Only once.' };
+    const body = { userIds: users(30, 'once'), type: 'announcement' as const, title: 'Once', message: 'Only once.' };
 
     const headers = { 'idempotency-key': `once-${tenantId}` };
     const first = await admin('POST', '/v1/notifications/bulk', body, headers);
