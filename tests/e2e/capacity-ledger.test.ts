@@ -174,6 +174,27 @@ describe('capacity ledger', () => {
     expect((await user('POST', '/v1/bookings', { sessionId: session.id, date: today(2), adults: 6 })).status).toBe(201);
     expect((await user('POST', '/v1/bookings', { sessionId: other.id, date, adults: 6 })).status).toBe(201);
     expect((await admin('POST', '/v1/bookings', { sessionId: session.id, date, adults: 20, userId: 'collector' })).status).toBe(201);
+
+    // A retry of the booking that reached the limit (the gateway retrying with its key) returns it, not a refusal.
+    const nc = await connect({ servers: stack.natsUrl });
+    try {
+      const call = () =>
+        new RpcClient(nc).call(
+          'capacity',
+          'booking.create',
+          capacityRpc['booking.create'],
+          { sessionId: session.id, date: today(3), adults: 6 },
+          {
+            tenantId: own.tenantId,
+            actor: { kind: 'user', userId: 'collector' },
+            idempotencyKey: 'to-the-limit',
+          },
+        );
+      const first = await call();
+      expect((await call()).id).toBe(first.id);
+    } finally {
+      await nc.drain();
+    }
   });
 
   it('abuse - an analytics range of thousands of years and dates outside 2000..2100 are refused at once', async () => {

@@ -40,11 +40,13 @@ export async function createBooking(
     bookingType: input.bookingType,
     holdBy: input.hold ? userId : null,
   });
-  if (actor.kind === 'user' && !input.hold)
+  const id = await cap.requestIds.idFor(requestKey, () => newId('bk'));
+  // A retry of a booking already made is answered with it, not refused by the limit it used.
+  if (actor.kind === 'user' && !input.hold && !(await cap.bookings.find(tenantId, id)))
     await checkConfirmedLimit(cap, tenantId, actor.userId, session._id, input.date, input.adults + input.children);
   const booking = newBooking(
     {
-      id: await cap.requestIds.idFor(requestKey, () => newId('bk')),
+      id,
       sessionId: session._id,
       date: input.date,
       adults: input.adults,
