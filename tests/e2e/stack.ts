@@ -13,7 +13,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { startAvailability } from '@allot/availability';
 import { startCapacity } from '@allot/capacity';
-import type { EventEnvelope } from '@allot/contracts';
+import { type EventEnvelope, localNatsConfig, type ServiceName, services } from '@allot/contracts';
 import { startGateway } from '@allot/gateway';
 import { type LocalServer, startNats } from '@allot/infra';
 import { startInventory } from '@allot/inventory';
@@ -33,7 +33,10 @@ export interface Stack {
   /** The gateway's operations port (`/metrics`). */
   ops: string;
   rootKey: string;
+  /** The stack's NATS: services connect as their own users; a connection without credentials may do anything (tests inspect streams). */
   natsUrl: string;
+  /** A service's NATS user, as its environment (`NATS_USER`, `NATS_PASSWORD`). */
+  natsUser(service: ServiceName): { NATS_USER: string; NATS_PASSWORD: string };
   capacityDb: string;
   notificationsDb: string;
   inventoryDb: string;
@@ -72,18 +75,26 @@ export interface StackOptions {
 const quiet = () => process.env.TEST_LOG_LEVEL ?? 'silent';
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const nats: LocalServer = await startNats();
+  // Every service connects as its own NATS user, with the rights it has when deployed.
+  const passwords = Object.fromEntries(services.map((s) => [s, randomBytes(12).toString('hex')])) as Record<ServiceName, string>;
+  const natsUser = (service: ServiceName) => ({ NATS_USER: service, NATS_PASSWORD: passwords[service] });
+  const nats: LocalServer = await startNats({ natsConfigText: localNatsConfig(passwords) });
   const common = { NATS_URL: nats.url, MONGO_URL: inject('mongoUrl'), PORT: '0', LOG_LEVEL: quiet() };
   const capacityDb = newId('cap').toLowerCase();
   let stopCapacity = async () => {};
   if (options.capacityInProcess !== false) {
-    const capacity = await startCapacity({ ...common, MONGO_DB: capacityDb, ...options.capacity });
+    const capacity = await startCapacity({ ...common, ...natsUser('capacity'), MONGO_DB: capacityDb, ...options.capacity });
     stopCapacity = () => capacity.stop();
   }
   const notificationsDb = newId('ntf').toLowerCase();
   let stopNotifications = async () => {};
   if (options.notifications) {
-    const notifications = await startNotifications({ ...common, MONGO_DB: notificationsDb, ...options.notifications });
+    const notifications = await startNotifications({
+      ...common,
+      ...natsUser('notifications'),
+      MONGO_DB: notificationsDb,
+      ...options.notifications,
+    });
     stopNotifications = () => notifications.stop();
   }
   const inventoryDb = newId('inv').toLowerCase();
@@ -92,7 +103,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const sim = options.inventory ? await startSupplierSim(0, { callbackTarget: () => callbackTarget }) : undefined;
   let stopInventory = async () => {};
   if (options.inventory && options.inventoryInProcess !== false) {
-    const inventory = await startInventory({ ...common, MONGO_DB: inventoryDb, SUPPLIER_URL: sim?.url, ...options.inventory });
+    const inventory = await startInventory({
+      ...common,
+      ...natsUser('inventory'),
+      MONGO_DB: inventoryDb,
+      SUPPLIER_URL: sim?.url,
+      ...options.inventory,
+    });
     stopInventory = () => inventory.stop();
   }
   // Standard Webhooks' form of secret (the gateway also takes any string of 16 characters or more).
@@ -100,7 +117,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const availabilityDb = newId('avl').toLowerCase();
   const replicas: Awaited<ReturnType<typeof startAvailability>>[] = [];
   const startReplica = async (env: NodeJS.ProcessEnv = {}) => {
-    const running = await startAvailability({ ...common, MONGO_DB: availabilityDb, ...env });
+    const running = await startAvailability({ ...common, ...natsUser('availability'), MONGO_DB: availabilityDb, ...env });
     replicas.push(running);
     return running;
   };
@@ -108,6 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const rootKey = `root_${randomBytes(16).toString('hex')}`;
   const gateway = await startGateway({
     ...common,
+    ...natsUser('gateway'),
     MONGO_DB: newId('gw').toLowerCase(),
     ROOT_API_KEY: rootKey,
     USER_TOKEN_SECRET: randomBytes(32).toString('hex'),
@@ -131,6 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ops: `http://127.0.0.1:${gateway.opsPort}`,
     rootKey,
     natsUrl: nats.url,
+    natsUser,
     capacityDb,
     notificationsDb,
     inventoryDb,
@@ -185,6 +204,7 @@ export async function startServiceProcess(
     env: {
       ...process.env,
       NATS_URL: stack.natsUrl,
+      ...stack.natsUser(service),
       MONGO_URL: inject('mongoUrl'),
       MONGO_DB: {
         capacity: stack.capacityDb,

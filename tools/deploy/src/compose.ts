@@ -150,7 +150,12 @@ export function composeFile(services: Deployable[], simulator: boolean) {
               build: { context: '.', args: { SERVICE: 'supplier-sim' } },
               image: 'allot/supplier-sim:dev',
               read_only: true,
-              environment: { PORT: '8090' },
+              // Sends the signed supplier callbacks to the gateway (POST /_callbacks).
+              environment: {
+                PORT: '8090',
+                GATEWAY_URL: 'http://gateway:8080',
+                SUPPLIER_WEBHOOK_SECRET: required('SUPPLIER_WEBHOOK_SECRET'),
+              },
             },
           }
         : {}),
