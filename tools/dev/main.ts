@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { domainServices } from '@allot/contracts';
+import { domainServices, localNatsConfig, type ServiceName, services } from '@allot/contracts';
 import { freePort, type Infra, spawnGuarded, startInfra, stopChild } from '@allot/infra';
 import { seedDemo } from './demo';
 
@@ -128,7 +128,11 @@ process.on('SIGINT', () => void shutdown());
 process.on('SIGTERM', () => void shutdown());
 
 try {
-  infra = await startInfra();
+  // The NATS started here has every service's deployed user: each service runs with exactly its
+  // rights, as in compose and Kubernetes (the `nats` CLI, without credentials, may do anything).
+  const passwords = Object.fromEntries(services.map((s) => [s, randomBytes(12).toString('hex')])) as Record<ServiceName, string>;
+  infra = await startInfra(process.env, { natsConfigText: localNatsConfig(passwords) });
+  const natsUser = (service: ServiceName) => (process.env.NATS_URL ? {} : { NATS_USER: service, NATS_PASSWORD: passwords[service] });
   print(`dev: NATS ${infra.natsUrl}  MongoDB ${infra.mongoUrl}`);
   const common = { NATS_URL: infra.natsUrl, MONGO_URL: infra.mongoUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
 
@@ -139,7 +143,7 @@ try {
   if (simulator) started.push(start('supplier-sim', simulator, simPort, common));
   for (const name of domainServices) {
     const file = entry(`services/${name}/src/main.ts`);
-    if (file) started.push(start(name, file, await freePort(), shared));
+    if (file) started.push(start(name, file, await freePort(), { ...shared, ...natsUser(name) }));
   }
   await Promise.all(started.map((s) => waitReady(s)));
 
@@ -151,6 +155,7 @@ try {
     const opsPort = Number(process.env.OPS_PORT ?? (await freePort()));
     const gateway = start('gateway', gatewayFile, Number(process.env.GATEWAY_PORT ?? 8080), {
       ...shared,
+      ...natsUser('gateway'),
       ROOT_API_KEY: rootKey,
       // Outside `make dev` the gateway refuses to start without a user-token secret of its own.
       USER_TOKEN_SECRET: process.env.USER_TOKEN_SECRET ?? randomBytes(32).toString('hex'),
