@@ -241,4 +241,33 @@ describe('bulk sends', () => {
     // Served in turn, B's send finished while A's first send still had batches to go.
     for (const job of backlogDone) expect(smallDone.finishedAt < job.finishedAt).toBe(true);
   }, 120_000);
+
+  it('bulk - a send stored by the version before quotas (no place in any backlog) is still sent after an upgrade', async () => {
+    await restart(paused);
+    const { key, tenantId } = await stack.newTenant();
+    const at = new Date().toISOString();
+    const jobId = `job_legacy${tenantId.slice(-8)}`;
+    await db.collection('bulkBatches').insertOne({ _id: `${jobId}:0` as never, tenantId, jobId, userIds: users(3, 'legacy') });
+    await db.collection('bulkJobs').insertOne({
+      _id: jobId as never,
+      tenantId,
+      status: 'queued',
+      total: 3,
+      sent: 0,
+      failed: 0,
+      type: 'announcement',
+      title: 'Old',
+      message: 'Stored before the upgrade.',
+      batches: 1,
+      nextBatch: 0,
+      leaseUntil: at,
+      attempts: 0,
+      error: null,
+      createdAt: at,
+      updatedAt: at,
+    });
+    await restart(env);
+    expect(await completed(key, jobId)).toMatchObject({ total: 3, sent: 3, failed: 0 });
+    expect(await perRecipient(jobId)).toEqual({ recipients: 3, most: 1 });
+  }, 60_000);
 });

@@ -86,8 +86,28 @@ async function settleQuota(ntf: Notifications, tenant: BulkTenantDoc): Promise<v
  * the turns; a worker that dies mid-turn loses it when its lease runs out, and the batch is
  * repeated without notifying anyone twice.
  */
-export const bulkSend = (ntf: Notifications) =>
-  every(ntf.config.BULK_SWEEP_MS, 'bulk-send', async () => {
+/**
+ * Sends stored before tenants took turns have no place in their tenant's backlog, so no turn
+ * would ever reach them: the first run of each process counts every unfinished send (a no-op
+ * for those already counted).
+ */
+async function adoptUncounted(ntf: Notifications): Promise<void> {
+  let after = '';
+  for (;;) {
+    const page = await ntf.bulkJobs.unfinishedPage(after, 500);
+    for (const job of page) await ntf.bulkTenants.adopt(job.tenantId, job._id, job.total, ntf.clock.now());
+    if (page.length < 500) return;
+    after = page[page.length - 1]?._id ?? after;
+  }
+}
+
+export const bulkSend = (ntf: Notifications) => {
+  let adopted = false;
+  return every(ntf.config.BULK_SWEEP_MS, 'bulk-send', async () => {
+    if (!adopted) {
+      await adoptUncounted(ntf);
+      adopted = true;
+    }
     const until = Date.now() + TICK_MS;
     while (Date.now() < until) {
       const tenant = await ntf.bulkTenants.claim(ntf.clock.now(), ntf.config.BULK_LEASE_MS);
@@ -100,3 +120,4 @@ export const bulkSend = (ntf: Notifications) =>
       await ntf.bulkTenants.nextTurnAt(tenant._id, new Date(now.getTime() + pause));
     }
   });
+};

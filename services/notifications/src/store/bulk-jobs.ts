@@ -97,6 +97,15 @@ export class BulkJobStore {
     return job ?? null;
   }
 
+  /** Every unfinished job (id, tenant, recipients), a page at a time in id order. */
+  unfinishedPage(after: string, limit: number): Promise<Pick<BulkJobDoc, '_id' | 'tenantId' | 'total'>[]> {
+    return this.jobs
+      .find({ status: { $in: unfinished }, _id: { $gt: after } }, { projection: { _id: 1, tenantId: 1, total: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
   /** Which of these jobs exist and are unfinished (the others no longer count against the quota). */
   async unfinishedOf(tenantId: string, jobIds: string[]): Promise<Set<string>> {
     const docs = await this.jobs

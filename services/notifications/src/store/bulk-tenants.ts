@@ -56,6 +56,16 @@ export class BulkTenantStore {
     return (await this.docs.findOne({ _id: tenantId, [`reservations.${jobId}`]: { $exists: true } })) !== null;
   }
 
+  /** Counts a send accepted before quotas existed (so it has its tenant's turns), whatever the quota. */
+  async adopt(tenantId: string, jobId: string, recipients: number, now: Date): Promise<void> {
+    const unbounded = {
+      maxQueuedBulkSends: Number.MAX_SAFE_INTEGER,
+      maxQueuedBulkRecipients: Number.MAX_SAFE_INTEGER,
+      maxBulkSendBytes: 0,
+    };
+    await this.reserve(tenantId, jobId, recipients, unbounded, now);
+  }
+
   /** Takes a finished (or never written) send out of the quota, once. */
   async release(tenantId: string, jobId: string): Promise<void> {
     const doc = await this.docs.findOne({ _id: tenantId }, { projection: { [`reservations.${jobId}`]: 1 } });
