@@ -140,7 +140,11 @@ try {
   const simPort = Number(process.env.SUPPLIER_SIM_PORT ?? 8090);
   const shared = { ...common, SUPPLIER_URL: process.env.SUPPLIER_URL ?? `http://127.0.0.1:${simPort}` };
   const started: Started[] = [];
-  if (simulator) started.push(start('supplier-sim', simulator, simPort, common));
+  // The simulator's POST /_callbacks sends the gateway callbacks signed with the gateway's secret.
+  const gatewayPort = Number(process.env.GATEWAY_PORT ?? 8080);
+  const webhookSecret = process.env.SUPPLIER_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`;
+  const simEnv = { ...common, GATEWAY_URL: `http://127.0.0.1:${gatewayPort}`, SUPPLIER_WEBHOOK_SECRET: webhookSecret };
+  if (simulator) started.push(start('supplier-sim', simulator, simPort, simEnv));
   for (const name of domainServices) {
     const file = entry(`services/${name}/src/main.ts`);
     if (file) started.push(start(name, file, await freePort(), { ...shared, ...natsUser(name) }));
@@ -153,7 +157,7 @@ try {
     // The gateway's readiness asks the domain services this stack runs (not the simulator).
     const running = started.flatMap((s) => ((domainServices as readonly string[]).includes(s.name) ? [s.name] : []));
     const opsPort = Number(process.env.OPS_PORT ?? (await freePort()));
-    const gateway = start('gateway', gatewayFile, Number(process.env.GATEWAY_PORT ?? 8080), {
+    const gateway = start('gateway', gatewayFile, gatewayPort, {
       ...shared,
       ...natsUser('gateway'),
       ROOT_API_KEY: rootKey,
@@ -161,7 +165,7 @@ try {
       USER_TOKEN_SECRET: process.env.USER_TOKEN_SECRET ?? randomBytes(32).toString('hex'),
       OPS_PORT: String(opsPort),
       // Signs the supplier's callbacks to POST /v1/webhooks/supplier.
-      SUPPLIER_WEBHOOK_SECRET: process.env.SUPPLIER_WEBHOOK_SECRET ?? randomBytes(24).toString('hex'),
+      SUPPLIER_WEBHOOK_SECRET: webhookSecret,
       // Readiness asks the services this stack runs; set READY_SERVICES to ask others.
       READY_SERVICES: process.env.READY_SERVICES ?? running.join(','),
     });
