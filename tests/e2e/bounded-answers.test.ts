@@ -66,6 +66,11 @@ describe('bounded answers through the gateway', () => {
     expect(pages).toBeGreaterThan(1);
     expect(seen).toEqual([...sessions].sort());
 
+    // Alerts of every session come a page of sessions at a time too (a date nobody booked has none).
+    const alerts = await admin('GET', '/v1/availability/alerts?limit=30');
+    expect(alerts.status).toBe(200);
+    expect(alerts.body).toEqual({ items: [], nextCursor: [...sessions].sort()[29] });
+
     expect(alive(availability)).toBe(true);
     const one = await admin('GET', `/v1/availability?date=${today(3)}&sessionId=${sessions[0]}`);
     expect(one.body).toMatchObject({ sessionId: sessions[0], availableSlots: 10 });
@@ -93,6 +98,18 @@ describe('bounded answers through the gateway', () => {
       cursor = res.body.nextCursor;
     } while (cursor);
     expect(total).toBe(501);
+    // Today's capacity alerts of every session, a page of sessions at a time (none has an alert).
+    let alertPages = 0;
+    cursor = null;
+    do {
+      const res = await admin('GET', `/v1/capacity/alerts?limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.body.items).toEqual([]);
+      cursor = res.body.nextCursor;
+      alertPages++;
+    } while (cursor);
+    expect(alertPages).toBe(3);
+
     expect(alive(capacity)).toBe(true);
     expect(alive(availability)).toBe(true);
     expect((await admin('GET', '/v1/sessions?limit=1')).status).toBe(200);

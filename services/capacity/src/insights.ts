@@ -1,4 +1,5 @@
 import { AppError, type CapacityAlert } from '@allot/contracts';
+import { toPage } from '@allot/kit';
 import type { Capacity } from './context';
 import { type AlertFigures, alertConditions, alertFlips, alertTypes, describeAlert } from './domain/alerts';
 import { capacityStats, defaultPeriod, periodDays, queueStats, recommendations, utilizationPercentage } from './domain/analytics';
@@ -66,18 +67,31 @@ export async function checkAlerts(cap: Capacity, tenantId: string, session: Sess
   }
 }
 
-export async function currentAlerts(cap: Capacity, tenantId: string, sessionId?: string): Promise<{ items: CapacityAlert[] }> {
-  const sessions = sessionId ? [await cap.sessions.get(tenantId, sessionId)] : await cap.sessions.listActive(tenantId);
+/** The alerts of one session today. */
+async function alertsToday(cap: Capacity, tenantId: string, session: SessionDoc, today: string): Promise<CapacityAlert[]> {
+  const { figures } = await alertFigures(cap, tenantId, session, today);
+  const conditions = alertConditions(figures);
+  return alertTypes
+    .filter((type) => conditions[type])
+    .map((type) => describeAlert(type, { id: session._id, name: session.name }, today, figures));
+}
+
+/**
+ * Today's alerts of one session, or of a page of the active sessions in id order (`limit`
+ * sessions at most; a page may hold no alert and still have a next one).
+ */
+export async function currentAlerts(
+  cap: Capacity,
+  tenantId: string,
+  { sessionId, limit, cursor }: { sessionId?: string | undefined; limit: number; cursor?: string | undefined },
+): Promise<{ items: CapacityAlert[]; nextCursor: string | null }> {
   const today = todayUtc(cap.clock.now());
-  const items: CapacityAlert[] = [];
-  for (const session of sessions) {
-    const { figures } = await alertFigures(cap, tenantId, session, today);
-    const conditions = alertConditions(figures);
-    for (const type of alertTypes) {
-      if (conditions[type]) items.push(describeAlert(type, { id: session._id, name: session.name }, today, figures));
-    }
-  }
-  return { items };
+  if (sessionId) return { items: await alertsToday(cap, tenantId, await cap.sessions.get(tenantId, sessionId), today), nextCursor: null };
+  const sessions = await cap.sessions.list(tenantId, { active: true, limit: limit + 1, after: cursor });
+  const alerts = new Map<string, CapacityAlert[]>();
+  for (const session of sessions.slice(0, limit)) alerts.set(session._id, await alertsToday(cap, tenantId, session, today));
+  const page = toPage(sessions, limit, (session) => alerts.get(session._id) ?? [], { cursorOf: (session) => session._id });
+  return { items: page.items.flat(), nextCursor: page.nextCursor };
 }
 
 const MAX_PERIOD_DAYS = 366;

@@ -101,6 +101,9 @@ export const SessionDate = z.object({ sessionId: Id, date: IsoDate }).strict();
  */
 export const QueueStatusQuery = Pagination.extend({ sessionId: Id, date: IsoDate }).strict();
 
+/** `GET /v1/capacity/alerts`: one session's, or a page of the active sessions' (`limit` counts sessions). */
+export const CapacityAlertsQuery = Pagination.extend({ sessionId: Id.optional() }).strict();
+
 export const QueueStatus = z.object({
   totalInQueue: z.number().int(),
   totalRequestedSlots: z.number().int(),
@@ -203,11 +206,7 @@ export const capacityRpc = {
   'session.analytics': rpc('Capacity and queue analytics of a session', AnalyticsQuery.extend({ sessionId: Id }), Analytics),
   'limits.get': rpc("The tenant's limits against hoarding", z.object({}).strict(), HoardingLimits),
   'limits.set': rpc("Change the tenant's limits against hoarding", UpdateHoardingLimits, HoardingLimits),
-  'capacity.alerts': rpc(
-    "Today's capacity alerts",
-    z.object({ sessionId: Id.optional() }).strict(),
-    z.object({ items: z.array(CapacityAlert) }),
-  ),
+  'capacity.alerts': rpc("Today's capacity alerts of one session or a page of sessions", CapacityAlertsQuery, page(CapacityAlert)),
   'readModel.sessions': platformRpc(
     'Sessions with their versions (read-model rebuilds)',
     ReadModelQuery.omit({ date: true }),

@@ -8,7 +8,7 @@ export const insightHandlers = (cap: Capacity) =>
   ({
     'capacity.check': (input, { tenantId }) => checkCapacity(cap, tenantId, input),
     'session.analytics': (input, { tenantId }) => sessionAnalytics(cap, tenantId, input),
-    'capacity.alerts': ({ sessionId }, { tenantId }) => currentAlerts(cap, tenantId, sessionId),
+    'capacity.alerts': (query, { tenantId }) => currentAlerts(cap, tenantId, query),
     'limits.get': (_input, { tenantId }) => cap.limits.get(tenantId),
     'limits.set': async (patch, { tenantId, actor }) => {
       if (actor.kind !== 'apiKey') throw new AppError('forbidden', 'Only an API key may change the limits');

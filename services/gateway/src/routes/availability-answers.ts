@@ -10,6 +10,8 @@ import type { Fanout } from '../sse/fanout';
  */
 const ANSWER_TTL_MS = 1000;
 const MAX_ANSWERS = 20_000;
+/** Bytes of answers kept at most: a page may take a few hundred kB, so a count alone would not bound memory. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 interface Answer {
   body: string;
@@ -37,7 +39,12 @@ interface Tenant {
  * matching `If-None-Match` is answered 304 without a body.
  */
 export function availabilityAnswers(fanout: Fanout): MiddlewareHandler<GatewayEnv> {
-  const answers = new LRUCache<string, Answer>({ max: MAX_ANSWERS, ttl: ANSWER_TTL_MS });
+  const answers = new LRUCache<string, Answer>({
+    max: MAX_ANSWERS,
+    maxSize: MAX_ANSWER_BYTES,
+    sizeCalculation: (answer) => Math.max(1, answer.body.length),
+    ttl: ANSWER_TTL_MS,
+  });
   const tenants = new Map<string, Tenant>();
 
   const watch = (tenantId: string): Tenant => {

@@ -1,5 +1,6 @@
 import {
   AnalyticsQuery,
+  CapacityAlertsQuery,
   CheckCapacity,
   CreateBooking,
   CreateSession,
@@ -104,7 +105,7 @@ export function capacityRoutes(deps: GatewayDeps) {
       summary: "Today's capacity alerts",
       credentials: [...tenant],
       ...op('capacity.alerts'),
-      query: z.object({ sessionId: Id.optional() }).strict(),
+      query: CapacityAlertsQuery,
       input: (r) => r.query,
     }),
     rpcRoute({
