@@ -2281,6 +2281,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    cursor?: string;
+                    limit?: number;
                     sessionId?: string;
                 };
                 header?: never;
@@ -2307,6 +2309,7 @@ export interface paths {
                                 type: "high_utilization" | "long_queue" | "capacity_shortage";
                                 utilizationPercentage?: number;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
