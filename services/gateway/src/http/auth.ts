@@ -74,7 +74,11 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv
       }
       const refused = await addressLimit.take(c, address);
       if (refused) return refused;
-      const key = await apiKeys.verify(token);
+      // A store that cannot answer is no failure of the client's: its payment comes back too.
+      const key = await apiKeys.verify(token).catch(async (error: unknown) => {
+        await addressLimit.giveBack(address);
+        throw error;
+      });
       if (!key) throw new AppError('unauthorized', INVALID);
       await addressLimit.giveBack(address);
       return apiKeyCredential(key);
