@@ -1,5 +1,5 @@
 /**
- * The supplier simulator (SPEC §6): `POST /reserve` and `GET /reservations/:ref` as a supplier
+ * The supplier simulator: `POST /reserve` and `GET /reservations/:ref` as a supplier
  * would answer them, driven per SKU by scenarios (`PUT /_scenarios/:sku`, `DELETE /_scenarios`),
  * with every call it received listed by `GET /_calls?sku=`, and `POST /_callbacks {ref, status}`
  * sending the gateway a signed status callback as a supplier would. State is in memory: it is a
