@@ -204,9 +204,13 @@ export class RpcClient {
       const timeout = options.timeoutMs ?? this.defaultTimeoutMs;
       const headers = headersWithTrace();
       headers.set(DEADLINE_HEADER, String(Date.now() + timeout));
+      const body = encode(request);
+      const maxBytes = this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+      // NATS would refuse it: the input is at fault, not the service, and retrying cannot help.
+      if (body.length > maxBytes) throw tooLargeToSend(body.length, maxBytes);
       let msg: Msg;
       try {
-        msg = await this.nc.request(subject, encode(request), { timeout, headers });
+        msg = await this.nc.request(subject, body, { timeout, headers });
       } catch (error) {
         throw unavailable(service, error);
       }
@@ -215,6 +219,11 @@ export class RpcClient {
       return contract.output.parse(reply.data) as z.output<C['output']>;
     });
   }
+}
+
+function tooLargeToSend(bytes: number, maxBytes: number): AppError {
+  const message = `the request takes ${bytes} bytes once encoded; at most ${maxBytes} can be passed on`;
+  return new AppError('validation_failed', `Invalid request: ${message}`, { errors: [{ path: '(body)', message }] });
 }
 
 function unavailable(service: string, error: unknown): AppError {

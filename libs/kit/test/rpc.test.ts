@@ -98,4 +98,13 @@ describe('rpc', () => {
     await expect(client.call('notifications', 'test-sized', sized, { bytes: 1000 }, call)).resolves.toEqual({ text: 'x'.repeat(1000) });
     await expect(client.call('notifications', 'test-add', add, { a: 1, b: 2 }, call)).resolves.toEqual({ sum: 3 });
   });
+
+  it('rpc - a request larger than the server carries is refused at once as validation_failed, not as an unavailable service', async () => {
+    const maxPayload = conn.nc.info?.max_payload ?? 0;
+    const error = await client
+      .call('notifications', 'test-sized', sized, { bytes: 1, pad: 'x'.repeat(maxPayload) } as never, call)
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error).toMatchObject({ code: 'validation_failed', details: { errors: [{ path: '(body)' }] } });
+  });
 });
