@@ -188,6 +188,20 @@ describe('deploy - NATS users as deployed', () => {
       await expect(gateway.request('$JS.API.STREAM.DELETE.CLIENT', '', { timeout: 2000 })).rejects.toThrow(/permission/i);
       await expect(gateway.request('rpc.capacity.readModel.sessions', '{}', { timeout: 2000 })).rejects.toThrow(/permission/i);
 
+      // Availability's live feed may make consumers of capacity's events, but not rewrite or drain notifications' one.
+      const hijack = {
+        stream_name: 'EVT_CAPACITY',
+        config: { name: 'notifications-capacity', ack_policy: 'none', filter_subject: 'evt.capacity.>' },
+      };
+      await expect(
+        availability.request('$JS.API.CONSUMER.CREATE.EVT_CAPACITY.notifications-capacity.evt.capacity.>', JSON.stringify(hijack), {
+          timeout: 2000,
+        }),
+      ).rejects.toThrow(/permission/i);
+      await expect(
+        availability.request('$JS.API.CONSUMER.MSG.NEXT.EVT_CAPACITY.notifications-capacity', '{"batch":1}', { timeout: 2000 }),
+      ).rejects.toThrow(/permission/i);
+
       // Availability may call capacity's read-model operations only.
       await expect(availability.request('rpc.capacity.booking.create', '{}', { timeout: 2000 })).rejects.toThrow(/permission/i);
 

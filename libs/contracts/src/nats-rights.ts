@@ -27,6 +27,8 @@ import {
 
 export interface NatsRights {
   publish: string[];
+  /** Subjects refused although `publish` would allow them (other services' consumers). */
+  publishDeny: string[];
   subscribe: string[];
 }
 
@@ -51,6 +53,44 @@ export const operations: Record<DomainServiceName, string[]> = {
 /** Operations across every tenant, for the one service that rebuilds from them (not for the gateway). */
 const platformOnly = (operation: string) => operation.startsWith('readModel.');
 
+/** The client-message stream of the gateway's SSE (its own, read only by its own consumers). */
+export const clientStream = 'CLIENT';
+
+/**
+ * The durable consumers each service runs on streams it shares with others (its job stream's
+ * consumers are all its own and not listed). A service that starts a durable not listed here is
+ * refused by NATS: the end-to-end tests run every service as its deployed user.
+ */
+export const durableConsumers: Record<ServiceName, { stream: string; name: string }[]> = {
+  capacity: [],
+  inventory: [],
+  availability: [{ stream: eventStream('capacity'), name: 'availability-read-model' }],
+  notifications: [
+    { stream: eventStream('capacity'), name: 'notifications-capacity' },
+    { stream: eventStream('inventory'), name: 'notifications-inventory' },
+    { stream: deadLetterStream, name: 'notifications-dead-letters' },
+  ],
+  gateway: domainServices.map((s) => ({ stream: eventStream(s), name: 'gateway-client-messages' })),
+};
+
+/**
+ * The ordered (ephemeral) consumers each service makes on a shared stream, by filter. Their names
+ * are random, so the create and pull subjects are granted for any name with that filter, and
+ * every other service's durable on the stream is denied by name (the server would otherwise let
+ * a create named like an existing consumer rewrite it, and a pull take its messages).
+ */
+export const orderedConsumers: Record<ServiceName, { stream: string; filter: string }[]> = {
+  capacity: [],
+  inventory: [],
+  availability: [
+    // Each replica's live feed: capacity's events and its own announcements.
+    { stream: eventStream('capacity'), filter: eventWildcard('capacity') },
+    { stream: eventStream('availability'), filter: eventOfEveryTenant('availability', 'availability.updated') },
+  ],
+  notifications: [],
+  gateway: [],
+};
+
 /** A stream the service owns: it creates it and brings it to its configuration. */
 const ownStream = (stream: string) => [`${api}.STREAM.INFO.${stream}`, `${api}.STREAM.CREATE.${stream}`, `${api}.STREAM.UPDATE.${stream}`];
 
@@ -61,39 +101,47 @@ const ownStream = (stream: string) => [`${api}.STREAM.INFO.${stream}`, `${api}.S
 const sharedStream = (stream: string) => [`${api}.STREAM.INFO.${stream}`, `${api}.STREAM.CREATE.${stream}`];
 
 /** One named durable pull consumer: create/update it, look it up, pull from it, acknowledge. */
-const durable = (stream: string, name: string) => [
+const durable = ({ stream, name }: { stream: string; name: string }) => [
+  ...sharedStream(stream),
   `${api}.CONSUMER.DURABLE.CREATE.${stream}.${name}`,
   `${api}.CONSUMER.INFO.${stream}.${name}`,
   `${api}.CONSUMER.MSG.NEXT.${stream}.${name}`,
   `$JS.ACK.${stream}.${name}.>`,
 ];
 
-/**
- * Ordered consumers: ephemeral, named by the client at random, so the name cannot be granted;
- * the server refuses a durable name on the ephemeral create subject. Pulling needs the consumer
- * name, hence `*` — only ever granted on streams whose other consumers would be the service's own,
- * except where noted (availability's live feed of capacity events).
- */
-const ordered = (stream: string) => [
-  `${api}.CONSUMER.CREATE.${stream}`,
-  `${api}.CONSUMER.CREATE.${stream}.*`,
+/** Ordered consumers with this filter: created through the subject naming consumer and filter, pulled by name. */
+const ordered = ({ stream, filter }: { stream: string; filter: string }) => [
+  `${api}.STREAM.INFO.${stream}`,
+  `${api}.CONSUMER.CREATE.${stream}.*.${filter}`,
   `${api}.CONSUMER.MSG.NEXT.${stream}.*`,
 ];
 
-/** The job stream of a service is its alone: any consumer on it is its own. */
-const ownJobs = (service: ServiceName) => {
-  const stream = jobStream(service);
-  return [
-    ...ownStream(stream),
-    `${api}.CONSUMER.DURABLE.CREATE.${stream}.*`,
-    `${api}.CONSUMER.INFO.${stream}.*`,
-    `${api}.CONSUMER.MSG.NEXT.${stream}.*`,
-    `$JS.ACK.${stream}.>`,
-  ];
-};
+/** Every consumer another service runs on `stream`: what an ordered consumer's grant must not reach. */
+const othersDurables = (service: ServiceName, stream: string) =>
+  services
+    .filter((s) => s !== service)
+    .flatMap((s) => durableConsumers[s].filter((c) => c.stream === stream))
+    .flatMap(({ name }) => [`${api}.CONSUMER.CREATE.${stream}.${name}.>`, `${api}.CONSUMER.MSG.NEXT.${stream}.${name}`]);
 
-/** What every service does: its RPCs, inbox, events, jobs, dead letters and account lookup. */
-function base(service: ServiceName): NatsRights {
+/** Durable consumers of any name on a stream only the service reads (its job stream). */
+const anyDurableOf = (stream: string) => [
+  `${api}.CONSUMER.DURABLE.CREATE.${stream}.*`,
+  `${api}.CONSUMER.INFO.${stream}.*`,
+  `${api}.CONSUMER.MSG.NEXT.${stream}.*`,
+  `$JS.ACK.${stream}.>`,
+];
+
+/** Ordered consumers of any name and filter on a stream only the service reads (the gateway's CLIENT). */
+const anyOrderedOf = (stream: string) => [
+  `${api}.CONSUMER.CREATE.${stream}`,
+  `${api}.CONSUMER.CREATE.${stream}.>`,
+  `${api}.CONSUMER.MSG.NEXT.${stream}.*`,
+  // A reset ordered consumer removes the one it replaces.
+  `${api}.CONSUMER.DELETE.${stream}.*`,
+];
+
+/** What every service does: its RPCs, inbox, events, jobs (and redelivered dead letters), dead letters and account lookup. */
+function base(service: ServiceName): Omit<NatsRights, 'publishDeny'> {
   return {
     publish: [
       eventWildcard(service),
@@ -101,37 +149,26 @@ function base(service: ServiceName): NatsRights {
       deadLetterSubject(service, '>'),
       `${api}.INFO`,
       ...ownStream(eventStream(service)),
-      ...ownJobs(service),
+      ...ownStream(jobStream(service)),
+      ...anyDurableOf(jobStream(service)),
       ...sharedStream(deadLetterStream),
     ],
     subscribe: [`rpc.${service}.>`, `${inboxPrefix(service)}.>`],
   };
 }
 
-/** Consumes another service's events with durable `name` (a redelivered dead letter of it arrives on its own job stream). */
-const consumes = (source: DomainServiceName, name: string) => [...sharedStream(eventStream(source)), ...durable(eventStream(source), name)];
-
-const extra: Record<ServiceName, NatsRights> = {
+const extra: Record<ServiceName, Omit<NatsRights, 'publishDeny'>> = {
   capacity: { publish: [], subscribe: [] },
   inventory: { publish: [], subscribe: [] },
   availability: {
-    publish: [
-      // The read-model rebuild: exactly capacity's cross-tenant read operations.
-      ...operations.capacity.filter(platformOnly).map((op) => rpcSubject('capacity', op)),
-      ...consumes('capacity', 'availability-read-model'),
-      // Each replica's live feed: capacity's events and its own announcements, with ordered consumers.
-      ...ordered(eventStream('capacity')),
-      ...ordered(eventStream('availability')),
-    ],
+    // The read-model rebuild: exactly capacity's cross-tenant read operations.
+    publish: operations.capacity.filter(platformOnly).map((op) => rpcSubject('capacity', op)),
     subscribe: [],
   },
   notifications: {
     publish: [
-      ...consumes('capacity', 'notifications-capacity'),
-      ...consumes('inventory', 'notifications-inventory'),
       // The platform's dead-letter inbox: it reads, removes and keeps the stream's configuration.
       `${api}.STREAM.UPDATE.${deadLetterStream}`,
-      ...durable(deadLetterStream, 'notifications-dead-letters'),
       `${api}.STREAM.MSG.DELETE.${deadLetterStream}`,
       // A retried dead letter goes back to the service that gave up on it, on its redelivery subjects.
       ...services.map((s) => redeliverySubject(s, '>')),
@@ -144,13 +181,11 @@ const extra: Record<ServiceName, NatsRights> = {
         rpcSubject(s, 'ping'),
         ...operations[s].filter((op) => !platformOnly(op)).map((op) => rpcSubject(s, op)),
       ]),
-      // Client messages of the SSE streams: its own stream CLIENT, fed by one durable consumer per domain stream.
+      // Client messages of the SSE streams: its own stream, read with ordered consumers and direct gets.
       'client.>',
-      ...ownStream('CLIENT'),
-      ...ordered('CLIENT'),
-      `${api}.CONSUMER.DELETE.CLIENT.*`,
-      `${api}.DIRECT.GET.CLIENT`,
-      ...domainServices.flatMap((s) => consumes(s, 'gateway-client-messages')),
+      ...ownStream(clientStream),
+      ...anyOrderedOf(clientStream),
+      `${api}.DIRECT.GET.${clientStream}`,
     ],
     // Key revocations made on other replicas.
     subscribe: [eventOfEveryTenant('gateway', 'apikey.revoked')],
@@ -161,8 +196,11 @@ const extra: Record<ServiceName, NatsRights> = {
 export function natsRights(service: ServiceName): NatsRights {
   const own = base(service);
   const more = extra[service];
+  const consumers = [...durableConsumers[service].flatMap(durable), ...orderedConsumers[service].flatMap(ordered)];
+  const deny = orderedConsumers[service].flatMap(({ stream }) => othersDurables(service, stream));
   return {
-    publish: [...new Set([...own.publish, ...more.publish])],
+    publish: [...new Set([...own.publish, ...more.publish, ...consumers])],
+    publishDeny: [...new Set(deny)],
     subscribe: [...new Set([...own.subscribe, ...more.subscribe])],
   };
 }
@@ -170,7 +208,7 @@ export function natsRights(service: ServiceName): NatsRights {
 /** The environment variable a NATS server reads a service user's password from. */
 export const natsPasswordVariable = (service: ServiceName) => `NATS_PASSWORD_${service}`;
 
-const quotedList = (subjects: string[]) => subjects.map((x) => `          ${JSON.stringify(x)}`).join('\n');
+const quotedList = (subjects: string[]) => subjects.map((x) => `            ${JSON.stringify(x)}`).join('\n');
 
 /**
  * A nats-server `authorization` block: one user per service, allowed exactly `natsRights`.
@@ -189,12 +227,17 @@ export function natsAuthorization(
       `      user: ${name}`,
       `      password: ${password(name)}`,
       '      permissions: {',
-      '        publish: { allow: [',
+      '        publish: {',
+      '          allow: [',
       quotedList(rights.publish),
-      '        ] }',
-      '        subscribe: { allow: [',
+      '          ]',
+      ...(rights.publishDeny.length ? ['          deny: [', quotedList(rights.publishDeny), '          ]'] : []),
+      '        }',
+      '        subscribe: {',
+      '          allow: [',
       quotedList(rights.subscribe),
-      '        ] }',
+      '          ]',
+      '        }',
       // Answers to the requests it serves go to the requester's inbox, each at most once.
       '        allow_responses: true',
       '      }',

@@ -26,7 +26,9 @@ async function follow(
     from === 'new'
       ? { deliver_policy: DeliverPolicy.New }
       : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(1, from.startSeq) };
-  const consumer = await js.consumers.get(stream, { filter_subjects: [filter], ...position });
+  // One filter, not a list: the consumer is then created on a subject naming it and its filter,
+  // which is what this service's NATS user may create (see natsRights in @allot/contracts).
+  const consumer = await js.consumers.get(stream, { filter_subjects: filter, ...position });
   const messages = await consumer.consume();
   const loop = (async () => {
     for await (const msg of messages) {

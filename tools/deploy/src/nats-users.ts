@@ -6,37 +6,48 @@
 export interface GrantedUser {
   user: string;
   publish: string[];
+  publishDeny: string[];
   subscribe: string[];
-  /** Anything else the user's entry says (deny lists, other response settings, …). */
+  subscribeDeny: string[];
+  /** Anything else the user's entry says (other response settings, unknown keys, …). */
   other: string[];
 }
+
+type List = 'publish' | 'publishDeny' | 'subscribe' | 'subscribeDeny';
 
 /** What each user is granted, and whatever its entry holds that `natsAuthorization` would not write. */
 export function grantedUsers(config: string): GrantedUser[] {
   const users: GrantedUser[] = [];
   let current: GrantedUser | undefined;
-  let into: 'publish' | 'subscribe' | undefined;
+  let section: 'publish' | 'subscribe' | undefined;
+  let into: List | undefined;
   for (const raw of config.split('\n')) {
     const line = raw.trim();
     const user = /^user: ([A-Za-z0-9_-]+)$/.exec(line);
     if (user) {
-      current = { user: user[1] as string, publish: [], subscribe: [], other: [] };
+      current = { user: user[1] as string, publish: [], publishDeny: [], subscribe: [], subscribeDeny: [], other: [] };
       users.push(current);
-      into = undefined;
+      section = into = undefined;
       continue;
     }
     if (!current) continue;
-    const opens = /^(publish|subscribe): \{ allow: \[$/.exec(line);
-    if (opens) {
-      into = opens[1] as 'publish' | 'subscribe';
-      continue;
-    }
-    if (line === '] }') {
-      into = undefined;
-      continue;
-    }
     if (into) {
-      current[into].push(JSON.parse(line) as string);
+      if (line === ']') into = undefined;
+      else current[into].push(JSON.parse(line) as string);
+      continue;
+    }
+    const opens = /^(publish|subscribe): \{$/.exec(line);
+    if (opens) {
+      section = opens[1] as 'publish' | 'subscribe';
+      continue;
+    }
+    const list = /^(allow|deny): \[$/.exec(line);
+    if (list && section) {
+      into = list[1] === 'allow' ? section : `${section}Deny`;
+      continue;
+    }
+    if (line === '}' && section) {
+      section = undefined;
       continue;
     }
     if (line && !/^(\{|\}|\]|permissions: \{|password: \$NATS_PASSWORD_[A-Za-z0-9_-]+|allow_responses: true)$/.test(line))

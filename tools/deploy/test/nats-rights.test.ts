@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { natsRights, services } from '@allot/contracts';
+import { durableConsumers, natsRights, services } from '@allot/contracts';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { grantedUsers } from '../src/nats-users';
@@ -24,7 +24,9 @@ describe('deploy - NATS rights', () => {
       for (const user of users) {
         const declared = natsRights(user.user as (typeof services)[number]);
         expect({ user: user.user, publish: user.publish }).toEqual({ user: user.user, publish: declared.publish });
+        expect({ user: user.user, publishDeny: user.publishDeny }).toEqual({ user: user.user, publishDeny: declared.publishDeny });
         expect({ user: user.user, subscribe: user.subscribe }).toEqual({ user: user.user, subscribe: declared.subscribe });
+        expect({ user: user.user, subscribeDeny: user.subscribeDeny }).toEqual({ user: user.user, subscribeDeny: [] });
         expect({ user: user.user, other: user.other }).toEqual({ user: user.user, other: [] });
       }
     });
@@ -48,6 +50,21 @@ describe('deploy - NATS rights', () => {
         // The dead-letter stream is the notifications service's inbox of every service's letters.
         if (service === 'notifications' && stream === 'DEAD_LETTERS') continue;
         expect({ service, stream }).toEqual({ service, stream: own.find((s) => s === stream) ?? `not ${stream}` });
+      }
+    }
+  });
+
+  it('nats rights - a consumer of any name granted on a shared stream never reaches another service’s durable on it', () => {
+    for (const service of services) {
+      const { publish, publishDeny } = natsRights(service);
+      const wildcardStreams = publish.flatMap((s) => /^\$JS\.API\.CONSUMER\.(?:CREATE|MSG\.NEXT)\.([A-Z_]+)\.\*/.exec(s)?.[1] ?? []);
+      for (const stream of new Set(wildcardStreams)) {
+        for (const other of services.filter((s) => s !== service)) {
+          for (const { name } of durableConsumers[other].filter((c) => c.stream === stream)) {
+            expect(publishDeny).toContain(`$JS.API.CONSUMER.CREATE.${stream}.${name}.>`);
+            expect(publishDeny).toContain(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${name}`);
+          }
+        }
       }
     }
   });
