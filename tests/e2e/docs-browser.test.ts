@@ -49,7 +49,7 @@ describe('docs in a browser', () => {
       .poll(() => me.locator('.live-responses-table tbody .response-col_status').first().textContent(), { timeout: 15_000 })
       .toMatch(/200/);
 
-    const stored = await page.evaluate(() => JSON.stringify({ ...window.localStorage }));
+    const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage })');
     expect(stored).not.toContain(key);
     expect(stored).not.toContain('authorized');
     // A new tab of the same browser starts signed out.
