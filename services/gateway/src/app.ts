@@ -66,8 +66,8 @@ export function createApp(deps: GatewayDeps) {
       }),
       addressTurns: new AddressTurns(config.ANONYMOUS_RATE_LIMIT_BURST),
       clientAddress: clientAddressOf(config.TRUSTED_PROXIES),
-    }),
       signedPaths: ['/v1/webhooks/supplier'],
+    }),
   );
   app.use('/v1/*', rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
 
