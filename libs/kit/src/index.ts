@@ -18,7 +18,7 @@ export { type EventData, EventPublisher, makeEvent } from './events';
 export { GroupCommit } from './group-commit';
 export { startHealthServer } from './health';
 export { newId } from './ids';
-export { defineJob, type JobDefinition, type JobInfo, type JobOptions, type JobType } from './jobs';
+export { defineJob, type GivenUp, type JobDefinition, type JobInfo, type JobOptions, type JobType } from './jobs';
 export {
   type InflightChange,
   type LedgerDoc,

@@ -46,7 +46,15 @@ export interface JobInfo {
 }
 
 /** How a kind of job is run: attempts, backoff, concurrency, polling (see `JobRunnerOptions`). */
-export type JobOptions = Omit<JobRunnerOptions, 'kind' | 'clock' | 'handler'>;
+export type JobOptions<P = unknown> = Omit<JobRunnerOptions, 'kind' | 'clock' | 'handler' | 'onGiveUp'> & {
+  onGiveUp?(payload: P, letter: GivenUp): Promise<void>;
+};
+
+/** A job that ran out of attempts: its dead letter's id and its last error. */
+export interface GivenUp {
+  deadLetterId: string;
+  error: string;
+}
 
 /** A kind of job with the handler that runs it, for a service definition's `jobs`. */
 export interface JobDefinition {
@@ -65,14 +73,18 @@ export interface JobDefinition {
 export interface JobType<S extends z.ZodType> {
   readonly kind: string;
   readonly payload: S;
-  handle(handler: (payload: z.output<S>, job: JobInfo) => Promise<void>, options?: JobOptions): JobDefinition;
+  handle(handler: (payload: z.output<S>, job: JobInfo) => Promise<void>, options?: JobOptions<z.output<S>>): JobDefinition;
 }
 
 export function defineJob<S extends z.ZodType>(kind: string, payload: S): JobType<S> {
   return {
     kind,
     payload,
-    handle: (handler, options = {}) => ({ kind, options, run: (data, job) => handler(payload.parse(data), job) }),
+    handle: (handler, { onGiveUp, ...options } = {}) => ({
+      kind,
+      options: { ...options, ...(onGiveUp ? { onGiveUp: (data: unknown, letter: GivenUp) => onGiveUp(payload.parse(data), letter) } : {}) },
+      run: (data, job) => handler(payload.parse(data), job),
+    }),
   };
 }
 
@@ -151,6 +163,12 @@ export interface JobRunnerOptions {
   /** How long a claimed job is this runner's before another may take it over (default 60 s). */
   leaseMs?: number;
   handler(payload: unknown, job: JobInfo): Promise<void>;
+  /**
+   * Runs once the last attempt's dead letter is written, before the job is removed, so what
+   * waited on the job can say so (e.g. an order names the dead letter it waits on). If it throws,
+   * the job stays and its end is tried again.
+   */
+  onGiveUp?(payload: unknown, letter: GivenUp): Promise<void>;
 }
 
 const RetriedJob = z.object({
@@ -255,18 +273,27 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
     } catch (error) {
       if (job.attempt >= maxAttempts) {
         const tenantId = job.tenantId === undefined ? tenantOf(job.payload) : job.tenantId; // older documents had none
+        const deadLetterId = deadLetterIdOf(kind, job.id);
         const data = JSON.stringify({ id: job.id, tenantId, kind, dueAt: job.dueAt, attempt: job.attempt, payload: job.payload });
-        await publishDeadLetter(deps, `jobs-${kind}`, {
-          id: deadLetterIdOf(kind, job.id),
-          tenantId,
-          stream: jobStream(deps.service),
-          streamSeq: 0,
-          subject: jobSubject(deps.service, kind),
-          deliveries: job.attempt,
-          error: errorText(error),
-          data,
-          headers: {},
-        });
+        await publishDeadLetter(
+          deps,
+          `jobs-${kind}`,
+          {
+            id: deadLetterId,
+            tenantId,
+            stream: jobStream(deps.service),
+            streamSeq: 0,
+            subject: jobSubject(deps.service, kind),
+            deliveries: job.attempt,
+            error: errorText(error),
+            data,
+            headers: {},
+          },
+          // One record per give-up: repeated after a crash it is deduplicated, while the same job
+          // retried from its dead letter (a new due time) that fails again is recorded again.
+          `dlq-${deadLetterId}-${job.dueAt.getTime()}`,
+        );
+        await options.onGiveUp?.(job.payload, { deadLetterId, error: errorText(error) });
         await docs.deleteOne(mine);
         return;
       }

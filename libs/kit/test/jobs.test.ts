@@ -96,9 +96,10 @@ describe('delayed jobs', () => {
     expect(outcomes).toEqual(['ran']);
   });
 
-  it('jobs - a job out of attempts is dead-lettered under its tenant with an id fit for a URL; retrying the letter runs it again', async () => {
+  it('jobs - a job out of attempts is dead-lettered under its tenant with an id fit for a URL, then told to what waited on it; each retry that fails is recorded again', async () => {
     let failing = true;
     const ran: string[] = [];
+    const givenUp: unknown[] = [];
     const running = await runner({
       kind: 'gives-up',
       maxAttempts: 2,
@@ -107,6 +108,7 @@ describe('delayed jobs', () => {
         if (failing) throw new Error('supplier down');
         ran.push(job.id);
       },
+      onGiveUp: async (payload, letter) => void givenUp.push({ payload, letter }),
     });
     await scheduler.schedule(kind('gives-up'), {
       id: 'ord_1:check:2',
@@ -115,12 +117,17 @@ describe('delayed jobs', () => {
       payload: { orderId: 'ord_1' },
     });
     const letters = await conn.js.consumers.get(deadLetterStreamConfig.name, { filter_subjects: [`dlq.${service}.jobs-gives-up`] });
-    const letter = await eventually(async () => (await letters.next({ expires: 1000 }))?.json<DeadLetter>());
+    const next = () => eventually(async () => (await letters.next({ expires: 1000 }))?.json<DeadLetter>());
+    const letter = await next();
     expect(letter).toMatchObject({ tenantId: 't_jobs', consumer: 'jobs-gives-up', error: 'supplier down', deliveries: 2 });
     expect(letter.id).toMatch(/^[A-Za-z0-9_-]{1,200}$/);
+    await eventually(() => givenUp.length === 1);
+    expect(givenUp).toEqual([{ payload: { orderId: 'ord_1' }, letter: { deadLetterId: letter.id, error: 'supplier down' } }]);
 
+    await redeliver(conn.js, letter, 'retry-1'); // fails again: a second record under the same id
+    expect(await next()).toMatchObject({ id: letter.id, tenantId: 't_jobs' });
     failing = false;
-    await redeliver(conn.js, letter, 'retry-1');
+    await redeliver(conn.js, letter, 'retry-2');
     await eventually(() => ran.length > 0);
     await running.stop();
     expect(ran).toEqual(['ord_1:check:2']);
