@@ -14,6 +14,7 @@ const order = (fields: Partial<Order>): Order => ({
   supplierRef: null,
   supplierChecks: 0,
   history: [],
+  blockedBy: null,
   createdAt: new Date().toISOString(),
   updatedAt: new Date().toISOString(),
   ...fields,

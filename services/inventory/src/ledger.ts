@@ -209,7 +209,7 @@ const withStatus = (order: NewOrder, status: OrderStatus, at: string, reason: st
   history: [...order.history, { status, at, reason }],
 });
 
-const orderOf = ({ _id, tenantId: _tenant, ...rest }: NewOrder): Order => ({ id: _id, ...rest });
+const orderOf = ({ _id, tenantId: _tenant, ...rest }: NewOrder): Order => ({ id: _id, ...rest, blockedBy: rest.blockedBy ?? null });
 
 /** A waiting order's event before its document is at hand: `prepare` completes it from the document (its empty history says so). */
 function placeholder(sku: string, waiting: Waiting, status: OrderStatus, at: string): Order {
@@ -222,6 +222,7 @@ function placeholder(sku: string, waiting: Waiting, status: OrderStatus, at: str
     supplierRef: null,
     supplierChecks: 0,
     history: [],
+    blockedBy: null,
     createdAt: waiting.createdAt,
     updatedAt: at,
   };

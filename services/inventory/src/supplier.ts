@@ -63,7 +63,12 @@ export async function applyWebhook(inv: Inventory, { ref, status }: z.output<typ
 
 function scheduleCheck(inv: Inventory, doc: OrderDoc, check: number): Promise<void> {
   const dueAt = new Date(inv.clock.now().getTime() + inv.config.SUPPLIER_CHECK_DELAY_MS);
-  return inv.jobs.schedule(supplierCheck, { id: `${doc._id}-${check}`, tenantId: doc.tenantId, dueAt, payload: { orderId: doc._id, check } });
+  return inv.jobs.schedule(supplierCheck, {
+    id: `${doc._id}-${check}`,
+    tenantId: doc.tenantId,
+    dueAt,
+    payload: { orderId: doc._id, check },
+  });
 }
 
 async function failOnLastAttempt<T>(inv: Inventory, doc: OrderDoc, last: boolean, call: () => Promise<T>, check?: number): Promise<T> {

@@ -38,6 +38,7 @@ describe('notifications retention', () => {
         supplierRef: null,
         supplierChecks: 0,
         history: [],
+        blockedBy: null,
         createdAt: at,
         updatedAt: at,
       };

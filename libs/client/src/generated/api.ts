@@ -3488,6 +3488,13 @@ export interface paths {
                     content: {
                         "application/json": {
                             items: {
+                                /** @default null */
+                                blockedBy: {
+                                    /** Format: date-time */
+                                    at: string;
+                                    deadLetterId: string;
+                                    error: string;
+                                } | null;
                                 /** Format: date-time */
                                 createdAt: string;
                                 history: {
@@ -3614,6 +3621,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @default null */
+                            blockedBy: {
+                                /** Format: date-time */
+                                at: string;
+                                deadLetterId: string;
+                                error: string;
+                            } | null;
                             /** Format: date-time */
                             createdAt: string;
                             history: {
@@ -3742,6 +3756,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @default null */
+                            blockedBy: {
+                                /** Format: date-time */
+                                at: string;
+                                deadLetterId: string;
+                                error: string;
+                            } | null;
                             /** Format: date-time */
                             createdAt: string;
                             history: {
@@ -3874,6 +3895,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @default null */
+                            blockedBy: {
+                                /** Format: date-time */
+                                at: string;
+                                deadLetterId: string;
+                                error: string;
+                            } | null;
                             /** Format: date-time */
                             createdAt: string;
                             history: {
@@ -4004,6 +4032,13 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @default null */
+                            blockedBy: {
+                                /** Format: date-time */
+                                at: string;
+                                deadLetterId: string;
+                                error: string;
+                            } | null;
                             /** Format: date-time */
                             createdAt: string;
                             history: {

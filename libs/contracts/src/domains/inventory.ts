@@ -27,6 +27,11 @@ export const Order = z.object({
   supplierRef: z.string().nullable(),
   supplierChecks: z.number().int().min(0),
   history: z.array(z.object({ status: OrderStatus, at: Timestamp, reason: z.string().nullable() })),
+  /**
+   * A step of the order's workflow ran out of attempts: the dead letter it waits on (retry or
+   * delete it with the dead-letter API). Cleared when the order moves on.
+   */
+  blockedBy: z.object({ deadLetterId: z.string(), error: z.string(), at: Timestamp }).nullable().default(null),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -20,6 +20,7 @@ export const canMove = (from: OrderStatus, to: OrderStatus) => transitions[from]
 export const sourcesOf = (to: OrderStatus) => (Object.keys(transitions) as OrderStatus[]).filter((from) => canMove(from, to));
 
 export const isFinal = (status: OrderStatus) => transitions[status].length === 0;
+export const finalStatuses = (Object.keys(transitions) as OrderStatus[]).filter(isFinal);
 
 /** Orders still waiting for stock (locally or from the supplier): the SKU decides how they end. */
 export const waitingStatuses: readonly OrderStatus[] = ['pending', 'awaiting_restock'];

@@ -1,4 +1,4 @@
-import type { JobDefinition } from '@allot/kit';
+import type { GivenUp, JobDefinition } from '@allot/kit';
 import type { Inventory } from '../context';
 import { checkReservation, requestReservation } from '../supplier';
 import { supplierCheck, supplierReserve } from './kinds';
@@ -6,7 +6,8 @@ import { supplierCheck, supplierReserve } from './kinds';
 /**
  * The supplier workflow's durable steps. A supplier error is retried after 1 s, 2 s, 4 s, 8 s,
  * 16 s (`SUPPLIER_RETRY_BASE_MS` doubling, `SUPPLIER_RETRIES` times); the last attempt fails the
- * order and the job goes to the dead letters.
+ * order and the job goes to the dead letters. A step that gave up for any other reason leaves its
+ * order waiting, and the order names the dead letter it waits on.
  */
 export const supplierJobs = (inv: Inventory): JobDefinition[] => {
   const retries = inv.config.SUPPLIER_RETRIES;
@@ -15,8 +16,13 @@ export const supplierJobs = (inv: Inventory): JobDefinition[] => {
     backoffMs: Array.from({ length: Math.max(1, retries) }, (_, i) => inv.config.SUPPLIER_RETRY_BASE_MS * 2 ** i),
   };
   const last = (attempt: number) => attempt >= options.maxAttempts;
+  const onGiveUp = ({ orderId }: { orderId: string }, { deadLetterId, error }: GivenUp) =>
+    inv.orders.block(orderId, { deadLetterId, error, at: inv.clock.now().toISOString() });
   return [
-    supplierReserve.handle(({ orderId }, { attempt }) => requestReservation(inv, orderId, last(attempt)), options),
-    supplierCheck.handle(({ orderId, check }, { attempt }) => checkReservation(inv, orderId, check, last(attempt)), options),
+    supplierReserve.handle(({ orderId }, { attempt }) => requestReservation(inv, orderId, last(attempt)), { ...options, onGiveUp }),
+    supplierCheck.handle(({ orderId, check }, { attempt }) => checkReservation(inv, orderId, check, last(attempt)), {
+      ...options,
+      onGiveUp,
+    }),
   ];
 };

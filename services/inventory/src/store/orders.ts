@@ -1,7 +1,7 @@
 import type { EventEnvelope, Order, OrderStatus } from '@allot/contracts';
 import { isDuplicateKey, type OutboxCollection } from '@allot/kit';
 import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
-import { sourcesOf, waitingStatuses } from '../domain/transitions';
+import { finalStatuses, sourcesOf, waitingStatuses } from '../domain/transitions';
 
 export interface OrderDoc {
   _id: string;
@@ -15,6 +15,8 @@ export interface OrderDoc {
   history: Order['history'];
   /** Cancelled while reserved, and its stock not yet back on the SKU (the sweep finishes it). */
   releasing?: boolean;
+  /** The dead letter of a workflow step that gave up, while the order has not moved on since. */
+  blockedBy?: Order['blockedBy'];
   createdAt: string;
   updatedAt: string;
 }
@@ -42,7 +44,7 @@ export const orderIndexes: IndexDescription[] = [
 /** An order as clients see it: the stored document without its tenant, marks and outbox. */
 export function toOrder(doc: OrderDoc): Order {
   const { _id, tenantId: _tenant, releasing: _releasing, outbox: _outbox, ...order } = doc as OrderDoc & { outbox?: unknown };
-  return { id: _id, ...order };
+  return { id: _id, ...order, blockedBy: doc.blockedBy ?? null };
 }
 
 export interface OrderFilter {
@@ -105,6 +107,7 @@ export class OrderStore {
         update: {
           $set: { status, updatedAt: at, ...(supplierChecks === undefined ? {} : { supplierChecks }) },
           $push: { history: { status, at, reason } },
+          $unset: { blockedBy: '' },
         },
       },
     }));
@@ -125,10 +128,10 @@ export class OrderStore {
     extra: Partial<Pick<OrderDoc, 'supplierRef' | 'releasing'>> = {},
   ): Promise<OrderDoc | null> {
     const entry = { status: to, at, reason };
-    const after = { ...current, ...extra, status: to, updatedAt: at, history: [...current.history, entry] };
+    const after = { ...current, ...extra, status: to, updatedAt: at, history: [...current.history, entry], blockedBy: undefined };
     return this.docs.update(
       { _id: current._id, status: current.status },
-      { $set: { status: to, updatedAt: at, ...extra }, $push: { history: entry } },
+      { $set: { status: to, updatedAt: at, ...extra }, $push: { history: entry }, $unset: { blockedBy: '' } },
       [event(toOrder(after))],
     );
   }
@@ -137,8 +140,13 @@ export class OrderStore {
   recordCheck(id: string, check: number, at: string): Promise<OrderDoc | null> {
     return this.docs.update(
       { _id: id, status: 'awaiting_restock', supplierChecks: { $lt: check } },
-      { $set: { supplierChecks: check, updatedAt: at } },
+      { $set: { supplierChecks: check, updatedAt: at }, $unset: { blockedBy: '' } },
     );
+  }
+
+  /** Names the dead letter a waiting order's next step went to; a final order is left as it is. */
+  async block(id: string, blockedBy: NonNullable<Order['blockedBy']>): Promise<void> {
+    await this.docs.raw.updateOne({ _id: id, status: { $nin: finalStatuses } }, { $set: { blockedBy } });
   }
 
   /** Orders cancelled before `before` whose stock did not come back yet (a crash; the sweep finishes them). */
