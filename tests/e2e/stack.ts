@@ -9,6 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { startAvailability } from '@allot/availability';
@@ -178,7 +179,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopNotifications();
       await stopInventory();
       await sim?.close();
+      // Every service ran with its deployed NATS rights: one refused publish or subscription is a failure.
+      const refused = readFileSync(path.join(nats.dataDir, 'nats-server.log'), 'utf8')
+        .split('\n')
+        .filter((line) => /violation/i.test(line));
       await nats.stop();
+      if (refused.length) throw new Error(`NATS refused a service something its rights lack:\n${refused.join('\n')}`);
     },
   };
 }
