@@ -1,7 +1,7 @@
 /**
- * deploy/k8s/base/services.yaml and the NATS server configuration: per service a Deployment,
- * Service, ConfigMap, HorizontalPodAutoscaler and PodDisruptionBudget, and per service a NATS
- * user allowed only its own subjects. Secrets are referenced, never written (docs/deploy.md).
+ * deploy/k8s/base/services.yaml — per service a Deployment (connecting as its own NATS and
+ * MongoDB user), Service, ConfigMap, HorizontalPodAutoscaler and PodDisruptionBudget — and
+ * MongoDB's init Job. Secrets are referenced, never written (docs/deploy.md).
  */
 import { mongoUsersScript, passwordPrefix, serviceMongoUrl } from './mongo-users';
 import type { Deployable } from './services';
