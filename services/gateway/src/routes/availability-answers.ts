@@ -34,7 +34,8 @@ interface Tenant {
  * served again without asking the service until the tenant's availability changes: the
  * `availability.*` client messages that SSE clients get also purge the tenant's answers here
  * (through the fan-out, while the tenant has answers kept). An answer whose request began before
- * a purge is not kept. Availability is the same for every credential of a tenant, so any of
+ * a purge is not kept; a successful change through this replica (a refresh) purges at once.
+ * Availability is the same for every credential of a tenant, so any of
  * them may be served a kept answer. Every answer carries an `ETag` (a hash of its body) and a
  * matching `If-None-Match` is answered 304 without a body.
  */
@@ -69,7 +70,15 @@ export function availabilityAnswers(fanout: Fanout): MiddlewareHandler<GatewayEn
 
   return async function keptAvailabilityAnswers(c, next) {
     const tenantId = c.get('credential')?.tenantId;
-    if (c.req.method !== 'GET' || !tenantId) return next();
+    if (!tenantId) return next();
+    if (c.req.method !== 'GET') {
+      await next();
+      // A change made through this replica (a refresh) voids its answers at once, so the client
+      // that made it reads it back, without waiting for the change's message to come round.
+      const tenant = tenants.get(tenantId);
+      if (tenant && c.res.ok) tenant.generation++;
+      return;
+    }
     const key = `${tenantId} ${c.req.url}`;
     const tenant = watch(tenantId);
     const kept = answers.get(key);
