@@ -1,6 +1,7 @@
 import type { RpcContract, ServiceName } from '@allot/contracts';
 import type { IndexDescription } from 'mongodb';
 import type { z } from 'zod';
+import type { BackgroundWork, RunningWork } from './background';
 import type { Clock } from './clock';
 import { type BaseEnv, baseEnv } from './config';
 import type { DeadLetterSubscription } from './dead-letters';
@@ -24,8 +25,9 @@ export type EventSubscription = Omit<EventConsumerOptions, 'stream' | 'filterSub
 
 /**
  * Everything a service is, declared once: the kit connects it, ensures its streams and indexes,
- * builds its context, wires its handlers, consumers, jobs and periodic tasks, serves health and
- * metrics, and stops it all in order.
+ * builds its context (the composition root: the one place its parts are made), wires its
+ * handlers, consumers, jobs, periodic tasks and background work, serves health and metrics, and
+ * stops it all in order. Every hook but `context` receives the context, never the service.
  */
 export interface ServiceDefinition<N extends ServiceName, E extends BaseEnv, X, S extends Served, R extends Operations> {
   name: N;
@@ -43,7 +45,9 @@ export interface ServiceDefinition<N extends ServiceName, E extends BaseEnv, X, 
   /** Delayed work: each kind's handler (`defineJob(…).handle(…)`), scheduled with `service.jobs.schedule(type, …)`. */
   jobs?(ctx: X): JobDefinition[];
   tasks?(ctx: X): PeriodicTask[];
-  /** Starts what the service serves besides RPC (the gateway's HTTP API); closed first on stop. */
+  /** Long-running work of its own (availability's catch-up), started before `serve`, stopped after it. */
+  background?(ctx: X): BackgroundWork[];
+  /** Only listens: starts what the service serves besides RPC (the gateway's HTTP servers); closed first on stop. */
   serve?(ctx: X): Promise<S>;
   /** Serve `/healthz`, `/readyz` and `/metrics` on `PORT` (default true; the gateway serves its own). */
   healthServer?: boolean;
@@ -88,6 +92,11 @@ export function defineService<
       indexes: definition.indexes,
     });
     let served: S | undefined;
+    const working: RunningWork[] = [];
+    // Stopped in the reverse of the order they started.
+    const stopWork = async () => {
+      for (const work of working.splice(0).reverse()) await work.stop();
+    };
     try {
       const context = await definition.context(service);
       const handlers = (definition.handlers?.(context) ?? {}) as Record<string, RpcHandler<RpcContract>>;
@@ -101,6 +110,11 @@ export function defineService<
       if (deadLetters) await service.consumeDeadLetters(deadLetters);
       for (const { kind, options, run } of definition.jobs?.(context) ?? []) await service.runJobs({ ...options, kind, handler: run });
       for (const task of definition.tasks?.(context) ?? []) service.every(task);
+      for (const work of definition.background?.(context) ?? []) {
+        const running = await work.start();
+        working.push(running);
+        if (running.ready) service.addReadinessCheck(work.name, running.ready);
+      }
       served = await definition.serve?.(context);
       await service.start({ healthServer: definition.healthServer });
       return {
@@ -110,11 +124,13 @@ export function defineService<
         port: service.port,
         async stop() {
           await served?.close();
+          await stopWork();
           await service.stop();
         },
       };
     } catch (error) {
       await served?.close().catch(() => {});
+      await stopWork().catch(() => {});
       await service.stop().catch(() => {});
       throw error;
     }

@@ -2,6 +2,7 @@
  * The service kit: what every service is built from. `defineService` is the front door; the
  * rest is what handlers, stores and tests use from it.
  */
+export type { BackgroundWork, RunningWork } from './background';
 export { type Clock, systemClock } from './clock';
 export { type BaseEnv, baseEnv, ConfigError, loadConfig, positiveInt } from './config';
 export { type DeadLetter, errorText, type RunningConsumer } from './consumer';
