@@ -1,4 +1,4 @@
-# The two commands (SPEC §12). Each installs what is missing: pnpm (project-local, pinned in
+# The two commands the README starts with. Each installs what is missing: pnpm (project-local, pinned in
 # package.json), dependencies (frozen lockfile) and the NATS/FerretDB binaries (.cache/bin).
 SHELL := /bin/bash
 PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectLedgerBalances, orderReaches, scenario, skuCode, supplierCalls, webhook } from './inventory-checks';
 import { eventually, messagesOn, openStream, type Stack, startStack } from './stack';
 
-/** Supplier timings short enough for tests; the workflow is the one of SPEC §6. */
+/** Supplier timings short enough for tests; the workflow is the one of services/inventory/README.md. */
 const inventoryEnv = { SUPPLIER_CHECK_DELAY_MS: '150', SUPPLIER_RETRY_BASE_MS: '40', SUPPLIER_TIMEOUT_MS: '1000' };
 
 describe('inventory through the gateway', () => {

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { eventStream, eventSubject, notificationRpc } from '@allot/contracts';
+import { eventStream, eventSubject, notificationsRpc } from '@allot/contracts';
 import { RpcClient } from '@allot/kit';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -198,7 +198,7 @@ describe('bulk sends', () => {
     try {
       const rpc = new RpcClient(nc);
       const call = () =>
-        rpc.call('notifications', 'bulk.create', notificationRpc['bulk.create'], body, {
+        rpc.call('notifications', 'bulk.create', notificationsRpc['bulk.create'], body, {
           tenantId,
           actor: { kind: 'apiKey', keyId: 'k_test' },
           idempotencyKey: 'same-request',

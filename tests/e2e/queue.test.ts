@@ -105,7 +105,7 @@ describe('waitlist through the gateway', () => {
     stream.close();
   });
 
-  it('analytics - utilization, shortage days, queue figures and recommendations follow the SPEC', async () => {
+  it('analytics - utilization, shortage days, queue figures and recommendations follow the capacity README', async () => {
     const session = (await admin('POST', '/v1/sessions', { name: 'Stats', maxCapacity: 10 })).body;
     await admin('POST', '/v1/bookings', { sessionId: session.id, date: today(1), adults: 10 }); // 100 %, shortage
     await admin('POST', '/v1/bookings', { sessionId: session.id, date: today(2), adults: 7 }); // 70 %

@@ -1,5 +1,5 @@
 import createClient, { type Middleware } from 'openapi-fetch';
-import type { paths } from './generated/api';
+import type { paths } from './generated/api.js';
 
 /** A credential, or a function giving the current one (a user token that gets refreshed). */
 export type Credential = string | (() => string | Promise<string>);

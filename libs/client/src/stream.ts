@@ -1,5 +1,5 @@
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { type Credential, currentCredential } from './client';
+import { type Credential, currentCredential } from './client.js';
 
 /** One named SSE message; `data` is the parsed JSON payload. */
 export interface StreamEvent {

@@ -1,4 +1,4 @@
-import type { components, paths } from './generated/api';
+import type { components, paths } from './generated/api.js';
 
 type Json<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 

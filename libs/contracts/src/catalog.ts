@@ -4,8 +4,8 @@ import { capacityEvents } from './domains/capacity';
 import { capacityRpc } from './domains/capacity-rpc';
 import { inventoryEvents } from './domains/inventory';
 import { inventoryRpc } from './domains/inventory-rpc';
-import { notificationEvents, notificationRpc } from './domains/notifications';
-import { gatewayEvents } from './domains/tenancy';
+import { notificationsEvents, notificationsRpc } from './domains/notifications';
+import { gatewayEvents } from './domains/gateway';
 import type { EventContract, EventEnvelope } from './envelope';
 import { validationError } from './errors';
 import { ping, type RpcContract } from './rpc';
@@ -16,7 +16,7 @@ export const eventCatalog = {
   capacity: capacityEvents,
   availability: availabilityEvents,
   inventory: inventoryEvents,
-  notifications: notificationEvents,
+  notifications: notificationsEvents,
   gateway: gatewayEvents,
 } satisfies Record<ServiceName, Record<string, EventContract>>;
 
@@ -46,7 +46,7 @@ export const rpcCatalog = {
   capacity: { ping, ...capacityRpc },
   availability: { ping, ...availabilityRpc },
   inventory: { ping, ...inventoryRpc },
-  notifications: { ping, ...notificationRpc },
+  notifications: { ping, ...notificationsRpc },
 } satisfies Partial<Record<ServiceName, Record<string, RpcContract>>>;
 
 export type RpcCatalog = typeof rpcCatalog;

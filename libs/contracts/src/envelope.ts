@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Timestamp } from './primitives';
 
-/** The JSON envelope of every event (SPEC §9). */
+/** The JSON envelope of every event (docs/events.md). */
 export const EventEnvelope = z.object({
   id: z.string(),
   type: z.string(),

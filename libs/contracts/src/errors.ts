@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The SPEC's error codes (§2) and the HTTP status each maps to — the one table for both. */
+/** The API's error codes and the HTTP status each maps to (docs/api.md, Errors) — the one table for both. */
 export const errorStatus = {
   validation_failed: 400,
   unauthorized: 401,
@@ -104,7 +104,7 @@ function readableIssue(issue: z.core.$ZodRawIssue): string | undefined {
 z.config({ customError: readableIssue });
 
 /**
- * Turns zod issues into the SPEC's `errors: [{path, message}]`: each offending field once (with
+ * Turns zod issues into the problem's `errors: [{path, message}]`: each offending field once (with
  * its first problem: `1e308` for an integer of at most 50 breaks both rules, and one clear
  * message says enough), named as the client wrote it — `limit`, `adults`, `guests.0.name`.
  */

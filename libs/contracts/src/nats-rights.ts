@@ -8,7 +8,7 @@
 import { availabilityRpc } from './domains/availability';
 import { capacityRpc } from './domains/capacity-rpc';
 import { inventoryRpc } from './domains/inventory-rpc';
-import { notificationRpc } from './domains/notifications';
+import { notificationsRpc } from './domains/notifications';
 import {
   type DomainServiceName,
   deadLetterStream,
@@ -47,7 +47,7 @@ export const operations: Record<DomainServiceName, string[]> = {
   capacity: Object.keys(capacityRpc),
   inventory: Object.keys(inventoryRpc),
   availability: Object.keys(availabilityRpc),
-  notifications: Object.keys(notificationRpc),
+  notifications: Object.keys(notificationsRpc),
 };
 
 /** Operations across every tenant, for the one service that rebuilds from them (not for the gateway). */

@@ -7,7 +7,7 @@ export const Id = z
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
 
-/** The dates Allot accepts (SPEC §3): anything outside is a typo or an attack on date arithmetic. */
+/** The dates Allot accepts (docs/api.md): anything outside is a typo or an attack on date arithmetic. */
 export const FIRST_DATE = '2000-01-01';
 export const LAST_DATE = '2100-12-31';
 
@@ -24,7 +24,7 @@ export const IsoDate = z
 /** An ISO 8601 UTC timestamp. */
 export const Timestamp = z.string().datetime();
 
-/** `?limit=` and `?cursor=` of every list (SPEC §2). */
+/** `?limit=` and `?cursor=` of every list (docs/api.md, Lists and answer sizes). */
 export const Pagination = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().min(1).max(512).optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Variables every service reads (SPEC §10). Services extend this schema with their own. */
+/** Variables every service reads (README.md, Configuration). Services extend this schema with their own. */
 export const baseEnv = z.object({
   NATS_URL: z.string().min(1),
   /** The service's NATS user and password, when the server requires them (deploy/k8s does). */

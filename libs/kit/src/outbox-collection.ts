@@ -12,7 +12,7 @@ import { GroupCommit } from './group-commit';
 import { newId } from './ids';
 import { type OutboxEntry, type OutboxRelay, outboxEntries } from './outbox';
 
-/** A document that can carry pending events (ENGINEERING.md: the embedded outbox). */
+/** A document that can carry pending events: the outbox of docs/architecture.md. */
 export interface OutboxDoc {
   _id: string;
   outbox?: OutboxEntry[];

@@ -63,7 +63,7 @@ export async function ensureStreamExists(
 }
 
 /**
- * A service's public event stream (SPEC §9): `evt.<service>.>`, kept 7 days, and a duplicate
+ * A service's public event stream (docs/events.md): `evt.<service>.>`, kept 7 days, and a duplicate
  * window long enough that an outbox relay re-publishing after a restart is dropped.
  */
 export function eventStreamConfig(service: ServiceName): Partial<StreamConfig> & { name: string } {

@@ -8,7 +8,7 @@ const REFRESH_PAGE = 50;
 import { rebuildFromCapacity } from './rebuild';
 
 /**
- * An admin's refresh (SPEC §5): the date's entries are rebuilt from the capacity service and
+ * An admin's refresh (`POST /v1/availability/refresh`): the date's entries are rebuilt from the capacity service and
  * every one is announced again, changed or not, so clients that missed something are set right.
  * The answer is the first page of the date's figures, bounded like every list.
  */

@@ -7,7 +7,7 @@ import { capacityEvents } from './handlers/capacity-events';
 import { availabilityHandlers } from './handlers/queries';
 import { readModelIndexes } from './store/read-model';
 
-/** The availability service (SPEC §5): a read model of the capacity events, queries, alerts, live updates. */
+/** The availability service (its README.md): a read model of the capacity events, queries, alerts, live updates. */
 export const availabilityService = defineService({
   name: 'availability',
   env: availabilityEnv,

@@ -16,7 +16,7 @@ import { queueIndexes } from './store/queue';
 import { sessionIndexes } from './store/sessions';
 import { slotIndexes } from './store/slots';
 
-/** The capacity service (SPEC §4): sessions, slot ledgers, bookings and holds, the waitlist, insights. */
+/** The capacity service (its README.md): sessions, slot ledgers, bookings and holds, the waitlist, insights. */
 export const capacityService = defineService({
   name: 'capacity',
   env: capacityEnv,

@@ -3,7 +3,7 @@ import { testNats } from '@allot/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, eventually, openStream, startTestGateway, type TestGateway, userToken } from './harness';
 
-/** SSE streams live no longer than their credentials (SPEC §3). */
+/** SSE streams live no longer than their credentials (services/gateway/README.md, SSE). */
 describe('gateway SSE and credentials', () => {
   let gw: TestGateway;
   let replica: TestGateway;

@@ -7,7 +7,7 @@ import type { StockRequest } from './ledger';
 import { type NewOrder, type OrderDoc, toOrder } from './store/orders';
 import { skuKey } from './store/skus';
 
-/** Orders by final status (SPEC §10). */
+/** Orders by final status, a metric. */
 const metrics = lazyInstruments((meter) => ({
   finals: meter.createCounter('allot_orders_final_total', { description: 'Orders that reached a final status, by status and reason' }),
 }));
@@ -16,7 +16,7 @@ export const countFinal = (status: OrderStatus, reason: string | null) => {
 };
 
 /**
- * A new order (SPEC §6): accepted and decided in one write of its SKU — reserved at once if the
+ * A new order: accepted and decided in one write of its SKU — reserved at once if the
  * stock is there, else pending while the supplier is asked (a durable job). The answer is the
  * order as accepted (`pending`); a retry under the same idempotency key returns the same order.
  */

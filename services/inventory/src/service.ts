@@ -10,7 +10,7 @@ import { movementIndexes } from './store/movements';
 import { orderIndexes } from './store/orders';
 import { skuIndexes } from './store/skus';
 
-/** The inventory service (SPEC §6): SKUs, stock ledgers, orders, the supplier workflow, the movements ledger. */
+/** The inventory service (its README.md): SKUs, stock ledgers, orders, the supplier workflow, the movements ledger. */
 export const inventoryService = defineService({
   name: 'inventory',
   env: inventoryEnv,

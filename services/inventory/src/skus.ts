@@ -5,7 +5,7 @@ import type { Inventory } from './context';
 import type { StockRequest } from './ledger';
 import { type SkuDoc, skuKey, toSku } from './store/skus';
 
-/** SPEC §6: SKUs, their initial stock (an `initial` movement), restocks and adjustments. */
+/** SKUs, their initial stock (an `initial` movement), restocks and adjustments. */
 export async function createSku(inv: Inventory, tenantId: string, input: z.output<typeof CreateSku>): Promise<Sku> {
   const at = inv.clock.now().toISOString();
   const initial = {

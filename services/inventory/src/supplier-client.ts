@@ -12,7 +12,8 @@ const StatusReply = z.object({ status: z.enum(['ok', 'fail', 'delayed']) });
 export class SupplierUnavailable extends Error {}
 
 /**
- * The supplier's API (SPEC §6). Every call has a timeout; it is only ever called from durable
+ * The supplier's API (`POST /reserve`, `GET /reservations/:ref`; `tools/supplier-sim` plays it).
+ * Every call has a timeout; it is only ever called from durable
  * jobs, never while an HTTP request of ours waits. Retries are the jobs' (durable backoff).
  */
 export class SupplierClient {

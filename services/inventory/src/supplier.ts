@@ -8,7 +8,7 @@ import { settle } from './orders';
 import type { OrderDoc } from './store/orders';
 
 /**
- * The supplier workflow of SPEC §6, one durable job per step: ask the supplier to reserve, then
+ * The supplier workflow (services/inventory/README.md), one durable job per step: ask the supplier to reserve, then
  * check the reservation's status after a delay, again while it answers `delayed`, at most
  * `SUPPLIER_MAX_DELAYED_RECHECKS` times. Each step first re-reads the order and does nothing if
  * it has moved on, so a step run twice (a crash after the work) or racing a webhook, a restock

@@ -1,4 +1,4 @@
-import { notificationRpc } from '@allot/contracts';
+import { notificationsRpc } from '@allot/contracts';
 import { defineService } from '@allot/kit';
 import { notificationsEnv } from './config';
 import { notificationsContext } from './context';
@@ -13,7 +13,7 @@ import { bulkTenantIndexes } from './store/bulk-tenants';
 import { deadLetterIndexes } from './store/dead-letters';
 import { notificationIndexes } from './store/notifications';
 
-/** The notifications service (SPEC §7): stored notifications from events, bulk sends, the platform's dead letters. */
+/** The notifications service (its README.md): stored notifications from events, bulk sends, the platform's dead letters. */
 export const notificationsService = defineService({
   name: 'notifications',
   env: notificationsEnv,
@@ -24,7 +24,7 @@ export const notificationsService = defineService({
     bulkTenants: bulkTenantIndexes,
     deadLetters: deadLetterIndexes,
   },
-  rpc: notificationRpc,
+  rpc: notificationsRpc,
   context: notificationsContext,
   handlers: (ntf) => ({ ...notificationHandlers(ntf), ...bulkHandlers(ntf), ...deadLetterHandlers(ntf) }),
   consumers: eventConsumers,

@@ -1,4 +1,4 @@
-import { notificationRpc, type Order } from '@allot/contracts';
+import { notificationsRpc, type Order } from '@allot/contracts';
 import { EventPublisher, makeEvent, newId, RpcClient } from '@allot/kit';
 import { eventually, testEnv, testNats } from '@allot/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,8 +25,8 @@ describe('notifications retention', () => {
     const tenantId = newId('t');
     const actor = { kind: 'user' as const, userId: 'hana' };
     const rpc = new RpcClient(conn.nc);
-    const call = <K extends keyof typeof notificationRpc>(operation: K, input: unknown) =>
-      rpc.call('notifications', operation, notificationRpc[operation], input as never, { tenantId, actor });
+    const call = <K extends keyof typeof notificationsRpc>(operation: K, input: unknown) =>
+      rpc.call('notifications', operation, notificationsRpc[operation], input as never, { tenantId, actor });
     const order = (): Order => {
       const at = clock.now().toISOString();
       return {

@@ -34,7 +34,7 @@ function deployment(s: Deployable) {
           annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': s.public ? '9464' : '8080' },
         },
         spec: {
-          // SIGTERM drains within 10 s (SPEC §10); the 5 s preStop lets endpoints forget the pod first.
+          // SIGTERM drains within 10 s (README.md, How services are built); the 5 s preStop lets endpoints forget the pod first.
           terminationGracePeriodSeconds: 30,
           automountServiceAccountToken: false,
           securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },

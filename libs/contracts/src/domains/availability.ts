@@ -45,7 +45,7 @@ export const availabilityEvents = {
 };
 
 /**
- * HTTP queries and bodies of SPEC §5 (the gateway validates with these, the service again).
+ * HTTP queries and bodies of the availability API (the gateway validates with these, the service again).
  * Without `sessionId` an answer covers the tenant's active sessions a page at a time, in id
  * order: `limit` sessions at most (fewer if their figures would pass the page's byte budget),
  * and `cursor` (a `nextCursor`) starts after the last session of the page before.

@@ -14,7 +14,7 @@ import {
   SlotSnapshot,
 } from './capacity';
 
-/** HTTP request bodies and queries of SPEC §4 (the gateway validates with these, the service again). */
+/** HTTP request bodies and queries of the capacity API (the gateway validates with these, the service again). */
 export const CreateSession = z.strictObject({
   name: z.string().trim().min(1).max(200),
   description: z.string().max(2000).default(''),

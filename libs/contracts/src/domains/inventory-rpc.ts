@@ -3,7 +3,7 @@ import { Id, Pagination, page } from '../primitives';
 import { platformRpc, rpc } from '../rpc';
 import { Movement, Order, OrderStatus, Sku, SkuCode } from './inventory';
 
-/** HTTP request bodies and queries of SPEC §6 (the gateway validates with these, the service again). */
+/** HTTP request bodies and queries of the inventory API (the gateway validates with these, the service again). */
 const Quantity = z.number().int().min(0).max(1_000_000_000);
 const Reason = z.string().trim().min(1).max(500);
 
@@ -29,7 +29,7 @@ export const CreateOrder = z.strictObject({ sku: SkuCode, qty: z.number().int().
 export const ListOrders = Pagination.extend({ status: OrderStatus.optional(), sku: SkuCode.optional() }).strict();
 export const SkuRef = z.object({ sku: SkuCode });
 
-/** What the supplier tells us by webhook (SPEC §6.4); the gateway checks its signature first. */
+/** What the supplier tells us by webhook (docs/api.md, the supplier's callback); the gateway checks its signature first. */
 export const SupplierWebhook = z.strictObject({ ref: z.string().min(1).max(200), status: z.enum(['ok', 'fail']) });
 export const WebhookReceipt = z.object({ received: z.literal(true), applied: z.boolean() });
 

@@ -57,7 +57,7 @@ export const BulkLimits = z.object({
 export type BulkLimits = z.infer<typeof BulkLimits>;
 export const UpdateBulkLimits = BulkLimits.partial().strict();
 
-export const notificationEvents = {
+export const notificationsEvents = {
   'notification.created': event('A notification was stored for a recipient', z.object({ notification: Notification })),
 };
 
@@ -73,7 +73,7 @@ export const DeadLetterId = z
   .max(200)
   .regex(/^[A-Za-z0-9_-]+$/, 'must be a dead-letter id');
 
-/** A message some service's consumer gave up on, as the admin API shows it (SPEC §7). */
+/** A message some service's consumer gave up on, as the admin API shows it (services/notifications/README.md). */
 export const DeadLetterView = z.object({
   id: DeadLetterId,
   service: z.string(),
@@ -94,7 +94,7 @@ export type DeadLetterView = z.infer<typeof DeadLetterView>;
 
 export const ListDeadLetters = Pagination.extend({ service: z.enum([...domainServices, 'gateway']).optional() }).strict();
 
-export const notificationRpc = {
+export const notificationsRpc = {
   'notification.list': rpc(
     'List the notifications of the caller, newest first, with the exact unread count',
     ListNotifications,
@@ -114,4 +114,4 @@ export const notificationRpc = {
   ),
   'deadLetter.delete': rpc('Delete a dead letter', z.strictObject({ id: DeadLetterId }), DeadLetterView),
 };
-export type NotificationRpc = typeof notificationRpc;
+export type NotificationsRpc = typeof notificationsRpc;

@@ -1,4 +1,4 @@
-/** Availability alerts (SPEC §5, seed 002). Pure. */
+/** Availability alerts (services/availability/README.md, Decisions). Pure. */
 import type { Availability, AvailabilityAlert } from '@allot/contracts';
 
 /** Fewer slots than this left today is `low_availability`. */

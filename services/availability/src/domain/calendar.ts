@@ -1,4 +1,4 @@
-/** UTC calendar dates (`YYYY-MM-DD`, SPEC §2) as the queries step through them. Pure. */
+/** UTC calendar dates (`YYYY-MM-DD`) as the queries step through them. Pure. */
 const DAY_MS = 86_400_000;
 
 export const dateOf = (instant: Date) => instant.toISOString().slice(0, 10);

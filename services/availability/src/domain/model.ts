@@ -1,5 +1,5 @@
 /**
- * The read model as values (SPEC §5): what is known of a session and of a session/date, how a
+ * The read model as values (services/availability/README.md): what is known of a session and of a session/date, how a
  * newer fact replaces an older one, and the figures clients see. Pure: no I/O.
  */
 import type { Availability, AvailabilityUpdated, SlotSnapshot } from '@allot/contracts';

@@ -4,7 +4,7 @@ import type { Availability } from '../context';
 import { availabilityAlerts, availabilityOn, availabilityRange, availabilityTrends, peakHours } from '../queries';
 import { refreshAvailability } from '../refresh';
 
-/** SPEC §5: every query, answered from this replica's cache, and the admin's refresh. */
+/** Every availability query, answered from this replica's cache, and the admin's refresh. */
 export const availabilityHandlers = (av: Availability): Handlers<AvailabilityRpc> => ({
   'availability.get': (query, { tenantId }) => availabilityOn(av, tenantId, query),
   'availability.range': (query, { tenantId }) => availabilityRange(av, tenantId, query),

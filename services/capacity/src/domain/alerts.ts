@@ -1,5 +1,5 @@
 /**
- * Capacity alerts (SPEC §4, `GET /v1/capacity/alerts` and the `alert.raised` event). Pure: the
+ * Capacity alerts (services/capacity/README.md, `GET /v1/capacity/alerts` and the `alert.raised` event). Pure: the
  * caller supplies today's figures of a session and the alert state it last saw.
  */
 

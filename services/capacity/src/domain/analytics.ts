@@ -1,5 +1,5 @@
 /**
- * Session analytics (SPEC §4, `GET /v1/sessions/:id/analytics`). Pure: the store gathers the
+ * Session analytics (services/capacity/README.md, `GET /v1/sessions/:id/analytics`). Pure: the store gathers the
  * per-date figures and queue entries of the period, these functions turn them into the reply.
  */
 

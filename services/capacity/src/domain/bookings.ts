@@ -1,4 +1,4 @@
-/** Bookings as values (SPEC §4): how one is made, how it changes, and who may see it. Pure. */
+/** Bookings as values (services/capacity/README.md, The rules): how one is made, how it changes, and who may see it. Pure. */
 import type { Actor, Booking, BookingType, SlotSnapshot } from '@allot/contracts';
 
 export interface NewBooking {

@@ -1,6 +1,6 @@
 /**
  * Calendar-date arithmetic on `YYYY-MM-DD` strings. Every date in Allot is a UTC calendar date
- * (SPEC §2), so all arithmetic runs on UTC midnights: local time zones and DST never shift a day.
+ * (docs/api.md), so all arithmetic runs on UTC midnights: local time zones and DST never shift a day.
  */
 
 const DAY_MS = 86_400_000;

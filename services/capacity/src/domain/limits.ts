@@ -1,4 +1,4 @@
-/** Limits against hoarding (SPEC §3): their defaults, and the checks a booking or an entry must pass. Pure. */
+/** Limits against hoarding (see README.md): their defaults, and the checks a booking or an entry must pass. Pure. */
 import { AppError, type HoardingLimits } from '@allot/contracts';
 
 export const defaultLimits: HoardingLimits = {

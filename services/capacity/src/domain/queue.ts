@@ -1,5 +1,5 @@
 /**
- * Waitlist ordering and promotion (SPEC §4, queue entry). Pure: the store loads the pending,
+ * Waitlist ordering and promotion (services/capacity/README.md, The rules). Pure: the store loads the pending,
  * unexpired entries of one session/date and applies what these functions decide.
  */
 

@@ -6,13 +6,13 @@ import { checkAlerts } from '../insights';
 import { toBooking } from '../store/bookings';
 import { processQueue } from '../waitlist';
 
-/** Bookings by result (SPEC §10): confirmed, held, capacity_exhausted, session_inactive, … */
+/** Bookings by result, a metric: confirmed, held, capacity_exhausted, session_inactive, … */
 const metrics = lazyInstruments((meter) => ({
   bookings: meter.createCounter('allot_bookings_total', { description: 'Booking requests by result' }),
 }));
 
 /**
- * Bookings and holds (SPEC §4). Once a booking change is on the ledger the request succeeds:
+ * Bookings and holds. Once a booking change is on the ledger the request succeeds:
  * what follows (alerts, offering freed slots to the waitlist) is retried by the sweep if it fails.
  */
 export const bookingHandlers = (cap: Capacity) => {

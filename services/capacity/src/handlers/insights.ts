@@ -3,7 +3,7 @@ import type { Handlers } from '@allot/kit';
 import type { Capacity } from '../context';
 import { checkCapacity, currentAlerts, sessionAnalytics } from '../insights';
 
-/** Capacity checks, analytics, alerts (SPEC §4), and the tenant's limits against hoarding (§3). */
+/** Capacity checks, analytics, alerts, and the tenant's limits against hoarding. */
 export const insightHandlers = (cap: Capacity) =>
   ({
     'capacity.check': (input, { tenantId }) => checkCapacity(cap, tenantId, input),

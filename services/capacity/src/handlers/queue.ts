@@ -5,7 +5,7 @@ import type { Capacity } from '../context';
 import { toQueueEntry } from '../store/queue';
 import { cancelEntry, joinQueue, processQueue, queueStatus } from '../waitlist';
 
-/** The waitlist (SPEC §4). */
+/** The waitlist. */
 export const queueHandlers = (cap: Capacity) =>
   ({
     'queue.join': (input, { tenantId, actor, idempotencyKey }) => joinQueue(cap, tenantId, actor, input, idempotencyKey),

@@ -4,7 +4,7 @@ import type { Capacity } from '../context';
 import { createSession, setCapacity, updateSession } from '../sessions';
 import { toSession } from '../store/sessions';
 
-/** Sessions and their capacity (SPEC §4). */
+/** Sessions and their capacity. */
 export const sessionHandlers = (cap: Capacity) =>
   ({
     'session.create': (input, { tenantId, idempotencyKey }) => createSession(cap, tenantId, input, idempotencyKey),

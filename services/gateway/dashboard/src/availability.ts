@@ -18,7 +18,7 @@ export interface CellKey {
 /**
  * Where the grid's figures come from. Today the capacity service answers them: one
  * `GET /v1/capacity/check` per cell, and a cell is read again when the `bookings` channel says
- * a booking of that session/date changed. When the availability service (SPEC §5) is running,
+ * a booking of that session/date changed. When the availability service is running,
  * `loadCells` becomes one `GET /v1/availability/range` call and `availability.updated` events
  * (already handled below) carry the new figures themselves.
  */

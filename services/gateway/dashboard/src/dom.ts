@@ -29,7 +29,7 @@ function nodes(children: Child[]): (Node | string)[] {
   return children.filter((c) => c !== null && c !== undefined && c !== false).map((c) => (c instanceof Node ? c : String(c)));
 }
 
-/** `2026-03-14` → `Sat 14 Mar` (dates are UTC days, SPEC §2). */
+/** `2026-03-14` → `Sat 14 Mar` (dates are UTC days). */
 export function shortDate(date: string) {
   return new Date(`${date}T00:00:00Z`).toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' });
 }

@@ -20,7 +20,7 @@ function canonical(value: unknown): string {
 }
 
 /**
- * Runs a creating POST at most once per `Idempotency-Key` and credential (SPEC §2, the IETF
+ * Runs a creating POST at most once per `Idempotency-Key` and credential (docs/api.md, the IETF
  * Idempotency-Key draft): the same key and body replays the stored response with
  * `Idempotent-Replayed: true`; another body is 422; a request still running is 409. Called
  * after validation, so an invalid request is never stored; a `validation_failed` from a service

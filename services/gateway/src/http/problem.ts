@@ -42,7 +42,7 @@ export function problem(c: Context, error: AppError, status: number = error.stat
 }
 
 /**
- * Turns anything thrown into an `AppError` with the SPEC's code: domain errors as they are,
+ * Turns anything thrown into an `AppError` with its code of docs/api.md: domain errors as they are,
  * Hono's HTTP exceptions (malformed JSON, wrong media type, body too large) as validation
  * failures, anything else as `internal`.
  */

@@ -20,7 +20,7 @@ const query = <K extends keyof typeof availabilityRpc>(operation: K, path: strin
   });
 
 /**
- * SPEC §5: availability queries (any credential of the tenant) and the admin's refresh. Answers
+ * Availability queries (any credential of the tenant) and the admin's refresh. Answers
  * are kept by this replica until the tenant's availability changes, and carry an `ETag` (which
  * changes exactly when a figure or version in the answer does): polling costs almost nothing.
  */

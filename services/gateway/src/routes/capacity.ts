@@ -27,7 +27,7 @@ const anyone = ['apiKey', 'user'] as const;
 const service = 'capacity' as const;
 const op = <K extends keyof typeof capacityRpc>(operation: K) => ({ service, operation, contract: capacityRpc[operation] });
 
-/** SPEC §4: sessions, capacity, bookings, the waitlist, analytics and alerts. */
+/** Sessions, capacity, bookings, the waitlist, analytics and alerts. */
 export function capacityRoutes(deps: GatewayDeps) {
   const app = router();
   registerRpcRoutes(app, deps, [

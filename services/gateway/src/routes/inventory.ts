@@ -29,7 +29,7 @@ const anyone = ['apiKey', 'user'] as const;
 const service = 'inventory' as const;
 const op = <K extends keyof InventoryRpc>(operation: K) => ({ service, operation, contract: inventoryRpc[operation] });
 
-/** SPEC §6: SKUs, stock, orders, the movements ledger, and the supplier's signed callback. */
+/** SKUs, stock, orders, the movements ledger, and the supplier's signed callback. */
 export function inventoryRoutes(deps: GatewayDeps) {
   const app = router();
   registerRpcRoutes(app, deps, [

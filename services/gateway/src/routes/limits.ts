@@ -1,4 +1,4 @@
-import { AppError, BulkLimits, capacityRpc, HoardingLimits, inventoryRpc, notificationRpc, OrderLimits } from '@allot/contracts';
+import { AppError, BulkLimits, capacityRpc, HoardingLimits, inventoryRpc, notificationsRpc, OrderLimits } from '@allot/contracts';
 import { createRoute } from '@hono/zod-openapi';
 import type { GatewayDeps } from '../deps';
 import { requireCredential } from '../http/auth';
@@ -64,7 +64,7 @@ export function limitsRoutes(deps: GatewayDeps) {
       const [hoarding, orders, bulk] = await Promise.all([
         deps.callService(c, 'capacity', 'limits.get', capacityRpc['limits.get'], {}),
         optional(deps.callService(c, 'inventory', 'limits.get', inventoryRpc['limits.get'], {})),
-        optional(deps.callService(c, 'notifications', 'limits.get', notificationRpc['limits.get'], {})),
+        optional(deps.callService(c, 'notifications', 'limits.get', notificationsRpc['limits.get'], {})),
       ]);
       return c.json({ ...hoarding, ...orders, ...bulk }, 200);
     })
@@ -84,8 +84,8 @@ export function limitsRoutes(deps: GatewayDeps) {
           ? deps.callService(c, 'inventory', 'limits.set', inventoryRpc['limits.set'], orderPatch)
           : optional(deps.callService(c, 'inventory', 'limits.get', inventoryRpc['limits.get'], {})),
         changes(bulkPatch)
-          ? deps.callService(c, 'notifications', 'limits.set', notificationRpc['limits.set'], bulkPatch)
-          : optional(deps.callService(c, 'notifications', 'limits.get', notificationRpc['limits.get'], {})),
+          ? deps.callService(c, 'notifications', 'limits.set', notificationsRpc['limits.set'], bulkPatch)
+          : optional(deps.callService(c, 'notifications', 'limits.get', notificationsRpc['limits.get'], {})),
       ]);
       return c.json({ ...hoarding, ...orders, ...bulk }, 200);
     });

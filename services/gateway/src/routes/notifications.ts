@@ -1,4 +1,4 @@
-import { BulkRequest, DeadLetterId, Id, ListDeadLetters, ListNotifications, type NotificationRpc, notificationRpc } from '@allot/contracts';
+import { BulkRequest, DeadLetterId, Id, ListDeadLetters, ListNotifications, type NotificationsRpc, notificationsRpc } from '@allot/contracts';
 import { z } from '@hono/zod-openapi';
 import type { GatewayDeps } from '../deps';
 import { router } from '../http/openapi';
@@ -7,10 +7,10 @@ import { registerRpcRoutes, rpcRoute } from '../http/rpc-route';
 const tenant = ['apiKey'] as const;
 const anyone = ['apiKey', 'user'] as const;
 const service = 'notifications' as const;
-const op = <K extends keyof NotificationRpc>(operation: K) => ({ service, operation, contract: notificationRpc[operation] });
+const op = <K extends keyof NotificationsRpc>(operation: K) => ({ service, operation, contract: notificationsRpc[operation] });
 const deadLetterById = z.object({ id: DeadLetterId });
 
-/** SPEC §7: the caller's notifications, bulk sends, and the platform's dead letters (admin). */
+/** The caller's notifications, bulk sends, and the platform's dead letters (admin). */
 export function notificationRoutes(deps: GatewayDeps) {
   const app = router();
   registerRpcRoutes(app, deps, [

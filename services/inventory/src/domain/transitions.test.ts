@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { canMove, isFinal, sourcesOf } from './transitions';
 
 describe('order transitions', () => {
-  it('transitions - follow SPEC §6 and nothing else', () => {
+  it('transitions - follow the order states of the README and nothing else', () => {
     expect(canMove('pending', 'reserved')).toBe(true);
     expect(canMove('awaiting_restock', 'cancelled')).toBe(true);
     expect(canMove('reserved', 'fulfilled')).toBe(true);

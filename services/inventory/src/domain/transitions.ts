@@ -1,7 +1,7 @@
 import type { OrderStatus } from '@allot/contracts';
 
 /**
- * The one table of allowed order transitions (SPEC §6). Every change of an order is checked
+ * The one table of allowed order transitions (README.md, Order states). Every change of an order is checked
  * against it, and every stored update is guarded by its `from` states, so a replayed job, a
  * duplicated webhook or two racing requests never move an order (or its stock) twice.
  */

@@ -5,7 +5,7 @@ import { changeStock, createSku, getSku } from '../skus';
 import { toMovement } from '../store/movements';
 import { toSku } from '../store/skus';
 
-/** SKUs, stock changes and the movements ledger (SPEC §6). */
+/** SKUs, stock changes and the movements ledger. */
 export const skuHandlers = (inv: Inventory) =>
   ({
     'sku.create': (input, { tenantId }) => createSku(inv, tenantId, input),

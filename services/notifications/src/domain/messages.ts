@@ -1,5 +1,5 @@
 /**
- * What each event of SPEC §7 tells whom: pure functions from a parsed event to the notifications
+ * What each event tells whom (the table of the service's README.md): pure functions from a parsed event to the notifications
  * it gives rise to (recipient, type and text). No I/O; the consumers store what these return.
  */
 import type { Actor, CatalogEvent, Notification } from '@allot/contracts';
@@ -129,7 +129,7 @@ export function inventoryNotifications(event: CatalogEvent<'inventory'>): Draft[
   }
 }
 
-/** A bulk send's notification for one user (SPEC §7: announcement, reminder or alert). */
+/** A bulk send's notification for one user (announcement, reminder or alert). */
 export function bulkNotification(
   userId: string,
   send: { type: string; title: string; message: string; severity?: Notification['severity'] },

@@ -1,4 +1,4 @@
-import { AppError, type NotificationRpc } from '@allot/contracts';
+import { AppError, type NotificationsRpc } from '@allot/contracts';
 import { type Handlers, newId } from '@allot/kit';
 import type { Notifications } from '../context';
 import { bulkSendBytes, checkSendBytes, quotaExceeded } from '../domain/bulk-limits';
@@ -67,4 +67,4 @@ export const bulkHandlers = (ntf: Notifications) =>
       ntf.log.info({ limits }, 'bulk limits changed');
       return limits;
     },
-  }) satisfies Partial<Handlers<NotificationRpc>>;
+  }) satisfies Partial<Handlers<NotificationsRpc>>;

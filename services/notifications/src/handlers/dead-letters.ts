@@ -1,4 +1,4 @@
-import { AppError, type NotificationRpc } from '@allot/contracts';
+import { AppError, type NotificationsRpc } from '@allot/contracts';
 import { type DeadLetterSubscription, type Handlers, redeliver, removeDeadLetter, toPage } from '@allot/kit';
 import type { Notifications } from '../context';
 import { toDeadLetterView } from '../store/dead-letters';
@@ -12,7 +12,7 @@ export const deadLetterInbox = (ntf: Notifications): DeadLetterSubscription => (
   },
 });
 
-/** `/v1/admin/dead-letters` (SPEC §7): list, retry, delete — every service's, of the caller's tenant only. */
+/** `/v1/admin/dead-letters`: list, retry, delete — every service's, of the caller's tenant only. */
 export const deadLetterHandlers = (ntf: Notifications) =>
   ({
     'deadLetter.list': async ({ limit, cursor, service }, { tenantId }) =>
@@ -38,4 +38,4 @@ export const deadLetterHandlers = (ntf: Notifications) =>
       for (const seq of doc.streamSeqs) await removeDeadLetter(ntf.service.jsm, seq);
       return toDeadLetterView(doc);
     },
-  }) satisfies Partial<Handlers<NotificationRpc>>;
+  }) satisfies Partial<Handlers<NotificationsRpc>>;

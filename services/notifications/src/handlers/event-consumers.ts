@@ -22,7 +22,7 @@ function notifyingConsumer<S extends 'capacity' | 'inventory'>(
   };
 }
 
-/** The events of SPEC §7's table, each turned into its notifications (one per event and recipient). */
+/** The events of the README's table, each turned into its notifications (one per event and recipient). */
 export const eventConsumers = (ntf: Notifications): EventSubscription[] => [
   notifyingConsumer(
     ntf,

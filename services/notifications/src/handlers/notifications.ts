@@ -1,10 +1,10 @@
-import { AppError, type NotificationRpc } from '@allot/contracts';
+import { AppError, type NotificationsRpc } from '@allot/contracts';
 import { type Handlers, toPage } from '@allot/kit';
 import type { Notifications } from '../context';
 import { feedOf } from '../domain/messages';
 import { toNotification } from '../store/notifications';
 
-/** The caller's feed (SPEC §7): a user token reads its own, an API key the tenant's admins feed. */
+/** The caller's feed: a user token reads its own, an API key the tenant's admins feed. */
 export const notificationHandlers = (ntf: Notifications) =>
   ({
     'notification.list': async ({ limit, cursor, unread }, { tenantId, actor }) => {
@@ -25,4 +25,4 @@ export const notificationHandlers = (ntf: Notifications) =>
       const marked = await ntf.notifications.markAllRead(tenantId, feed, ntf.clock.now().toISOString());
       return { marked, unreadCount: await ntf.notifications.unreadCount(tenantId, feed) };
     },
-  }) satisfies Partial<Handlers<NotificationRpc>>;
+  }) satisfies Partial<Handlers<NotificationsRpc>>;
