@@ -1,4 +1,5 @@
 import { eventStream } from '@allot/contracts';
+import type { BackgroundWork, RunningWork } from '@allot/kit';
 import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import type { Availability } from './context';
 import { startLiveFeed } from './live-feed';
@@ -53,44 +54,48 @@ async function ackFloor(jsm: JetStreamManager): Promise<number | undefined> {
 }
 
 /** Records how far the projection has applied the stream (see `StartPosition`). */
-export async function recordProgress(av: Availability): Promise<void> {
-  const floor = await ackFloor(av.service.jsm);
+export async function recordProgress(av: Pick<Availability, 'jetStream' | 'store'>): Promise<void> {
+  const floor = await ackFloor(av.jetStream.jsm);
   if (floor !== undefined) await av.store.recordAppliedThrough(floor);
 }
 
 /**
- * Starts this replica's live feed, rebuilds from the capacity service if the stream has a gap
- * (retrying until capacity answers), and reports ready only once the feed and the projection
- * have applied everything the stream held at start.
+ * The replica's catch-up, as background work: starts its live feed, rebuilds from the capacity
+ * service if the stream has a gap (retrying until capacity answers), and holds `/readyz` (as
+ * `caughtUp`) until the feed and the projection have applied everything the stream held at start.
  */
-export async function catchUp(av: Availability) {
-  const { service, position } = av;
-  const feed = await startLiveFeed(service.js, service.log, av.cache, { startSeq: position.startSeq, lastSeqAtStart: position.lastSeq });
+export function catchUp(av: Availability): BackgroundWork {
+  return { name: 'caughtUp', start: () => startCatchUp(av) };
+}
+
+async function startCatchUp(av: Availability): Promise<RunningWork> {
+  const { log, position, jetStream } = av;
+  const feed = await startLiveFeed(jetStream.js, log, av.cache, { startSeq: position.startSeq, lastSeqAtStart: position.lastSeq });
   let rebuilt = !position.gap;
   let stopped = false;
   const rebuilding = (async () => {
     while (!rebuilt && !stopped) {
       try {
-        await rebuildFromCapacity(service, av.projection, {}, { bookings: true });
+        await rebuildFromCapacity(av, {}, { bookings: true });
         rebuilt = true;
-        service.log.info('read model rebuilt from the capacity service after a gap in its events');
+        log.info('read model rebuilt from the capacity service after a gap in its events');
       } catch (error) {
-        service.log.warn({ err: error }, 'rebuild from the capacity service failed; will retry');
+        log.warn({ err: error }, 'rebuild from the capacity service failed; will retry');
         await new Promise((resolve) => setTimeout(resolve, REBUILD_RETRY_MS));
       }
     }
   })();
   let projected = position.lastSeq === 0;
-  service.addReadinessCheck('caughtUp', async () => {
-    projected ||= ((await ackFloor(service.jsm)) ?? 0) >= position.lastSeq;
-    return rebuilt && projected && feed.caughtUp();
-  });
   return {
-    async close() {
+    async ready() {
+      projected ||= ((await ackFloor(jetStream.jsm)) ?? 0) >= position.lastSeq;
+      return rebuilt && projected && feed.caughtUp();
+    },
+    async stop() {
       stopped = true;
       await rebuilding;
       await feed.stop();
-      await recordProgress(av).catch((error) => service.log.warn({ err: error }, 'could not record progress'));
+      await recordProgress(av).catch((error) => log.warn({ err: error }, 'could not record progress'));
     },
   };
 }

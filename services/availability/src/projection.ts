@@ -6,7 +6,11 @@ import type { Facts } from './domain/facts';
 import { type SlotState, slotKey, updateOf } from './domain/model';
 import type { ReadModelStore } from './store/read-model';
 
-export type AvailabilityService = Service<any, 'availability'>;
+/** How the projection announces figures: an `availability.updated` event, published on the service's stream. */
+export interface Announcer {
+  event: Service<any, 'availability'>['event'];
+  publish(envelope: EventEnvelope): Promise<void>;
+}
 
 /**
  * Applies facts to the database (and to this replica's cache) and announces every session/date
@@ -26,7 +30,7 @@ export class Projection {
   private readonly written = new LRUCache<string, number>({ max: 100_000 });
 
   constructor(
-    private readonly service: AvailabilityService,
+    private readonly announcer: Announcer,
     private readonly store: ReadModelStore,
     private readonly cache: ReadModelCache,
   ) {}
@@ -63,10 +67,10 @@ export class Projection {
   private announce(slot: SlotState, id: string): Promise<void> {
     // occurredAt is when the figures changed, so every replica shows the same `lastUpdated`.
     const envelope: EventEnvelope = {
-      ...this.service.event(slot.tenantId, 'availability.updated', updateOf(slot)),
+      ...this.announcer.event(slot.tenantId, 'availability.updated', updateOf(slot)),
       id,
       occurredAt: slot.lastUpdated,
     };
-    return this.service.events.publish(envelope);
+    return this.announcer.publish(envelope);
   }
 }

@@ -13,7 +13,7 @@ import { rebuildFromCapacity } from './rebuild';
  * The answer is the first page of the date's figures, bounded like every list.
  */
 export async function refreshAvailability(av: Availability, tenantId: string, date: string, sessionId?: string) {
-  await rebuildFromCapacity(av.service, av.projection, { tenantId, sessionId, date }, { bookings: false });
+  await rebuildFromCapacity(av, { tenantId, sessionId, date }, { bookings: false });
   const items = await allOn(av, tenantId, date, sessionId);
   const slots = await av.cache.slotsOf(items.map((a) => ({ sessionId: a.sessionId, date })));
   for (const item of items) {

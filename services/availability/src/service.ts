@@ -18,7 +18,7 @@ export const availabilityService = defineService({
   consumers: capacityEvents,
   tasks: (av) => [every(1000, 'record-progress', () => recordProgress(av))],
   // The replica's live feed, and the rebuild after a gap: what makes its answers current.
-  serve: catchUp,
+  background: (av) => [catchUp(av)],
 });
 
 /** Starts the availability service with this environment (tests; `main.ts` runs it as a process). */
