@@ -3,7 +3,7 @@ import { defineService, every } from '@allot/kit';
 import { catchUp, recordProgress } from './catch-up';
 import { availabilityEnv } from './config';
 import { availabilityContext } from './context';
-import { capacityEvents } from './handlers/capacity-events';
+import { capacityEventConsumers } from './handlers/capacity-events';
 import { availabilityHandlers } from './handlers/queries';
 import { readModelIndexes } from './store/read-model';
 
@@ -15,7 +15,7 @@ export const availabilityService = defineService({
   rpc: availabilityRpc,
   context: availabilityContext,
   handlers: availabilityHandlers,
-  consumers: capacityEvents,
+  consumers: capacityEventConsumers,
   tasks: (av) => [every(1000, 'record-progress', () => recordProgress(av))],
   // The replica's live feed, and the rebuild after a gap: what makes its answers current.
   background: (av) => [catchUp(av)],

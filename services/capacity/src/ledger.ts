@@ -3,6 +3,7 @@ import { LedgerEngine, type LedgerPlan, type Logger, type OutboxEntry } from '@a
 import type { CapacityService } from './config';
 import { type Decision, decideBatch, type SlotChange } from './domain/ledger';
 import { holdExpiry } from './jobs/kinds';
+import type { AcrossTenants } from './store/across-tenants';
 import { type BookingStore, toBooking } from './store/bookings';
 import { type Inflight, type LedgerFigures, releaseId, type SlotDoc, SlotStore, slotId, snapshotOf } from './store/slots';
 
@@ -62,6 +63,11 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
   /** The figures of a session's ledgers, optionally within dates. */
   listForSession(tenantId: string, sessionId: string, from?: string, to?: string): Promise<SlotDoc[]> {
     return this.slots.listForSession(tenantId, sessionId, from, to);
+  }
+
+  /** A page of every tenant's ledgers (their figures), for read models to rebuild from. */
+  acrossTenants(query: AcrossTenants): Promise<SlotDoc[]> {
+    return this.slots.acrossTenants(query);
   }
 
   /**

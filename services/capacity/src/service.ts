@@ -1,9 +1,7 @@
 import { capacityRpc } from '@allot/contracts';
 import { defineService } from '@allot/kit';
-import type { Db } from 'mongodb';
-import type { CapacityService } from './config';
 import { capacityEnv } from './config';
-import { type Capacity, capacityContext } from './context';
+import { capacityContext } from './context';
 import { bookingHandlers } from './handlers/bookings';
 import { insightHandlers } from './handlers/insights';
 import { queueHandlers } from './handlers/queue';
@@ -22,14 +20,13 @@ export const capacityService = defineService({
   env: capacityEnv,
   indexes: { sessions: sessionIndexes, slots: slotIndexes, bookings: bookingIndexes, queue: queueIndexes },
   rpc: capacityRpc,
-  // The read-model operations read the collections across tenants, so they get the database itself.
-  context: (service: CapacityService) => ({ ...capacityContext(service), db: service.db }),
-  handlers: (cap: Capacity & { db: Db }) => ({
+  context: capacityContext,
+  handlers: (cap) => ({
     ...sessionHandlers(cap),
     ...bookingHandlers(cap),
     ...queueHandlers(cap),
     ...insightHandlers(cap),
-    ...readModelHandlers(cap.db),
+    ...readModelHandlers(cap),
   }),
   jobs: expiryJobs,
   tasks: (cap) => [queueSweep(cap)],

@@ -10,7 +10,7 @@ import { factsOf } from '../domain/facts';
  * session/date's too, so their writes share batches: the versions make a redelivered or
  * reordered event change nothing, and an announcement already superseded is skipped.
  */
-export function capacityEvents(av: Availability): EventSubscription[] {
+export function capacityEventConsumers(av: Availability): EventSubscription[] {
   return [
     {
       source: 'capacity',

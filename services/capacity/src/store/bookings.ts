@@ -2,6 +2,7 @@ import { type Actor, AppError, type Booking, type EventEnvelope } from '@allot/c
 import { isDuplicateKey, type OutboxCollection, type OutboxEntry } from '@allot/kit';
 import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
 import { canSee } from '../domain/bookings';
+import { type AcrossTenants, acrossTenants } from './across-tenants';
 
 /**
  * A booking: the source of its state, moved only by guarded transitions (`status` is compared
@@ -122,6 +123,11 @@ export class BookingStore {
   async confirmedSlotsOf(tenantId: string, userId: string, sessionId: string, date: string): Promise<number> {
     const docs = await this.docs.find({ tenantId, userId, sessionId, date, status: 'confirmed' }, { projection: { slots: 1 } }).toArray();
     return docs.reduce((sum, d) => sum + d.slots, 0);
+  }
+
+  /** A page of every tenant's bookings in any state, for read models to rebuild from (see `acrossTenants`). */
+  acrossTenants(query: AcrossTenants): Promise<BookingDoc[]> {
+    return acrossTenants(this.docs, query, 'sessionId');
   }
 
   list(tenantId: string, filter: BookingFilter, limit: number, after?: string): Promise<BookingDoc[]> {

@@ -1,6 +1,7 @@
 import { AppError, type EventEnvelope, type Session } from '@allot/contracts';
 import type { Clock, OutboxCollection, OutboxEntry } from '@allot/kit';
 import type { Filter, IndexDescription } from 'mongodb';
+import { type AcrossTenants, acrossTenants } from './across-tenants';
 
 export interface SessionDoc extends Omit<Session, 'id'> {
   _id: string;
@@ -74,6 +75,11 @@ export class SessionStore {
     if (options.active !== undefined) filter.isActive = options.active;
     if (options.after) filter._id = { $gt: options.after };
     return this.docs.find(filter).sort({ _id: 1 }).limit(options.limit).toArray();
+  }
+
+  /** A page of every tenant's sessions, for read models to rebuild from (see `acrossTenants`). */
+  acrossTenants(query: Omit<AcrossTenants, 'date'>): Promise<SessionDoc[]> {
+    return acrossTenants(this.docs, query, '_id');
   }
 
   listActive(tenantId: string): Promise<SessionDoc[]> {

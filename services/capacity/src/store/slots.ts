@@ -1,6 +1,7 @@
 import type { Booking, CapacityAlertType, EventEnvelope, SlotSnapshot } from '@allot/contracts';
 import { type OutboxEntry, OutboxLedgerStore } from '@allot/kit';
 import type { Filter, IndexDescription } from 'mongodb';
+import { type AcrossTenants, acrossTenants } from './across-tenants';
 
 /**
  * A change written on the ledger whose other half is not done yet: a taken booking not yet
@@ -11,8 +12,12 @@ export type Inflight =
   | { id: string; kind: 'take'; booking: Booking; at: string }
   | { id: string; kind: 'release'; bookingId: string; at: string };
 
-/** The id of a release on the ledger (a booking is released at most once). */
-export const releaseId = (bookingId: string) => `release:${bookingId}`;
+/**
+ * The id of a release on the ledger (a booking is released at most once): `release-<booking id>`,
+ * the form the inventory ledger uses too. Ledgers written before carry `release:<booking id>`,
+ * which `inflightKey` still recognises, so a release in flight across an upgrade is not applied twice.
+ */
+export const releaseId = (bookingId: string) => `release-${bookingId}`;
 
 /**
  * The slot ledger of one session/date: the only place slots are counted. It holds counters, a
@@ -66,6 +71,11 @@ export class SlotStore extends OutboxLedgerStore<SlotDoc, LedgerFigures> {
     const filter: Filter<SlotDoc> = { tenantId, sessionId };
     if (from || to) filter.date = { ...(from ? { $gte: from } : {}), ...(to ? { $lte: to } : {}) };
     return this.docs.find(filter, { projection: { outbox: 0, inflight: 0 } }).toArray();
+  }
+
+  /** A page of every tenant's ledgers, their figures only, for read models to rebuild from (see `acrossTenants`). */
+  acrossTenants(query: AcrossTenants): Promise<SlotDoc[]> {
+    return acrossTenants(this.docs, query, 'sessionId', { inflight: 0, alerts: 0 });
   }
 
   /** The ledger of a session/date, created at the session's default capacity if it has none yet. */

@@ -35,8 +35,11 @@ export interface Listener {
   ready?(): Promise<void> | undefined;
 }
 
-/** A client message as the fan-out hands it on: its frame is serialised once, on first use. */
-interface ClientMessage {
+/**
+ * A message of the `CLIENT` stream (see `client-messages.ts`) as the fan-out hands it on, with
+ * its SSE id: its frame is serialised once, on first use.
+ */
+interface SseMessage {
   /** The SSE id (see `event-ids.ts`): increasing in stream order. */
   id: EventId;
   /** Subject tokens after `client.<tenantId>.`. */
@@ -50,12 +53,12 @@ interface Registered extends Listener {
   lastSent: EventId;
   closed: boolean;
   /** Live messages held back while the listener replays what it missed. */
-  buffer: ClientMessage[] | undefined;
+  buffer: SseMessage[] | undefined;
 }
 
 /** A live message on its way to the listeners of its tenant. */
 interface Delivery {
-  message: ClientMessage;
+  message: SseMessage;
   tenantId: string;
   /** The tenant's listeners when delivery of this message began, and how far it got. */
   targets?: Registered[];
@@ -92,7 +95,7 @@ function parse(msg: JsMsg): { event: string; data: unknown } | undefined {
   }
 }
 
-const frameOf = (message: ClientMessage) => {
+const frameOf = (message: SseMessage) => {
   message.frame ??= sseFrame(message.id, message.event, message.data);
   return message.frame;
 };
@@ -296,8 +299,8 @@ export class Fanout {
   }
 
   /** Holds a live message back while the listener replays; too many, and it resumes later. */
-  private hold(listener: Registered, message: ClientMessage) {
-    const buffer = listener.buffer as ClientMessage[];
+  private hold(listener: Registered, message: SseMessage) {
+    const buffer = listener.buffer as SseMessage[];
     if (listener.closed || !listener.matches(message.tokens)) return;
     if (buffer.length < this.options.maxHeldPerListener) {
       buffer.push(message);
@@ -312,7 +315,7 @@ export class Fanout {
     }
   }
 
-  private deliver(listener: Registered, message: ClientMessage) {
+  private deliver(listener: Registered, message: SseMessage) {
     if (listener.closed || message.id <= listener.lastSent) return;
     try {
       if (!listener.matches(message.tokens)) return;
