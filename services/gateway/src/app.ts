@@ -7,6 +7,7 @@ import { authenticate } from './http/auth';
 import { clientAddressOf } from './http/client-address';
 import { cors } from './http/cors';
 import type { GatewayEnv } from './http/env';
+import { openApiInfo } from './http/openapi-info';
 import { problem, toAppError } from './http/problem';
 import { Limit, rateLimit } from './http/rate-limit';
 import { requestContext } from './http/request-context';
@@ -96,11 +97,6 @@ export function createApp(deps: GatewayDeps) {
   app.route('/', dashboardRoutes());
   return app;
 }
-
-export const openApiInfo = {
-  openapi: '3.1.0',
-  info: { title: 'Allot API', version: '1', description: 'Generated from the same zod schemas that validate every request.' },
-};
 
 /** The unread rest of a refused body is still on the socket: the client must not reuse it. */
 const closeConnection = { connection: 'close' };

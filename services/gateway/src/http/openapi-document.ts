@@ -1,6 +1,7 @@
-import { createApp, openApiInfo } from '../app';
+import { createApp } from '../app';
 import { gatewayEnv } from '../config';
 import type { GatewayDeps } from '../deps';
+import { openApiInfo } from './openapi-info';
 
 /**
  * The document `/v1/openapi.json` serves, built in this process without NATS or a database:

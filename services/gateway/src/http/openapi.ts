@@ -1,5 +1,6 @@
 import { AppError, validationError } from '@allot/contracts';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { CredentialKind } from '../auth/credentials';
 import type { GatewayEnv } from './env';
 
 /** A router whose validation failures become `validation_failed` naming each field. */
@@ -42,5 +43,14 @@ export const IdempotencyHeader = z.object({
 });
 
 export const bearer = [{ bearer: [] }];
+
+const credentialNames: Record<CredentialKind, string> = { root: 'the root key', apiKey: 'a tenant API key', user: 'a user token' };
+
+/** The sentence that ends an operation's description: which credentials it accepts. */
+export function callableBy(...kinds: CredentialKind[]) {
+  const names = kinds.map((kind) => credentialNames[kind]);
+  const listed = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names[0];
+  return `Called with ${listed}.`;
+}
 
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`);

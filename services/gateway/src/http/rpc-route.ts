@@ -6,7 +6,8 @@ import type { GatewayDeps } from '../deps';
 import { requireCredential } from './auth';
 import type { GatewayEnv } from './env';
 import { idempotent } from './idempotency';
-import { bearer, IdempotencyHeader, problems } from './openapi';
+import { bearer, callableBy, IdempotencyHeader, problems } from './openapi';
+import type { ApiTag } from './openapi-info';
 
 interface Validated {
   params: any;
@@ -18,7 +19,13 @@ interface Validated {
 export interface RpcRouteSpec<C extends RpcContract> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
+  /** The name SDK generators give the method: a camelCase verb and noun (`createBooking`), kept once published. */
+  operationId: string;
+  /** The area `/docs` lists the operation under. */
+  tag: ApiTag;
   summary: string;
+  /** What it does and what a client must know; which credentials may call it is added from `credentials`. */
+  description: string;
   credentials: CredentialKind[];
   service: ServiceName;
   operation: string;
@@ -48,7 +55,10 @@ export function registerRpcRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDep
     const route = createRoute({
       method: spec.method,
       path: spec.path,
+      operationId: spec.operationId,
+      tags: [spec.tag],
       summary: spec.summary,
+      description: `${spec.description} ${callableBy(...spec.credentials)}`,
       security: bearer,
       middleware: [requireCredential(...spec.credentials)],
       request,

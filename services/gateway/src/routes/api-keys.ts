@@ -5,7 +5,7 @@ import { generateApiKey } from '../auth/api-keys';
 import type { GatewayDeps } from '../deps';
 import { credentialOf, requireCredential } from '../http/auth';
 import { idempotent } from '../http/idempotency';
-import { bearer, IdempotencyHeader, notFound, problems, router } from '../http/openapi';
+import { bearer, callableBy, IdempotencyHeader, notFound, problems, router } from '../http/openapi';
 import { toApiKey } from '../store/api-keys';
 
 const CreateApiKey = z.strictObject({ name: z.string().trim().min(1).max(200) });
@@ -15,6 +15,11 @@ const create = createRoute({
   method: 'post',
   path: '/api-keys',
   summary: 'Create an API key for the tenant (the key is shown once)',
+  operationId: 'createApiKey',
+  tags: ['API keys'],
+  description:
+    "Creates another API key of the caller's tenant, with every right in it. Its secret (`key`) is in this answer only; " +
+    `a retry with the same \`Idempotency-Key\` replays it to the same caller. ${callableBy('apiKey')}`,
   security: bearer,
   middleware: tenantKeyOnly,
   request: { headers: IdempotencyHeader, body: { required: true, content: { 'application/json': { schema: CreateApiKey } } } },
@@ -28,6 +33,9 @@ const list = createRoute({
   method: 'get',
   path: '/api-keys',
   summary: "List the tenant's live API keys (never their secrets)",
+  operationId: 'listApiKeys',
+  tags: ['API keys'],
+  description: `The tenant's keys that are not revoked, a page at a time: ids, names and dates, never their secrets. ${callableBy('apiKey')}`,
   security: bearer,
   middleware: tenantKeyOnly,
   request: { query: Pagination.strict() },
@@ -38,6 +46,11 @@ const revoke = createRoute({
   method: 'delete',
   path: '/api-keys/{id}',
   summary: 'Revoke an API key; every gateway replica refuses it within 5 s',
+  operationId: 'revokeApiKey',
+  tags: ['API keys'],
+  description:
+    'Revokes a key of the tenant for good. Every gateway replica refuses it within 5 seconds, and the user tokens it ' +
+    `issued and the streams opened with either end with it. ${callableBy('apiKey')}`,
   security: bearer,
   middleware: tenantKeyOnly,
   request: { params: z.object({ id: Id }) },

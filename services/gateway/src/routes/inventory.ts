@@ -37,6 +37,9 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'post',
       path: '/skus',
       summary: 'Create a SKU',
+      operationId: 'createSku',
+      tag: 'SKUs',
+      description: 'Creates a SKU with its starting quantity. A SKU code the tenant already has is 409 `conflict`.',
       credentials: [...tenant],
       ...op('sku.create'),
       body: CreateSku,
@@ -48,6 +51,9 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'get',
       path: '/skus',
       summary: 'List SKUs',
+      operationId: 'listSkus',
+      tag: 'SKUs',
+      description: "Lists the tenant's SKUs with their stock, a page at a time.",
       credentials: [...tenant],
       ...op('sku.list'),
       query: Pagination.strict(),
@@ -57,6 +63,9 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'get',
       path: '/skus/{sku}',
       summary: 'Get a SKU',
+      operationId: 'getSku',
+      tag: 'SKUs',
+      description: 'Returns one SKU and its stock.',
       credentials: [...anyone],
       ...op('sku.get'),
       params: SkuRef,
@@ -66,6 +75,10 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'post',
       path: '/skus/{sku}/restock',
       summary: 'Restock a SKU (waiting orders are served first, oldest first)',
+      operationId: 'restockSku',
+      tag: 'SKUs',
+      description:
+        "Adds units to a SKU's stock. Orders waiting for stock are served from them first, oldest first; what is left adds to the quantity.",
       credentials: [...tenant],
       ...op('sku.restock'),
       params: SkuRef,
@@ -76,6 +89,10 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'post',
       path: '/skus/{sku}/adjust',
       summary: 'Correct the stock of a SKU (never below 0)',
+      operationId: 'adjustSkuStock',
+      tag: 'SKUs',
+      description:
+        "Corrects a SKU's stock by a signed `delta` (not 0) with a `reason`, such as a count or breakage; stock never goes below 0.",
       credentials: [...tenant],
       ...op('sku.adjust'),
       params: SkuRef,
@@ -86,6 +103,10 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'post',
       path: '/orders',
       summary: 'Order units of a SKU (202 pending; reserved asynchronously)',
+      operationId: 'createOrder',
+      tag: 'Orders',
+      description:
+        'Orders `qty` units of a SKU. The answer is 202 with the order `pending`: it is reserved from stock at once when the stock is there (a `GET` right after shows `reserved`), else it waits for a restock or the supplier. An unknown SKU is 422 `unknown_sku`; send an `Idempotency-Key` so a retry orders once.',
       credentials: [...anyone],
       ...op('order.create'),
       body: CreateOrder,
@@ -97,6 +118,9 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'get',
       path: '/orders',
       summary: 'List orders (a user sees its own)',
+      operationId: 'listOrders',
+      tag: 'Orders',
+      description: 'Lists orders a page at a time, filtered by status or SKU; a user token sees only its own.',
       credentials: [...anyone],
       ...op('order.list'),
       query: ListOrders,
@@ -106,6 +130,9 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'get',
       path: '/orders/{id}',
       summary: 'Get an order',
+      operationId: 'getOrder',
+      tag: 'Orders',
+      description: 'Returns one order and its state; a user token only its own.',
       credentials: [...anyone],
       ...op('order.get'),
       params: byId,
@@ -115,6 +142,10 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'post',
       path: '/orders/{id}/cancel',
       summary: 'Cancel an order (reserved stock is released)',
+      operationId: 'cancelOrder',
+      tag: 'Orders',
+      description:
+        'Cancels an order that is not final; stock it had reserved goes back to the SKU. A fulfilled, failed or cancelled order is 409 `invalid_state`.',
       credentials: [...anyone],
       ...op('order.cancel'),
       params: byId,
@@ -124,6 +155,10 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'post',
       path: '/orders/{id}/fulfil',
       summary: 'Fulfil a reserved order',
+      operationId: 'fulfilOrder',
+      tag: 'Orders',
+      description:
+        'Marks a reserved order fulfilled: its reserved units are handed over and never return to stock. An order in any other state is 409 `invalid_state`.',
       credentials: [...tenant],
       ...op('order.fulfil'),
       params: byId,
@@ -133,6 +168,9 @@ export function inventoryRoutes(deps: GatewayDeps) {
       method: 'get',
       path: '/inventory/{sku}/movements',
       summary: "A SKU's stock movements, oldest first",
+      operationId: 'listSkuMovements',
+      tag: 'SKUs',
+      description: 'The ledger of a SKU: every reserve, release, restock and adjustment, oldest first, a page at a time.',
       credentials: [...tenant],
       ...op('movement.list'),
       params: SkuRef,
@@ -146,9 +184,14 @@ export function inventoryRoutes(deps: GatewayDeps) {
 const webhookRoute = createRoute({
   method: 'post',
   path: '/webhooks/supplier',
-  summary:
-    'Supplier status callback, signed as Standard Webhooks: webhook-id, webhook-timestamp (unix seconds, within 5 minutes), ' +
-    'webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{raw body}">; a webhook-id is applied once',
+  summary: "The supplier's signed status callback for a reservation",
+  operationId: 'receiveSupplierCallback',
+  tags: ['Webhooks'],
+  description:
+    'The supplier tells the platform whether a reservation (`ref`) succeeded. It carries no credential: it is signed as ' +
+    "Standard Webhooks sign, with the headers webhook-id, webhook-timestamp (unix seconds, within 5 minutes of the gateway's clock) " +
+    'and webhook-signature (`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{raw body}">`), and is refused with 401 otherwise. ' +
+    'Each webhook-id is applied once: a repeat is 409 `conflict`.',
   // The body ({ref, status: ok|fail}) is read raw, for the signature, and validated after it: no validator here.
   responses: {
     200: { description: 'Received (a final order is left unchanged)', content: { 'application/json': { schema: WebhookReceipt } } },

@@ -2,7 +2,7 @@ import { AppError, BulkLimits, capacityRpc, HoardingLimits, inventoryRpc, notifi
 import { createRoute } from '@hono/zod-openapi';
 import type { GatewayDeps } from '../deps';
 import { requireCredential } from '../http/auth';
-import { bearer, problems, router } from '../http/openapi';
+import { bearer, callableBy, problems, router } from '../http/openapi';
 
 /**
  * A tenant's limits, one object for clients: each service keeps and enforces its own part
@@ -36,6 +36,11 @@ const read = createRoute({
   method: 'get',
   path: '/limits',
   summary: "The tenant's limits: against hoarding bookings, on a user's orders, and its quota on bulk sends",
+  operationId: 'getLimits',
+  tags: ['Limits'],
+  description:
+    "All of the tenant's limits in one object: seats and waitlist entries a user may hold, a user's open orders, and the quota on " +
+    `bulk sends. The limits of a service that is not deployed are left out. ${callableBy('apiKey', 'user')}`,
   security: bearer,
   middleware: [requireCredential('apiKey', 'user')],
   responses: {
@@ -48,6 +53,11 @@ const change = createRoute({
   method: 'patch',
   path: '/limits',
   summary: "Change some of the tenant's limits (an API key only); answers all of them",
+  operationId: 'updateLimits',
+  tags: ['Limits'],
+  description:
+    'Changes the named limits and answers all of them; every gateway replica applies a change within 5 seconds. A 503 may have ' +
+    `changed some and not others: send the same change again (setting a limit twice is harmless). ${callableBy('apiKey')}`,
   security: bearer,
   middleware: [requireCredential('apiKey')],
   request: { body: { required: true, content: { 'application/json': { schema: UpdateTenantLimits } } } },

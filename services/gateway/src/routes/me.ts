@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Credential } from '../auth/credentials';
 import type { GatewayDeps } from '../deps';
 import { credentialOf } from '../http/auth';
-import { bearer, problems, router } from '../http/openapi';
+import { bearer, callableBy, problems, router } from '../http/openapi';
 
 const Me = z
   .object({
@@ -25,6 +25,11 @@ const me = createRoute({
   method: 'get',
   path: '/me',
   summary: 'Who am I: tenant, credential kind, user and limits of the credential that calls (any credential)',
+  operationId: 'getMe',
+  tags: ['Tenants'],
+  description:
+    "The calling credential's tenant, kind, id and expiry, its user (for a user token) and the rate and stream limits it has: " +
+    `where an integrator learns its tenant id. ${callableBy('root', 'apiKey', 'user')}`,
   security: bearer,
   responses: {
     200: { description: 'The calling credential', content: { 'application/json': { schema: Me } } },

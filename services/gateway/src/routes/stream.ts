@@ -8,7 +8,7 @@ import { credentialOf, requireCredential } from '../http/auth';
 import type { GatewayEnv } from '../http/env';
 import { gatewayMetrics } from '../http/metrics';
 import { nodeBindings, requestHeader } from '../http/node';
-import { bearer, problems, router } from '../http/openapi';
+import { bearer, callableBy, problems, router } from '../http/openapi';
 import { resolveChannels } from '../sse/channels';
 import { nodeSink, type SseSink, webSink } from '../sse/connection';
 import { type EventId, parseEventId } from '../sse/event-ids';
@@ -26,6 +26,13 @@ const stream = createRoute({
   method: 'get',
   path: '/stream',
   summary: 'Server-sent events of the given channels; resumable for an hour with Last-Event-ID',
+  operationId: 'openStream',
+  tags: ['Stream'],
+  description:
+    'A `text/event-stream` of the named channels. Every message is a named event (`booking.created`, `availability.updated`, …): ' +
+    'listen for each name, not for unnamed messages. Reconnect with `Last-Event-ID` to get what was missed in the last hour; a stream ' +
+    `may end with a \`stream.ended\` event whose \`reason\` says whether to reconnect. ${callableBy('apiKey', 'user')} ` +
+    'The credential may also be given as `access_token`, for clients that cannot set headers.',
   security: bearer,
   middleware: [requireCredential('apiKey', 'user')],
   request: { query: StreamQuery },

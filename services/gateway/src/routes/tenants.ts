@@ -5,7 +5,7 @@ import { generateApiKey } from '../auth/api-keys';
 import type { GatewayDeps } from '../deps';
 import { requireCredential } from '../http/auth';
 import { idempotent } from '../http/idempotency';
-import { bearer, IdempotencyHeader, problems, router } from '../http/openapi';
+import { bearer, callableBy, IdempotencyHeader, problems, router } from '../http/openapi';
 import { toApiKey } from '../store/api-keys';
 
 const CreateTenant = z.strictObject({ name: z.string().trim().min(1).max(200) });
@@ -15,6 +15,11 @@ const create = createRoute({
   method: 'post',
   path: '/tenants',
   summary: 'Create a tenant and its first API key (root key only)',
+  operationId: 'createTenant',
+  tags: ['Tenants'],
+  description:
+    "Creates a tenant and its first API key, named `Default`. The key's secret (`apiKey.key`) is in this answer only; " +
+    `a retry with the same \`Idempotency-Key\` replays it to the same root key. ${callableBy('root')}`,
   security: bearer,
   middleware: [requireCredential('root')],
   request: { headers: IdempotencyHeader, body: { required: true, content: { 'application/json': { schema: CreateTenant } } } },
