@@ -6,7 +6,7 @@ PNPM := .cache/pnpm/node_modules/.bin/pnpm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 MANIFESTS := package.json pnpm-workspace.yaml pnpm-lock.yaml $(wildcard */*/package.json) $(wildcard */package.json)
 
-.PHONY: dev test install infra browser deploy-tools deploy-files deploy-check lint typecheck contracts client bench-baseline bench
+.PHONY: dev test install infra browser deploy-tools deploy-files deploy-check lint typecheck contracts client openapi-lint bench-baseline bench
 
 dev: install infra
 	@exec node --import tsx tools/dev/main.ts
@@ -16,6 +16,7 @@ test: install infra browser deploy-tools
 	$(PNPM) run typecheck
 	$(PNPM) run contracts:check
 	$(PNPM) run client:check
+	$(PNPM) run openapi:lint
 	bash tools/deploy/check.sh
 	$(PNPM) exec vitest run $(VITEST_ARGS)
 
@@ -42,6 +43,10 @@ contracts: install
 # The typed client's API types (libs/client/src/generated), from the gateway's OpenAPI document.
 client: install
 	$(PNPM) run client:gen
+
+# Spectral's `oas` ruleset over the gateway's OpenAPI document; any error or warning fails it.
+openapi-lint: install
+	$(PNPM) run openapi:lint
 
 # Debian's Chromium for the dashboard's browser test (playwright-core drives it; it never downloads one).
 browser:
