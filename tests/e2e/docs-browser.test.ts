@@ -35,6 +35,12 @@ describe('docs in a browser', () => {
     await page.goto(`${stack.base}/docs`);
     await page.waitForSelector('.opblock', { timeout: 20_000 });
 
+    // The routes are grouped by area: one section per tag of the document, in its order.
+    const document = (await (await fetch(`${stack.base}/v1/openapi.json`)).json()) as { tags: { name: string }[] };
+    const sections = await page.locator('.opblock-tag').evaluateAll((tags) => tags.map((tag) => tag.getAttribute('data-tag')));
+    expect(sections).toEqual(document.tags.map((tag) => tag.name));
+    expect(sections.length).toBeGreaterThan(10);
+
     await page.click('button.authorize');
     await page.fill('.modal-ux input[type=text], .modal-ux input[type=password]', key);
     await page.click('.modal-ux button.authorize');
