@@ -3,8 +3,8 @@
  * the availability benchmark, started from its package's entry point and stopped by the parent.
  * Env: the service's own (NATS_URL, MONGO_URL, MONGO_DB, PORT, LOG_LEVEL, ...).
  */
-import { startAvailability } from '../../services/availability/src';
-import { startCapacity } from '../../services/capacity/src';
+import { startAvailability } from '@allot/availability';
+import { startCapacity } from '@allot/capacity';
 import { serveParent } from '../gateway/ipc';
 
 const start = process.env.BENCH_SERVICE === 'availability' ? startAvailability : startCapacity;

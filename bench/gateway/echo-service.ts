@@ -3,7 +3,7 @@
  * answers its input (validated in and out by the kit's RpcServer, like any real operation).
  * Env: NATS_URL, MONGO_URL, MONGO_DB, LOG_LEVEL, PORT.
  */
-import { createService } from '../../libs/kit/src/index';
+import { createService } from '@allot/kit';
 import { BENCH_ECHO, benchEcho } from './contract';
 import { serveParent } from './ipc';
 

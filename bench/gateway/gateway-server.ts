@@ -7,8 +7,7 @@
  * Env: the gateway's (NATS_URL, MONGO_URL, MONGO_DB, ROOT_API_KEY, RATE_LIMIT_*, ...).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { startGateway } from '../../services/gateway/src';
-import { requireCredential } from '../../services/gateway/src/http/auth';
+import { requireCredential, startGateway } from '@allot/gateway';
 import { BENCH_ECHO, benchEcho } from './contract';
 import { serveParent } from './ipc';
 

@@ -8,7 +8,7 @@
 import { serve } from '@hono/node-server';
 import { connect } from '@nats-io/transport-node';
 import { Hono } from 'hono';
-import { rpcSubject } from '../../libs/contracts/src/index';
+import { rpcSubject } from '@allot/contracts';
 import { BENCH_ECHO } from './contract';
 import { serveParent } from './ipc';
 

@@ -5,7 +5,7 @@ import { type Decision, decideBatch, type SlotChange } from './domain/ledger';
 import { holdExpiry } from './jobs/kinds';
 import type { AcrossTenants } from './store/across-tenants';
 import { type BookingStore, toBooking } from './store/bookings';
-import { type Inflight, type LedgerFigures, releaseId, type SlotDoc, SlotStore, slotId, snapshotOf } from './store/slots';
+import { type Inflight, inflightKey, type LedgerFigures, releaseId, type SlotDoc, SlotStore, slotId, snapshotOf } from './store/slots';
 
 interface Place {
   tenantId: string;
@@ -108,7 +108,7 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
 
   /** Decides a batch against `doc`: what is accepted, the figures after it, its events and each request's result. */
   protected async plan(doc: SlotDoc, requests: LedgerRequest[]): Promise<LedgerPlan<SlotDoc, LedgerFigures, LedgerResult>> {
-    const inflight = new Map(doc.inflight.map((change) => [change.id, change]));
+    const inflight = new Map(doc.inflight.map((change) => [inflightKey(change), change]));
     const reused = requests.flatMap((r) => (r.kind === 'take' && r.reused && !inflight.has(r.booking.id) ? [r.booking.id] : []));
     const existing = await this.bookings.existing(doc.tenantId, reused);
     const releases = requests.flatMap((r) => (r.kind === 'release' && !inflight.has(releaseId(r.booking.id)) ? [r.booking.id] : []));
@@ -220,7 +220,7 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     if (id)
       await this.finishOpen(
         doc,
-        doc.inflight.filter((c) => c.id === id || c.id === releaseId(id)),
+        doc.inflight.filter((c) => [id, releaseId(id)].includes(inflightKey(c))),
       );
     return entry.envelope;
   }

@@ -19,6 +19,9 @@ export type Inflight =
  */
 export const releaseId = (bookingId: string) => `release-${bookingId}`;
 
+/** What a change in flight is known by, whichever form its stored id has: a release by `releaseId`, a take by its booking id. */
+export const inflightKey = (change: Inflight) => (change.kind === 'release' ? releaseId(change.bookingId) : change.id);
+
 /**
  * The slot ledger of one session/date: the only place slots are counted. It holds counters, a
  * version that every write increments (writes are compare-and-set on it), the changes still in
