@@ -26,7 +26,6 @@ export function clientStreamConfig(replayMinutes: number): Partial<StreamConfig>
 }
 
 /** What the projector publishes to the `CLIENT` stream for an event: the subject names the channel. */
-/** What the projector publishes to the `CLIENT` stream for an event: the subject names the channel. */
 export interface ClientMessage {
   subject: string;
   event: string;
