@@ -9,7 +9,7 @@ import type { IdempotencyStore } from './store/idempotency';
 import type { SupplierWebhookIds } from './store/supplier-webhooks';
 import type { TenantStore } from './store/tenants';
 
-/** Everything the routes use, built once in `serveGateway`. */
+/** Everything the routes use, built once in `gatewayContext` (the composition root). */
 export interface GatewayDeps {
   config: GatewayConfig;
   log: Logger;

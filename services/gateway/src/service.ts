@@ -1,7 +1,13 @@
-import { defineService } from '@allot/kit';
+import { defineService, every } from '@allot/kit';
+import { revocationListener } from './auth/revocations';
 import { gatewayEnv } from './config';
-import { type GatewayOptions, gatewayIndexes, type RunningGateway, serveGateway } from './gateway';
+import { type GatewayOptions, gatewayContext } from './context';
+import { listen } from './listen';
+import { fanoutWork } from './sse/fanout';
 import { clientMessageProjection } from './sse/projector';
+import { apiKeyIndexes } from './store/api-keys';
+import { idempotencyIndexes } from './store/idempotency';
+import { supplierWebhookIndexes } from './store/supplier-webhooks';
 
 /**
  * The gateway: the HTTP API and the SSE stream in front of the domain services. It serves its
@@ -11,21 +17,26 @@ export const defineGateway = (options: GatewayOptions = {}) =>
   defineService({
     name: 'gateway',
     env: gatewayEnv,
-    indexes: gatewayIndexes,
+    indexes: { apiKeys: apiKeyIndexes, idempotency: idempotencyIndexes, supplierWebhookIds: supplierWebhookIndexes },
     healthServer: false,
-    context: (service) => service,
-    consumers: (service) => clientMessageProjection(service),
-    serve: (service) => serveGateway(service, options),
+    context: (service) => gatewayContext(service, options),
+    consumers: (gw) => clientMessageProjection(gw),
+    background: (gw) => [fanoutWork(gw.deps.fanout), revocationListener(gw.nc, gw.deps.verifier)],
+    tasks: ({ deps: { idempotency, supplierWebhookIds, clock } }) => [
+      every(60_000, 'idempotency-purge', () => idempotency.purgeExpired(clock.now())),
+      every(60_000, 'supplier-webhook-ids-purge', () => supplierWebhookIds.purgeExpired(clock.now())),
+    ],
+    serve: listen,
   });
 
 export const gatewayService = defineGateway();
 
 /**
  * Starts a gateway with this environment (tests and benchmarks; `main.ts` runs it as a
- * process): its HTTP port, app and dependencies, and `stop` for the whole service.
+ * process): its HTTP ports, app and dependencies, and `stop` for the whole service.
  */
 export async function startGateway(env: NodeJS.ProcessEnv, options: GatewayOptions = {}) {
-  const running = await defineGateway(options).start(env);
-  const { port, opsPort, app, deps } = running.served as RunningGateway;
-  return { port, opsPort, app, deps, service: running.service, stop: () => running.stop() };
+  const { served, context, service, stop } = await defineGateway(options).start(env);
+  if (!served) throw new Error('the gateway started without its HTTP servers');
+  return { port: served.port, opsPort: served.opsPort, app: context.app, deps: context.deps, service, stop };
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Service } from '@allot/kit';
 import { type CallOptions, call, type Reply, testEnv } from '@allot/kit/testing';
 import type { GatewayConfig } from '../src/config';
-import type { GatewayOptions } from '../src/gateway';
+import type { GatewayOptions } from '../src/context';
 import { startGateway } from '../src/service';
 
 export interface TestGateway {

@@ -1,4 +1,4 @@
-import type { Logger } from '@allot/kit';
+import type { BackgroundWork, Logger } from '@allot/kit';
 import {
   type ConsumerMessages,
   DeliverPolicy,
@@ -125,6 +125,7 @@ export class Fanout {
   private pumping = false;
   private drained: (() => void)[] = [];
   private stopping = false;
+  private stopped: Promise<void> | undefined;
   private live: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
   /** The id of the last live message read, where a restarted consumer carries on. */
@@ -199,8 +200,16 @@ export class Fanout {
     }
   }
 
-  /** Stops reading and ends every connection, so the HTTP server can close. */
-  async stop(): Promise<void> {
+  /**
+   * Stops reading and ends every connection, so the HTTP server can close. The server's close
+   * calls it, and so does the background work's stop afterwards: a second call waits for the first.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.stopNow();
+    return this.stopped;
+  }
+
+  private async stopNow(): Promise<void> {
     this.stopping = true;
     this.live?.stop();
     for (const resolve of this.drained.splice(0)) resolve();
@@ -371,3 +380,12 @@ export class Fanout {
     }
   }
 }
+
+/** The fan-out as the gateway's background work: reading before the HTTP server listens, stopped after it closed. */
+export const fanoutWork = (fanout: Fanout): BackgroundWork => ({
+  name: 'sse-fanout',
+  async start() {
+    await fanout.start();
+    return { stop: () => fanout.stop() };
+  },
+});

@@ -1,0 +1,36 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startHealthServer } from '@allot/kit';
+import { serve } from '@hono/node-server';
+import type { Gateway } from './context';
+
+export interface ListeningGateway {
+  port: number;
+  /** The operations port: `/metrics` and the detailed `/readyz`. */
+  opsPort: number;
+  /** Stops taking requests, ends the SSE streams and waits for requests in flight. */
+  close(): Promise<void>;
+}
+
+/** The gateway's `serve`: its app on `PORT`, its operations endpoints on `OPS_PORT`. */
+export async function listen({ app, deps }: Gateway): Promise<ListeningGateway> {
+  const { config, log } = deps;
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT }, () => resolve(s as Server));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const ops = await startHealthServer(config.OPS_PORT, deps.readiness, deps.metricsText);
+  log.info({ port, opsPort: ops.port }, 'gateway listening');
+  return {
+    port,
+    opsPort: ops.port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Open SSE streams would keep the server from closing: end them (the fan-out's stop).
+      await deps.fanout.stop();
+      server.closeIdleConnections();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+      await new Promise((resolve) => ops.server.close(resolve));
+    },
+  };
+}
