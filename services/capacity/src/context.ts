@@ -1,6 +1,6 @@
 import type { Clock, Logger } from '@allot/kit';
 import type { CapacityConfig, CapacityService } from './config';
-import { queueExpiry } from './jobs/kinds';
+import { queueExpiry } from './job-kinds';
 import { Ledger } from './ledger';
 import { type BookingDoc, BookingStore } from './store/bookings';
 import { LimitStore } from './store/limits';

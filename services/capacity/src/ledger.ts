@@ -2,7 +2,7 @@ import { AppError, type Booking, type CapacityAlertType, type EventEnvelope, qua
 import { LedgerEngine, type LedgerPlan, type Logger, type OutboxEntry } from '@allot/kit';
 import type { CapacityService } from './config';
 import { type Decision, decideBatch, type SlotChange } from './domain/ledger';
-import { holdExpiry } from './jobs/kinds';
+import { holdExpiry } from './job-kinds';
 import type { AcrossTenants } from './store/across-tenants';
 import { type BookingStore, toBooking } from './store/bookings';
 import { type Inflight, inflightKey, type LedgerFigures, releaseId, type SlotDoc, SlotStore, slotId, snapshotOf } from './store/slots';

@@ -2,7 +2,7 @@ import { AppError, type EventEnvelope, type Order, type OrderStatus } from '@all
 import { LedgerEngine, type LedgerPlan, type Logger, newId, type OutboxEntry } from '@allot/kit';
 import type { InventoryService } from './config';
 import { type Decision, decideBatch, type StockChange, type Waiting } from './domain/stock';
-import { supplierReserve } from './jobs/kinds';
+import { supplierReserve } from './job-kinds';
 import type { MovementDoc, MovementStore } from './store/movements';
 import { type NewOrder, type OrderOutcomeDoc, type OrderStore, toOrder } from './store/orders';
 import { type Inflight, type SkuDoc, type SkuFigures, SkuStore } from './store/skus';

@@ -3,7 +3,7 @@ import { AppError } from '@allot/contracts';
 import type { z } from 'zod';
 import type { Inventory } from './context';
 import { isFinal } from './domain/transitions';
-import { supplierCheck } from './jobs/kinds';
+import { supplierCheck } from './job-kinds';
 import { settle } from './orders';
 import type { OrderDoc } from './store/orders';
 

@@ -1,8 +1,8 @@
 import type { JobDefinition } from '@allot/kit';
 import { expireHold } from '../bookings';
 import type { Capacity } from '../context';
+import { holdExpiry, queueExpiry } from '../job-kinds';
 import { expireEntry, processQueue } from '../waitlist';
-import { holdExpiry, queueExpiry } from './kinds';
 
 /**
  * Durable timers (jobs kept in the database until due, so they survive restarts): hold and

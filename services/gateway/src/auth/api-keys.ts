@@ -1,6 +1,6 @@
 import { newId } from '@allot/kit';
 import { LRUCache } from 'lru-cache';
-import { gatewayMetrics } from '../http/metrics';
+import { gatewayMetrics } from '../metrics';
 import type { ApiKeyDoc, ApiKeyStore } from '../store/api-keys';
 import { randomToken, sameSecret, sha256 } from './secrets';
 

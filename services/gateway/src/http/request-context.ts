@@ -4,8 +4,8 @@ import { type Logger, SpanKind, tracer } from '@allot/kit';
 import { context, propagation, SpanStatusCode, type TextMapGetter, trace } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
+import { gatewayMetrics } from '../metrics';
 import type { GatewayEnv } from './env';
-import { gatewayMetrics } from './metrics';
 import { nodeBindings } from './node';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -2,12 +2,19 @@ import { AppError, type RpcContract, type ServiceName } from '@allot/contracts';
 import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Credential, CredentialKind } from '../auth/credentials';
-import type { GatewayDeps } from '../deps';
+import type { IdempotencyStore } from '../store/idempotency';
 import { requireCredential } from './auth';
 import type { GatewayEnv } from './env';
 import { idempotent } from './idempotency';
 import { bearer, callableBy, IdempotencyHeader, problems } from './openapi';
 import type { ApiTag } from './openapi-info';
+import type { CallService } from './rpc-bridge';
+
+/** What an RPC route uses (the gateway's context has both): the bridge to the services and the store of keyed answers. */
+export interface RpcRouteDeps {
+  callService: CallService;
+  idempotency: IdempotencyStore;
+}
 
 interface Validated {
   params: any;
@@ -44,7 +51,7 @@ export interface RpcRouteSpec<C extends RpcContract> {
  * (and documented in the OpenAPI document by them), the credential checked, and the service's
  * reply returned as it is — or its error as a problem response.
  */
-export function registerRpcRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDeps, specs: RpcRouteSpec<RpcContract>[]) {
+export function registerRpcRoutes(app: OpenAPIHono<GatewayEnv>, deps: RpcRouteDeps, specs: RpcRouteSpec<RpcContract>[]) {
   for (const spec of specs) {
     const status = spec.status ?? 200;
     const request: Record<string, unknown> = {};

@@ -1,7 +1,7 @@
 import type { GivenUp, JobDefinition } from '@allot/kit';
 import type { Inventory } from '../context';
+import { supplierCheck, supplierReserve } from '../job-kinds';
 import { checkReservation, requestReservation } from '../supplier';
-import { supplierCheck, supplierReserve } from './kinds';
 
 /**
  * The supplier workflow's durable steps. A supplier error is retried after 1 s, 2 s, 4 s, 8 s,

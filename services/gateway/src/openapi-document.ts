@@ -1,7 +1,7 @@
-import { createApp } from '../app';
-import { gatewayEnv } from '../config';
-import type { GatewayDeps } from '../deps';
-import { openApiInfo } from './openapi-info';
+import { createApp } from './app';
+import { gatewayEnv } from './config';
+import type { GatewayDeps } from './deps';
+import { openApiInfo } from './http/openapi-info';
 
 /**
  * The document `/v1/openapi.json` serves, built in this process without NATS or a database:
