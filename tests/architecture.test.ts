@@ -145,6 +145,14 @@ describe('architecture - imports', () => {
     expect(specifiers(text)).toEqual(['./a', '@allot/kit', '../c', './d', './side-effect', './e', '@allot/contracts']);
   });
 
+  it('an entry point lists what it exports: no `export *` hands on a module whole', () => {
+    const entries = execFileSync('git', ['ls-files', '*/src/index.ts'], { cwd: root, encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => f && existsSync(path.join(root, f)));
+    expect(entries.length).toBeGreaterThan(5);
+    expect(entries.filter((f) => /^\s*export\s*\*/m.test(readFileSync(path.join(root, f), 'utf8')))).toEqual([]);
+  });
+
   it('no import leaves its package, reaches into another, is undeclared or runs upward', () => {
     expect(violations()).toEqual([]);
   });
