@@ -5,10 +5,10 @@
  * gateway's figure is what the gateway's own code costs. Env: NATS_URL.
  */
 
+import { rpcSubject } from '@allot/contracts';
 import { serve } from '@hono/node-server';
 import { connect } from '@nats-io/transport-node';
 import { Hono } from 'hono';
-import { rpcSubject } from '@allot/contracts';
 import { BENCH_ECHO } from './contract';
 import { serveParent } from './ipc';
 
