@@ -6,7 +6,7 @@
  * libs/contracts.
  */
 import { eventSubject, parseCatalogEvent, rpc } from '@allot/contracts';
-import { defineService, newId, type OutboxEntry } from '@allot/kit';
+import { defineService, type EventData, newId, type OutboxEntry } from '@allot/kit';
 import { eventually, testEnv } from '@allot/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -29,8 +29,14 @@ interface GreetingDoc {
 const greeter = defineService({
   name: 'notifications',
   rpc: greetingRpc,
-  context: (service) => ({ service, greetings: service.outboxCollection<GreetingDoc>('greetings') }),
-  handlers: ({ service, greetings }) => ({
+  // The composition root: what the handlers use, and nothing else of the service.
+  context: (service) => ({
+    clock: service.clock,
+    greetings: service.outboxCollection<GreetingDoc>('greetings'),
+    notified: (tenantId: string, data: EventData<'notifications', 'notification.created'>) =>
+      service.event(tenantId, 'notification.created', data),
+  }),
+  handlers: ({ clock, greetings, notified }) => ({
     'greeting.create': async ({ name }, { tenantId }) => {
       const greeting = { id: newId('grt'), name, message: `Hello, ${name}!` };
       const notification = {
@@ -42,12 +48,10 @@ const greeter = defineService({
         severity: 'info' as const,
         data: {},
         readAt: null,
-        createdAt: service.clock.now().toISOString(),
+        createdAt: clock.now().toISOString(),
       };
       // The document and the event that announces it are one write; the kit publishes the event.
-      await greetings.insert({ _id: greeting.id, tenantId, name, message: greeting.message }, [
-        service.event(tenantId, 'notification.created', { notification }),
-      ]);
+      await greetings.insert({ _id: greeting.id, tenantId, name, message: greeting.message }, [notified(tenantId, { notification })]);
       return greeting;
     },
   }),
