@@ -1,5 +1,5 @@
-import type { BulkLimits } from '@allot/contracts';
-import { type Clock, type Logger, type Service, TenantLimits } from '@allot/kit';
+import type { BulkLimits, EventEnvelope } from '@allot/contracts';
+import { type Clock, type DeadLetter, type Logger, redeliver, removeDeadLetter, type Service, TenantLimits } from '@allot/kit';
 import type { NotificationsConfig } from './config';
 import { defaultBulkLimits } from './domain/bulk-limits';
 import { BulkJobStore } from './store/bulk-jobs';
@@ -14,8 +14,14 @@ export interface Notifications {
   config: NotificationsConfig;
   clock: Clock;
   log: Logger;
-  /** For publishing bulk sends' events and handing dead letters back. */
-  service: NotificationsService;
+  /** Makes one of the notifications events of the contracts' catalog. */
+  event: NotificationsService['event'];
+  /** Publishes an event at once (a bulk batch announces what it stored). */
+  publish(envelope: EventEnvelope): Promise<void>;
+  /** Ids of what keyed (idempotent) requests create. */
+  requestIds: NotificationsService['requestIds'];
+  /** The platform's dead-letter stream: a letter handed back to its consumer (as attempt `at`), or removed. */
+  letters: { redeliver(record: DeadLetter, at: string): Promise<void>; remove(seq: number): Promise<void> };
   notifications: NotificationStore;
   bulkJobs: BulkJobStore;
   /** Each tenant's bulk backlog against its quota, and its turns at the sender. */
@@ -31,7 +37,13 @@ export function notificationsContext(service: NotificationsService): Notificatio
     config: service.config,
     clock: service.clock,
     log: service.log,
-    service,
+    event: (tenantId, type, data) => service.event(tenantId, type, data),
+    publish: (envelope) => service.events.publish(envelope),
+    requestIds: service.requestIds,
+    letters: {
+      redeliver: (record, at) => redeliver(service.js, record, at),
+      remove: (seq) => removeDeadLetter(service.jsm, seq),
+    },
     notifications: new NotificationStore(service.outboxCollection<NotificationDoc>('notifications')),
     bulkJobs: new BulkJobStore(service.db),
     bulkTenants: new BulkTenantStore(service.db),

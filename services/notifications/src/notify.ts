@@ -14,7 +14,7 @@ export function notificationDoc(ntf: Notifications, tenantId: string, source: st
  * the same notification again (a bulk batch resumed after a crash) is dropped by JetStream.
  */
 export function notificationCreated(ntf: Notifications, tenantId: string, notification: Notification) {
-  return { ...ntf.service.event(tenantId, 'notification.created', { notification }), id: notification.id.replace(/^ntf_/, 'evt_') };
+  return { ...ntf.event(tenantId, 'notification.created', { notification }), id: notification.id.replace(/^ntf_/, 'evt_') };
 }
 
 /** Stores the drafts an event gave rise to, once per (event, recipient) however often it is delivered. */

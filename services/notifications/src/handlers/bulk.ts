@@ -16,7 +16,7 @@ export const bulkHandlers = (ntf: Notifications) =>
       const limits = await ntf.bulkLimits.get(tenantId);
       checkSendBytes(limits, bulkSendBytes(recipients, title, message));
       // A retry of the same request (the gateway passes its Idempotency-Key) gets the first attempt's job id.
-      const jobId = await ntf.service.requestIds.idFor(idempotencyKey, () => newId('job'));
+      const jobId = await ntf.requestIds.idFor(idempotencyKey, () => newId('job'));
       const made = await ntf.bulkJobs.get(tenantId, jobId);
       if (made) return toBulkJob(made);
 

@@ -1,5 +1,5 @@
 import { AppError, type NotificationsRpc } from '@allot/contracts';
-import { type DeadLetterSubscription, type Handlers, redeliver, removeDeadLetter, toPage } from '@allot/kit';
+import { type DeadLetterSubscription, type Handlers, toPage } from '@allot/kit';
 import type { Notifications } from '../context';
 import { toDeadLetterView } from '../store/dead-letters';
 
@@ -25,7 +25,7 @@ export const deadLetterHandlers = (ntf: Notifications) =>
         throw new AppError('not_found', 'Dead letter not found');
       }
       try {
-        await redeliver(ntf.service.js, doc.record, now);
+        await ntf.letters.redeliver(doc.record, now);
       } catch (error) {
         await ntf.deadLetters.markDead(id);
         throw new AppError('upstream_unavailable', `The retry could not be published: ${(error as Error).message}`);
@@ -35,7 +35,7 @@ export const deadLetterHandlers = (ntf: Notifications) =>
     'deadLetter.delete': async ({ id }, { tenantId }) => {
       const doc = await ntf.deadLetters.delete(tenantId, id);
       if (!doc) throw new AppError('not_found', 'Dead letter not found');
-      for (const seq of doc.streamSeqs) await removeDeadLetter(ntf.service.jsm, seq);
+      for (const seq of doc.streamSeqs) await ntf.letters.remove(seq);
       return toDeadLetterView(doc);
     },
   }) satisfies Partial<Handlers<NotificationsRpc>>;

@@ -30,7 +30,7 @@ async function sendBatch(ntf: Notifications, job: BulkJobDoc, n: number): Promis
         docs.map((d) => d.recipient),
       )
     : docs;
-  await Promise.all(stored.map((doc) => ntf.service.events.publish(notificationCreated(ntf, job.tenantId, toNotification(doc)))));
+  await Promise.all(stored.map((doc) => ntf.publish(notificationCreated(ntf, job.tenantId, toNotification(doc)))));
   return { sent: userIds.length, failed: 0 };
 }
 
