@@ -157,3 +157,13 @@ describe('architecture - imports', () => {
     expect(violations()).toEqual([]);
   });
 });
+
+describe('architecture - tests', () => {
+  it('a package keeps its tests in its own test/ folder; tests of the whole stack and of the repository live in tests/', () => {
+    const tests = execFileSync('git', ['ls-files', '*.test.ts'], { cwd: root, encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => f && existsSync(path.join(root, f)));
+    expect(tests.length).toBeGreaterThan(50);
+    expect(tests.filter((f) => !/^(libs|services|tools)\/[^/]+\/test\//.test(f) && !f.startsWith('tests/'))).toEqual([]);
+  });
+});

@@ -8,7 +8,7 @@ import {
   type SessionState,
   type SlotState,
   utilizationPercentage,
-} from './model';
+} from '../../src/domain/model';
 
 const at = (n: number) => new Date(Date.UTC(2030, 0, 1, 0, n)).toISOString();
 const fact = (version: number, part: Partial<SessionFact>): SessionFact => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { datesFrom, lastDates, shiftDate } from './calendar';
+import { datesFrom, lastDates, shiftDate } from '../../src/domain/calendar';
 
 describe('calendar dates', () => {
   it('dates - steps across month, leap day and year ends in UTC', () => {

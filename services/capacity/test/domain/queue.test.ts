@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareQueueOrder, firstFit, orderQueue, positionsOf, type Queued, queuePriority } from './queue';
+import { compareQueueOrder, firstFit, orderQueue, positionsOf, type Queued, queuePriority } from '../../src/domain/queue';
 
 /** A queued entry with sensible defaults; the tests override what they are about. */
 function entry(id: string, over: Partial<Queued> = {}): Queued {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideBatch, type Figures, type StockChange } from './stock';
+import { decideBatch, type Figures, type StockChange } from '../../src/domain/stock';
 
 let n = 0;
 const newId = () => `mv_${++n}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, isPastDate, todayUtc } from './dates';
+import { addDays, isPastDate, todayUtc } from '../../src/domain/dates';
 
 describe('dates', () => {
   it('dates - todayUtc is the UTC calendar date of the instant', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canMove, isFinal, sourcesOf } from './transitions';
+import { canMove, isFinal, sourcesOf } from '../../src/domain/transitions';
 
 describe('order transitions', () => {
   it('transitions - follow the order states of the README and nothing else', () => {

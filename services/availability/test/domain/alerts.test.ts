@@ -1,6 +1,6 @@
 import type { Availability } from '@allot/contracts';
 import { describe, expect, it } from 'vitest';
-import { alertsOf } from './alerts';
+import { alertsOf } from '../../src/domain/alerts';
 
 const day = (date: string, maxSlots: number, bookedSlots: number): Availability => ({
   sessionId: 's1',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideBatch, type Figures } from './ledger';
+import { decideBatch, type Figures } from '../../src/domain/ledger';
 
 const empty = (maxSlots: number): Figures => ({ maxSlots, override: false, booked: 0, available: maxSlots });
 

@@ -8,7 +8,7 @@ import {
   queueStats,
   recommendations,
   utilizationPercentage,
-} from './analytics';
+} from '../../src/domain/analytics';
 
 const day = (date: string, booked: number, capacity = 10): DayFigures => ({ date, booked, capacity });
 const queued = (status: QueueFigures['status'], initialPosition: number, initialWaitMinutes: number): QueueFigures => ({

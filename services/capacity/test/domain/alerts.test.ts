@@ -1,6 +1,6 @@
 import { CapacityAlert } from '@allot/contracts';
 import { describe, expect, it } from 'vitest';
-import { type AlertFigures, alertConditions, alertFlips, describeAlert } from './alerts';
+import { type AlertFigures, alertConditions, alertFlips, describeAlert } from '../../src/domain/alerts';
 
 /** The flips that raise an alert (the ones announced). */
 const newlyRaised = (...args: Parameters<typeof alertFlips>) =>
