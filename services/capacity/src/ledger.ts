@@ -38,7 +38,8 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
   private readonly slots: SlotStore;
 
   constructor(
-    private readonly service: CapacityService,
+    /** Of the service, what the ledger uses: its collection with an outbox, the time, its events and delayed jobs. */
+    private readonly service: Pick<CapacityService, 'outboxCollection' | 'clock' | 'event' | 'jobs'>,
     private readonly bookings: BookingStore,
     log: Logger,
   ) {

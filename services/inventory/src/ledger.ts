@@ -35,7 +35,8 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
   readonly skus: SkuStore;
 
   constructor(
-    private readonly service: InventoryService,
+    /** Of the service, what the ledger uses: its collection with an outbox, the time, its events and delayed jobs. */
+    private readonly service: Pick<InventoryService, 'outboxCollection' | 'clock' | 'event' | 'jobs'>,
     private readonly orders: OrderStore,
     private readonly movements: MovementStore,
     log: Logger,
