@@ -12,7 +12,7 @@ RUN npm install -g --no-fund --no-audit "pnpm@$(node -p "require('./package.json
 COPY . .
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
     CI=true pnpm install --frozen-lockfile \
- && PNPM=pnpm bash tools/docker/build-service.sh "${SERVICE:?--build-arg SERVICE=<name> is required}" /out
+ && PNPM=pnpm bash tools/image-build/build-service.sh "${SERVICE:?--build-arg SERVICE=<name> is required}" /out
 
 FROM ${NODE_IMAGE}
 ARG SERVICE

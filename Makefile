@@ -17,25 +17,25 @@ test: install infra browser deploy-tools
 	$(PNPM) run contracts:check
 	$(PNPM) run client:check
 	$(PNPM) run openapi:lint
-	bash tools/deploy/check.sh
+	bash tools/deploy-gen/check.sh
 	$(PNPM) exec vitest run $(VITEST_ARGS)
 
 install: node_modules/.modules.yaml
 
 infra:
-	@bash tools/infra/build-binaries.sh
+	@bash tools/local-servers/build-binaries.sh
 
 # docker compose, kustomize, kubeconform (Go module proxy) and the Kubernetes JSON schemas, once.
 deploy-tools: install
-	@bash tools/deploy/build-tools.sh
+	@bash tools/deploy-gen/build-tools.sh
 
 # Regenerates docker-compose.yml and deploy/k8s's per-service files from the services that exist.
 deploy-files: install
-	node --import tsx tools/deploy/src/generate.ts
+	node --import tsx tools/deploy-gen/src/generate.ts
 
 # docker compose config, nats.conf, kustomize build + kubeconform of both overlays.
 deploy-check: deploy-tools
-	bash tools/deploy/check.sh
+	bash tools/deploy-gen/check.sh
 
 contracts: install
 	$(PNPM) run contracts:gen

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
  * - a package declares every workspace package it imports;
  * - arrows point down: libraries import only libraries, services only libraries (services talk
  *   over NATS, never through each other's code), and only tools, bench and tests sit on top.
- *   A library's or service's own tests may also use the local test servers (`@allot/infra`).
+ *   A library's or service's own tests may also use the local test servers (`@allot/local-servers`).
  * - inside a package's `src/`, a folder and another part (a folder or a top-level module) never
  *   import each other: the lower one (`store/`, `auth/`, `http/`) does not reach up into what
  *   builds on it (`app.ts`, or a folder that imports it).
@@ -32,7 +32,7 @@ const layers: [RegExp, number][] = [
   [/^services\//, 1],
   [/^(tools\/|bench$|tests$)/, 2],
 ];
-const testInfra = '@allot/infra';
+const testInfra = '@allot/local-servers';
 
 function readWorkspaces(): Workspace[] {
   const manifests = execFileSync('git', ['ls-files', '*package.json'], { cwd: root, encoding: 'utf8' })

@@ -20,7 +20,7 @@
  */
 import http from 'node:http';
 import path from 'node:path';
-import { startInfra } from '@allot/infra';
+import { startInfra } from '@allot/local-servers';
 import { childEnv, createTenant, newRootKey, round, sleep, startGatewayChild, versions, writeResults } from '../gateway/common';
 import { type BenchChild, startChild } from '../gateway/ipc';
 import { cpuTimes, machineBusySince } from '../lib/cpu';

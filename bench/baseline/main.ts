@@ -6,13 +6,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startInfra } from '@allot/infra';
+import { startInfra } from '@allot/local-servers';
 import { honoHello, machineInfo, mongoFindOneAndUpdate, natsRequestReply, type Rate } from '../lib/measure';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const versions = Object.fromEntries(
-  readFileSync(path.join(root, 'tools/infra/versions.env'), 'utf8')
+  readFileSync(path.join(root, 'tools/local-servers/versions.env'), 'utf8')
     .split('\n')
     .filter((l) => l.includes('='))
     .map((l) => l.split('=') as [string, string]),

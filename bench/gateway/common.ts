@@ -14,7 +14,7 @@ export const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
 
 export function versions(): Record<string, string> {
   return Object.fromEntries(
-    readFileSync(path.join(root, 'tools/infra/versions.env'), 'utf8')
+    readFileSync(path.join(root, 'tools/local-servers/versions.env'), 'utf8')
       .split('\n')
       .filter((l) => l.includes('='))
       .map((l) => l.split('=') as [string, string]),

@@ -20,7 +20,7 @@
  */
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { startInfra } from '@allot/infra';
+import { startInfra } from '@allot/local-servers';
 import { connect } from '@nats-io/transport-node';
 import { machineInfo, natsRequestReply } from '../lib/measure';
 import { createTenant, mib, newRootKey, round, sleep, startGatewayChild, versions, writeResults } from './common';

@@ -15,7 +15,7 @@
  * Writes bench/results/gateway-throughput.{json,md}.
  */
 import path from 'node:path';
-import { startInfra } from '@allot/infra';
+import { startInfra } from '@allot/local-servers';
 import { cpuTimes, machineBusySince } from '../lib/cpu';
 import { httpLoadChecked } from '../lib/load';
 import { honoHello, machineInfo, natsRequestReply } from '../lib/measure';

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { spawnGuarded } from '@allot/infra';
+import { spawnGuarded } from '@allot/local-servers';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

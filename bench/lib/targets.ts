@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { domainServices } from '@allot/contracts';
-import { freePort, startFerret, startInfra } from '@allot/infra';
+import { freePort, startFerret, startInfra } from '@allot/local-servers';
 import { MongoClient } from 'mongodb';
 import { createTenant, newRootKey } from '../gateway/common';
 import { type Child, childLogs, startChild, stopChild, waitReady } from './children';

@@ -20,8 +20,8 @@
 
 import { eventStream } from '@allot/contracts';
 import { startGateway } from '@allot/gateway';
-import { startInfra } from '@allot/infra';
 import { EventPublisher, makeEvent, systemClock } from '@allot/kit';
+import { startInfra } from '@allot/local-servers';
 import { startNotifications } from '@allot/notifications';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';

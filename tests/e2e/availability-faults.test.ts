@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { startAvailability } from '@allot/availability';
 import { availabilityRpc, type EventEnvelope, eventStream, eventSubject } from '@allot/contracts';
-import { startNats } from '@allot/infra';
 import { newId, RpcClient } from '@allot/kit';
+import { startNats } from '@allot/local-servers';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { MongoClient } from 'mongodb';

@@ -1,4 +1,4 @@
-import { startInfra } from '@allot/infra';
+import { startInfra } from '@allot/local-servers';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {

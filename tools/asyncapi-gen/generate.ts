@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAsyncApi } from '@allot/contracts';
-import { writeOrCheck } from '@allot/infra';
+import { writeOrCheck } from '@allot/local-servers';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const file = path.join(root, 'docs/asyncapi.json');

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openApiDocument } from '@allot/gateway';
-import { writeOrCheck } from '@allot/infra';
+import { writeOrCheck } from '@allot/local-servers';
 import openapiTS, { astToString } from 'openapi-typescript';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -19,7 +19,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@allot/infra';
+import { freePort } from '@allot/local-servers';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const clients = Number(process.env.BENCH_CLIENTS ?? 50);

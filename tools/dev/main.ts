@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { domainServices, localNatsConfig, type ServiceName, services } from '@allot/contracts';
-import { freePort, type Infra, spawnGuarded, startInfra, stopChild } from '@allot/infra';
+import { freePort, type Infra, spawnGuarded, startInfra, stopChild } from '@allot/local-servers';
 import { seedDemo } from './demo';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

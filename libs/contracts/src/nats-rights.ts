@@ -1,6 +1,6 @@
 /**
  * What each service's NATS user may do: the one list deploy/k8s and docker-compose.yml are
- * generated from (tools/deploy) and that `make test` checks them against. A service may publish
+ * generated from (tools/deploy-gen) and that `make test` checks them against. A service may publish
  * its own events, dead letters and jobs, the RPCs it calls, and the JetStream API of its own
  * streams and of the consumers it runs; it may subscribe to its own RPCs and to its private
  * inbox. Replies to requests it serves go out through `allow_responses` (the requester's inbox).

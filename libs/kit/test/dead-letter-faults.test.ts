@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@allot/contracts';
-import { type LocalServer, startNats } from '@allot/infra';
+import { type LocalServer, startNats } from '@allot/local-servers';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 import { platformRpc } from '@allot/contracts';
-import { startNats } from '@allot/infra';
+import { startNats } from '@allot/local-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { systemClock } from '../src/clock';

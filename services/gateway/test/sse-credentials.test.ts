@@ -1,5 +1,5 @@
-import { startNats } from '@allot/infra';
 import { testNats } from '@allot/kit/testing';
+import { startNats } from '@allot/local-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, eventually, openStream, startTestGateway, type TestGateway, userToken } from './harness';
 

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { startNats } from '@allot/infra';
 import { ensureStream, newId } from '@allot/kit';
 import { testNats } from '@allot/kit/testing';
+import { startNats } from '@allot/local-servers';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { isAlive as alive, freePort } from '@allot/infra';
+import { isAlive as alive, freePort } from '@allot/local-servers';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../../..');

@@ -1,5 +1,5 @@
 /**
- * `tsx tools/infra/src/cli.ts` — starts NATS + FerretDB (unless NATS_URL / MONGO_URL are set),
+ * `tsx tools/local-servers/src/cli.ts` — starts NATS + FerretDB (unless NATS_URL / MONGO_URL are set),
  * prints their URLs as shell exports, and stops them on Ctrl-C.
  */
 import { startInfra } from './index';

@@ -15,8 +15,8 @@ const readyCheck = (port: number) => ({
   start_period: '10s',
 });
 
-/** A required secret of the `.env` file (tools/deploy/env.sh writes one with random values). */
-const required = (name: string) => variable(`${name}:?set ${name} in .env (tools/deploy/env.sh writes one)`);
+/** A required secret of the `.env` file (tools/deploy-gen/env.sh writes one with random values). */
+const required = (name: string) => variable(`${name}:?set ${name} in .env (tools/deploy-gen/env.sh writes one)`);
 const mongoPassword = (service: string) => `${passwordPrefix}${service}`;
 
 const mongoInit = [

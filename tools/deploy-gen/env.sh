@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 if [ -e .env ] && [ "${1:-}" != "--force" ]; then
-  echo "deploy: .env exists; keeping it (tools/deploy/env.sh --force replaces it)" >&2
+  echo "deploy: .env exists; keeping it (tools/deploy-gen/env.sh --force replaces it)" >&2
   exit 0
 fi
 umask 077

@@ -4,7 +4,7 @@
 #     that exist (regenerate with `make deploy-files`);
 #  2. `docker compose config`: the compose file is valid against the Compose specification;
 #  3. the NATS configurations of Kubernetes and compose parse (`nats-server -t`), with every
-#     service user (tools/deploy/test checks each user's rights against its declared list);
+#     service user (tools/deploy-gen/test checks each user's rights against its declared list);
 #  4. `kustomize build` of each overlay, validated by kubeconform in strict mode (unknown fields
 #     are errors) against the schemas of Kubernetes $KUBERNETES_SCHEMA_VERSION. Every resource
 #     we ship has a built-in kind, so nothing is skipped (-ignore-missing-schemas is not set).
@@ -12,10 +12,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 # shellcheck source=../infra/versions.env
-source tools/infra/versions.env
+source tools/local-servers/versions.env
 bin=.cache/bin
 
-node --import tsx tools/deploy/src/generate.ts --check
+node --import tsx tools/deploy-gen/src/generate.ts --check
 
 # Required variables of the compose file (its secrets, from .env) get placeholders: the check is of its shape.
 required=$(grep -o '\${[A-Za-z0-9_]*:?' docker-compose.yml | sed 's/^\${\(.*\):?$/\1=check/' | sort -u)

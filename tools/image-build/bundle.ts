@@ -1,5 +1,5 @@
 /**
- * `tsx tools/docker/bundle.ts <entry> <outDir>` — the image's build step: compiles one
+ * `tsx tools/image-build/bundle.ts <entry> <outDir>` — the image's build step: compiles one
  * service's entry point (e.g. services/capacity/src/main.ts) and the workspace libraries it
  * imports (TypeScript sources, which production Node cannot load without tsx) into
  * `<outDir>/main.js`. Third-party packages stay

@@ -1,5 +1,5 @@
 /**
- * `tsx tools/deploy/src/k8s-schemas.ts <swagger.json> <outDir>` — turns the Kubernetes OpenAPI
+ * `tsx tools/deploy-gen/src/k8s-schemas.ts <swagger.json> <outDir>` — turns the Kubernetes OpenAPI
  * document (api/openapi-spec/swagger.json of the k8s.io/kubernetes Go module, fetched through
  * the Go module proxy) into the per-kind JSON schemas kubeconform reads
  * (`<kind>-<group>-<version>.json`), since its default schema registry is on the internet.

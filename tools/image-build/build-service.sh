@@ -2,7 +2,7 @@
 # build-service.sh <service> <outDir> — what the image runs, built from the workspace:
 #   <outDir>/dist/main.js      the service and the workspace libraries it imports, compiled
 #   <outDir>/node_modules      its production dependencies only (pnpm deploy --prod), flat
-# The Dockerfile's build stage calls it, and tools/docker/test runs its output with plain node.
+# The Dockerfile's build stage calls it, and tools/image-build/test runs its output with plain node.
 set -euo pipefail
 service=${1:?service name}
 out=${2:?output directory}
@@ -21,7 +21,7 @@ rm -rf "$out"
 (cd "$root" && "$pnpm" --filter "$package" deploy --prod --legacy --config.node-linker=hoisted "$out" >/dev/null)
 # The deployed copy's TypeScript sources and tests are not run; the bundle is.
 rm -rf "$out/src" "$out/test"
-(cd "$root" && node --import tsx tools/docker/bundle.ts "$dir/src/main.ts" "$out/dist")
+(cd "$root" && node --import tsx tools/image-build/bundle.ts "$dir/src/main.ts" "$out/dist")
 # The gateway serves the dashboard: built here, since the image has no bundler.
 if [ "$service" = gateway ]; then
   (cd "$root" && node --import tsx services/gateway/dashboard/build.ts "$out/dist/dashboard")

@@ -2,7 +2,7 @@
 # versions, and `have <tool> <version>` (built already, at that version).
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=versions.env
-source "$root/tools/infra/versions.env"
+source "$root/tools/local-servers/versions.env"
 bin="$root/.cache/bin"
 mkdir -p "$bin"
 have() { [ -x "$bin/$1" ] && [ "$(cat "$bin/$1.version" 2>/dev/null)" = "$2" ]; }

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '@allot/infra';
+import { freePort } from '@allot/local-servers';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../../..');
@@ -16,8 +16,8 @@ describe('container build', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('image - the gateway runs from its bundle and production dependencies only, and exits 0 on SIGTERM', async () => {
-    await run('bash', ['tools/docker/build-service.sh', 'gateway', out], { cwd: root });
-    for (const dev of ['vitest', 'tsx', 'typescript', 'esbuild', '@biomejs', '@allot/infra'])
+    await run('bash', ['tools/image-build/build-service.sh', 'gateway', out], { cwd: root });
+    for (const dev of ['vitest', 'tsx', 'typescript', 'esbuild', '@biomejs', '@allot/local-servers'])
       expect(existsSync(path.join(out, 'node_modules', dev)), dev).toBe(false);
     expect(existsSync(path.join(out, 'src'))).toBe(false);
 

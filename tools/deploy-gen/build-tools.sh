@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the deployment checkers once into .cache/bin from the Go module proxy (like
-# tools/infra/build-binaries.sh does for nats-server and FerretDB), and the Kubernetes JSON
+# tools/local-servers/build-binaries.sh does for nats-server and FerretDB), and the Kubernetes JSON
 # schemas kubeconform validates against into .cache/k8s-schemas/<version> (its default schema
 # registry is on the internet; ours comes from the k8s.io/kubernetes module's OpenAPI document).
 set -euo pipefail
@@ -43,6 +43,6 @@ if [ ! -f "$schemas/.done" ]; then
   echo "deploy: Kubernetes $KUBERNETES_SCHEMA_VERSION JSON schemas (once)" >&2
   swagger="$(module_dir "k8s.io/kubernetes@$KUBERNETES_SCHEMA_VERSION")/api/openapi-spec/swagger.json"
   rm -rf "$schemas"
-  node --import tsx "$root/tools/deploy/src/k8s-schemas.ts" "$swagger" "$schemas"
+  node --import tsx "$root/tools/deploy-gen/src/k8s-schemas.ts" "$swagger" "$schemas"
   touch "$schemas/.done"
 fi

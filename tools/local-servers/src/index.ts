@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const binDir = path.join(root, '.cache/bin');
-const guard = path.join(root, 'tools/infra/guard.sh');
+const guard = path.join(root, 'tools/local-servers/guard.sh');
 
 /** A server process this library started. */
 export interface LocalServer {
@@ -46,7 +46,7 @@ export function freePort(): Promise<number> {
 function binary(name: string): string {
   const file = path.join(binDir, name);
   if (!existsSync(file)) {
-    throw new Error(`${file} is missing: run \`make infra\` (tools/infra/build-binaries.sh) first`);
+    throw new Error(`${file} is missing: run \`make infra\` (tools/local-servers/build-binaries.sh) first`);
   }
   return file;
 }
