@@ -4,7 +4,7 @@
  * `guard.sh`, which stops them when this process dies, even by SIGKILL.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,10 @@ export interface LocalServer {
   stop(): Promise<void>;
   /** Stops and starts it again on the same port with the same data (for fault tests). */
   restart(): Promise<void>;
+  /** Sends a signal to the server itself, not its guard (SIGKILL, SIGSTOP, SIGCONT for fault tests). */
+  signal(signal: NodeJS.Signals): void;
+  /** Whether the server process is running (false once it was killed, until `restart`). */
+  readonly running: boolean;
 }
 
 export interface Infra {
@@ -122,7 +126,35 @@ async function startServer(spec: ServerSpec, url: string, keepData: boolean): Pr
       await stopChild(child);
       await launch();
     },
+    signal(signal) {
+      // The guard's only child is the server (guard.sh runs it in the background, then sleeps in turn).
+      const server = guardedPid(child);
+      if (server) process.kill(server, signal);
+    },
+    get running() {
+      return child.exitCode === null && child.signalCode === null && guardedPid(child) !== undefined;
+    },
   };
+}
+
+/** The pid of the server a guard runs: the guard's child that is not its `sleep`. */
+function guardedPid(guardChild: ChildProcess): number | undefined {
+  if (!guardChild.pid) return undefined;
+  const children = (() => {
+    try {
+      return readFileSync(`/proc/${guardChild.pid}/task/${guardChild.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      return [];
+    }
+  })();
+  const pid = children.map(Number).find((p) => {
+    try {
+      return !readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep');
+    } catch {
+      return false;
+    }
+  });
+  return pid;
 }
 
 export interface StartOptions {
@@ -156,6 +188,58 @@ export async function startNats(options: StartOptions = {}): Promise<LocalServer
     `nats://127.0.0.1:${port}`,
     options.keepData ?? false,
   );
+}
+
+/** A JetStream cluster of local nats-servers, as deployed: routes between every node, one meta group. */
+export interface NatsCluster {
+  /** Every node's client URL, comma-separated (what services take as `NATS_URL`). */
+  readonly url: string;
+  readonly nodes: (LocalServer & { readonly name: string; readonly monitorUrl: string })[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `size` nats-servers clustered with JetStream on free ports (each with `natsConfigText`,
+ * e.g. users), and waits until every node reports JetStream healthy (a meta leader elected).
+ */
+export async function startNatsCluster(options: StartOptions & { size?: number } = {}): Promise<NatsCluster> {
+  const size = options.size ?? 3;
+  const ports = await Promise.all(
+    Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })),
+  );
+  const routes = ports.map((p) => `nats-route://127.0.0.1:${p.route}`).join(',');
+  // Every node must be running before any can elect a meta leader: start them together.
+  const nodes = await Promise.all(
+    ports.map(async (p, i) => {
+      const name = `nats-${i}`;
+      const server = await startServer(
+        {
+          name: 'nats-server',
+          args: (dir) => [
+            ...(options.natsConfigText !== undefined ? ['-c', written(path.join(dir, 'nats.conf'), options.natsConfigText)] : []),
+            ...['-n', name, '-a', '127.0.0.1', '-p', String(p.client), '-m', String(p.monitor), '-js', '-sd', dir],
+            ...['--cluster_name', 'allot', '--cluster', `nats://127.0.0.1:${p.route}`, '--routes', routes],
+          ],
+          ready: () => httpOk(`http://127.0.0.1:${p.monitor}/healthz?js-enabled-only=true`),
+        },
+        `nats://127.0.0.1:${p.client}`,
+        options.keepData ?? false,
+      );
+      return Object.assign(server, { name, monitorUrl: `http://127.0.0.1:${p.monitor}` });
+    }),
+  );
+  const deadline = Date.now() + 30_000;
+  while (!(await Promise.all(nodes.map((n) => httpOk(`${n.monitorUrl}/healthz`).catch(() => false)))).every(Boolean)) {
+    if (Date.now() > deadline) throw new Error(`the NATS cluster elected no JetStream leader in 30 s; see ${nodes[0]?.dataDir}`);
+    await sleep(100);
+  }
+  return {
+    url: nodes.map((n) => n.url).join(','),
+    nodes,
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
 }
 
 /** Starts FerretDB v1 with its SQLite backend on a free port. */
