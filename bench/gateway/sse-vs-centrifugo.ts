@@ -1,0 +1,422 @@
+/**
+ * SSE fan-out of the gateway side by side with Centrifugo v6 (built once into .cache/bin by
+ * `build-centrifugo.sh`), with the same load on both in one run: for each stream count, N streams
+ * on one channel, then SSE_MESSAGES messages of the same body published SSE_GAP_MS apart.
+ *
+ * - Gateway: `GET /v1/stream?channels=availability` with one tenant API key; messages published
+ *   as the platform publishes client messages, to `client.<tenant>.availability.<session>.<date>`
+ *   on the CLIENT stream (a JetStream publish, answered by its PubAck).
+ * - Centrifugo: its unidirectional SSE transport (`/connection/uni_sse`) with a connection JWT
+ *   (HS256) whose `channels` claim subscribes the stream to one channel, memory engine;
+ *   messages published through its HTTP API (`POST /api/publish`, API key).
+ *
+ * Streams are held by SSE_CLIENT_PROCESSES load-generator processes (`sse-clients.ts`), each from
+ * its own loopback address so no run runs out of local ports. Each server runs alone (the other
+ * stopped), started fresh for each figure. Figures: open rate (streams whose first bytes arrived
+ * ÷ seconds from the first request to the last), memory per stream (the server's RSS with every
+ * stream open minus its RSS before, ÷ streams; the gateway's after a full GC), publish → receipt
+ * delay p50/p99/max over every receipt, deliveries, and the server's CPU while opening and while
+ * delivering (from /proc, % of one core).
+ *
+ * Env: SSE_STREAM_COUNTS (10000,15000), SSE_MESSAGES (20), SSE_GAP_MS (200), SSE_OPEN_CONCURRENCY
+ * (200 in all), SSE_CLIENT_PROCESSES (3), SSE_PAYLOAD_BYTES (200: padding in each message),
+ * BENCH_GATEWAY_NODE_ARGS (extra Node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
+ * BENCH_LOG_LEVEL. `ulimit -n` must exceed the largest count (every process holds one file per stream).
+ * Writes bench/results/gateway-sse-vs-centrifugo.{json,md}.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startInfra } from '@allot/local-servers';
+import { connect } from '@nats-io/transport-node';
+import { machineInfo } from '../lib/measure';
+import { createTenant, here, mib, newRootKey, root, round, sleep, startGatewayChild, versions, writeResults } from './common';
+import type { BenchChild } from './ipc';
+import type { ClientReport, OpenCommand, Opened } from './sse-clients';
+import { wallNow } from './sse-clients';
+
+const counts = (process.env.SSE_STREAM_COUNTS ?? '10000,15000').split(',').map(Number);
+const messages = Number(process.env.SSE_MESSAGES ?? 20);
+const gapMs = Number(process.env.SSE_GAP_MS ?? 200);
+const openConcurrency = Number(process.env.SSE_OPEN_CONCURRENCY ?? 200);
+const clientProcesses = Number(process.env.SSE_CLIENT_PROCESSES ?? 3);
+const payloadBytes = Number(process.env.SSE_PAYLOAD_BYTES ?? 200);
+const DELIVERY_GRACE_MS = 15_000;
+const target = { p99Ms: 200, memoryPerStreamKiB: 10 };
+
+const limits = (process.report?.getReport() as { userLimits?: Record<string, { soft: number | string }> })?.userLimits?.open_files;
+const softFiles = limits?.soft === 'unlimited' ? Number.POSITIVE_INFINITY : Number(limits?.soft ?? 1024);
+if (softFiles < Math.max(...counts) + 500) {
+  console.error(`ulimit -n is ${limits?.soft}; ${Math.max(...counts)} streams need more per process. Raise it or lower SSE_STREAM_COUNTS.`);
+  process.exit(2);
+}
+
+// ---- the servers' processes: RSS and CPU from /proc ----
+
+function procStats(pid: number): { rss: number; cpuMs: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rss: rssKiB * 1024, cpuMs: ((Number(fields[11]) + Number(fields[12])) / 100) * 1000 };
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+/** A server under test, as the run needs it: where streams connect, how to publish, its process. */
+interface Server {
+  name: 'gateway' | 'centrifugo';
+  pid: number;
+  url: string;
+  headers: Record<string, string>;
+  /** Publishes one message body; resolves when the server accepted it. */
+  publish(data: Record<string, unknown>): Promise<void>;
+  /** RSS and CPU; the gateway's after a full GC. */
+  stats(): Promise<{ rss: number; cpuMs: number }>;
+  /** Streams the server has registered (undefined when it does not say). */
+  registered(): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+interface GatewayStats {
+  memory: NodeJS.MemoryUsage;
+  streams: number;
+}
+
+async function startGatewayServer(infra: { natsUrl: string; mongoUrl: string }, streams: number): Promise<Server> {
+  const rootKey = newRootKey();
+  const gw: BenchChild = await startGatewayChild(infra, rootKey, {
+    readyServices: '',
+    env: { SSE_MAX_STREAMS_PER_CREDENTIAL: String(streams + 10), SSE_MAX_STREAMS_PER_TENANT: String(streams + 10) },
+    nodeArgs: ['--expose-gc', ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+  });
+  const port = Number(gw.ready.port);
+  const { tenantId, key } = await createTenant(`http://127.0.0.1:${port}`, rootKey);
+  const nc = await connect({ servers: infra.natsUrl });
+  const subject = `client.${tenantId}.availability.bench.2030-01-15`;
+  const pid = gw.process.pid as number;
+  return {
+    name: 'gateway',
+    pid,
+    url: `http://127.0.0.1:${port}/v1/stream?channels=availability`,
+    headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
+    async publish(data) {
+      const ack = await nc.request(subject, JSON.stringify({ event: 'availability.updated', data }), { timeout: 5000 });
+      if (ack.json<{ stream?: string }>().stream !== 'CLIENT') throw new Error(`publish was not stored by CLIENT: ${ack.string()}`);
+    },
+    async stats() {
+      const s = await gw.ask<GatewayStats>('stats'); // runs a full GC first
+      return { rss: s.memory.rss, cpuMs: procStats(pid).cpuMs };
+    },
+    async registered() {
+      return (await gw.ask<GatewayStats>('stats')).streams;
+    },
+    async stop() {
+      await nc.close();
+      await gw.stop();
+    },
+  };
+}
+
+const base64url = (value: string | Buffer) => Buffer.from(value).toString('base64url');
+function hs256(claims: Record<string, unknown>, secret: string): string {
+  const unsigned = `${base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}
+
+async function startCentrifugo(binary: string, channel: string): Promise<Server> {
+  const port = await freePort();
+  const secret = randomBytes(32).toString('hex');
+  const apiKey = randomBytes(16).toString('hex');
+  const configFile = path.join(os.tmpdir(), `centrifugo-bench-${process.pid}.json`);
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      log: { level: 'error' },
+      http_server: { address: '127.0.0.1', port },
+      engine: { type: 'memory' },
+      client: { token: { hmac_secret_key: secret }, allowed_origins: ['*'] },
+      http_api: { key: apiKey },
+      uni_sse: { enabled: true },
+      health: { enabled: true },
+      usage_stats: { disabled: true }, // it would report to the outside
+    }),
+  );
+  const child: ChildProcess = spawn(binary, ['--config', configFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`centrifugo exited (code ${child.exitCode})`);
+    const ok = await fetch(`${base}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error('centrifugo did not answer /health in 30 s');
+    await sleep(100);
+  }
+  const token = hs256({ sub: 'bench', channels: [channel], exp: Math.floor(Date.now() / 1000) + 3600 }, secret);
+  const pid = child.pid as number;
+  return {
+    name: 'centrifugo',
+    pid,
+    url: `${base}/connection/uni_sse?cf_connect=${encodeURIComponent(JSON.stringify({ token }))}`,
+    headers: { accept: 'text/event-stream' },
+    async publish(data) {
+      const res = await fetch(`${base}/api/publish`, {
+        method: 'POST',
+        headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+        body: JSON.stringify({ channel, data }),
+        signal: AbortSignal.timeout(5000),
+      });
+      const text = await res.text();
+      if (!res.ok || text.includes('"error"')) throw new Error(`centrifugo publish failed: ${res.status} ${text}`);
+    },
+    async stats() {
+      return procStats(pid);
+    },
+    async registered() {
+      return undefined;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+// ---- the load generators ----
+
+interface Worker {
+  child: ChildProcess;
+  ask<T>(message: Record<string, unknown>): Promise<T>;
+}
+
+async function startWorker(): Promise<Worker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'sse-clients.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`load generator exited (code ${code})`)));
+  });
+  return {
+    child,
+    ask: <T>(message: Record<string, unknown>) =>
+      new Promise<T>((resolve) => {
+        const onMessage = (m: { type?: string }) => {
+          if (m.type !== message.type) return;
+          child.off('message', onMessage);
+          resolve(m as T);
+        };
+        child.on('message', onMessage);
+        child.send(message);
+      }),
+  };
+}
+
+const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+const percentOfCore = (cpuMs: number, wallMs: number) => round((cpuMs / wallMs) * 100, 0);
+
+async function waitFor(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+/** One figure: `streams` streams on `server`, then the messages. */
+async function measure(server: Server, streams: number) {
+  const workers = await Promise.all(Array.from({ length: clientProcesses }, startWorker));
+  try {
+    await sleep(1000);
+    const idle = await server.stats();
+    console.log(`${server.name}: opening ${streams} streams ...`);
+    const share = (i: number) => Math.floor(streams / clientProcesses) + (i < streams % clientProcesses ? 1 : 0);
+    const openedAll = await Promise.all(
+      workers.map((w, i) =>
+        w.ask<Opened>({
+          type: 'open',
+          url: server.url,
+          headers: server.headers,
+          count: share(i),
+          concurrency: Math.max(1, Math.round(openConcurrency / clientProcesses)),
+          localAddress: `127.0.0.${10 + i}`,
+          messages,
+        } satisfies OpenCommand),
+      ),
+    );
+    const opened = openedAll.reduce((n, o) => n + o.opened, 0);
+    const openMs = Math.max(...openedAll.map((o) => o.doneAt)) - Math.min(...openedAll.map((o) => o.startedAt));
+    const errors: Record<string, number> = {};
+    for (const o of openedAll) for (const [m, n] of Object.entries(o.errors)) errors[m] = (errors[m] ?? 0) + n;
+    const registeredAll = await waitFor(async () => ((await server.registered()) ?? opened) >= opened, 30_000);
+    await sleep(1000);
+    const open = await server.stats();
+    const openCpuMs = open.cpuMs - idle.cpuMs;
+    console.log(`${server.name}: ${opened}/${streams} open in ${round(openMs / 1000, 1)} s; publishing ${messages} messages ...`);
+
+    const pad = 'x'.repeat(payloadBytes);
+    const publishStarted = wallNow();
+    for (let k = 0; k < messages; k++) {
+      await server.publish({ sessionId: 'bench', date: '2030-01-15', k, sentAt: wallNow(), available: 100 - k, pad });
+      await sleep(Math.max(0, publishStarted + (k + 1) * gapMs - wallNow()));
+    }
+    const expected = opened * messages;
+    // Each report holds the delays recorded since the previous one, and counts so far.
+    const reports: ClientReport[] = [];
+    await waitFor(async () => {
+      const batch = await Promise.all(workers.map((w) => w.ask<ClientReport>({ type: 'report' })));
+      reports.push(...batch);
+      return batch.reduce((n, r) => n + r.received, 0) >= expected;
+    }, DELIVERY_GRACE_MS);
+    const deliveryWallMs = wallNow() - publishStarted;
+    const delivered = await server.stats();
+    const last = reports.slice(-workers.length);
+    const received = last.reduce((n, r) => n + r.received, 0);
+    const delays = reports.flatMap((r) => r.delays).sort((a, b) => a - b);
+    const perMessage = new Array<number>(messages).fill(0);
+    for (const r of last) r.perMessage.forEach((n, k) => (perMessage[k] = (perMessage[k] ?? 0) + n));
+    await Promise.all(workers.map((w) => w.ask({ type: 'close' })));
+    return {
+      streams,
+      opened,
+      openErrors: errors,
+      registeredAll,
+      openSeconds: round(openMs / 1000, 2),
+      openPerSecond: round(opened / (openMs / 1000), 0),
+      openCpuPercentOfOneCore: percentOfCore(openCpuMs, openMs),
+      rssIdleMiB: mib(idle.rss),
+      rssOpenMiB: mib(open.rss),
+      memoryPerStreamKiB: round((open.rss - idle.rss) / Math.max(1, opened) / 1024, 1),
+      expected,
+      received,
+      missing: expected - received,
+      duplicates: last.reduce((n, r) => n + r.duplicates, 0),
+      bogus: last.reduce((n, r) => n + r.bogus, 0),
+      closedEarly: last.reduce((n, r) => n + r.closedEarly, 0),
+      perMessage,
+      delay: {
+        p50Ms: round(percentile(delays, 0.5)),
+        p99Ms: round(percentile(delays, 0.99)),
+        maxMs: round(delays.at(-1) ?? Number.NaN),
+      },
+      deliveryCpuPercentOfOneCore: percentOfCore(delivered.cpuMs - open.cpuMs, deliveryWallMs),
+      clientsCpuPercentOfOneCore: percentOfCore(
+        last.reduce((n, r) => n + r.cpuMs, 0),
+        deliveryWallMs,
+      ),
+      clientsEventLoopDelayP99Ms: round(Math.max(...last.map((r) => r.eventLoopDelayP99Ms))),
+    };
+  } finally {
+    for (const w of workers) w.child.kill();
+  }
+}
+
+type Figure = Awaited<ReturnType<typeof measure>>;
+
+const centrifugoBinary = execFileSync('bash', [path.join(here, 'build-centrifugo.sh')], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
+  .trim()
+  .split('\n')
+  .at(-1) as string;
+// `go install` leaves the binary's own version unset: the built module version is beside it.
+const centrifugoVersion = `Centrifugo ${readFileSync(`${centrifugoBinary}.version`, 'utf8').trim()}`;
+
+const infra = await startInfra();
+const runs: { streams: number; gateway: Figure; centrifugo: Figure }[] = [];
+try {
+  for (const streams of counts) {
+    const gateway = await startGatewayServer(infra, streams);
+    let gatewayFigure: Figure;
+    try {
+      gatewayFigure = await measure(gateway, streams);
+    } finally {
+      await gateway.stop();
+    }
+    await sleep(2000);
+    const centrifugo = await startCentrifugo(centrifugoBinary, 'availability_bench');
+    let centrifugoFigure: Figure;
+    try {
+      centrifugoFigure = await measure(centrifugo, streams);
+    } finally {
+      await centrifugo.stop();
+    }
+    runs.push({ streams, gateway: gatewayFigure, centrifugo: centrifugoFigure });
+    await sleep(2000);
+  }
+} finally {
+  await infra.stop();
+}
+
+const verdicts = runs.map(({ streams, gateway: g, centrifugo: c }) => {
+  const checks = {
+    p99: g.delay.p99Ms < target.p99Ms && g.delay.p99Ms < c.delay.p99Ms,
+    memory: g.memoryPerStreamKiB <= target.memoryPerStreamKiB,
+    openRate: g.openPerSecond >= c.openPerSecond,
+    delivered: g.missing === 0 && g.duplicates === 0 && g.bogus === 0 && g.opened === streams,
+  };
+  return { streams, checks, met: Object.values(checks).every(Boolean) };
+});
+const largest = verdicts.at(-1);
+const report = {
+  measuredAt: new Date().toISOString(),
+  machine: machineInfo(),
+  versions: { ...versions(), centrifugo: centrifugoVersion },
+  settings: { counts, messages, gapMs, openConcurrency, clientProcesses, payloadBytes },
+  target: { ...target, note: 'at the largest count: p99 below both the target and Centrifugo’s, open rate ≥ Centrifugo’s, all delivered' },
+  runs,
+  verdicts,
+  met: largest?.met ?? false,
+};
+
+const row = (name: string, f: Figure) =>
+  `| ${f.streams.toLocaleString('en')} | ${name} | ${f.openPerSecond.toLocaleString('en')}/s | ${f.memoryPerStreamKiB} KiB | ${f.delay.p50Ms} ms | ${f.delay.p99Ms} ms | ${f.delay.maxMs} ms | ${f.missing === 0 && f.duplicates === 0 ? 'all' : `${f.received}/${f.expected} (${f.duplicates} dup)`} | ${f.openCpuPercentOfOneCore}% · ${f.deliveryCpuPercentOfOneCore}% | ${f.rssIdleMiB} → ${f.rssOpenMiB} MiB |`;
+const m = report.machine;
+const md = [
+  '# Gateway SSE side by side with Centrifugo',
+  '',
+  `Measured ${report.measuredAt} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}; ${centrifugoVersion}.`,
+  `Each figure: N streams on one channel held by ${clientProcesses} load-generator processes (opened ${openConcurrency} at a time in all),`,
+  `then ${messages} messages (${payloadBytes} bytes of padding each) published ${gapMs} ms apart; each server alone, started fresh.`,
+  'Gateway: `GET /v1/stream?channels=availability` with one API key, published to the CLIENT stream. Centrifugo: `uni_sse` with a JWT',
+  '`channels` claim, memory engine, published through its HTTP API. CPU in % of one core (the gateway uses one; Centrifugo may use both).',
+  '',
+  '| streams | server | open rate | RSS per stream | p50 | p99 | max | delivered | CPU opening · delivering | RSS idle → open |',
+  '|---:|---|---:|---:|---:|---:|---:|---|---:|---:|',
+  ...runs.flatMap((r) => [row('gateway', r.gateway), row('Centrifugo', r.centrifugo)]),
+  '',
+  ...verdicts.map(
+    (v) =>
+      `- ${v.streams.toLocaleString('en')} streams: ${v.met ? 'MET' : 'NOT MET'} — ${Object.entries(v.checks)
+        .map(([k, ok]) => `${k} ${ok ? 'yes' : 'no'}`)
+        .join(', ')}`,
+  ),
+  '',
+  `Targets at the largest count: p99 < ${target.p99Ms} ms and below Centrifugo's, ≤ ${target.memoryPerStreamKiB} KiB per stream, open rate ≥ Centrifugo's, every message delivered.`,
+  '',
+].join('\n');
+writeResults('gateway-sse-vs-centrifugo', report, md);
+console.log(md);
