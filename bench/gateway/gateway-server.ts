@@ -1,23 +1,51 @@
 /**
- * The real gateway (`startGateway`) in its own process for the gateway benchmarks, with one probe
- * route added through `extend`: `GET /v1/bench/echo` (tenant API key required) calls the trivial
- * RPC `capacity.bench-echo` through the gateway's RPC bridge. Reports its port over IPC and
+ * The real gateway (`startGateway`) in its own process for the gateway benchmarks, with two probe
+ * routes added through `extend`, registered like every built-in route that is one RPC
+ * (`registerRpcRoutes`: OpenAPI validation, credential check, RPC bridge): `GET /v1/bench/echo`
+ * and `POST /v1/bench/echo` (a JSON body, validated, with the `Idempotency-Key` handling of a
+ * creating POST) call the trivial RPC `capacity.bench-echo` with a tenant API key. Reports its port over IPC and
  * answers `stats` with its own memory (after a full GC when run with --expose-gc), CPU time,
  * event-loop delay since the previous `stats` and the number of SSE streams registered.
  * Env: the gateway's (NATS_URL, MONGO_URL, MONGO_DB, ROOT_API_KEY, RATE_LIMIT_*, ...).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { requireCredential, startGateway } from '@allot/gateway';
+import { registerRpcRoutes, rpcRoute, startGateway } from '@allot/gateway';
 import { BENCH_ECHO, benchEcho } from './contract';
 import { serveParent } from './ipc';
 
 const payload = { service: 'bench', instance: String(process.pid) };
 
+const probe = {
+  path: '/v1/bench/echo',
+  tag: 'Sessions',
+  description: 'Benchmark probe: answers what the echo service answers.',
+  credentials: ['apiKey'],
+  service: 'capacity',
+  operation: BENCH_ECHO,
+  contract: benchEcho,
+} as const;
 const gateway = await startGateway(process.env, {
   extend(app, deps) {
-    app.get('/v1/bench/echo', requireCredential('apiKey'), async (c) =>
-      c.json(await deps.callService(c, 'capacity', BENCH_ECHO, benchEcho, payload)),
-    );
+    registerRpcRoutes(app, deps, [
+      rpcRoute({
+        ...probe,
+        credentials: [...probe.credentials],
+        method: 'get',
+        operationId: 'benchEchoGet',
+        summary: 'Echo (GET)',
+        input: () => payload,
+      }),
+      rpcRoute({
+        ...probe,
+        credentials: [...probe.credentials],
+        method: 'post',
+        operationId: 'benchEchoPost',
+        summary: 'Echo (POST)',
+        body: benchEcho.input,
+        idempotent: true,
+        input: ({ body }) => body,
+      }),
+    ]);
   },
 });
 

@@ -1,10 +1,13 @@
 /**
- * Gateway throughput against this machine's ceiling, both measured in this run.
+ * Gateway throughput against its peer, both measured in this run: what the gateway's own code
+ * costs on top of one HTTP request and one RPC.
  *
- * Baseline: bare Hono "hello" (`honoHello`: its own process, autocannon with 50 connections) and,
- * for context, bare NATS request-reply. Measured: `GET /v1/bench/echo` on the real gateway — every
- * gateway middleware (request context, CORS, body limit, API-key authentication, rate limit),
- * then one RPC through the gateway's bridge to a trivial service and back. Process layout: the
+ * Peer: a bare Hono app (`hono-nats-server.ts`) doing the same NATS request-reply to the same echo
+ * service, `GET` (fixed input) and `POST` (JSON body). Measured: `GET` and `POST /v1/bench/echo`
+ * on the real gateway — every gateway middleware (request context, CORS, body limit, API-key
+ * authentication, rate limit), the route's OpenAPI validation and idempotency check, then one RPC
+ * through the gateway's bridge to the same service and back. Context: bare Hono "hello" and bare
+ * NATS request-reply (this machine's raw limits). Process layout: the
  * gateway and the echo service each run in their own child process; nats-server and FerretDB
  * are the run's own servers; autocannon runs in this process. All share the machine's cores,
  * as the baseline's hello server and autocannon do.
@@ -17,7 +20,7 @@
 import path from 'node:path';
 import { startInfra } from '@allot/local-servers';
 import { cpuTimes, machineBusySince } from '../lib/cpu';
-import { httpLoadChecked } from '../lib/load';
+import { type CheckedRate, httpLoadChecked } from '../lib/load';
 import { honoHello, machineInfo, natsRequestReply } from '../lib/measure';
 import { childEnv, createTenant, here, newRootKey, round, startGatewayChild, versions, writeResults } from './common';
 import { type BenchChild, startChild } from './ipc';
@@ -49,17 +52,22 @@ try {
   const echo = await startChild(path.join(here, 'echo-service.ts'), childEnv(infra, 'capacity'));
   children.push(echo);
 
-  console.log(`context: bare Hono + NATS request to the echo service, ${seconds} s ...`);
+  // The same echo RPC both ways, each a GET (fixed input) and a POST (a JSON body passed on).
+  const body = JSON.stringify({ service: 'bench', instance: 'load' });
+  const post = { method: 'POST' as const, body };
+  const jsonPost = (headers: Record<string, string> = {}) => ({ ...post, headers: { ...headers, 'content-type': 'application/json' } });
+
+  console.log(`peer: bare Hono + NATS request to the echo service, GET and POST, ${seconds} s each ...`);
   const bare = await startChild(path.join(here, 'hono-nats-server.ts'), childEnv(infra, 'bare'), { nodeArgs: childNodeArgs });
   children.push(bare);
   const bareUrl = `http://127.0.0.1:${bare.ready.port}/`;
-  const bareProbe = await fetch(bareUrl);
-  const bareProbeBody = await bareProbe.text();
-  if (bareProbe.status !== 200 || !bareProbeBody.includes('"service":"bench"'))
-    throw new Error(`bare probe answered ${bareProbe.status} ${bareProbeBody}`);
+  await expectEcho(bareUrl, {}, 'bare GET');
+  await expectEcho(bareUrl, jsonPost(), 'bare POST', 'load');
   if (warmupSeconds > 0) await httpLoadChecked(bareUrl, { connections, seconds: warmupSeconds });
   const honoNats = await httpLoadChecked(bareUrl, { connections, seconds });
+  const honoNatsPost = await httpLoadChecked(bareUrl, { connections, seconds, ...jsonPost() });
   await bare.stop();
+
   const rootKey = newRootKey();
   const gw = await startGatewayChild(infra, rootKey, { readyServices: '', nodeArgs: childNodeArgs });
   children.push(gw);
@@ -68,19 +76,22 @@ try {
   const headers = { authorization: `Bearer ${key}` };
   const url = `${base}/v1/bench/echo`;
 
-  // The probe must really go through authentication and the RPC, or the figure means nothing.
+  // The probes must really go through authentication, validation and the RPC, or the figures mean nothing.
   const anonymous = await fetch(url);
   await anonymous.body?.cancel();
   if (anonymous.status !== 401) throw new Error(`probe without a key answered ${anonymous.status}, expected 401`);
-  const probe = await fetch(url, { headers });
-  const probeBody = await probe.text();
-  if (probe.status !== 200 || !probeBody.includes('"service":"bench"')) throw new Error(`probe answered ${probe.status} ${probeBody}`);
+  const invalid = await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{"service":1}' });
+  await invalid.body?.cancel();
+  if (invalid.status !== 400) throw new Error(`POST probe with an invalid body answered ${invalid.status}, expected 400`);
+  await expectEcho(url, { headers }, 'gateway GET');
+  await expectEcho(url, jsonPost(headers), 'gateway POST', 'load');
 
   if (warmupSeconds > 0) {
     console.log(`gateway: warm-up ${warmupSeconds} s ...`);
     await httpLoadChecked(url, { connections, seconds: warmupSeconds, headers });
+    await httpLoadChecked(url, { connections, seconds: warmupSeconds, ...jsonPost(headers) });
   }
-  console.log(`gateway: GET /v1/bench/echo, ${seconds} s ...`);
+  console.log(`gateway: GET and POST /v1/bench/echo, ${seconds} s each ...`);
   const [gwBefore, echoBefore] = await Promise.all([gw.ask<Stats>('stats'), echo.ask<Stats>('stats')]);
   const started = performance.now();
   const [machineBefore, selfBefore] = [cpuTimes(), process.cpuUsage()];
@@ -90,13 +101,18 @@ try {
   const self = process.cpuUsage(selfBefore);
   const loadGeneratorCpu = round(((self.user + self.system) / 1000 / elapsedMs) * 100, 0);
   const [gwAfter, echoAfter] = await Promise.all([gw.ask<Stats>('stats'), echo.ask<Stats>('stats')]);
+  const gatewayPost = await httpLoadChecked(url, { connections, seconds, ...jsonPost(headers) });
 
   const ratio = round(gateway.perSecond / hono.perSecond, 3);
   const toBarePath = round(gateway.perSecond / honoNats.perSecond, 3);
-  const clean = gateway.non2xx === 0 && gateway.errors === 0 && gateway.timeouts === 0;
-  const met = clean && toBarePath >= target;
-  const verdict = `${met ? 'MET' : 'NOT MET'}: gateway ${gateway.perSecond} req/s = ${toBarePath} × bare Hono → NATS (${honoNats.perSecond} req/s); target ≥ ${target}${
-    clean ? '' : `; ${gateway.non2xx} non-2xx, ${gateway.errors} errors, ${gateway.timeouts} timeouts`
+  const toBarePathPost = round(gatewayPost.perSecond / honoNatsPost.perSecond, 3);
+  const failures = (r: CheckedRate) => r.non2xx + r.errors + r.timeouts;
+  const clean = failures(gateway) === 0 && failures(gatewayPost) === 0;
+  const met = clean && toBarePath >= target && toBarePathPost >= target;
+  const verdict = `${met ? 'MET' : 'NOT MET'}: gateway GET ${gateway.perSecond} req/s = ${toBarePath} × bare Hono → NATS (${honoNats.perSecond} req/s), POST ${gatewayPost.perSecond} req/s = ${toBarePathPost} × (${honoNatsPost.perSecond} req/s); target ≥ ${target} for both${
+    clean
+      ? ''
+      : `; GET ${gateway.non2xx}/${gateway.errors}/${gateway.timeouts} and POST ${gatewayPost.non2xx}/${gatewayPost.errors}/${gatewayPost.timeouts} non-2xx/errors/timeouts`
   }`;
   const report = {
     measuredAt: new Date().toISOString(),
@@ -107,8 +123,8 @@ try {
     versions: versions(),
     layout: 'autocannon in the benchmark process; gateway and echo service in one child process each; nats-server and FerretDB local',
     baseline: { honoHello: hono, natsRequestReply: nats },
-    context: { bareHonoNatsEcho: honoNats },
-    measured: { gatewayEcho: gateway },
+    peer: { bareHonoNatsEcho: honoNats, bareHonoNatsEchoPost: honoNatsPost },
+    measured: { gatewayEcho: gateway, gatewayEchoPost: gatewayPost },
     cpuPercentDuringLoad: {
       gatewayProcess: cpuPercent(gwBefore, gwAfter, elapsedMs),
       echoServiceProcess: cpuPercent(echoBefore, echoAfter, elapsedMs),
@@ -120,8 +136,9 @@ try {
       gatewayToHono: ratio,
       bareHonoNatsEchoToHono: round(honoNats.perSecond / hono.perSecond, 3),
       gatewayToBareHonoNatsEcho: toBarePath,
+      gatewayPostToBareHonoNatsEchoPost: toBarePathPost,
     },
-    target: { gatewayToBareHonoNatsEcho: target },
+    target: { gatewayToBareHonoNatsEcho: target, gatewayPostToBareHonoNatsEchoPost: target },
     met,
     verdict,
   };
@@ -135,20 +152,23 @@ try {
     `nats-server ${v.NATS_SERVER_VERSION}, FerretDB ${v.FERRETDB_VERSION} (SQLite). ${seconds} s per figure, autocannon with ${connections} connections`,
     `(gateway after a ${warmupSeconds} s warm-up). Layout: ${report.layout}.`,
     '',
-    "`GET /v1/bench/echo`: a probe route added with `startGateway(..., { extend })` behind `requireCredential('apiKey')`,",
-    'so each request passes every gateway middleware (API-key auth, rate limit, ...) and makes one RPC through',
-    '`deps.callService` to a trivial `capacity.bench-echo` service in another process.',
+    '`GET` and `POST /v1/bench/echo`: probe routes added with `startGateway(..., { extend })` through `registerRpcRoutes`,',
+    'as every built-in route that is one RPC: each request passes every gateway middleware (request context, CORS, body limit,',
+    "API-key auth, rate limit), the OpenAPI validation (the POST's JSON body) and the `Idempotency-Key` check of a creating POST,",
+    'and makes one RPC through `deps.callService` to a trivial `capacity.bench-echo` service in another process. The peer does',
+    'the same HTTP → NATS request → echo → reply with bare Hono and a bare NATS client, in the same run.',
     '',
-    '| what | req/s | p50 ms | p99 ms | ratio to Hono |',
+    '| what | req/s | p50 ms | p99 ms | ratio to the peer |',
     '|---|---:|---:|---:|---:|',
-    `| baseline: bare Hono "hello" (autocannon, ${connections} connections) | ${hono.perSecond} | ${hono.p50Ms} | ${hono.p99Ms} | 1 |`,
+    `| context: bare Hono "hello" (autocannon, ${connections} connections) | ${hono.perSecond} | ${hono.p50Ms} | ${hono.p99Ms} | — |`,
     `| context: bare NATS request-reply (32 in flight) | ${nats.perSecond} | ${nats.p50Ms} | ${nats.p99Ms} | — |`,
-    `| context: bare Hono route → bare NATS request → same echo service (no gateway code) | ${honoNats.perSecond} | ${honoNats.p50Ms} | ${honoNats.p99Ms} | ${report.ratio.bareHonoNatsEchoToHono} |`,
-    `| gateway \`GET /v1/bench/echo\` with API key (autocannon, ${connections} connections) | ${gateway.perSecond} | ${gateway.p50Ms} | ${gateway.p99Ms} | **${ratio}** |`,
+    `| peer: bare Hono \`GET\` → NATS request → echo service | ${honoNats.perSecond} | ${honoNats.p50Ms} | ${honoNats.p99Ms} | 1 |`,
+    `| gateway \`GET /v1/bench/echo\` with API key | ${gateway.perSecond} | ${gateway.p50Ms} | ${gateway.p99Ms} | **${toBarePath}** |`,
+    `| peer: bare Hono \`POST\` (JSON body) → NATS request → echo service | ${honoNatsPost.perSecond} | ${honoNatsPost.p50Ms} | ${honoNatsPost.p99Ms} | 1 |`,
+    `| gateway \`POST /v1/bench/echo\` with API key | ${gatewayPost.perSecond} | ${gatewayPost.p50Ms} | ${gatewayPost.p99Ms} | **${toBarePathPost}** |`,
     '',
-    `Gateway ÷ bare Hono+NATS path: **${toBarePath}** (what the gateway's own code costs on top of one HTTP request and one RPC).`,
-    `Gateway run: ${gateway.requests} requests, ${gateway.ok2xx} 2xx, ${gateway.non2xx} non-2xx, ${gateway.errors} errors, ${gateway.timeouts} timeouts.`,
-    `CPU during the measured run (% of one core): gateway ${cpu.gatewayProcess}, echo service ${cpu.echoServiceProcess}, autocannon ${cpu.loadGeneratorProcess};`,
+    `Gateway GET ÷ bare Hono "hello": ${ratio}. Gateway runs: GET ${gateway.requests} requests (${gateway.ok2xx} 2xx, ${gateway.non2xx} non-2xx, ${gateway.errors} errors, ${gateway.timeouts} timeouts), POST ${gatewayPost.requests} (${gatewayPost.ok2xx} 2xx, ${gatewayPost.non2xx} non-2xx, ${gatewayPost.errors} errors, ${gatewayPost.timeouts} timeouts).`,
+    `CPU during the measured GET run (% of one core): gateway ${cpu.gatewayProcess}, echo service ${cpu.echoServiceProcess}, autocannon ${cpu.loadGeneratorProcess};`,
     `whole machine ${cpu.machineBusyPercentOfAllCores}% busy (all ${m.cores} cores; ${cpu.machineBusyPercentOfAllCoresDuringHonoBaseline}% during the Hono baseline).`,
     '',
     `**Verdict — ${verdict}.**`,
@@ -159,4 +179,12 @@ try {
 } finally {
   await Promise.all(children.map((c) => c.stop()));
   await infra.stop();
+}
+
+/** One request that must answer the echo of `instance` (`bench` for the GET's fixed input). */
+async function expectEcho(url: string, init: RequestInit, what: string, instance?: string) {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  const ok = res.status === 200 && text.includes('"service":"bench"') && (!instance || text.includes(`"instance":"${instance}"`));
+  if (!ok) throw new Error(`${what} probe answered ${res.status} ${text}`);
 }

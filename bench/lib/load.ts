@@ -16,9 +16,11 @@ export interface CheckedRate extends Rate {
 
 export async function httpLoadChecked(
   url: string,
-  options: { connections: number; seconds: number; headers?: Record<string, string> },
+  options: { connections: number; seconds: number; headers?: Record<string, string>; method?: 'GET' | 'POST'; body?: string },
 ): Promise<CheckedRate> {
-  const result = await autocannon({ url, connections: options.connections, duration: options.seconds, headers: options.headers });
+  const { connections, seconds: duration, headers, method = 'GET', body } = options;
+  // autocannon takes an option given as undefined for a value: only those given are passed.
+  const result = await autocannon({ url, connections, duration, method, ...(headers && { headers }), ...(body !== undefined && { body }) });
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s?.count ?? 0]));
   return {
     perSecond: Math.round(result.requests.average * 100) / 100,
