@@ -4,8 +4,8 @@
 # schemas kubeconform validates against into .cache/k8s-schemas/<version> (its default schema
 # registry is on the internet; ours comes from the k8s.io/kubernetes module's OpenAPI document).
 set -euo pipefail
-# shellcheck source=../infra/bin-cache.sh
-source "$(dirname "$0")/../infra/bin-cache.sh"
+# shellcheck source=../local-servers/bin-cache.sh
+source "$(dirname "$0")/../local-servers/bin-cache.sh"
 # `go mod download` of a module, outside any module; prints its directory.
 module_dir() {
   local tmp

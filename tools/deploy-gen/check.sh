@@ -11,7 +11,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-# shellcheck source=../infra/versions.env
+# shellcheck source=../local-servers/versions.env
 source tools/local-servers/versions.env
 bin=.cache/bin
 
