@@ -1,7 +1,7 @@
 import { type Meter, metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, NoopSpanProcessor, ParentBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export interface Telemetry {
   /** This process's metrics as Prometheus text. */
@@ -13,9 +13,11 @@ let started: Telemetry | undefined;
 
 /**
  * Starts OpenTelemetry once per process: W3C trace context, traces exported over OTLP when
- * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_TRACES_EXPORTER`) is set, otherwise recorded but not
- * exported (trace ids still flow through logs and headers), and metrics served as Prometheus
- * text by the service's own HTTP server. Tests pass `spanProcessors` to capture spans.
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_TRACES_EXPORTER`) is set, and metrics served as
+ * Prometheus text by the service's own HTTP server. Tests pass `spanProcessors` to capture spans.
+ * With neither, spans are not recorded unless a caller's sampled `traceparent` asks for it: a
+ * span nobody exports would only cost every request its attributes, events and timestamps.
+ * Trace and span ids are still made, so they flow through logs and headers as before.
  */
 export function startTelemetry(serviceName: string, options: { spanProcessors?: SpanProcessor[] } = {}): Telemetry {
   if (started) return started;
@@ -28,6 +30,7 @@ export function startTelemetry(serviceName: string, options: { spanProcessors?: 
     serviceName,
     metricReaders: [prometheus],
     spanProcessors: options.spanProcessors ?? (exportTraces ? undefined : [new NoopSpanProcessor()]),
+    ...(exportTraces || options.spanProcessors ? {} : { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) }),
   });
   sdk.start();
   started = {

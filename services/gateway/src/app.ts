@@ -1,9 +1,9 @@
 import { AppError } from '@allot/contracts';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import type { GatewayDeps } from './deps';
 import { AddressTurns } from './http/address-turns';
 import { authenticate } from './http/auth';
+import { limitBody } from './http/body-limit';
 import { clientAddressOf } from './http/client-address';
 import { cors } from './http/cors';
 import type { GatewayEnv } from './http/env';
@@ -17,6 +17,7 @@ import { capacityRoutes } from './routes/capacity';
 import { dashboardRoutes } from './routes/dashboard';
 import { docsRoutes } from './routes/docs';
 import { healthRoutes } from './routes/health';
+import { importRoutes } from './routes/imports';
 import { inventoryRoutes } from './routes/inventory';
 import { limitsRoutes } from './routes/limits';
 import { meRoutes } from './routes/me';
@@ -48,12 +49,10 @@ export function createApp(deps: GatewayDeps) {
       exposeHeaders: ['X-Request-Id', 'traceparent', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'Idempotent-Replayed'],
     }),
   );
-  const limitBody = bodyLimit({
-    maxSize: config.BODY_LIMIT_BYTES,
-    onError: (c) => problem(c, tooLarge(config.BODY_LIMIT_BYTES), 413, closeConnection),
-  });
-  // GET and HEAD have no body; asking for one would make @hono/node-server build a Web Request.
-  app.use('/v1/*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
+  app.use(
+    '/v1/*',
+    limitBody(config.BODY_LIMIT_BYTES, (c) => problem(c, tooLarge(config.BODY_LIMIT_BYTES), 413, closeConnection)),
+  );
   app.use(
     '/v1/*',
     authenticate({
@@ -83,6 +82,7 @@ export function createApp(deps: GatewayDeps) {
     availabilityRoutes,
     notificationRoutes,
     limitsRoutes,
+    importRoutes,
   ])
     app.route('/v1', routes(deps));
 

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { AppError, rpc } from '@allot/contracts';
 import { createRoute, z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,6 +166,26 @@ describe('gateway HTTP conventions', () => {
     expect(res.body.code).toBe('validation_failed');
   });
 
+  it('http - a JSON body sent in chunks without a length is read whole, and refused with 413 once it passes the limit', async () => {
+    // A name whose multi-byte characters are split across chunks.
+    const name = 'Café ☕ key';
+    const bytes = Buffer.from(JSON.stringify({ name }));
+    const cut = bytes.indexOf(Buffer.from('☕')) + 1;
+    const created = await chunked(gw.base, '/v1/api-keys', key, [bytes.subarray(0, 5), bytes.subarray(5, cut), bytes.subarray(cut)]);
+    expect(created.status).toBe(201);
+    expect(JSON.parse(created.body).name).toBe(name);
+
+    const before = (await gw.call('GET', '/v1/api-keys', { key })).body.items.length;
+    const tooLarge = await chunked(gw.base, '/v1/api-keys', key, [
+      Buffer.from('{"name":"'),
+      ...Array.from({ length: 40 }, () => Buffer.alloc(64 * 1024, 'x')),
+      Buffer.from('"}'),
+    ]);
+    expect(tooLarge.status).toBe(413);
+    expect(JSON.parse(tooLarge.body).code).toBe('validation_failed');
+    expect((await gw.call('GET', '/v1/api-keys', { key })).body.items.length).toBe(before);
+  });
+
   it('http - a service that is down answers 503 upstream_unavailable by the deadline, and /readyz is 503', async () => {
     const started = Date.now();
     const res = await gw.call('GET', '/v1/probe/absent', { key });
@@ -283,3 +304,37 @@ describe('gateway rate limit', () => {
     expect((await gw.call('GET', '/v1/api-keys', { key: other.key })).status).toBe(200);
   });
 });
+
+/**
+ * POSTs a JSON body in `chunks` with `Transfer-Encoding: chunked` (no `Content-Length`), a chunk
+ * at a time, and stops sending once the answer arrives.
+ */
+function chunked(base: string, path: string, key: string, chunks: Buffer[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    });
+    req.on('response', (res) => {
+      answered = true;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (part) => {
+        body += part;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    const send = async () => {
+      for (const chunk of chunks) {
+        if (answered) return;
+        await new Promise<void>((done) => req.write(chunk, () => done()));
+      }
+      req.end();
+    };
+    void send().catch(() => {});
+  });
+}

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import type { StatusCode } from 'hono/utils/http-status';
 import type { IdempotencyStore } from '../store/idempotency';
 import type { GatewayEnv } from './env';
+import { requestHeader } from './node';
 import { problem, toAppError } from './problem';
 import { seal, unseal } from './sealed-answer';
 
@@ -36,7 +37,7 @@ export async function idempotent<R extends Response>(
   run: () => Promise<R>,
   { carriesSecret = false } = {},
 ): Promise<R> {
-  const key = c.req.header('idempotency-key');
+  const key = requestHeader(c, 'idempotency-key');
   if (key === undefined) return run();
   if (key.length < 1 || key.length > 255) {
     throw new AppError('validation_failed', 'Invalid Idempotency-Key', {
@@ -92,4 +93,4 @@ export async function idempotent<R extends Response>(
 }
 
 /** The secret the client authenticated with (its bearer credential). */
-const presented = (c: Context<GatewayEnv>) => (c.req.header('authorization') ?? '').replace(/^Bearer\s+/i, '');
+const presented = (c: Context<GatewayEnv>) => (requestHeader(c, 'authorization') ?? '').replace(/^Bearer\s+/i, '');

@@ -5,6 +5,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { actorOf } from '../auth/credentials';
 import type { GatewayEnv } from './env';
+import { requestHeader } from './node';
 
 /**
  * Calls a service on behalf of the request's credential (its tenant and actor travel with the
@@ -21,7 +22,7 @@ export function createRpcBridge(client: RpcClient, timeoutMs: number) {
   ): Promise<z.output<C['output']>> {
     const credential = c.get('credential');
     if (!credential) throw new Error('callService needs an authenticated route');
-    const key = c.req.header('idempotency-key');
+    const key = requestHeader(c, 'idempotency-key');
     // Scoped like the gateway's own record (credential, method, path), and opaque to the service.
     const idempotencyKey = key
       ? createHash('sha256').update(`${credential.id}\u0000${c.req.method} ${c.req.path}\u0000${key}`).digest('base64url')
