@@ -205,29 +205,38 @@ export async function startServiceProcess(
   service: 'capacity' | 'notifications' | 'inventory' | 'availability',
   env: NodeJS.ProcessEnv = {},
 ): Promise<ChildProcess> {
+  return spawnService(service, {
+    NATS_URL: stack.natsUrl,
+    ...stack.natsUser(service),
+    MONGO_URL: inject('mongoUrl'),
+    MONGO_DB: {
+      capacity: stack.capacityDb,
+      notifications: stack.notificationsDb,
+      inventory: stack.inventoryDb,
+      availability: stack.availabilityDb,
+    }[service],
+    ...(service === 'inventory' ? { SUPPLIER_URL: stack.supplierUrl } : {}),
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+}
+
+/**
+ * Runs a service's `main.ts` as a child process with this environment (over the test's own) and
+ * resolves once it logged that it started. `onLine` gets each line it writes (stdout and stderr).
+ */
+export async function spawnService(service: ServiceName, env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Promise<ChildProcess> {
   const main = path.resolve(__dirname, `../../services/${service}/src/main.ts`);
   const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: {
-      ...process.env,
-      NATS_URL: stack.natsUrl,
-      ...stack.natsUser(service),
-      MONGO_URL: inject('mongoUrl'),
-      MONGO_DB: {
-        capacity: stack.capacityDb,
-        notifications: stack.notificationsDb,
-        inventory: stack.inventoryDb,
-        availability: stack.availabilityDb,
-      }[service],
-      ...(service === 'inventory' ? { SUPPLIER_URL: stack.supplierUrl } : {}),
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', onLine ? 'pipe' : 'inherit'],
   });
+  if (onLine) createInterface({ input: child.stderr! }).on('line', onLine);
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${service} exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      onLine?.(line);
       if (line.includes(`${service} started`)) resolve();
     });
   });

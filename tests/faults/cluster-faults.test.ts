@@ -1,0 +1,416 @@
+/**
+ * The fault suite on the deployed topology (tests/faults/cluster.ts): load on a hot date and many
+ * dates, orders against a supplier that accepts, rejects, delays, fails and times out, and SSE
+ * clients on every kind of channel, while faults happen one after another. Once the load stops and
+ * the system settles, the promises are read back through the gateways and from the databases, and
+ * the table of what happened is written to bench/results/faults.md.
+ *
+ * Size: FAULTS_PHASE_MS (load per fault, default 4000), FAULTS_WORKERS (clients per kind, default 3).
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { availabilityRpc, eventStream, eventSubject } from '@allot/contracts';
+import { RpcClient } from '@allot/kit';
+import { eventually } from '@allot/kit/testing';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectLedgerBalances, finalStatuses } from '../e2e/inventory-checks';
+import { today } from '../e2e/stack';
+import { type Cluster, domainServices, startCluster } from './cluster';
+import { type Answer, ResumingStream, request, Tally } from './load';
+
+const phaseMs = Number(process.env.FAULTS_PHASE_MS ?? 4000);
+const workers = Number(process.env.FAULTS_WORKERS ?? 3);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const env = {
+  capacity: { QUEUE_SWEEP_MS: '300', HOLD_TTL_SECONDS: '600', REPAIR_AFTER_MS: '2000' },
+  inventory: { SUPPLIER_CHECK_DELAY_MS: '300', SUPPLIER_RETRY_BASE_MS: '100', REPAIR_AFTER_MS: '1500', SUPPLIER_TIMEOUT_MS: '1000' },
+  gateway: { RPC_TIMEOUT_MS: '3000' },
+};
+
+/** Every message of a stream under these subjects, in stream order. */
+async function streamMessages(nc: NatsConnection, stream: string, subjects: string[]) {
+  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subjects, deliver_policy: DeliverPolicy.All });
+  const out: { subject: string; json: any }[] = [];
+  let left = (await consumer.info()).num_pending;
+  while (left > 0) {
+    for await (const m of await consumer.fetch({ max_messages: Math.min(left, 500), expires: 2000 })) {
+      out.push({ subject: m.subject, json: m.json() });
+      left--;
+    }
+  }
+  return out;
+}
+
+describe('the cluster under faults', () => {
+  let cluster: Cluster;
+  let nc: NatsConnection;
+  let mongo: MongoClient;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ env });
+    // The local user (no credentials) may inspect every stream.
+    nc = await connect({ servers: cluster.nats.url.split(','), maxReconnectAttempts: -1 });
+    mongo = await new MongoClient(cluster.mongoUrl).connect();
+  }, 240_000);
+  afterAll(async () => {
+    await mongo?.close();
+    await nc?.close();
+    await cluster?.stop();
+  }, 60_000);
+
+  it('faults - every promise holds after kills, pauses and timeouts under load', async () => {
+    const bootCrashes = cluster.crashes.length;
+    const bases = cluster.gateways.map((g) => g.base);
+    const tenant = await request(bases[0]!, cluster.rootKey, 'POST', '/v1/tenants', { name: 'faults' });
+    expect(tenant.status).toBe(201);
+    const tenantId: string = tenant.body.tenant.id;
+    const key: string = tenant.body.apiKey.key;
+    const tally = new Tally();
+    let turn = 0;
+    /** A request to the next gateway in turn, counted. */
+    const send = async (kind: string, method: string, urlPath: string, body?: unknown, headers?: Record<string, string>) => {
+      const answer: Answer = await request(bases[turn++ % 2]!, key, method, urlPath, body, headers);
+      tally.add(kind, answer.outcome);
+      return answer;
+    };
+
+    const hot = today(1);
+    const dates = [hot, today(2), today(3), today(4), today(5)];
+    // SSE clients on every channel kind an API key reads, open before anything happens.
+    const streams = [
+      new ResumingStream(bases, key, 'bookings', 0),
+      new ResumingStream(bases, key, 'orders', 1),
+      new ResumingStream(bases, key, 'alerts,bookings', 1),
+      new ResumingStream(bases, key, `availability.${hot}`, 0),
+    ];
+    await Promise.all(streams.map((s) => s.opened));
+    await sleep(500);
+
+    const admin = (method: string, urlPath: string, body?: unknown) => request(bases[0]!, key, method, urlPath, body);
+    const session = (await admin('POST', '/v1/sessions', { name: 'Hot', maxCapacity: 12 })).body;
+    expect(session?.id).toBeDefined();
+    const skus = { local: 'LOCAL-1', supplied: 'SUPPLIED-1', rejected: 'REJECTED-1', flaky: 'FLAKY-1' };
+    for (const [sku, quantity] of [
+      [skus.local, 30],
+      [skus.supplied, 0],
+      [skus.rejected, 0],
+      [skus.flaky, 0],
+    ] as const)
+      expect((await admin('POST', '/v1/skus', { sku, name: sku, quantity })).status).toBe(201);
+    const scenario = (sku: string, body: unknown) =>
+      fetch(`${cluster.supplierUrl}/_scenarios/${sku}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await scenario(skus.supplied, { reserve: 'accept', statuses: ['delayed', 'ok'] });
+    await scenario(skus.rejected, { reserve: 'reject' });
+    await scenario(skus.flaky, { reserve: 'error', latencyMs: 50 });
+
+    // What clients were told, by the id of the request (its Idempotency-Key and the userId it names).
+    const bookings201 = new Map<string, string>(); // booking id → request id
+    const orders202 = new Map<string, string>();
+    const unknownBookings: string[] = [];
+    const unknownOrders: string[] = [];
+
+    let loadUntil = 0;
+    const bookingWorker = async (n: number) => {
+      for (let i = 0; Date.now() < loadUntil; i++) {
+        const req = `b${n}-${i}-${Date.now().toString(36)}`;
+        const date = i % 3 === 0 ? (dates[1 + (i % 4)] as string) : hot;
+        const hold = i % 4 === 0;
+        const res = await send(
+          'POST /v1/bookings',
+          'POST',
+          '/v1/bookings',
+          { sessionId: session.id, date, adults: 1, hold, userId: req },
+          {
+            'idempotency-key': req,
+          },
+        );
+        if (res.status === 201) {
+          bookings201.set(res.body.id, req);
+          if (hold && i % 8 === 0) await send('POST /v1/bookings/:id/confirm', 'POST', `/v1/bookings/${res.body.id}/confirm`);
+          else if (i % 3 === 1) await send('POST /v1/bookings/:id/cancel', 'POST', `/v1/bookings/${res.body.id}/cancel`);
+        } else if (res.outcome === 'unknown') unknownBookings.push(req);
+        else if (res.status === 409) {
+          await send(
+            'POST /v1/queue',
+            'POST',
+            '/v1/queue',
+            { sessionId: session.id, date, requestedSlots: 1, userId: `q${req}` },
+            {
+              'idempotency-key': `q${req}`,
+            },
+          );
+        }
+      }
+    };
+    const orderWorker = async (n: number) => {
+      const order = [skus.local, skus.local, skus.supplied, skus.rejected, skus.flaky];
+      for (let i = 0; Date.now() < loadUntil; i++) {
+        const req = `o${n}-${i}-${Date.now().toString(36)}`;
+        const sku = order[(n + i) % order.length] as string;
+        const res = await send('POST /v1/orders', 'POST', '/v1/orders', { sku, qty: 1 + (i % 2), userId: req }, { 'idempotency-key': req });
+        if (res.status === 202) {
+          orders202.set(res.body.id, req);
+          if (i % 6 === 0) await send('POST /v1/orders/:id/cancel', 'POST', `/v1/orders/${res.body.id}/cancel`);
+        } else if (res.outcome === 'unknown') unknownOrders.push(req);
+        if (i % 5 === 0) await send('POST /v1/skus/:sku/restock', 'POST', `/v1/skus/${skus.local}/restock`, { quantity: 2 });
+      }
+    };
+    const underLoad = async (fault: () => Promise<void>) => {
+      loadUntil = Date.now() + phaseMs;
+      const load = Promise.all([
+        ...Array.from({ length: workers }, (_, n) => bookingWorker(n)),
+        ...Array.from({ length: Math.max(1, workers - 1) }, (_, n) => orderWorker(n)),
+      ]);
+      await sleep(Math.min(1000, phaseMs / 4));
+      await fault();
+      await load;
+    };
+
+    const jsm = await jetstreamManager(nc);
+    /** The node leading a stream's replicas (asked again while a restarted node catches up). */
+    const nodeLeading = (stream: string) =>
+      eventually(async () => {
+        const leader = await jsm.streams
+          .info(stream)
+          .then((info) => info.cluster?.leader)
+          .catch(() => undefined);
+        return cluster.nats.nodes.find((n) => n.name === leader);
+      }, 30_000);
+    const busiest = eventStream('capacity');
+    const faults: { name: string; run: () => Promise<void> }[] = [
+      ...domainServices.map((service) => ({
+        name: `SIGKILL of a ${service} replica`,
+        run: async () => {
+          const replica = cluster.replicas.find((r) => r.name === `${service}-0`)!;
+          await replica.kill('SIGKILL');
+          await replica.start();
+        },
+      })),
+      {
+        name: 'SIGKILL of a gateway with streams open',
+        run: async () => {
+          await cluster.gateways[0]!.kill('SIGKILL');
+          await sleep(500);
+          await cluster.gateways[0]!.start();
+        },
+      },
+      {
+        name: `SIGKILL of the NATS node leading ${busiest}`,
+        run: async () => {
+          const node = await nodeLeading(busiest);
+          node.signal('SIGKILL');
+          await sleep(2000);
+          await node.restart();
+        },
+      },
+      {
+        name: 'SIGSTOP of a NATS node for 10 s',
+        run: async () => {
+          const node = await nodeLeading('CLIENT');
+          node.signal('SIGSTOP');
+          await sleep(10_000);
+          node.signal('SIGCONT');
+        },
+      },
+      {
+        name: 'SIGSTOP of FerretDB for 5 s',
+        run: async () => {
+          cluster.ferret.signal('SIGSTOP');
+          await sleep(5000);
+          cluster.ferret.signal('SIGCONT');
+        },
+      },
+      {
+        name: 'the supplier times out (3 s answers, 1 s timeout)',
+        run: async () => {
+          await scenario(skus.supplied, { reserve: 'accept', statuses: ['delayed', 'ok'], latencyMs: 3000 });
+          await sleep(phaseMs / 2);
+          await scenario(skus.supplied, { reserve: 'accept', statuses: ['delayed', 'ok'] });
+        },
+      },
+    ];
+    for (const fault of faults) await underLoad(fault.run);
+
+    // Settled: every replica running, nothing in flight, no order left pending without a reason.
+    const capacity = mongo.db(cluster.dbs.capacity);
+    const inventory = mongo.db(cluster.dbs.inventory);
+    await eventually(
+      async () =>
+        (await capacity
+          .collection('slots')
+          .countDocuments({ $or: [{ 'outbox.0': { $exists: true } }, { 'inflight.0': { $exists: true } }] })) === 0 &&
+        (await capacity.collection('bookings').countDocuments({ releasing: true })) === 0 &&
+        (await inventory.collection('skus').countDocuments({ 'inflight.0': { $exists: true } })) === 0 &&
+        (await inventory.collection('orders').countDocuments({ $or: [{ releasing: true }, { status: 'pending', blockedBy: null }] })) === 0,
+      120_000,
+      500,
+    );
+
+    const results: { invariant: string; ok: boolean; detail: string }[] = [];
+    const check = async (invariant: string, fn: () => Promise<string | undefined>) => {
+      try {
+        results.push({ invariant, ok: true, detail: (await fn()) ?? '' });
+      } catch (error) {
+        results.push({
+          invariant,
+          ok: false,
+          detail: String((error as Error).message)
+            .split('\n')[0]!
+            .slice(0, 200),
+        });
+      }
+    };
+
+    const ledgers = await capacity
+      .collection('slots')
+      .find({ _id: { $in: dates.map((d) => `${session.id}:${d}`) as never[] } })
+      .toArray();
+    const allBookings = await capacity.collection('bookings').find({ sessionId: session.id }).toArray();
+
+    await check('never oversold; each ledger equals its confirmed and held bookings', async () => {
+      for (const ledger of ledgers) {
+        const date = String(ledger._id).split(':')[1];
+        const live = allBookings.filter((b) => b.date === date && ['held', 'confirmed'].includes(b.status));
+        expect(ledger.booked, `ledger ${ledger._id}`).toBe(live.reduce((sum, b) => sum + (b.slots as number), 0));
+        expect(ledger.booked).toBeLessThanOrEqual(ledger.maxSlots);
+      }
+      return `${ledgers.length} ledgers, ${allBookings.length} bookings`;
+    });
+    await check("each SKU's stock equals its movements", async () => {
+      for (const sku of Object.values(skus))
+        await expectLedgerBalances(((m: string, p: string) => request(bases[1]!, key, m, p)) as never, sku);
+      return `${Object.keys(skus).length} SKUs`;
+    });
+    await check('every 201 booking and 202 order is listed', async () => {
+      for (const id of bookings201.keys()) expect((await admin('GET', `/v1/bookings/${id}`)).status, id).toBe(200);
+      for (const id of orders202.keys()) expect((await admin('GET', `/v1/orders/${id}`)).status, id).toBe(200);
+      return `${bookings201.size} bookings, ${orders202.size} orders`;
+    });
+    const allOrders = await inventory.collection('orders').find({}).toArray();
+    await check('no booking or order without its request; unknown outcomes took effect at most once', async () => {
+      const count = (docs: { userId?: string | null }[]) => {
+        const per = new Map<string, number>();
+        for (const d of docs) if (d.userId) per.set(d.userId, (per.get(d.userId) ?? 0) + 1);
+        return per;
+      };
+      const perBooking = count(allBookings.filter((b) => !b.queueEntryId) as never);
+      const perOrder = count(allOrders as never);
+      expect([...perBooking.entries()].filter(([, n]) => n > 1)).toEqual([]);
+      expect([...perOrder.entries()].filter(([, n]) => n > 1)).toEqual([]);
+      const asked = new Set([...bookings201.values(), ...unknownBookings, ...orders202.values(), ...unknownOrders]);
+      expect([...perBooking.keys(), ...perOrder.keys()].filter((req) => !asked.has(req))).toEqual([]);
+      const perEntry = count(allBookings.filter((b) => b.queueEntryId).map((b) => ({ userId: b.queueEntryId })));
+      expect([...perEntry.entries()].filter(([, n]) => n > 1)).toEqual([]);
+      const applied = (reqs: string[], per: Map<string, number>) => reqs.filter((r) => per.has(r)).length;
+      return `unknown: ${unknownBookings.length} bookings (${applied(unknownBookings, perBooking)} took effect), ${unknownOrders.length} orders (${applied(unknownOrders, perOrder)} took effect)`;
+    });
+    await check('every order is final or waiting on something named', async () => {
+      const open = allOrders.filter(
+        (o) => !finalStatuses.includes(o.status) && !['reserved', 'awaiting_restock'].includes(o.status) && !o.blockedBy,
+      );
+      expect(open.map((o) => `${o._id} ${o.status}`)).toEqual([]);
+      const by = (s: string) => allOrders.filter((o) => o.status === s).length;
+      return `${allOrders.length} orders: ${['fulfilled', 'failed', 'cancelled', 'reserved', 'awaiting_restock'].map((s) => `${by(s)} ${s}`).join(', ')}, ${allOrders.filter((o) => o.blockedBy).length} blocked`;
+    });
+    await check("availability's read model equals the ledgers", async () => {
+      const rpc = new RpcClient(nc);
+      const asTenant = { tenantId, actor: { kind: 'apiKey' as const, keyId: 'faults' } };
+      for (const ledger of ledgers) {
+        await eventually(async () => {
+          const seen = await rpc.call(
+            'availability',
+            'availability.get',
+            availabilityRpc['availability.get'],
+            { date: String(ledger._id).split(':')[1]!, sessionId: session.id },
+            asTenant,
+          );
+          return (seen as { bookedSlots: number }).bookedSlots === ledger.booked;
+        }, 30_000);
+      }
+      return `${ledgers.length} dates`;
+    });
+    await check('one notification per event and recipient', async () => {
+      const events = (
+        await streamMessages(nc, eventStream('capacity'), [
+          eventSubject('capacity', tenantId, 'booking.confirmed'),
+          eventSubject('capacity', tenantId, 'booking.cancelled'),
+        ])
+      ).map((m) => m.json as { id: string; data: { booking: { userId: string | null } } });
+      const expected = events.filter((e) => e.data.booking.userId);
+      const notifications = mongo.db(cluster.dbs.notifications).collection('notifications');
+      await eventually(
+        async () => (await notifications.countDocuments({ tenantId, source: { $in: expected.map((e) => e.id) } })) >= expected.length,
+        30_000,
+      );
+      for (const e of expected) {
+        expect(await notifications.countDocuments({ tenantId, source: e.id, recipient: `user:${e.data.booking.userId}` }), e.id).toBe(1);
+      }
+      return `${expected.length} events`;
+    });
+    await check('every SSE client got every message of its channels once, in order, across reconnects', async () => {
+      const subjectsOf = (channels: string) =>
+        channels
+          .split(',')
+          .map((c) => (c.startsWith('availability.') ? `client.${tenantId}.availability.*.${c.slice(13)}` : `client.${tenantId}.${c}`));
+      for (const stream of streams) {
+        const expected = (await streamMessages(nc, 'CLIENT', subjectsOf(stream.channels))).map(
+          (m) => `${m.json.event} ${JSON.stringify(m.json.data)}`,
+        );
+        await eventually(async () => stream.received.length >= expected.length, 30_000).catch(() => {});
+        const got = stream.received.map((e) => `${e.event} ${JSON.stringify(JSON.parse(e.data))}`);
+        expect(got, `${stream.channels}`).toEqual(expected);
+      }
+      return streams.map((s) => `${s.channels}: ${s.received.length} messages, ${s.reconnects} reconnects`).join('; ');
+    });
+    await Promise.all(streams.map((s) => s.close()));
+    await check('no replica exited by itself under the faults', async () => {
+      expect(cluster.crashes.slice(bootCrashes)).toEqual([]);
+      return bootCrashes ? `at boot: ${cluster.crashes.slice(0, bootCrashes).join('; ')}` : undefined;
+    });
+
+    writeReport(
+      faults.map((f) => f.name),
+      tally,
+      results,
+    );
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(bookings201.size).toBeGreaterThan(10);
+    expect(orders202.size).toBeGreaterThan(10);
+  }, 540_000);
+});
+
+function writeReport(faults: string[], tally: Tally, results: { invariant: string; ok: boolean; detail: string }[]) {
+  const lines = [
+    '# Fault suite on a cluster',
+    '',
+    'Written by `tests/faults/cluster-faults.test.ts`: three clustered nats-servers (streams of 3 replicas),',
+    'one FerretDB, two replicas of every domain service, two gateways; the faults below happened one after',
+    `another, each under ${phaseMs} ms of load from ${workers} booking clients and ${Math.max(1, workers - 1)} order clients.`,
+    '',
+    '## Faults injected',
+    '',
+    ...faults.map((f, i) => `${i + 1}. ${f}`),
+    '',
+    '## Requests',
+    '',
+    '| request | accepted | refused (4xx) | unknown (5xx, timeout, dropped) |',
+    '| --- | --- | --- | --- |',
+    ...[...tally.byKind.entries()].map(([kind, r]) => `| ${kind} | ${r.accepted} | ${r.refused} | ${r.unknown} |`),
+    '',
+    '## Invariants',
+    '',
+    '| invariant | result | detail |',
+    '| --- | --- | --- |',
+    ...results.map((r) => `| ${r.invariant} | ${r.ok ? 'held' : '**broken**'} | ${r.detail.replaceAll('|', '\\|')} |`),
+    '',
+  ];
+  writeFileSync(path.resolve(__dirname, '../../bench/results/faults.md'), lines.join('\n'));
+}
