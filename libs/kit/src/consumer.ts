@@ -30,6 +30,12 @@ export interface ConsumerSpec {
   ackWaitMs?: number;
   /** Messages handled at once by this process. */
   concurrency?: number;
+  /**
+   * Messages asked for at once (default `concurrency`). More than `concurrency` keeps the next
+   * ones in hand; each starts its ack wait on arrival, so it suits short handlers (events), not
+   * long jobs that other replicas could be running meanwhile.
+   */
+  prefetch?: number;
   /** Where a new durable starts: every stored message (default) or only new ones. */
   deliverPolicy?: DeliverPolicy;
 }
@@ -62,18 +68,30 @@ async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promis
   }
 }
 
+/** What an event consumer asks for at once: twice what it handles, at least 32 (see `consume`). */
+export const eventPrefetch = (concurrency: number): number => Math.max(2 * concurrency, 32);
+
 /**
  * Pulls from a durable consumer and runs `onMessage` for each message with bounded
  * concurrency. `onMessage` settles the message itself (ack, nak, term). Each message is handled
  * under a deadline of its own, its ack wait (after which the server delivers it again), never
  * one of whatever request happened to start the consumer.
+ *
+ * `onMessage` is called in delivery order, synchronously as each message is taken: whatever a
+ * handler sends before its first `await` goes out in delivery order, even with many in flight.
+ *
+ * With `prefetch` above `concurrency` it asks for more messages than it handles at once, and
+ * asks again when a quarter of those are taken: the next message is already here when a handler
+ * finishes, instead of a pull request's round trip away (taking one at a time, every message
+ * waited for one). The server sends what it has at once; nothing waits for a batch to fill. Acks
+ * are sent without waiting for the server's reply, so they never hold up the next delivery.
  */
 export async function consume(deps: JetStreamDeps, spec: ConsumerSpec, onMessage: (msg: JsMsg) => Promise<void>): Promise<RunningConsumer> {
   await ensureConsumer(deps.jsm, spec);
   const concurrency = spec.concurrency ?? 16;
   const ackWaitMs = spec.ackWaitMs ?? defaultAckWaitMs;
   const consumer = await deps.js.consumers.get(spec.stream, spec.durable);
-  const messages = await consumer.consume({ max_messages: concurrency });
+  const messages = await consumer.consume({ max_messages: Math.max(spec.prefetch ?? concurrency, concurrency) });
   const inFlight = new Set<Promise<void>>();
 
   const loop = (async () => {

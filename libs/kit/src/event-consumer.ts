@@ -1,6 +1,6 @@
 import { AppError, EventEnvelope } from '@allot/contracts';
 import type { JsMsg } from '@nats-io/jetstream';
-import { consume, deadLetter, errorText, type JetStreamDeps, jsonOf, type RunningConsumer } from './consumer';
+import { consume, deadLetter, errorText, eventPrefetch, type JetStreamDeps, jsonOf, type RunningConsumer } from './consumer';
 import { instruments } from './telemetry';
 import { contextFrom, inSpan, SpanKind } from './trace';
 
@@ -39,6 +39,8 @@ export function consumeEvents(deps: JetStreamDeps, options: EventConsumerOptions
       maxDeliver: -1,
       ackWaitMs: options.ackWaitMs,
       concurrency: options.concurrency,
+      // Handlers are short: the next events wait here, not a pull request away.
+      prefetch: eventPrefetch(options.concurrency ?? 16),
     },
     async (msg: JsMsg) => {
       const parsed = EventEnvelope.safeParse(jsonOf(msg));
@@ -46,7 +48,8 @@ export function consumeEvents(deps: JetStreamDeps, options: EventConsumerOptions
       const started = performance.now();
       const deliveries = msg.info.deliveryCount;
       try {
-        await inSpan(`${msg.subject} process`, { kind: SpanKind.CONSUMER, parent: contextFrom(msg.headers) }, () =>
+        const attributes = { 'messaging.message.id': parsed.data.id };
+        await inSpan(`${msg.subject} process`, { kind: SpanKind.CONSUMER, parent: contextFrom(msg.headers), attributes }, () =>
           options.handler(parsed.data, { subject: msg.subject, deliveries }),
         );
         msg.ack();

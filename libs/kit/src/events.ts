@@ -46,7 +46,8 @@ export class EventPublisher {
   async publish(envelope: EventEnvelope, traceparent: string | null = null): Promise<void> {
     const subject = eventSubject(this.service, envelope.tenantId, envelope.type);
     const parent = traceparent ? contextFromTraceparent(traceparent) : undefined;
-    await inSpan(`${subject} publish`, { kind: SpanKind.PRODUCER, parent }, async () => {
+    const attributes = { 'messaging.message.id': envelope.id };
+    await inSpan(`${subject} publish`, { kind: SpanKind.PRODUCER, parent, attributes }, async () => {
       await this.js.publish(subject, JSON.stringify(envelope), { msgID: envelope.id, headers: headersWithTrace() });
     });
   }

@@ -99,4 +99,64 @@ describe('event consumer', () => {
     expect(record).toMatchObject({ error: 'malformed event envelope', deliveries: 1 });
     expect(handled).toBe(0);
   });
+
+  it('events - the next events are delivered while one is being handled, not asked for after it', async () => {
+    let release: () => void = () => {};
+    const busy = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handled: string[] = [];
+    running.push(
+      await consumeEvents(deps(), {
+        stream,
+        durable: 'prefetch',
+        filterSubjects: [`${prefix}.prefetch`],
+        concurrency: 1,
+        handler: async (event) => {
+          await busy; // the first event holds the only slot
+          handled.push(event.id);
+        },
+      }),
+    );
+    const events = Array.from({ length: 5 }, (_, n) => envelope('thing.happened', { n }));
+    for (const e of events) await conn.js.publish(`${prefix}.prefetch`, JSON.stringify(e), { msgID: e.id });
+    try {
+      // Delivered to this process (and not yet acknowledged) while the first is still in hand.
+      await eventually(async () => (await conn.jsm.consumers.info(stream, 'prefetch')).num_ack_pending === events.length);
+    } finally {
+      release();
+    }
+    await eventually(() => handled.length === events.length);
+    expect(handled).toEqual(events.map((e) => e.id));
+  });
+
+  it('events - handlers start in delivery order, so what each sends first goes out in that order with many in flight', async () => {
+    const sent: number[] = [];
+    const sub = conn.nc.subscribe(`${prefix}-order-out`, { callback: (_error, msg) => sent.push(Number(msg.string())) });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    running.push(
+      await consumeEvents(deps(), {
+        stream,
+        durable: 'order',
+        filterSubjects: [`${prefix}.order`],
+        concurrency: 64,
+        handler: async (event) => {
+          conn.nc.publish(`${prefix}-order-out`, String((event.data as { n: number }).n));
+          await held; // all in flight at once
+        },
+      }),
+    );
+    const events = Array.from({ length: 50 }, (_, n) => envelope('thing.happened', { n }));
+    for (const e of events) await conn.js.publish(`${prefix}.order`, JSON.stringify(e), { msgID: e.id });
+    try {
+      await eventually(() => sent.length === events.length);
+    } finally {
+      release();
+      sub.unsubscribe();
+    }
+    expect(sent).toEqual(events.map((_, n) => n));
+  });
 });
