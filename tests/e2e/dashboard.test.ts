@@ -4,14 +4,16 @@ import path from 'node:path';
 import { createAllotClient } from '@allot/client';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderReaches, scenario, skuCode, webhook } from './inventory-checks';
 import { type Stack, startStack, today } from './stack';
 
 const artifacts = path.resolve(__dirname, '../../.cache/artifacts');
 
 /**
  * The dashboard at `/` in Debian's Chromium (driven by playwright-core; `make test` installs the
- * browser, nothing is downloaded): signing in, the grid following bookings made elsewhere, and
- * booking from the page. Screenshots go to `.cache/artifacts/`.
+ * browser, nothing is downloaded): signing in, the grid loaded in range pages and following bookings
+ * made elsewhere, orders following the stream, and booking from the page. Screenshots go to
+ * `.cache/artifacts/`.
  */
 describe('dashboard in a browser', () => {
   let stack: Stack;
@@ -21,7 +23,11 @@ describe('dashboard in a browser', () => {
   const sessionIds: string[] = [];
 
   beforeAll(async () => {
-    stack = await startStack({ notifications: {} });
+    stack = await startStack({
+      notifications: {},
+      availability: true,
+      inventory: { SUPPLIER_CHECK_DELAY_MS: '150', SUPPLIER_RETRY_BASE_MS: '40', SUPPLIER_TIMEOUT_MS: '1000' },
+    });
     ({ key } = await stack.newTenant());
     client = createAllotClient({ baseUrl: stack.base, credential: key });
     for (const [name, maxCapacity] of [
@@ -86,6 +92,78 @@ describe('dashboard in a browser', () => {
 
     await page.waitForTimeout(1300); // let the changed cell's highlight fade before the picture
     await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('dashboard - the first load reads the grid in range pages, not a request per cell, and an order changes status live', async () => {
+    // A tenant with more sessions than one range page holds (50).
+    const tenant = await stack.newTenant();
+    const admin = createAllotClient({ baseUrl: stack.base, credential: tenant.key });
+    const ids: string[] = [];
+    for (let i = 0; i < 51; i += 10)
+      ids.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(10, 51 - i) }, (_, j) =>
+            admin
+              .POST('/v1/sessions', { body: { name: `Slot ${String(i + j).padStart(2, '0')}`, maxCapacity: 5 } })
+              .then((r) => r.data!.id),
+          ),
+        )),
+      );
+    const from = today();
+    const to = today(13);
+    const rangePages = async () => {
+      let pages = 0;
+      let sessions = 0;
+      let cursor: string | undefined;
+      do {
+        const { data } = await admin.GET('/v1/availability/range', {
+          params: { query: { from, to, limit: 50, ...(cursor ? { cursor } : {}) } },
+        });
+        const first = Object.values(data!.dates)[0] as { items: unknown[] };
+        pages++;
+        sessions += first.items.length;
+        cursor = data!.nextCursor ?? undefined;
+      } while (cursor);
+      return { pages, sessions };
+    };
+    // The availability service learns of sessions from their events.
+    await expect.poll(rangePages, { timeout: 15_000 }).toEqual({ pages: 2, sessions: 51 });
+
+    const requests: string[] = [];
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('request', (request) => requests.push(new URL(request.url()).pathname + new URL(request.url()).search));
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(stack.base);
+    await page.fill('input[name=credential]', tenant.key);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#live.open', { timeout: 15_000 });
+    // Every cell filled, the last session's (on the second page) too.
+    await expect.poll(() => page.locator('td.cell.loading').count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => cell(page, ids[50]!, to).textContent()).toBe('5');
+
+    const availabilityReads = requests.filter((r) => r.startsWith('/v1/availability') || r.startsWith('/v1/capacity/check'));
+    expect(availabilityReads).toHaveLength(2);
+    expect(availabilityReads.every((r) => r.startsWith('/v1/availability/range?'))).toBe(true);
+    expect(availabilityReads[1]).toContain('cursor=');
+
+    const sku = skuCode('DASH');
+    expect((await admin.POST('/v1/skus', { body: { sku, name: 'Dash kit', quantity: 0, reorderLevel: 0 } })).response.status).toBe(201);
+    await scenario(stack, sku, { reserve: 'accept', statuses: ['delayed'] });
+    const placed = await admin.POST('/v1/orders', { body: { sku, qty: 2 } });
+    expect(placed.response.status).toBe(202);
+    // Placed after the page loaded: it appears, and changes, from the stream alone.
+    const waiting = await orderReaches(stack.as(tenant.key), placed.data!.id, 'awaiting_restock');
+
+    const order = page.locator(`[data-order="${waiting.id}"] .badge`);
+    await expect.poll(() => order.textContent(), { timeout: 5000 }).toBe('awaiting restock');
+    // The supplier's signed callback reserves it: the page hears order.updated on the stream.
+    expect((await webhook(stack, { ref: waiting.supplierRef, status: 'ok' })).status).toBe(200);
+    await expect.poll(() => order.textContent(), { timeout: 5000 }).toBe('reserved');
+    expect(requests.filter((r) => r.startsWith('/v1/orders'))).toHaveLength(1);
+    await page.screenshot({ path: path.join(artifacts, 'dashboard-orders.png') });
     expect(errors).toEqual([]);
     await page.close();
   });

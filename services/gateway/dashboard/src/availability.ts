@@ -1,5 +1,5 @@
 import type { Booking, Session, StreamEvent } from '@allot/client';
-import { type AllotClient, eachLimited, must } from './api';
+import { type AllotClient, ApiError, eachLimited, must } from './api';
 
 /** What the grid shows for one session on one date. */
 export interface Cell {
@@ -15,16 +15,46 @@ export interface CellKey {
   date: string;
 }
 
+/** Sessions per page of `GET /v1/availability/range`: each page covers every date of the grid. */
+const RANGE_PAGE = 50;
+
 /**
- * Where the grid's figures come from. Today the capacity service answers them: one
- * `GET /v1/capacity/check` per cell, and a cell is read again when the `bookings` channel says
- * a booking of that session/date changed. When the availability service is running,
- * `loadCells` becomes one `GET /v1/availability/range` call and `availability.updated` events
- * (already handled below) carry the new figures themselves.
+ * Where the grid's figures come from: the availability read model, one
+ * `GET /v1/availability/range` page per 50 sessions (following `nextCursor`) for every date at
+ * once; afterwards `availability.updated` events carry each changed cell's new figures. Without
+ * the availability service (the range answers 503) every cell is asked of the capacity service
+ * instead, one `GET /v1/capacity/check` each, and read again when a booking of it changes.
+ * Returns where the figures came from.
  */
-export async function loadCells(client: AllotClient, sessions: Session[], dates: string[], onCell: (cell: Cell) => void) {
+export async function loadCells(
+  client: AllotClient,
+  sessions: Session[],
+  dates: string[],
+  onCell: (cell: Cell) => void,
+): Promise<'availability' | 'capacity'> {
+  try {
+    await loadRange(client, dates, onCell);
+    return 'availability';
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 503)) throw error;
+  }
   const keys = sessions.flatMap((session) => dates.map((date) => ({ session, date })));
   await eachLimited(keys, 6, async ({ session, date }) => onCell(await loadCell(client, session, date)));
+  return 'capacity';
+}
+
+async function loadRange(client: AllotClient, dates: string[], onCell: (cell: Cell) => void) {
+  const from = dates[0]!;
+  const to = dates[dates.length - 1]!;
+  let cursor: string | undefined;
+  do {
+    const query = { from, to, limit: RANGE_PAGE, ...(cursor ? { cursor } : {}) };
+    const page = await must(() => client.GET('/v1/availability/range', { params: { query } }));
+    for (const entry of Object.values(page.dates))
+      for (const a of 'items' in entry ? entry.items : [entry])
+        onCell({ sessionId: a.sessionId, date: a.date, availableSlots: a.availableSlots, maxSlots: a.maxSlots });
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
 }
 
 export async function loadCell(client: AllotClient, session: Pick<Session, 'id' | 'maxCapacity'>, date: string): Promise<Cell> {
@@ -33,10 +63,13 @@ export async function loadCell(client: AllotClient, session: Pick<Session, 'id' 
 }
 
 /** What a stream event means for the grid: new figures for a cell, a cell to read again, or nothing. */
-export function cellChange(event: StreamEvent): { cell: Cell } | { stale: CellKey } | undefined {
+export function cellChange(event: StreamEvent): { cell: Cell; version?: number } | { stale: CellKey } | undefined {
   if (event.event === 'availability.updated') {
-    const data = event.data as { sessionId: string; date: string; availableSlots: number; maxSlots: number };
-    return { cell: { sessionId: data.sessionId, date: data.date, availableSlots: data.availableSlots, maxSlots: data.maxSlots } };
+    const data = event.data as { sessionId: string; date: string; availableSlots: number; maxSlots: number; version?: number };
+    return {
+      cell: { sessionId: data.sessionId, date: data.date, availableSlots: data.availableSlots, maxSlots: data.maxSlots },
+      version: data.version,
+    };
   }
   if (event.event.startsWith('booking.')) {
     const booking = event.data as Booking;

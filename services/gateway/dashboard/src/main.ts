@@ -1,12 +1,13 @@
 import { type Booking, type Notification, type Session, type StreamStatus, streamEvents } from '@allot/client';
-import { type AllotClient, clientFor, must } from './api';
-import { type CellKey, cellChange, gridChannels, loadCell, loadCells, nextDates } from './availability';
+import { type AllotClient, ApiError, clientFor, must } from './api';
+import { type Cell, type CellKey, cellChange, gridChannels, loadCell, loadCells, nextDates } from './availability';
 import { BookingForm, type BookingRequest } from './booking-form';
 import { RecentBookings } from './bookings';
 import { forget, recognise, remember, remembered, type SignedIn } from './credential';
 import { el, fill } from './dom';
 import { AvailabilityGrid } from './grid';
 import { Inbox } from './notifications';
+import { type OrderRow, RecentOrders } from './orders';
 import { signInView } from './sign-in';
 
 const root = document.getElementById('app')!;
@@ -88,7 +89,13 @@ async function showDashboard(who: SignedIn) {
     form.pick(key);
     grid.highlight(key);
   });
-  const refreshCell = cellRefresher(client, byId, (cell) => grid.show(cell, true));
+  // Until the first load says otherwise, the figures come from the availability read model and
+  // change by `availability.updated`; without it, a cell is read again when a booking of it changes.
+  let source: 'availability' | 'capacity' = 'availability';
+  const readCell = cellRefresher(client, byId, (cell) => grid.show(cell, true));
+  const refreshCell = (key: CellKey) => source === 'capacity' && readCell(key);
+  const cells = liveCells((cell, changed) => grid.show(cell, changed));
+  const orders = new RecentOrders();
   const bookings = new RecentBookings(byId, {
     confirm: (b) => void act(() => client.POST('/v1/bookings/{id}/confirm', { params: { path: { id: b.id } } })),
     cancel: (b) => void act(() => client.POST('/v1/bookings/{id}/cancel', { params: { path: { id: b.id } } })),
@@ -151,30 +158,38 @@ async function showDashboard(who: SignedIn) {
       el('div', { class: 'card-head' }, el('h2', {}, 'Notifications ', inbox.badge), inbox.markAll),
       inbox.element,
     ),
+    el('section', { class: 'card' }, el('h2', {}, 'Recent orders'), orders.element),
   );
   grid.highlight(form.picked);
 
-  const loadAll = () =>
-    Promise.all([
-      loadCells(client, sessions, dates, (cell) => grid.show(cell, true)),
+  const loadAll = () => {
+    cells.loading();
+    orders.loading();
+    return Promise.all([
+      loadCells(client, sessions, dates, cells.loaded).then((from) => {
+        source = from;
+      }),
       loadRecentBookings(client).then((list) => bookings.set(list)),
+      loadRecentOrders(client).then((list) => orders.set(list)),
       loadInbox(),
     ]).catch((error) => showStatus(live, 'closed', error));
+  };
 
   // Live first, then the initial load: a change made while loading is not missed.
   stream = streamEvents({
     baseUrl: location.origin,
     credential: who.secret,
-    channels: [...gridChannels(who.kind), ...(who.kind === 'apiKey' ? ['alerts'] : [])],
+    channels: [...gridChannels(who.kind), ...(who.kind === 'apiKey' ? ['orders', 'alerts'] : [])],
     onStatus: (status, error) => showStatus(live, status, error),
     onResync: () => void loadAll(),
     onEvent: (event) => {
       const change = cellChange(event);
-      if (change && 'cell' in change) grid.show(change.cell, true);
+      if (change && 'cell' in change) cells.updated(change.cell, change.version);
       if (change && 'stale' in change) refreshCell(change.stale);
       if (event.event.startsWith('booking.')) bookings.upsert(event.data as Booking);
       if (event.event === 'queue.promoted') bookings.upsert((event.data as { booking: Booking }).booking);
       if (event.event === 'notification.created') inbox.arrived(event.data as Notification);
+      if (event.event === 'order.updated') orders.updated(event.data as OrderRow);
     },
   });
   await loadAll();
@@ -197,6 +212,44 @@ function cellRefresher(client: AllotClient, sessions: Map<string, Session>, show
       if (latest.get(name) === mine) show(cell);
     });
   };
+}
+
+/**
+ * The grid's figures as they arrive: an `availability.updated` is shown unless an event of a later
+ * version of that cell was shown already (a resumed stream may replay one), and the figures of a
+ * (re)load fill only the cells no event changed while it ran — the load may have been read
+ * before that event.
+ */
+function liveCells(show: (cell: Cell, changed: boolean) => void) {
+  const versions = new Map<string, number>();
+  let changedWhileLoading = new Set<string>();
+  const name = (cell: CellKey) => `${cell.sessionId}/${cell.date}`;
+  return {
+    loading() {
+      changedWhileLoading = new Set();
+    },
+    loaded: (cell: Cell) => {
+      if (!changedWhileLoading.has(name(cell))) show(cell, true);
+    },
+    updated(cell: Cell, version: number | undefined) {
+      const key = name(cell);
+      const shown = versions.get(key);
+      if (version !== undefined && shown !== undefined && version < shown) return;
+      if (version !== undefined) versions.set(key, version);
+      changedWhileLoading.add(key);
+      show(cell, true);
+    },
+  };
+}
+
+/** The newest orders (the list is newest first); none when the inventory service is not deployed. */
+async function loadRecentOrders(client: AllotClient): Promise<OrderRow[]> {
+  try {
+    return (await must(() => client.GET('/v1/orders', { params: { query: { limit: 20 } } }))).items;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 503) return [];
+    throw error;
+  }
 }
 
 /** The bookings list is oldest first: walk a few pages and keep the newest. */
