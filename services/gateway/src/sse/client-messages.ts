@@ -1,6 +1,6 @@
 import { type Booking, type DomainServiceName, type EventEnvelope, parseCatalogEvent } from '@allot/contracts';
 import { RetentionPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { type MsgHdrs, nanos, headers as natsHeaders } from '@nats-io/transport-node';
 
 /**
  * Client-facing messages: what SSE clients receive, derived from the services' events and kept
@@ -30,6 +30,22 @@ export interface ClientMessage {
   subject: string;
   event: string;
   data: unknown;
+}
+
+/**
+ * The header naming a client message's SSE event. Its body is the event's data as JSON, exactly
+ * the bytes of the frame's `data:` line: it is encoded once, by the projector, and the fan-out
+ * puts it in the frame as it is, without parsing it again. (A body without this header is the
+ * earlier `{ "event", "data" }` form, still read while such messages are in the replay window.)
+ */
+export const EVENT_HEADER = 'Allot-Event';
+
+/** The body and headers a client message is stored with on the `CLIENT` stream. */
+export function encodeClientMessage(message: ClientMessage, msgID: string): { body: string; options: { msgID: string; headers: MsgHdrs } } {
+  const h = natsHeaders();
+  h.set(EVENT_HEADER, message.event);
+  // JSON.stringify escapes line breaks, so the body is always one `data:` line.
+  return { body: JSON.stringify(message.data) ?? 'null', options: { msgID, headers: h } };
 }
 
 /** A user id as a subject token (user ids are opaque and may contain dots or spaces). */

@@ -7,7 +7,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import { CLIENT_STREAM } from './client-messages';
+import { CLIENT_STREAM, EVENT_HEADER } from './client-messages';
 import { type EventId, eventIdOf, startTimeOf } from './event-ids';
 
 /** One SSE connection's interest: its tenant, its channel filter, and how to write to it. */
@@ -45,11 +45,15 @@ interface SseMessage {
   /** Subject tokens after `client.<tenantId>.`. */
   tokens: string[];
   event: string;
-  data: unknown;
+  /** The data as JSON on one line: the message's body as the projector stored it. */
+  json: Uint8Array;
   frame?: Uint8Array;
 }
 
-interface Registered extends Listener {
+/** A listener as the fan-out tracks it (the listener itself is used as given: its methods may use `this`). */
+interface Registered {
+  tenantId: string;
+  listener: Listener;
   lastSent: EventId;
   closed: boolean;
   /** Live messages held back while the listener replays what it missed. */
@@ -77,26 +81,50 @@ export interface FanoutOptions {
   maxHeldPerListener: number;
 }
 
-/** `id: 42\nevent: availability.updated\ndata: {…}\n\n`, the bytes every listener gets. */
-export function sseFrame(id: EventId, event: string | undefined, data: unknown): Uint8Array {
-  // JSON.stringify escapes line breaks, so the data is one `data:` line; an event name never
-  // has one, but a stray CR/LF there would end the field early, so it is dropped.
+/**
+ * `id: 42\nevent: availability.updated\ndata: {…}\n\n`, the bytes every listener gets: the
+ * data's JSON bytes copied once between the head and the end, never parsed or encoded again.
+ */
+export function sseFrame(id: EventId, event: string | undefined, json: Uint8Array): Uint8Array {
+  // An event name never has a line break, but a stray CR/LF would end the field early: dropped.
   const name = event ? event.replace(/[\r\n]/g, '') : '';
-  const json = JSON.stringify(data) ?? 'null';
-  return Buffer.from(name ? `id: ${id}\nevent: ${name}\ndata: ${json}\n\n` : `id: ${id}\ndata: ${json}\n\n`);
+  const head = name ? `id: ${id}\nevent: ${name}\ndata: ` : `id: ${id}\ndata: `;
+  const headBytes = Buffer.byteLength(head);
+  const frame = Buffer.allocUnsafe(headBytes + json.length + 2);
+  frame.write(head, 0);
+  frame.set(json, headBytes);
+  frame.write('\n\n', headBytes + json.length);
+  return frame;
 }
 
-/** A client message's body; undefined for one that is not JSON (skipped, live or replayed alike). */
-function parse(msg: JsMsg): { event: string; data: unknown } | undefined {
+const LF = 10;
+const CR = 13;
+const encoder = new TextEncoder();
+
+/**
+ * A client message's event name and data JSON: the body as it is when the projector stored it
+ * with its event header (see `encodeClientMessage`); the earlier `{ event, data }` body is parsed
+ * and its data encoded. Undefined for a body that cannot be one `data:` line (skipped, live or
+ * replayed alike).
+ */
+function parse(msg: JsMsg): { event: string; json: Uint8Array } | undefined {
+  const event = msg.headers?.get(EVENT_HEADER);
+  if (event) return msg.data.includes(LF) || msg.data.includes(CR) ? undefined : { event, json: msg.data };
   try {
-    return msg.json<{ event: string; data: unknown }>();
+    const body = msg.json<{ event: string; data: unknown }>();
+    return { event: body.event, json: encoder.encode(JSON.stringify(body.data) ?? 'null') };
   } catch {
     return undefined;
   }
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 const frameOf = (message: SseMessage) => {
-  message.frame ??= sseFrame(message.id, message.event, message.data);
+  if (!message.frame) {
+    message.frame = sseFrame(message.id, message.event, message.json);
+    message.json = NO_BYTES; // in the frame now; the body (maybe a view of a larger read buffer) is let go
+  }
   return message.frame;
 };
 
@@ -229,11 +257,7 @@ export class Fanout {
   listen(listener: Listener, lastEventId?: EventId): () => void {
     const registered: Registered = {
       tenantId: listener.tenantId,
-      matches: listener.matches,
-      send: listener.send,
-      close: listener.close,
-      resume: listener.resume,
-      ready: listener.ready,
+      listener,
       lastSent: lastEventId ?? '',
       closed: false,
       buffer: lastEventId === undefined ? undefined : [],
@@ -276,7 +300,7 @@ export class Fanout {
     if (!this.listeners.has(tenantId)) return;
     const body = parse(msg);
     if (!body) return;
-    this.queue.push({ message: { id, tokens: tokens.slice(2), event: body.event, data: body.data }, tenantId, next: 0 });
+    this.queue.push({ message: { id, tokens: tokens.slice(2), ...body }, tenantId, next: 0 });
     if (!this.pumping && !this.scheduled) this.pump();
   }
 
@@ -310,7 +334,7 @@ export class Fanout {
   /** Holds a live message back while the listener replays; too many, and it resumes later. */
   private hold(listener: Registered, message: SseMessage) {
     const buffer = listener.buffer as SseMessage[];
-    if (listener.closed || !listener.matches(message.tokens)) return;
+    if (listener.closed || !listener.listener.matches(message.tokens)) return;
     if (buffer.length < this.options.maxHeldPerListener) {
       buffer.push(message);
       return;
@@ -318,7 +342,7 @@ export class Fanout {
     listener.closed = true;
     listener.buffer = undefined;
     try {
-      listener.resume(listener.lastSent);
+      listener.listener.resume(listener.lastSent);
     } catch (error) {
       this.log.warn({ err: error }, 'ending an SSE connection failed');
     }
@@ -327,9 +351,9 @@ export class Fanout {
   private deliver(listener: Registered, message: SseMessage) {
     if (listener.closed || message.id <= listener.lastSent) return;
     try {
-      if (!listener.matches(message.tokens)) return;
+      if (!listener.listener.matches(message.tokens)) return;
       listener.lastSent = message.id;
-      listener.send(frameOf(message));
+      listener.listener.send(frameOf(message));
     } catch (error) {
       this.log.warn({ err: error }, 'SSE write failed; closing the connection');
       this.closeListener(listener);
@@ -338,7 +362,7 @@ export class Fanout {
 
   private closeListener(listener: Registered) {
     try {
-      listener.close();
+      listener.listener.close();
     } catch (error) {
       this.log.warn({ err: error }, 'closing an SSE connection failed');
     }
@@ -369,10 +393,9 @@ export class Fanout {
       for await (const msg of messages) {
         if (listener.closed) break;
         const body = parse(msg);
-        if (body)
-          this.deliver(listener, { id: eventIdOf(msg), tokens: msg.subject.split('.').slice(2), event: body.event, data: body.data });
+        if (body) this.deliver(listener, { id: eventIdOf(msg), tokens: msg.subject.split('.').slice(2), ...body });
         if (msg.info.pending === 0) break;
-        const backedUp = listener.ready?.();
+        const backedUp = listener.listener.ready?.();
         if (backedUp) await backedUp;
       }
     } finally {
