@@ -90,6 +90,23 @@ describe('embedded outbox', () => {
     expect((await docs.findOne({ _id: 'ses_3' as never }))?.outbox).toEqual([]);
   });
 
+  it('outbox - a write is published by the time it returns, with no sweep running', async () => {
+    const tenant = uniqueName('t');
+    // Never started: no sweep, no timer; only the write's own flush can publish.
+    const relay = new OutboxRelay(new EventPublisher(conn.js, 'capacity'), testLogger());
+    const raw = mongo.db.collection<{ _id: string; n: number; outbox?: OutboxEntry[] }>(uniqueName('prompt').toLowerCase());
+    relay.watch(raw);
+    const docs = new OutboxCollection(raw, relay);
+    const created = makeEvent('capacity', tenant, 'session.created', sampleSession(), systemClock);
+    const updated = makeEvent('capacity', tenant, 'session.updated', sampleSession(), systemClock);
+    await docs.insert({ _id: 'doc-1', n: 1 }, [created]);
+    expect(await publishedFor(tenant)).toEqual([created.id]);
+    await docs.update({ _id: 'doc-1' }, { $set: { n: 2 } }, [updated]);
+    expect(await publishedFor(tenant)).toEqual([created.id, updated.id]);
+    await relay.settle();
+    expect((await raw.findOne({ _id: 'doc-1' }))?.outbox).toEqual([]);
+  });
+
   it('outbox - concurrent batched inserts share one insert; each new document is announced once, a stored one not at all', async () => {
     const tenant = uniqueName('t');
     const relay = new OutboxRelay(new EventPublisher(conn.js, 'capacity'), testLogger());
