@@ -43,7 +43,7 @@ export function childEnv(
 export function startGatewayChild(
   infra: { natsUrl: string; mongoUrl: string },
   rootKey: string,
-  options: { readyServices: string; nodeArgs?: string[]; env?: Record<string, string> },
+  options: { readyServices: string; nodeArgs?: string[]; env?: Record<string, string>; entry?: string },
 ) {
   const env = childEnv(infra, 'gateway', {
     ROOT_API_KEY: rootKey,
@@ -52,7 +52,7 @@ export function startGatewayChild(
     RATE_LIMIT_BURST: '100000000',
     ...options.env,
   });
-  return startChild(path.join(here, 'gateway-server.ts'), env, { nodeArgs: options.nodeArgs });
+  return startChild(options.entry ?? path.join(here, 'gateway-server.ts'), env, { nodeArgs: options.nodeArgs });
 }
 
 export const newRootKey = () => `root_${randomBytes(16).toString('hex')}`;

@@ -22,7 +22,9 @@ export async function startChild(
   env: Record<string, string>,
   options: { nodeArgs?: string[]; timeoutMs?: number } = {},
 ): Promise<BenchChild> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', file], {
+  // TypeScript runs under tsx; a compiled file (`.js`, as production runs it) under plain Node.
+  const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, file], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

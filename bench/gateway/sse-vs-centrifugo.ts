@@ -20,13 +20,14 @@
  *
  * Env: SSE_STREAM_COUNTS (10000,15000), SSE_MESSAGES (20), SSE_GAP_MS (200), SSE_OPEN_CONCURRENCY
  * (200 in all), SSE_CLIENT_PROCESSES (3), SSE_PAYLOAD_BYTES (200: padding in each message),
- * BENCH_GATEWAY_NODE_ARGS (extra Node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
+ * SSE_GATEWAY_UNDER_TSX (1: run the gateway's TypeScript under tsx instead of compiled, as the
+ * other gateway benchmarks do), BENCH_GATEWAY_NODE_ARGS (extra Node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
  * BENCH_LOG_LEVEL. `ulimit -n` must exceed the largest count (every process holds one file per stream).
  * Writes bench/results/gateway-sse-vs-centrifugo.{json,md}.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,8 @@ const gapMs = Number(process.env.SSE_GAP_MS ?? 200);
 const openConcurrency = Number(process.env.SSE_OPEN_CONCURRENCY ?? 200);
 const clientProcesses = Number(process.env.SSE_CLIENT_PROCESSES ?? 3);
 const payloadBytes = Number(process.env.SSE_PAYLOAD_BYTES ?? 200);
+/** SSE_ONLY_GATEWAY=1 (profiling): no Centrifugo run, and no result files. */
+const onlyGateway = process.env.SSE_ONLY_GATEWAY === '1';
 const DELIVERY_GRACE_MS = 15_000;
 const target = { p99Ms: 200, memoryPerStreamKiB: 10 };
 
@@ -83,7 +86,7 @@ interface Server {
   /** Publishes one message body; resolves when the server accepted it. */
   publish(data: Record<string, unknown>): Promise<void>;
   /** RSS and CPU; the gateway's after a full GC. */
-  stats(): Promise<{ rss: number; cpuMs: number }>;
+  stats(): Promise<{ rss: number; heapUsed?: number; cpuMs: number }>;
   /** Streams the server has registered (undefined when it does not say). */
   registered(): Promise<number | undefined>;
   stop(): Promise<void>;
@@ -94,9 +97,29 @@ interface GatewayStats {
   streams: number;
 }
 
-async function startGatewayServer(infra: { natsUrl: string; mongoUrl: string }, streams: number): Promise<Server> {
+/**
+ * The gateway as its image runs it: compiled by the image's build step (esbuild, workspace code
+ * bundled, third-party packages left as imports) and run by plain Node. Under tsx every function
+ * made at run time also gets its name set by a helper, which costs each stream a few KiB and some
+ * of its open time that production never pays. Third-party imports resolve through pnpm's
+ * flat view of every installed package (one version of each here), as `pnpm deploy` lays them out.
+ */
+function compileGateway(): string {
+  const outDir = path.join(root, '.cache/bench-gateway');
+  execFileSync(process.execPath, ['--import', 'tsx', 'tools/image-build/bundle.ts', 'bench/gateway/gateway-server.ts', outDir], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  writeFileSync(path.join(outDir, 'package.json'), '{ "type": "module" }\n');
+  const modules = path.join(outDir, 'node_modules');
+  if (!existsSync(modules)) symlinkSync(path.join(root, 'node_modules/.pnpm/node_modules'), modules);
+  return path.join(outDir, 'main.js');
+}
+
+async function startGatewayServer(infra: { natsUrl: string; mongoUrl: string }, streams: number, entry: string): Promise<Server> {
   const rootKey = newRootKey();
   const gw: BenchChild = await startGatewayChild(infra, rootKey, {
+    entry,
     readyServices: '',
     env: { SSE_MAX_STREAMS_PER_CREDENTIAL: String(streams + 10), SSE_MAX_STREAMS_PER_TENANT: String(streams + 10) },
     nodeArgs: ['--expose-gc', ...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
@@ -117,7 +140,7 @@ async function startGatewayServer(infra: { natsUrl: string; mongoUrl: string }, 
     },
     async stats() {
       const s = await gw.ask<GatewayStats>('stats'); // runs a full GC first
-      return { rss: s.memory.rss, cpuMs: procStats(pid).cpuMs };
+      return { rss: s.memory.rss, heapUsed: s.memory.heapUsed, cpuMs: procStats(pid).cpuMs };
     },
     async registered() {
       return (await gw.ask<GatewayStats>('stats')).streams;
@@ -274,7 +297,10 @@ async function measure(server: Server, streams: number) {
     await sleep(1000);
     const open = await server.stats();
     const openCpuMs = open.cpuMs - idle.cpuMs;
-    console.log(`${server.name}: ${opened}/${streams} open in ${round(openMs / 1000, 1)} s; publishing ${messages} messages ...`);
+    const heap = open.heapUsed === undefined ? '' : `, heap +${mib(open.heapUsed - (idle.heapUsed ?? 0))} MiB`;
+    console.log(
+      `${server.name}: ${opened}/${streams} open in ${round(openMs / 1000, 1)} s, RSS +${mib(open.rss - idle.rss)} MiB${heap}; publishing ${messages} messages ...`,
+    );
 
     const pad = 'x'.repeat(payloadBytes);
     const publishStarted = wallNow();
@@ -296,7 +322,7 @@ async function measure(server: Server, streams: number) {
     const received = last.reduce((n, r) => n + r.received, 0);
     const delays = reports.flatMap((r) => r.delays).sort((a, b) => a - b);
     const perMessage = new Array<number>(messages).fill(0);
-    for (const r of last) r.perMessage.forEach((n, k) => (perMessage[k] = (perMessage[k] ?? 0) + n));
+    for (const r of last) for (const [k, n] of r.perMessage.entries()) perMessage[k] = (perMessage[k] ?? 0) + n;
     await Promise.all(workers.map((w) => w.ask({ type: 'close' })));
     return {
       streams,
@@ -309,6 +335,10 @@ async function measure(server: Server, streams: number) {
       rssIdleMiB: mib(idle.rss),
       rssOpenMiB: mib(open.rss),
       memoryPerStreamKiB: round((open.rss - idle.rss) / Math.max(1, opened) / 1024, 1),
+      heapPerStreamKiB:
+        open.heapUsed === undefined || idle.heapUsed === undefined
+          ? null
+          : round((open.heapUsed - idle.heapUsed) / Math.max(1, opened) / 1024, 1),
       expected,
       received,
       missing: expected - received,
@@ -345,16 +375,21 @@ const centrifugoBinary = execFileSync('bash', [path.join(here, 'build-centrifugo
 // `go install` leaves the binary's own version unset: the built module version is beside it.
 const centrifugoVersion = `Centrifugo ${readFileSync(`${centrifugoBinary}.version`, 'utf8').trim()}`;
 
+const gatewayEntry = process.env.SSE_GATEWAY_UNDER_TSX === '1' ? path.join(here, 'gateway-server.ts') : compileGateway();
 const infra = await startInfra();
 const runs: { streams: number; gateway: Figure; centrifugo: Figure }[] = [];
 try {
   for (const streams of counts) {
-    const gateway = await startGatewayServer(infra, streams);
+    const gateway = await startGatewayServer(infra, streams, gatewayEntry);
     let gatewayFigure: Figure;
     try {
       gatewayFigure = await measure(gateway, streams);
     } finally {
       await gateway.stop();
+    }
+    if (onlyGateway) {
+      runs.push({ streams, gateway: gatewayFigure, centrifugo: gatewayFigure });
+      continue;
     }
     await sleep(2000);
     const centrifugo = await startCentrifugo(centrifugoBinary, 'availability_bench');
@@ -418,5 +453,5 @@ const md = [
   `Targets at the largest count: p99 < ${target.p99Ms} ms and below Centrifugo's, ≤ ${target.memoryPerStreamKiB} KiB per stream, open rate ≥ Centrifugo's, every message delivered.`,
   '',
 ].join('\n');
-writeResults('gateway-sse-vs-centrifugo', report, md);
+if (!onlyGateway) writeResults('gateway-sse-vs-centrifugo', report, md);
 console.log(md);

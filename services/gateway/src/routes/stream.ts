@@ -2,16 +2,18 @@ import { AppError } from '@allot/contracts';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { issuingKeyOf } from '../auth/credentials';
+import { type Credential, issuingKeyOf } from '../auth/credentials';
 import type { GatewayDeps } from '../deps';
 import { credentialOf, requireCredential } from '../http/auth';
 import type { GatewayEnv } from '../http/env';
 import { nodeBindings, requestHeader } from '../http/node';
 import { bearer, callableBy, problems, router } from '../http/openapi';
 import { gatewayMetrics } from '../metrics';
-import { resolveChannels } from '../sse/channels';
+import { type Channel, resolveChannels } from '../sse/channels';
 import { nodeSink, type SseSink, webSink } from '../sse/connection';
 import { type EventId, parseEventId } from '../sse/event-ids';
+import type { Listener } from '../sse/fanout';
+import { Heartbeats } from '../sse/heartbeats';
 import { StreamLimits } from '../sse/stream-limits';
 
 const StreamQuery = z.object({
@@ -84,11 +86,92 @@ function streamHeaders(c: Context<GatewayEnv>): Record<string, string> {
   return headers;
 }
 
+/**
+ * One open stream, as the fan-out's listener: one object per connection with its methods shared,
+ * since a replica holds many thousands for hours. `release` runs once when the connection is
+ * over: client gone, write failed, too slow, revoked, expired or shutdown.
+ */
+class Stream implements Listener {
+  sink!: SseSink;
+  private gone = false;
+  private expiry: NodeJS.Timeout | undefined;
+  private unlisten: (() => void) | undefined;
+  private unwatch: (() => void) | undefined;
+  private unbeat: (() => void) | undefined;
+  readonly tenantId: string;
+
+  constructor(
+    private readonly credential: Extract<Credential, { kind: 'apiKey' | 'user' }>,
+    private readonly channels: Channel[],
+    private readonly countOut: () => void,
+  ) {
+    this.tenantId = credential.tenantId;
+    gatewayMetrics().sseConnections.add(1);
+  }
+
+  /** Goes live once the response has started: heartbeats, credential watch and expiry, fan-out. */
+  start(deps: GatewayDeps, heartbeats: Heartbeats<Stream>, lastEventId: EventId | undefined) {
+    this.sink.write(RETRY);
+    if (this.gone) return;
+    this.unbeat = heartbeats.add(this);
+    // The stream lives no longer than its credential: the key (or the key that minted the token)
+    // revoked, or the token expired.
+    this.unwatch = deps.verifier.watch(issuingKeyOf(this.credential) as string, () => this.end('credential_revoked'));
+    if (this.credential.kind === 'user') {
+      this.expiry = setTimeout(() => this.end('credential_expired'), this.credential.expiresAt - Date.now());
+    }
+    this.unlisten = deps.fanout.listen(this, lastEventId);
+  }
+
+  readonly release = () => {
+    if (this.gone) return;
+    this.gone = true;
+    gatewayMetrics().sseConnections.add(-1);
+    this.countOut();
+    clearTimeout(this.expiry);
+    this.unbeat?.();
+    this.unwatch?.();
+    this.unlisten?.();
+    this.unlisten = undefined;
+  };
+
+  end(reason: EndReason, lastSent?: EventId) {
+    this.sink.write(endFrame(reason, lastSent));
+    this.sink.end();
+  }
+
+  heartbeat() {
+    this.sink.write(HEARTBEAT);
+  }
+
+  matches(tokens: string[]) {
+    for (const channel of this.channels) if (channel.matches(tokens, this.credential)) return true;
+    return false;
+  }
+
+  send(frame: Uint8Array) {
+    this.sink.write(frame);
+  }
+
+  close() {
+    this.sink.end();
+  }
+
+  resume(lastSent: EventId) {
+    this.end('resume', lastSent);
+  }
+
+  ready() {
+    return this.sink.ready();
+  }
+}
+
 export function streamRoutes(deps: GatewayDeps) {
   const limits = new StreamLimits({
     perCredential: deps.config.SSE_MAX_STREAMS_PER_CREDENTIAL,
     perTenant: deps.config.SSE_MAX_STREAMS_PER_TENANT,
   });
+  const heartbeats = new Heartbeats<Stream>(deps.config.SSE_HEARTBEAT_MS);
   return router().openapi(stream, async (c) => {
     const credential = credentialOf(c, 'apiKey', 'user');
     const query = c.req.valid('query');
@@ -96,59 +179,19 @@ export function streamRoutes(deps: GatewayDeps) {
     const lastEventId = parseLastEventId(requestHeader(c, 'last-event-id') ?? query.lastEventId);
     const headers = streamHeaders(c);
     if (c.req.method === 'HEAD') return c.newResponse(null, 200, headers);
-    const countOut = limits.admit(credential.id, credential.tenantId);
-
-    let gone = false;
-    let heartbeat: NodeJS.Timeout | undefined;
-    let expiry: NodeJS.Timeout | undefined;
-    let unlisten: (() => void) | undefined;
-    let unwatch: (() => void) | undefined;
-    // Runs once when the connection is over: client gone, write failed, too slow, revoked, expired or shutdown.
-    const release = () => {
-      gatewayMetrics().sseConnections.add(-1);
-      gone = true;
-      countOut();
-      clearInterval(heartbeat);
-      clearTimeout(expiry);
-      unwatch?.();
-      unlisten?.();
-      unlisten = undefined;
-    };
-    gatewayMetrics().sseConnections.add(1);
+    const open = new Stream(credential, channels, limits.admit(credential.id, credential.tenantId));
     const node = nodeBindings(c);
-    let sink: SseSink;
     let response: Response;
     if (node) {
-      sink = nodeSink(node.outgoing, headers, release);
+      open.sink = nodeSink(node.outgoing, headers, open.release);
       response = RESPONSE_ALREADY_SENT;
     } else {
-      const web = webSink(release);
-      sink = web.sink;
-      c.req.raw.signal?.addEventListener('abort', () => sink.end(), { once: true });
+      const web = webSink(open.release);
+      open.sink = web.sink;
+      c.req.raw.signal?.addEventListener('abort', () => web.sink.end(), { once: true });
       response = c.newResponse(web.body, 200, headers);
     }
-    const end = (reason: EndReason, lastSent?: EventId) => {
-      sink.write(endFrame(reason, lastSent));
-      sink.end();
-    };
-    sink.write(RETRY);
-    if (gone) return response;
-    heartbeat = setInterval(() => sink.write(HEARTBEAT), deps.config.SSE_HEARTBEAT_MS);
-    // The stream lives no longer than its credential: the key (or the key that minted the token)
-    // revoked, or the token expired.
-    unwatch = deps.verifier.watch(issuingKeyOf(credential) as string, () => end('credential_revoked'));
-    if (credential.kind === 'user') expiry = setTimeout(() => end('credential_expired'), credential.expiresAt - Date.now());
-    unlisten = deps.fanout.listen(
-      {
-        tenantId: credential.tenantId,
-        matches: (tokens) => channels.some((channel) => channel.matches(tokens, credential)),
-        send: (frame) => sink.write(frame),
-        close: () => sink.end(),
-        resume: (lastSent) => end('resume', lastSent),
-        ready: () => sink.ready(),
-      },
-      lastEventId,
-    );
+    open.start(deps, heartbeats, lastEventId);
     return response;
   });
 }

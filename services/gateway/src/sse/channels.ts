@@ -12,8 +12,27 @@ export interface Channel {
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** The channels without a parameter, made once: every stream naming them shares them. */
+const fixed = new Map<string, Channel>(
+  [
+    { name: 'availability', readableBy: ['apiKey', 'user'], matches: (t: string[]) => t[0] === 'availability' },
+    ...(['bookings', 'orders', 'alerts'] as const).map((name) => ({
+      name,
+      readableBy: ['apiKey'] as Credential['kind'][],
+      matches: (t: string[]) => t[0] === name,
+    })),
+    {
+      name: 'user',
+      readableBy: ['user'],
+      matches: (t: string[], credential: Credential) =>
+        credential.kind === 'user' && t[0] === 'user' && t[1] === userKey(credential.userId),
+    },
+  ].map((channel) => [channel.name, channel as Channel]),
+);
+
 function parse(name: string): Channel | undefined {
-  if (name === 'availability') return { name, readableBy: ['apiKey', 'user'], matches: (t) => t[0] === 'availability' };
+  const known = fixed.get(name);
+  if (known) return known;
   const date = /^availability\.(.+)$/.exec(name)?.[1];
   const session = /^availability\.session\.(.+)$/.exec(name)?.[1];
   if (session !== undefined) {
@@ -23,14 +42,6 @@ function parse(name: string): Channel | undefined {
   if (date !== undefined) {
     if (!IsoDate.safeParse(date).success) return undefined;
     return { name, readableBy: ['apiKey', 'user'], matches: (t) => t[0] === 'availability' && t[2] === date };
-  }
-  if (name === 'bookings' || name === 'orders' || name === 'alerts') return { name, readableBy: ['apiKey'], matches: (t) => t[0] === name };
-  if (name === 'user') {
-    return {
-      name,
-      readableBy: ['user'],
-      matches: (t, credential) => credential.kind === 'user' && t[0] === 'user' && t[1] === userKey(credential.userId),
-    };
   }
   return undefined;
 }

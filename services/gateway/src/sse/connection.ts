@@ -52,6 +52,94 @@ function lifecycle(onGone: () => void) {
   };
 }
 
+/** The sink of a response, for the listeners below (shared by every connection, not made per one). */
+const sinkOf = Symbol('sse sink');
+type SinkedResponse = ServerResponse & { [sinkOf]?: NodeSink };
+function onResponseGone(this: SinkedResponse) {
+  this[sinkOf]?.finish();
+}
+function onResponseDrain(this: SinkedResponse) {
+  this[sinkOf]?.drained();
+}
+
+/**
+ * An SSE connection on a Node response, as one object with its methods shared: a server holds
+ * thousands of these for hours, so a connection costs its fields and no closures of its own
+ * (the response's listeners are module functions that find it through the response).
+ */
+class NodeSink implements SseSink {
+  private gone = false;
+  private stall: NodeJS.Timeout | undefined;
+  private waiting: (() => void)[] | undefined;
+
+  constructor(
+    private readonly res: SinkedResponse,
+    private readonly onGone: () => void,
+    private readonly limits: SseLimits,
+  ) {
+    res[sinkOf] = this;
+    res.once('close', onResponseGone);
+    res.on('error', onResponseGone);
+    res.on('drain', onResponseDrain);
+  }
+
+  write(chunk: Uint8Array) {
+    if (this.gone) return;
+    const res = this.res;
+    if (res.destroyed || res.writableEnded) return this.finish();
+    if (res.writableLength > this.limits.maxBufferedBytes) return this.drop();
+    try {
+      if (!writeNow(res, chunk) && !this.stall) this.stall = setTimeout(() => this.drop(), this.limits.maxStallMs);
+    } catch {
+      this.drop();
+    }
+  }
+
+  end() {
+    if (this.gone) return;
+    if (!this.res.destroyed && !this.res.writableEnded) this.res.end();
+    this.finish();
+  }
+
+  ready(): Promise<void> | undefined {
+    if (this.gone || this.res.writableLength <= READY_BYTES) return undefined;
+    return new Promise<void>((resolve) => {
+      this.waiting ??= [];
+      this.waiting.push(resolve);
+      // 'drain' comes once the socket's buffer is empty, and only after a write returned false.
+      if (!this.res.writableNeedDrain) setImmediate(() => this.wake());
+    });
+  }
+
+  /** The connection is over, for whatever reason: runs `onGone` once. */
+  finish() {
+    if (this.gone) return;
+    this.gone = true;
+    clearTimeout(this.stall);
+    this.res.off('drain', onResponseDrain);
+    this.res[sinkOf] = undefined;
+    this.wake();
+    this.onGone();
+  }
+
+  drained() {
+    clearTimeout(this.stall);
+    this.stall = undefined;
+    this.wake();
+  }
+
+  private drop() {
+    this.res.destroy();
+    this.finish();
+  }
+
+  private wake() {
+    const resolvers = this.waiting;
+    this.waiting = undefined;
+    for (const resolve of resolvers ?? []) resolve();
+  }
+}
+
 /**
  * Writes straight to the Node response (no Web Streams in between), so a frame costs one
  * `res.write`. `onGone` runs exactly once, when the connection is over for whatever reason:
@@ -59,50 +147,9 @@ function lifecycle(onGone: () => void) {
  * (more than `maxBufferedBytes` waiting, or no 'drain' for `maxStallMs`), or `end()`.
  */
 export function nodeSink(res: ServerResponse, headers: OutgoingHttpHeaders, onGone: () => void, limits = defaultSseLimits): SseSink {
-  const life = lifecycle(onGone);
-  let stall: NodeJS.Timeout | undefined;
-  const finish = () =>
-    life.finish(() => {
-      clearTimeout(stall);
-      res.off('drain', drained);
-    });
-  const drained = () => {
-    clearTimeout(stall);
-    stall = undefined;
-    life.wake();
-  };
-  const drop = () => {
-    res.destroy();
-    finish();
-  };
-  res.once('close', finish);
-  res.on('error', finish);
-  res.on('drain', drained);
+  const sink = new NodeSink(res, onGone, limits);
   res.writeHead(200, headers);
-  return {
-    write(chunk) {
-      if (life.isGone()) return;
-      if (res.destroyed || res.writableEnded) return finish();
-      if (res.writableLength > limits.maxBufferedBytes) return drop();
-      try {
-        if (!writeNow(res, chunk) && !stall) stall = setTimeout(drop, limits.maxStallMs);
-      } catch {
-        drop();
-      }
-    },
-    end() {
-      if (life.isGone()) return;
-      if (!res.destroyed && !res.writableEnded) res.end();
-      finish();
-    },
-    ready() {
-      if (life.isGone() || res.writableLength <= READY_BYTES) return undefined;
-      // 'drain' comes once the socket's buffer is empty, and only after a write returned false.
-      return life.wait(() => {
-        if (!res.writableNeedDrain) setImmediate(life.wake);
-      });
-    },
-  };
+  return sink;
 }
 
 /**
