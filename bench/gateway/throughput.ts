@@ -64,8 +64,8 @@ try {
   await expectEcho(bareUrl, {}, 'bare GET');
   await expectEcho(bareUrl, jsonPost(), 'bare POST', 'load');
   if (warmupSeconds > 0) await httpLoadChecked(bareUrl, { connections, seconds: warmupSeconds });
-  const honoNats = await httpLoadChecked(bareUrl, { connections, seconds });
-  const honoNatsPost = await httpLoadChecked(bareUrl, { connections, seconds, ...jsonPost() });
+  const [honoNats, bareGetCpu] = await withCpu(bare, () => httpLoadChecked(bareUrl, { connections, seconds }));
+  const [honoNatsPost, barePostCpu] = await withCpu(bare, () => httpLoadChecked(bareUrl, { connections, seconds, ...jsonPost() }));
   await bare.stop();
 
   const rootKey = newRootKey();
@@ -101,7 +101,15 @@ try {
   const self = process.cpuUsage(selfBefore);
   const loadGeneratorCpu = round(((self.user + self.system) / 1000 / elapsedMs) * 100, 0);
   const [gwAfter, echoAfter] = await Promise.all([gw.ask<Stats>('stats'), echo.ask<Stats>('stats')]);
-  const gatewayPost = await httpLoadChecked(url, { connections, seconds, ...jsonPost(headers) });
+  const [gatewayPost, gatewayPostCpu] = await withCpu(gw, () => httpLoadChecked(url, { connections, seconds, ...jsonPost(headers) }));
+  // CPU per answered request: what each process spends, whatever else the machine is doing.
+  const gatewayGetCpu = round((gwAfter.cpu.user - gwBefore.cpu.user + gwAfter.cpu.system - gwBefore.cpu.system) / gateway.requests, 1);
+  const cpuPerRequest = {
+    bareGet: round(bareGetCpu / honoNats.requests, 1),
+    gatewayGet: gatewayGetCpu,
+    barePost: round(barePostCpu / honoNatsPost.requests, 1),
+    gatewayPost: round(gatewayPostCpu / gatewayPost.requests, 1),
+  };
 
   const ratio = round(gateway.perSecond / hono.perSecond, 3);
   const toBarePath = round(gateway.perSecond / honoNats.perSecond, 3);
@@ -132,8 +140,11 @@ try {
       machineBusyPercentOfAllCores: machineBusyGateway,
       machineBusyPercentOfAllCoresDuringHonoBaseline: machineBusyHono,
     },
+    cpuMicrosecondsPerRequest: cpuPerRequest,
     ratio: {
       gatewayToHono: ratio,
+      bareCpuToGatewayCpuGet: round(cpuPerRequest.bareGet / cpuPerRequest.gatewayGet, 3),
+      bareCpuToGatewayCpuPost: round(cpuPerRequest.barePost / cpuPerRequest.gatewayPost, 3),
       bareHonoNatsEchoToHono: round(honoNats.perSecond / hono.perSecond, 3),
       gatewayToBareHonoNatsEcho: toBarePath,
       gatewayPostToBareHonoNatsEchoPost: toBarePathPost,
@@ -158,14 +169,16 @@ try {
     'and makes one RPC through `deps.callService` to a trivial `capacity.bench-echo` service in another process. The peer does',
     'the same HTTP → NATS request → echo → reply with bare Hono and a bare NATS client, in the same run.',
     '',
-    '| what | req/s | p50 ms | p99 ms | ratio to the peer |',
-    '|---|---:|---:|---:|---:|',
-    `| context: bare Hono "hello" (autocannon, ${connections} connections) | ${hono.perSecond} | ${hono.p50Ms} | ${hono.p99Ms} | — |`,
-    `| context: bare NATS request-reply (32 in flight) | ${nats.perSecond} | ${nats.p50Ms} | ${nats.p99Ms} | — |`,
-    `| peer: bare Hono \`GET\` → NATS request → echo service | ${honoNats.perSecond} | ${honoNats.p50Ms} | ${honoNats.p99Ms} | 1 |`,
-    `| gateway \`GET /v1/bench/echo\` with API key | ${gateway.perSecond} | ${gateway.p50Ms} | ${gateway.p99Ms} | **${toBarePath}** |`,
-    `| peer: bare Hono \`POST\` (JSON body) → NATS request → echo service | ${honoNatsPost.perSecond} | ${honoNatsPost.p50Ms} | ${honoNatsPost.p99Ms} | 1 |`,
-    `| gateway \`POST /v1/bench/echo\` with API key | ${gatewayPost.perSecond} | ${gatewayPost.p50Ms} | ${gatewayPost.p99Ms} | **${toBarePathPost}** |`,
+    '| what | req/s | p50 ms | p99 ms | CPU µs per request | ratio to the peer (req/s) |',
+    '|---|---:|---:|---:|---:|---:|',
+    `| context: bare Hono "hello" (autocannon, ${connections} connections) | ${hono.perSecond} | ${hono.p50Ms} | ${hono.p99Ms} | — | — |`,
+    `| context: bare NATS request-reply (32 in flight) | ${nats.perSecond} | ${nats.p50Ms} | ${nats.p99Ms} | — | — |`,
+    `| peer: bare Hono \`GET\` → NATS request → echo service | ${honoNats.perSecond} | ${honoNats.p50Ms} | ${honoNats.p99Ms} | ${cpuPerRequest.bareGet} | 1 |`,
+    `| gateway \`GET /v1/bench/echo\` with API key | ${gateway.perSecond} | ${gateway.p50Ms} | ${gateway.p99Ms} | ${cpuPerRequest.gatewayGet} | **${toBarePath}** |`,
+    `| peer: bare Hono \`POST\` (JSON body) → NATS request → echo service | ${honoNatsPost.perSecond} | ${honoNatsPost.p50Ms} | ${honoNatsPost.p99Ms} | ${cpuPerRequest.barePost} | 1 |`,
+    `| gateway \`POST /v1/bench/echo\` with API key | ${gatewayPost.perSecond} | ${gatewayPost.p50Ms} | ${gatewayPost.p99Ms} | ${cpuPerRequest.gatewayPost} | **${toBarePathPost}** |`,
+    '',
+    `CPU per request, peer ÷ gateway (the same comparison by the server's own CPU, steadier when the machine is shared): GET ${report.ratio.bareCpuToGatewayCpuGet}, POST ${report.ratio.bareCpuToGatewayCpuPost}.`,
     '',
     `Gateway GET ÷ bare Hono "hello": ${ratio}. Gateway runs: GET ${gateway.requests} requests (${gateway.ok2xx} 2xx, ${gateway.non2xx} non-2xx, ${gateway.errors} errors, ${gateway.timeouts} timeouts), POST ${gatewayPost.requests} (${gatewayPost.ok2xx} 2xx, ${gatewayPost.non2xx} non-2xx, ${gatewayPost.errors} errors, ${gatewayPost.timeouts} timeouts).`,
     `CPU during the measured GET run (% of one core): gateway ${cpu.gatewayProcess}, echo service ${cpu.echoServiceProcess}, autocannon ${cpu.loadGeneratorProcess};`,
@@ -187,4 +200,12 @@ async function expectEcho(url: string, init: RequestInit, what: string, instance
   const text = await res.text();
   const ok = res.status === 200 && text.includes('"service":"bench"') && (!instance || text.includes(`"instance":"${instance}"`));
   if (!ok) throw new Error(`${what} probe answered ${res.status} ${text}`);
+}
+
+/** Runs `load` and measures the CPU time (µs) `child` spent meanwhile. */
+async function withCpu<T>(child: BenchChild, load: () => Promise<T>): Promise<[T, number]> {
+  const before = await child.ask<Stats>('stats');
+  const result = await load();
+  const after = await child.ask<Stats>('stats');
+  return [result, after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system];
 }
