@@ -16,6 +16,7 @@ export const errorStatus = {
   answer_too_large: 422,
   rate_limited: 429,
   quota_exceeded: 429,
+  too_many_jobs: 429,
   internal: 500,
   upstream_unavailable: 503,
 } as const;

@@ -61,6 +61,25 @@ export {
 } from './domains/capacity-rpc';
 // Gateway: tenants and API keys, and the events it publishes about them.
 export { ApiKey, gatewayEvents, Tenant } from './domains/gateway';
+// Imports: files of rows applied by the service that owns their type.
+export { CapacityRow, ExternalId, importRows, SessionRow } from './domains/import-rows';
+export {
+  BeginImport,
+  IMPORT_CHUNK_BYTES,
+  IMPORT_ERRORS_SHOWN,
+  Import,
+  ImportChunk,
+  ImportErrorsQuery,
+  ImportFormat,
+  ImportMapping,
+  ImportOptions,
+  ImportRowError,
+  ImportStatus,
+  ImportType,
+  importOwner,
+  importRpc,
+  StartImport,
+} from './domains/imports';
 // Inventory: SKUs, stock movements and orders; its events and operations.
 export { inventoryEvents, Movement, MovementType, Order, OrderFailureReason, OrderStatus, Sku, SkuCode } from './domains/inventory';
 export {

@@ -19,6 +19,19 @@ export { type EventData, EventPublisher, makeEvent } from './events';
 export { GroupCommit } from './group-commit';
 export { startHealthServer } from './health';
 export { newId } from './ids';
+export {
+  type ImportEnv,
+  type ImportLimits,
+  type ImportRowKind,
+  type ImportSlice,
+  ImportSliceSchema,
+  Imports,
+  importEnv,
+  importHandlers,
+  importIndexes,
+  importLimitsOf,
+  type RowOutcome,
+} from './imports';
 export { defineJob, type GivenUp, type JobDefinition, type JobInfo, type JobOptions, type JobType } from './jobs';
 export {
   type InflightChange,

@@ -1,4 +1,4 @@
-import { baseEnv, positiveInt, type Service } from '@allot/kit';
+import { baseEnv, importEnv, positiveInt, type Service } from '@allot/kit';
 import { z } from 'zod';
 
 /** The capacity service's environment. */
@@ -13,6 +13,7 @@ export const capacityEnv = baseEnv.extend({
   QUEUE_SWEEP_MS: positiveInt(5000),
   /** How long a change may stay half done (a crash) before the sweep finishes it; well past any RPC deadline. */
   REPAIR_AFTER_MS: positiveInt(30_000),
+  ...importEnv.shape,
 });
 export type CapacityConfig = z.infer<typeof capacityEnv>;
 

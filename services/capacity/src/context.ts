@@ -1,6 +1,7 @@
-import type { Clock, Logger } from '@allot/kit';
+import { type Clock, Imports, importLimitsOf, type Logger } from '@allot/kit';
 import type { CapacityConfig, CapacityService } from './config';
-import { queueExpiry } from './job-kinds';
+import { capacityRows, sessionRows } from './imports';
+import { importSlice, queueExpiry } from './job-kinds';
 import { Ledger } from './ledger';
 import { type BookingDoc, BookingStore } from './store/bookings';
 import { LimitStore } from './store/limits';
@@ -22,6 +23,8 @@ export interface Capacity {
   limits: LimitStore;
   /** Ids of what keyed (idempotent) requests create. */
   requestIds: CapacityService['requestIds'];
+  /** Bulk imports of sessions and dates' capacity. */
+  imports: Imports;
 }
 
 /** The composition root: the stores on the service's database, wired to its outbox and jobs. */
@@ -36,7 +39,8 @@ export function capacityContext(service: CapacityService): Capacity {
     }
     return entry.envelope;
   });
-  return {
+  // The import row kinds work with the context they are part of: it is completed once they exist.
+  const cap: Capacity = {
     config: service.config,
     clock: service.clock,
     log: service.log,
@@ -47,5 +51,20 @@ export function capacityContext(service: CapacityService): Capacity {
     queue: new QueueStore(queue),
     limits: new LimitStore(service.db, service.clock),
     requestIds: service.requestIds,
+    imports: null as never,
   };
+  cap.imports = new Imports(
+    service.db,
+    service.clock,
+    { sessions: sessionRows(cap), capacity: capacityRows(cap) },
+    () => importLimitsOf(service.config),
+    (slice) =>
+      service.jobs.schedule(importSlice, {
+        id: `${slice.importId}-${slice.phase}-${slice.from}`,
+        tenantId: slice.tenantId,
+        dueAt: service.clock.now(),
+        payload: slice,
+      }),
+  );
+  return cap;
 }

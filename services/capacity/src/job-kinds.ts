@@ -1,4 +1,4 @@
-import { defineJob } from '@allot/kit';
+import { defineJob, ImportSliceSchema } from '@allot/kit';
 import { z } from 'zod';
 
 /** A held booking (or a held waitlist offer) that was not confirmed in time. */
@@ -6,3 +6,6 @@ export const holdExpiry = defineJob('hold-expiry', z.object({ tenantId: z.string
 
 /** A waitlist entry nobody served before its time ran out. */
 export const queueExpiry = defineJob('queue-expiry', z.object({ tenantId: z.string(), entryId: z.string() }));
+
+/** One run of a bulk import: it works through the file from a row on, and hands the rest to the next run. */
+export const importSlice = defineJob('import-slice', ImportSliceSchema);

@@ -1,13 +1,15 @@
 import { capacityRpc } from '@allot/contracts';
-import { defineService } from '@allot/kit';
+import { defineService, every, importIndexes } from '@allot/kit';
 import { capacityEnv } from './config';
 import { capacityContext } from './context';
 import { bookingHandlers } from './handlers/bookings';
+import { importOperations } from './handlers/imports';
 import { insightHandlers } from './handlers/insights';
 import { queueHandlers } from './handlers/queue';
 import { readModelHandlers } from './handlers/read-model';
 import { sessionHandlers } from './handlers/sessions';
 import { expiryJobs } from './jobs/expiries';
+import { importJobs } from './jobs/imports';
 import { queueSweep } from './jobs/queue-sweep';
 import { bookingIndexes } from './store/bookings';
 import { queueIndexes } from './store/queue';
@@ -18,7 +20,7 @@ import { slotIndexes } from './store/slots';
 export const capacityService = defineService({
   name: 'capacity',
   env: capacityEnv,
-  indexes: { sessions: sessionIndexes, slots: slotIndexes, bookings: bookingIndexes, queue: queueIndexes },
+  indexes: { sessions: sessionIndexes, slots: slotIndexes, bookings: bookingIndexes, queue: queueIndexes, ...importIndexes },
   rpc: capacityRpc,
   context: capacityContext,
   handlers: (cap) => ({
@@ -27,9 +29,10 @@ export const capacityService = defineService({
     ...queueHandlers(cap),
     ...insightHandlers(cap),
     ...readModelHandlers(cap),
+    ...importOperations(cap),
   }),
-  jobs: expiryJobs,
-  tasks: (cap) => [queueSweep(cap)],
+  jobs: (cap) => [...expiryJobs(cap), importJobs(cap.imports)],
+  tasks: (cap) => [queueSweep(cap), every(3_600_000, 'import-purge', () => cap.imports.purge())],
 });
 
 /** Starts the capacity service with this environment (tests; `main.ts` runs it as a process). */

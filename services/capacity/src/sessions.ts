@@ -6,11 +6,11 @@ import { todayUtc } from './domain/dates';
 import { type SessionDoc, toSession } from './store/sessions';
 import { processQueue } from './waitlist';
 
-/** A new session; a retry under the same idempotency key returns the first one. */
+/** A new session; a retry under the same idempotency key returns the first one. An import gives its external id. */
 export async function createSession(
   cap: Capacity,
   tenantId: string,
-  input: z.output<typeof CreateSession>,
+  input: z.output<typeof CreateSession> & { externalId?: string },
   requestKey?: string,
 ): Promise<Session> {
   const now = cap.clock.now().toISOString();

@@ -49,10 +49,12 @@ export function createApp(deps: GatewayDeps) {
       exposeHeaders: ['X-Request-Id', 'traceparent', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'Idempotent-Replayed'],
     }),
   );
-  app.use(
-    '/v1/*',
-    limitBody(config.BODY_LIMIT_BYTES, (c) => problem(c, tooLarge(config.BODY_LIMIT_BYTES), 413, closeConnection)),
+  const limitRequest = limitBody(config.BODY_LIMIT_BYTES, (c) => problem(c, tooLarge(config.BODY_LIMIT_BYTES), 413, closeConnection));
+  // An import's upload is a file, with its own larger limit (routes/imports.ts).
+  const limitUpload = limitBody(config.IMPORT_FILE_LIMIT_BYTES, (c) =>
+    problem(c, tooLarge(config.IMPORT_FILE_LIMIT_BYTES), 413, closeConnection),
   );
+  app.use('/v1/*', (c, next) => (c.req.path === '/v1/imports' ? limitUpload(c, next) : limitRequest(c, next)));
   app.use(
     '/v1/*',
     authenticate({

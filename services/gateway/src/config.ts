@@ -36,6 +36,8 @@ export const gatewayEnv = baseEnv.extend({
   TRUSTED_PROXIES: addressList.default([]),
   CORS_ORIGINS: list.default(['*']),
   BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
+  /** The largest file an import may upload (50 MB). */
+  IMPORT_FILE_LIMIT_BYTES: positiveInt(50 * 1024 * 1024),
   /** The services `/readyz` asks; 200 only when every one answers. */
   READY_SERVICES: list.pipe(z.array(z.enum(domainServices))).default([...domainServices]),
   RPC_TIMEOUT_MS: positiveInt(5000),

@@ -389,6 +389,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List imports
+         * @description Lists the tenant's imports, newest first, with their counts (an import's errors are on its own answer). Called with a tenant API key.
+         */
+        get: operations["listImports"];
+        put?: never;
+        /**
+         * Upload a file of rows to import
+         * @description Takes a `multipart/form-data` upload: `type` (`sessions` or `capacity`), `file` (CSV with a header row, or NDJSON when its name ends in `.ndjson`/`.jsonl` or its type is `application/x-ndjson`), optional `mapping`, `dryRun` and `atomic`. Answers 202 with the queued import; it runs in the background (`GET /v1/imports/{id}`). A file over the size limit is 413; more imports queued or running than the tenant's limit is 429 `too_many_jobs`. Called with a tenant API key.
+         */
+        post: operations["createImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an import
+         * @description Returns an import: its status (`queued`, `running`, `previewed`, `completed`, `failed`), the rows counted so far and the first 100 row errors. Called with a tenant API key.
+         */
+        get: operations["getImport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a previewed dry run
+         * @description Applies a dry run that ended `previewed`, from the file already uploaded (202; it runs in the background). Any other import is 409 `invalid_state`. Called with a tenant API key.
+         */
+        post: operations["confirmImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{id}/errors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an import's row errors
+         * @description Every refused row of an import, by line: the line, the column, the value found there and why it was refused. Called with a tenant API key.
+         */
+        get: operations["listImportErrors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/inventory/{sku}/movements": {
         parameters: {
             query?: never;
@@ -3256,6 +3340,610 @@ export interface operations {
             };
         };
     };
+    listImports: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            atomic: boolean;
+                            /** Format: date-time */
+                            completedAt: string | null;
+                            created: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            dryRun: boolean;
+                            errors: {
+                                column: string;
+                                line: number;
+                                message: string;
+                                value: string | null;
+                            }[];
+                            failedRows: number;
+                            id: string;
+                            processedRows: number;
+                            reason: string | null;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "previewed" | "completed" | "failed";
+                            totalRows: number | null;
+                            /** @enum {string} */
+                            type: "sessions" | "capacity";
+                            unchanged: number;
+                            updated: number;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createImport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for the same key and body (24 h) */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /** @enum {string} */
+                    atomic?: "true" | "false";
+                    /** @enum {string} */
+                    dryRun?: "true" | "false";
+                    /**
+                     * Format: binary
+                     * @description CSV with a header row, or NDJSON (one object a line)
+                     */
+                    file: string;
+                    /** @description JSON: field → file column name, or `{"value": …}` for a fixed value */
+                    mapping?: string;
+                    /** @enum {string} */
+                    type: "sessions" | "capacity";
+                };
+            };
+        };
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        atomic: boolean;
+                        /** Format: date-time */
+                        completedAt: string | null;
+                        created: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        dryRun: boolean;
+                        errors: {
+                            column: string;
+                            line: number;
+                            message: string;
+                            value: string | null;
+                        }[];
+                        failedRows: number;
+                        id: string;
+                        processedRows: number;
+                        reason: string | null;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "previewed" | "completed" | "failed";
+                        totalRows: number | null;
+                        /** @enum {string} */
+                        type: "sessions" | "capacity";
+                        unchanged: number;
+                        updated: number;
+                    };
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (413) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        atomic: boolean;
+                        /** Format: date-time */
+                        completedAt: string | null;
+                        created: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        dryRun: boolean;
+                        errors: {
+                            column: string;
+                            line: number;
+                            message: string;
+                            value: string | null;
+                        }[];
+                        failedRows: number;
+                        id: string;
+                        processedRows: number;
+                        reason: string | null;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "previewed" | "completed" | "failed";
+                        totalRows: number | null;
+                        /** @enum {string} */
+                        type: "sessions" | "capacity";
+                        unchanged: number;
+                        updated: number;
+                    };
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        atomic: boolean;
+                        /** Format: date-time */
+                        completedAt: string | null;
+                        created: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        dryRun: boolean;
+                        errors: {
+                            column: string;
+                            line: number;
+                            message: string;
+                            value: string | null;
+                        }[];
+                        failedRows: number;
+                        id: string;
+                        processedRows: number;
+                        reason: string | null;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "previewed" | "completed" | "failed";
+                        totalRows: number | null;
+                        /** @enum {string} */
+                        type: "sessions" | "capacity";
+                        unchanged: number;
+                        updated: number;
+                    };
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listImportErrors: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            column: string;
+                            line: number;
+                            message: string;
+                            value: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listSkuMovements: {
         parameters: {
             query?: {
@@ -5407,6 +6095,7 @@ export interface operations {
                             /** Format: date-time */
                             createdAt: string;
                             description: string;
+                            externalId?: string;
                             id: string;
                             isActive: boolean;
                             maxCapacity: number;
@@ -5535,6 +6224,7 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         description: string;
+                        externalId?: string;
                         id: string;
                         isActive: boolean;
                         maxCapacity: number;
@@ -5642,6 +6332,7 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         description: string;
+                        externalId?: string;
                         id: string;
                         isActive: boolean;
                         maxCapacity: number;
@@ -5760,6 +6451,7 @@ export interface operations {
                         /** Format: date-time */
                         createdAt: string;
                         description: string;
+                        externalId?: string;
                         id: string;
                         isActive: boolean;
                         maxCapacity: number;

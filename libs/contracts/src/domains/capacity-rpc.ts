@@ -13,6 +13,7 @@ import {
   Session,
   SlotSnapshot,
 } from './capacity';
+import { importRpc } from './imports';
 
 /** HTTP request bodies and queries of the capacity API (the gateway validates with these, the service again). */
 export const CreateSession = z.strictObject({
@@ -217,6 +218,7 @@ export const capacityRpc = {
     ReadModelQuery,
     readModelPage({ slots: SlotSnapshot }),
   ),
+  ...importRpc,
   'readModel.bookings': platformRpc('Bookings in any state (read-model rebuilds)', ReadModelQuery, readModelPage({ booking: Booking })),
 } as const;
 

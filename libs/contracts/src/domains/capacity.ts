@@ -19,6 +19,8 @@ export const Session = z.object({
   isActive: z.boolean(),
   queuePromotion: QueuePromotion,
   offerMinutes: OfferMinutes,
+  /** The tenant's own id of the session, given by an import (docs/api.md, Imports); imported again, the session is updated. */
+  externalId: z.string().optional(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -11,7 +11,7 @@ export interface SessionDoc extends Omit<Session, 'id'> {
   outbox?: OutboxEntry[];
 }
 
-export const sessionIndexes: IndexDescription[] = [{ key: { tenantId: 1 } }];
+export const sessionIndexes: IndexDescription[] = [{ key: { tenantId: 1 } }, { key: { tenantId: 1, externalId: 1 } }];
 
 export function toSession(doc: SessionDoc): Session {
   const { _id, tenantId: _tenant, version: _version, outbox: _outbox, ...rest } = doc;
@@ -48,6 +48,11 @@ export class SessionStore {
 
   find(tenantId: string, id: string): Promise<SessionDoc | null> {
     return this.docs.findOne({ _id: id, tenantId });
+  }
+
+  /** The session an import gave this external id, if any. */
+  findByExternalId(tenantId: string, externalId: string): Promise<SessionDoc | null> {
+    return this.docs.findOne({ tenantId, externalId });
   }
 
   /** The session, read now; `not_found` if the tenant has none with this id. */

@@ -22,6 +22,8 @@ const areas = {
   Notifications: "The notifications feed of a user (a user token) or of the tenant's admins (an API key), with read marks.",
   'Bulk sends': "One notification sent to many users as a durable job, sent in batches and counted against the tenant's quota.",
   'Dead letters': 'Messages a service gave up on after its retries, kept so an admin can retry or delete them.',
+  Imports:
+    'Files of rows (CSV or NDJSON) applied in bulk as background jobs: a dry run first if wanted, row errors by line and column, and re-imports that update instead of duplicating.',
   Limits: "The tenant's limits: against hoarding seats and orders, and its quota on bulk sends.",
   Stream: 'Live events as server-sent events, resumable with `Last-Event-ID`.',
 } satisfies Record<string, string>;

@@ -18,6 +18,7 @@ const titles: Record<ErrorCode, string> = {
   answer_too_large: 'Answer too large',
   rate_limited: 'Too many requests',
   quota_exceeded: 'Quota exceeded',
+  too_many_jobs: 'Too many jobs running',
   upstream_unavailable: 'Service unavailable',
   internal: 'Internal error',
 };

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { IsoDate } from '../primitives';
+import { CreateSession } from './capacity-rpc';
+
+/**
+ * The rows of each import type, validated with the API's own field schemas. A CSV cell is text,
+ * so numbers and booleans are read from it first; an empty cell is an absent field.
+ */
+/** A text cell as a number when the field wants one ("" is absent). */
+const numberCell = (value: unknown) => (typeof value === 'string' ? (value.trim() === '' ? undefined : Number(value.trim())) : value);
+/** A text cell as a boolean (true/false, yes/no, 1/0; "" is absent). */
+const boolCell = (value: unknown) => {
+  if (typeof value !== 'string') return value;
+  const text = value.trim().toLowerCase();
+  if (text === '') return undefined;
+  if (['true', 'yes', '1'].includes(text)) return true;
+  if (['false', 'no', '0'].includes(text)) return false;
+  return value;
+};
+const textCell = (value: unknown) => (value === '' ? undefined : value);
+const num = <T extends z.ZodType>(schema: T) => z.preprocess(numberCell, schema);
+const bool = <T extends z.ZodType>(schema: T) => z.preprocess(boolCell, schema);
+const text = <T extends z.ZodType>(schema: T) => z.preprocess(textCell, schema);
+
+export const ExternalId = z.string().trim().min(1).max(128);
+
+/** A row of a `sessions` import: the fields of `CreateSession`, keyed by the tenant's own id. */
+export const SessionRow = z.strictObject({
+  externalId: text(ExternalId),
+  name: text(CreateSession.shape.name),
+  description: text(z.string().max(2000).optional()),
+  maxCapacity: num(CreateSession.shape.maxCapacity),
+  isActive: bool(z.boolean().optional()),
+});
+export type SessionRow = z.infer<typeof SessionRow>;
+
+/** A row of a `capacity` import: one date's capacity of the session with this external id. */
+export const CapacityRow = z.strictObject({
+  sessionExternalId: text(ExternalId),
+  date: text(IsoDate),
+  capacity: num(z.number().int().min(1).max(1_000_000)),
+});
+export type CapacityRow = z.infer<typeof CapacityRow>;
+
+/** Each type's row schema, for the service that applies it and the docs. */
+export const importRows = { sessions: SessionRow, capacity: CapacityRow } as const;

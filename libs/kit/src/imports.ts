@@ -1,0 +1,545 @@
+import {
+  AppError,
+  type BeginImport,
+  IMPORT_ERRORS_SHOWN,
+  type Import,
+  type ImportMapping,
+  type ImportRowError,
+  type ImportStatus,
+  type ImportType,
+  type importRpc,
+} from '@allot/contracts';
+import { Binary, type Collection, type Db, type IndexDescription } from 'mongodb';
+import { z } from 'zod';
+import type { Clock } from './clock';
+import { positiveInt } from './config';
+import type { Handlers } from './define-service';
+import { newId } from './ids';
+import { type FileRow, rowsOf, UnreadableFile } from './import-files';
+import { insertNew } from './outbox-collection';
+import { toPage } from './pagination';
+import type { RequestIds } from './request-ids';
+
+export type RowOutcome = 'created' | 'updated' | 'unchanged';
+
+/**
+ * How one type of row is applied by the service that owns it. `classify` reads what applying
+ * would do without writing (a dry run is made of it); `apply` writes, and is idempotent: a row
+ * applied again after a crash leaves the same state. Either throws an `AppError` to refuse the row.
+ */
+export interface ImportRowKind<R = any> {
+  schema: z.ZodType<R>;
+  classify(tenantId: string, row: R): Promise<RowOutcome>;
+  apply(tenantId: string, row: R, at: { importId: string; line: number }): Promise<void>;
+}
+
+export interface ImportLimits {
+  /** Imports queued or running at once per tenant. */
+  maxRunning: number;
+  /** Rows one file may hold. */
+  maxRows: number;
+  /** Rows decided and counted together (one progress write each). */
+  batchRows: number;
+  /** How long one job run works before it hands the rest to the next run (well inside its lease). */
+  sliceMs: number;
+  /** How long an import and its log are kept. */
+  keepMs: number;
+}
+
+/** One durable job run of an import: the phase it works on and where it starts. */
+export interface ImportSlice {
+  tenantId: string;
+  importId: string;
+  phase: Phase;
+  from: number;
+}
+
+/** A dry run and an atomic import are first checked (nothing written); then applied. */
+type Phase = 'check' | 'apply';
+
+interface ImportDoc {
+  _id: string;
+  tenantId: string;
+  type: ImportType;
+  format: 'csv' | 'ndjson';
+  mapping: ImportMapping;
+  dryRun: boolean;
+  atomic: boolean;
+  sizeBytes: number;
+  /** How many chunks the file has; null while it is still arriving. */
+  chunks: number | null;
+  status: ImportStatus;
+  phase: Phase;
+  totalRows: number | null;
+  processedRows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failedRows: number;
+  reason: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+interface ChunkDoc {
+  _id: string;
+  importId: string;
+  seq: number;
+  data: Binary;
+}
+
+interface ErrorDoc extends ImportRowError {
+  /** `<import>:<phase>:<line, zero-padded>:<column>`: sorts by line, and one error is recorded once. */
+  _id: string;
+  importId: string;
+  phase: Phase;
+}
+
+/** A batch's decided outcomes, kept so a batch run again after a crash counts what it counted the first time. */
+interface PlanDoc {
+  _id: string;
+  importId: string;
+  outcomes: (RowOutcome | ImportRowError)[];
+}
+
+export const importIndexes: Record<string, IndexDescription[]> = {
+  imports: [{ key: { tenantId: 1, _id: -1 } }, { key: { tenantId: 1, status: 1 } }],
+  import_chunks: [{ key: { importId: 1, seq: 1 } }],
+  import_errors: [{ key: { importId: 1, phase: 1, _id: 1 } }],
+  import_plans: [{ key: { importId: 1 } }],
+};
+
+/** An upload that never completed stops counting against the tenant's running imports after this long, and is failed. */
+const ABANDONED_MS = 15 * 60_000;
+
+/**
+ * Bulk imports of one service (docs/api.md, Imports): the file arrives in chunks stored in the
+ * service's database, then durable jobs parse it as a stream and decide it a batch at a time.
+ * Each batch's outcomes are stored before they are applied, and the import's progress moves
+ * only from the row it was at, so a job run again after a crash resumes where the last batch
+ * ended and counts every row exactly once.
+ */
+export class Imports {
+  private readonly imports: Collection<ImportDoc>;
+  private readonly chunks: Collection<ChunkDoc>;
+  private readonly errors: Collection<ErrorDoc>;
+  private readonly plans: Collection<PlanDoc>;
+
+  constructor(
+    db: Db,
+    private readonly clock: Clock,
+    private readonly kinds: Partial<Record<ImportType, ImportRowKind>>,
+    private readonly limits: () => ImportLimits,
+    /** Schedules a job run of an import (the same slice twice runs once). */
+    private readonly schedule: (slice: ImportSlice) => Promise<void>,
+  ) {
+    this.imports = db.collection('imports');
+    this.chunks = db.collection('import_chunks');
+    this.errors = db.collection('import_errors');
+    this.plans = db.collection('import_plans');
+  }
+
+  /** Opens an import before its file arrives; a retry under the same key gets the same one. */
+  async begin(tenantId: string, input: z.output<typeof BeginImport>, id: string = newId('imp')): Promise<Import> {
+    if (!this.kinds[input.type]) throw new AppError('validation_failed', `This service does not import ${input.type}`);
+    const existing = await this.imports.findOne({ _id: id, tenantId });
+    if (existing) return this.toImport(existing);
+    const now = this.clock.now();
+    const busy = await this.imports.countDocuments({
+      tenantId,
+      status: { $in: ['queued', 'running'] },
+      $or: [{ chunks: { $ne: null } }, { createdAt: { $gt: new Date(now.getTime() - ABANDONED_MS) } }],
+    });
+    const { maxRunning } = this.limits();
+    if (busy >= maxRunning) {
+      throw new AppError('too_many_jobs', `At most ${maxRunning} imports may be queued or running at once; wait for one to end`, {
+        limit: maxRunning,
+      });
+    }
+    const doc: ImportDoc = {
+      _id: id,
+      tenantId,
+      ...input,
+      chunks: null,
+      status: 'queued',
+      phase: input.dryRun || input.atomic ? 'check' : 'apply',
+      totalRows: null,
+      processedRows: 0,
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      failedRows: 0,
+      reason: null,
+      createdAt: now,
+      completedAt: null,
+    };
+    await insertNew(this.imports, [doc]);
+    return this.get(tenantId, id);
+  }
+
+  /** Stores one chunk of the file (again: the same chunk). */
+  async chunk(tenantId: string, id: string, seq: number, base64: string): Promise<void> {
+    const doc = await this.find(tenantId, id);
+    if (doc.chunks !== null) throw new AppError('invalid_state', 'The file of this import is already complete');
+    const data = new Binary(Buffer.from(base64, 'base64'));
+    await this.chunks.updateOne({ _id: `${id}:${seq}` }, { $set: { importId: id, seq, data } }, { upsert: true });
+  }
+
+  /** The file is complete: the import is queued (again: it is answered as it is). */
+  async start(tenantId: string, id: string, chunks: number): Promise<Import> {
+    const doc = await this.find(tenantId, id);
+    if (doc.chunks === null) {
+      const stored = await this.chunks.countDocuments({ importId: id });
+      if (stored !== chunks) throw new AppError('validation_failed', `The file arrived in ${stored} chunks, not ${chunks}`);
+      await this.schedule({ tenantId, importId: id, phase: doc.phase, from: 0 });
+      await this.imports.updateOne({ _id: id, chunks: null }, { $set: { chunks } });
+    }
+    return this.get(tenantId, id);
+  }
+
+  /** Applies a previewed dry run from the file already stored. */
+  async confirm(tenantId: string, id: string): Promise<Import> {
+    const doc = await this.find(tenantId, id);
+    if (doc.status !== 'previewed')
+      throw new AppError('invalid_state', `Only a previewed dry run can be confirmed; this import is ${doc.status}`);
+    await this.schedule({ tenantId, importId: id, phase: 'apply', from: 0 });
+    await this.imports.updateOne({ _id: id, status: 'previewed' }, { $set: { ...restart('apply'), dryRun: false, completedAt: null } });
+    return this.get(tenantId, id);
+  }
+
+  async get(tenantId: string, id: string): Promise<Import> {
+    return this.toImport(await this.find(tenantId, id));
+  }
+
+  async list(tenantId: string, limit: number, cursor?: string) {
+    const filter = cursor ? { tenantId, _id: { $lt: cursor } } : { tenantId };
+    const docs = await this.imports
+      .find(filter)
+      .sort({ _id: -1 })
+      .limit(limit + 1)
+      .toArray();
+    // A list shows the counts; an import's errors are on its own answer and its errors page.
+    return toPage(docs, limit, (doc) => toImport(doc, []));
+  }
+
+  async errorPage(tenantId: string, id: string, limit: number, cursor?: string) {
+    const doc = await this.find(tenantId, id);
+    const docs = await this.errorsOf(doc, limit + 1, cursor);
+    return toPage(docs, limit, toRowError, { cursorOf: (d) => d._id });
+  }
+
+  /** Forgets imports past their keeping time, and fails uploads that never completed. */
+  async purge(): Promise<void> {
+    const now = this.clock.now().getTime();
+    await this.imports.updateMany(
+      { chunks: null, status: 'queued', createdAt: { $lt: new Date(now - ABANDONED_MS) } },
+      { $set: { status: 'failed', reason: 'The file never finished uploading', completedAt: new Date(now) } },
+    );
+    const old = await this.imports
+      .find({ createdAt: { $lt: new Date(now - this.limits().keepMs) } }, { projection: { _id: 1 } })
+      .limit(1000)
+      .toArray();
+    const ids = old.map((d) => d._id);
+    if (ids.length === 0) return;
+    await this.forgetWork(ids);
+    await this.errors.deleteMany({ importId: { $in: ids } });
+    await this.imports.deleteMany({ _id: { $in: ids } });
+  }
+
+  /**
+   * One job run: decides and applies batches from where the import stands until the file ends
+   * (the import ends) or the run's time is up (the next run is scheduled from there).
+   */
+  async run(slice: ImportSlice): Promise<void> {
+    let doc = await this.imports.findOne({ _id: slice.importId, tenantId: slice.tenantId });
+    // The run that applies a checked import is scheduled just before the import is switched to
+    // applying (so a crash between the two cannot leave it waiting for nothing): until then it is retried.
+    if (doc && slice.phase === 'apply' && doc.phase === 'check' && ['previewed', 'running'].includes(doc.status)) {
+      throw new Error('The import is not switched to applying yet');
+    }
+    if (!doc || doc.phase !== slice.phase || !['queued', 'running'].includes(doc.status)) return;
+    const kind = this.kinds[doc.type];
+    if (!kind) return;
+    if (doc.status === 'queued') {
+      doc =
+        (await this.imports.findOneAndUpdate(
+          { _id: doc._id, status: 'queued' },
+          { $set: { status: 'running' } },
+          { returnDocument: 'after' },
+        )) ?? doc;
+    }
+    try {
+      if (doc.totalRows === null) {
+        const total = await this.countRows(doc);
+        const { maxRows } = this.limits();
+        if (total > maxRows) return await this.end(doc, 'failed', `The file has ${total} rows; at most ${maxRows} are imported at once`);
+        await this.imports.updateOne({ _id: doc._id }, { $set: { totalRows: total } });
+        doc.totalRows = total;
+      }
+      const until = this.clock.now().getTime() + this.limits().sliceMs;
+      const { batchRows } = this.limits();
+      let at = doc.processedRows;
+      let batch: FileRow[] = [];
+      let seen = 0;
+      for await (const row of rowsOf(this.fileOf(doc._id), doc.format)) {
+        if (seen++ < at) continue;
+        batch.push(row);
+        if (batch.length < batchRows) continue;
+        at = await this.decide(doc, kind, at, batch);
+        batch = [];
+        if (this.clock.now().getTime() > until) {
+          await this.schedule({ ...slice, from: at });
+          return;
+        }
+      }
+      if (batch.length > 0) await this.decide(doc, kind, at, batch);
+      await this.phaseDone(slice);
+    } catch (error) {
+      if (error instanceof UnreadableFile) return await this.end(doc, 'failed', error.message);
+      throw error;
+    }
+  }
+
+  /** An import whose job ran out of attempts fails with the reason, so nothing waits on it forever. */
+  async giveUp(slice: ImportSlice, error: string): Promise<void> {
+    const doc = await this.imports.findOne({ _id: slice.importId });
+    if (doc && ['queued', 'running'].includes(doc.status)) await this.end(doc, 'failed', `The import stopped: ${error}`);
+  }
+
+  private async phaseDone(slice: ImportSlice): Promise<void> {
+    const doc = await this.imports.findOne({ _id: slice.importId });
+    if (!doc || doc.phase !== slice.phase || doc.status !== 'running') return;
+    if (doc.phase === 'apply') return this.end(doc, 'completed', null);
+    if (doc.dryRun) return this.end(doc, 'previewed', null);
+    if (doc.failedRows > 0) {
+      return this.end(doc, 'failed', `${doc.failedRows} rows were refused, so nothing was applied (atomic import)`);
+    }
+    // An atomic import whose rows all passed the check: now it is applied.
+    await this.schedule({ ...slice, phase: 'apply', from: 0 });
+    await this.imports.updateOne({ _id: doc._id, phase: 'check', status: 'running' }, { $set: restart('apply') });
+  }
+
+  private async end(doc: ImportDoc, status: ImportStatus, reason: string | null): Promise<void> {
+    await this.imports.updateOne(
+      { _id: doc._id, status: { $in: ['queued', 'running'] } },
+      { $set: { status, reason, completedAt: this.clock.now() } },
+    );
+    // A previewed file is kept for its confirmation; otherwise the file and the batch plans are done with.
+    if (status !== 'previewed') await this.forgetWork([doc._id]);
+  }
+
+  private async forgetWork(ids: string[]): Promise<void> {
+    await this.chunks.deleteMany({ importId: { $in: ids } });
+    await this.plans.deleteMany({ importId: { $in: ids } });
+  }
+
+  /**
+   * Decides a batch starting at row `from`: each row validated and classified (the stored plan
+   * of an earlier run of this batch, if there is one), applied unless this is a check, its errors
+   * recorded, then the counts added — only if the import still stands at `from`, so a batch
+   * counted once is never counted again. Answers the row the next batch starts at.
+   */
+  private async decide(doc: ImportDoc, kind: ImportRowKind, from: number, rows: FileRow[]): Promise<number> {
+    const planId = `${doc._id}:${doc.phase}:${from}`;
+    let plan = await this.plans.findOne({ _id: planId });
+    const parsed = rows.map((row) => parseRow(row, kind, doc.mapping));
+    if (!plan) {
+      const outcomes = await Promise.all(
+        parsed.map(async (p) => (p.ok ? await refusal(p.line, () => kind.classify(doc.tenantId, p.row)) : p.error)),
+      );
+      plan = { _id: planId, importId: doc._id, outcomes };
+      const stored = await insertNew(this.plans, [plan]);
+      if (stored.size > 0) plan = (await this.plans.findOne({ _id: planId })) ?? plan;
+    }
+    const outcomes = [...plan.outcomes];
+    if (doc.phase === 'apply') {
+      for (const [i, p] of parsed.entries()) {
+        const outcome = outcomes[i];
+        if (!p.ok || (outcome !== 'created' && outcome !== 'updated')) continue;
+        const refused = await refusal(p.line, async () => {
+          await kind.apply(doc.tenantId, p.row, { importId: doc._id, line: p.line });
+          return outcome;
+        });
+        outcomes[i] = refused;
+      }
+    }
+    const errors = outcomes.filter((o): o is ImportRowError => typeof o === 'object');
+    await insertNew(
+      this.errors,
+      errors.map((e) => ({ _id: errorId(doc._id, doc.phase, e), importId: doc._id, phase: doc.phase, ...e })),
+    );
+    const count = (o: RowOutcome) => outcomes.filter((x) => x === o).length;
+    await this.imports.updateOne(
+      { _id: doc._id, phase: doc.phase, processedRows: from },
+      {
+        $inc: {
+          processedRows: rows.length,
+          created: count('created'),
+          updated: count('updated'),
+          unchanged: count('unchanged'),
+          failedRows: errors.length,
+        },
+      },
+    );
+    return from + rows.length;
+  }
+
+  private async countRows(doc: ImportDoc): Promise<number> {
+    let total = 0;
+    for await (const _row of rowsOf(this.fileOf(doc._id), doc.format)) total++;
+    return total;
+  }
+
+  /** The file's bytes, chunk by chunk in order, read from the database as they are needed. */
+  private async *fileOf(importId: string): AsyncGenerator<Uint8Array> {
+    for await (const chunk of this.chunks.find({ importId }).sort({ seq: 1 })) yield chunk.data.buffer;
+  }
+
+  private async find(tenantId: string, id: string): Promise<ImportDoc> {
+    const doc = await this.imports.findOne({ _id: id, tenantId });
+    if (!doc) throw new AppError('not_found', 'Import not found');
+    return doc;
+  }
+
+  private errorsOf(doc: ImportDoc, limit: number, after?: string): Promise<ErrorDoc[]> {
+    const filter = after ? { importId: doc._id, phase: doc.phase, _id: { $gt: after } } : { importId: doc._id, phase: doc.phase };
+    return this.errors.find(filter).sort({ _id: 1 }).limit(limit).toArray();
+  }
+
+  private async toImport(doc: ImportDoc): Promise<Import> {
+    return toImport(doc, (await this.errorsOf(doc, IMPORT_ERRORS_SHOWN)).map(toRowError));
+  }
+}
+
+/** Counters of a phase that starts over. */
+const restart = (phase: Phase) => ({
+  phase,
+  status: 'queued' as ImportStatus,
+  processedRows: 0,
+  created: 0,
+  updated: 0,
+  unchanged: 0,
+  failedRows: 0,
+  reason: null,
+});
+
+function toImport(doc: ImportDoc, errors: ImportRowError[]): Import {
+  return {
+    id: doc._id,
+    type: doc.type,
+    status: doc.status,
+    dryRun: doc.dryRun,
+    atomic: doc.atomic,
+    totalRows: doc.totalRows,
+    processedRows: doc.processedRows,
+    created: doc.created,
+    updated: doc.updated,
+    unchanged: doc.unchanged,
+    failedRows: doc.failedRows,
+    errors,
+    reason: doc.reason,
+    createdAt: doc.createdAt.toISOString(),
+    completedAt: doc.completedAt?.toISOString() ?? null,
+  };
+}
+
+const toRowError = ({ line, column, value, message }: ErrorDoc): ImportRowError => ({ line, column, value, message });
+
+const errorId = (importId: string, phase: Phase, e: ImportRowError) =>
+  `${importId}:${phase}:${String(e.line).padStart(9, '0')}:${e.column}`;
+
+type ParsedRow = { ok: true; line: number; row: unknown } | { ok: false; line: number; error: ImportRowError };
+
+/**
+ * A file row as the kind's row: each field from the column the mapping names (by default the
+ * column of the same name) or the mapping's fixed value, validated by the kind's schema. The
+ * first refused field is the row's error, named by its column and the value found there.
+ */
+function parseRow({ line, cells, problem }: FileRow, kind: ImportRowKind, mapping: ImportMapping): ParsedRow {
+  if (!cells) return { ok: false, line, error: { line, column: '(row)', value: null, message: problem ?? 'unreadable row' } };
+  const fields = Object.keys((kind.schema as unknown as { shape: Record<string, unknown> }).shape);
+  const values: Record<string, unknown> = {};
+  const columnOf = (field: string) => {
+    const source = mapping[field];
+    return typeof source === 'string' ? source : source ? `${field} (fixed value)` : field;
+  };
+  for (const field of fields) {
+    const source = mapping[field];
+    const value = typeof source === 'string' ? cells[source] : source ? source.value : cells[field];
+    if (value !== undefined && value !== null) values[field] = value;
+  }
+  const result = kind.schema.safeParse(values);
+  if (result.success) return { ok: true, line, row: result.data };
+  const issue = result.error.issues[0];
+  const field = String(issue?.path[0] ?? '(row)');
+  const raw = values[field];
+  return {
+    ok: false,
+    line,
+    error: {
+      line,
+      column: columnOf(field),
+      value: raw === undefined ? null : String(raw).slice(0, 200),
+      message: issue?.message ?? 'invalid',
+    },
+  };
+}
+
+/** A row's outcome, or its error when the owning service refuses it (e.g. a session it does not know). */
+async function refusal(line: number, decide: () => Promise<RowOutcome>): Promise<RowOutcome | ImportRowError> {
+  try {
+    return await decide();
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code === 'internal' || error.code === 'upstream_unavailable') throw error;
+    const field = (error.details?.field as string | undefined) ?? '(row)';
+    const value = error.details?.value;
+    return { line, column: field, value: value === undefined ? null : String(value), message: error.message };
+  }
+}
+
+/** The settings of a service's imports (each service that imports extends its environment with these). */
+export const importEnv = z.object({
+  /** Imports queued or running at once per tenant. */
+  IMPORT_MAX_RUNNING: positiveInt(2),
+  /** Rows one import file may hold. */
+  IMPORT_MAX_ROWS: positiveInt(100_000),
+  /** Rows decided together, with one progress write. */
+  IMPORT_BATCH_ROWS: positiveInt(200),
+  /** How long one job run of an import works before the next run takes over. */
+  IMPORT_SLICE_MS: positiveInt(20_000),
+  /** How long an import and its row errors are kept (30 days). */
+  IMPORT_KEEP_DAYS: positiveInt(30),
+});
+export type ImportEnv = z.infer<typeof importEnv>;
+
+export const importLimitsOf = (env: ImportEnv): ImportLimits => ({
+  maxRunning: env.IMPORT_MAX_RUNNING,
+  maxRows: env.IMPORT_MAX_ROWS,
+  batchRows: env.IMPORT_BATCH_ROWS,
+  sliceMs: env.IMPORT_SLICE_MS,
+  keepMs: env.IMPORT_KEEP_DAYS * 86_400_000,
+});
+
+/** The payload of an import's job runs (each service defines its job kind with it). */
+export const ImportSliceSchema = z.object({
+  tenantId: z.string(),
+  importId: z.string(),
+  phase: z.enum(['check', 'apply']),
+  from: z.number().int().min(0),
+});
+
+/** The RPC handlers of the import operations, for a service that imports. */
+export const importHandlers = (imports: Imports, requestIds: RequestIds) =>
+  ({
+    'import.begin': async (input, { tenantId, idempotencyKey }) =>
+      imports.begin(tenantId, input, await requestIds.idFor(idempotencyKey, () => newId('imp'))),
+    'import.chunk': async ({ id, seq, data }, { tenantId }) => {
+      await imports.chunk(tenantId, id, seq, data);
+      return { seq };
+    },
+    'import.start': ({ id, chunks }, { tenantId }) => imports.start(tenantId, id, chunks),
+    'import.get': ({ id }, { tenantId }) => imports.get(tenantId, id),
+    'import.list': ({ limit, cursor }, { tenantId }) => imports.list(tenantId, limit, cursor),
+    'import.errors': ({ id, limit, cursor }, { tenantId }) => imports.errorPage(tenantId, id, limit, cursor),
+    'import.confirm': ({ id }, { tenantId }) => imports.confirm(tenantId, id),
+  }) satisfies Handlers<typeof importRpc>;
