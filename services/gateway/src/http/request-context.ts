@@ -31,9 +31,12 @@ const nodeHeadersGetter: TextMapGetter<IncomingHttpHeaders> = {
  * at debug level (request counts and durations are in the metrics; a line per request at info
  * would cost every request a log write), at warn when the gateway answered 5xx.
  *
- * The two headers are set before the route runs, so every response made through the context
- * (and a stream the route writes itself) carries them without being copied afterwards; a
- * response built some other way gets them at the end.
+ * Served by Node, the two headers are set on the Node response before the route runs: Node
+ * merges them into whatever is written, a response made through the context, any other, or a
+ * stream the route writes itself, and nothing has to look at the response afterwards (reading
+ * `c.res.headers` would make @hono/node-server build a Web `Headers` of every response). Without
+ * Node (`app.request()`), they are prepared on the context and added at the end to a response
+ * built some other way.
  */
 export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
   return async function requestContextMiddleware(c, next) {
@@ -49,14 +52,19 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
     const started = performance.now();
     c.set('requestId', requestId);
     c.set('log', log.child({ requestId }));
-    c.header('x-request-id', requestId);
-    c.header('traceparent', traceparent);
+    if (node) {
+      node.outgoing.setHeader('x-request-id', requestId);
+      node.outgoing.setHeader('traceparent', traceparent);
+    } else {
+      c.header('x-request-id', requestId);
+      c.header('traceparent', traceparent);
+    }
     const active = trace.setSpan(parent, span);
     try {
       await context.with(active, next);
     } finally {
-      const headers = c.res.headers;
-      if (headers.get('x-request-id') !== requestId && !headers.has(ALREADY_SENT)) {
+      const headers = node ? undefined : c.res.headers;
+      if (headers && headers.get('x-request-id') !== requestId && !headers.has(ALREADY_SENT)) {
         c.header('x-request-id', requestId);
         c.header('traceparent', traceparent);
       }
