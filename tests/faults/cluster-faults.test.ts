@@ -5,7 +5,8 @@
  * the system settles, the promises are read back through the gateways and from the databases, and
  * the table of what happened is written to bench/results/faults.md.
  *
- * Size: FAULTS_PHASE_MS (load per fault, default 4000), FAULTS_WORKERS (clients per kind, default 3).
+ * Size: FAULTS_PHASE_MS (load per fault, default 4000), FAULTS_WORKERS (clients per kind, default 3),
+ * FAULTS_ROUNDS (how many times each kind of replica is killed, default 1).
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import { type Answer, ResumingStream, request, Tally } from './load';
 
 const phaseMs = Number(process.env.FAULTS_PHASE_MS ?? 4000);
 const workers = Number(process.env.FAULTS_WORKERS ?? 3);
+const rounds = Number(process.env.FAULTS_ROUNDS ?? 1);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const env = {
@@ -34,11 +36,11 @@ const env = {
 /** Every message of a stream under these subjects, in stream order. */
 async function streamMessages(nc: NatsConnection, stream: string, subjects: string[]) {
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subjects, deliver_policy: DeliverPolicy.All });
-  const out: { subject: string; json: any }[] = [];
+  const out: { subject: string; json: any; header: string }[] = [];
   let left = (await consumer.info()).num_pending;
   while (left > 0) {
     for await (const m of await consumer.fetch({ max_messages: Math.min(left, 500), expires: 2000 })) {
-      out.push({ subject: m.subject, json: m.json() });
+      out.push({ subject: m.subject, json: m.json(), header: m.headers?.get('Allot-Event') ?? '' });
       left--;
     }
   }
@@ -115,6 +117,7 @@ describe('the cluster under faults', () => {
     const bookings201 = new Map<string, string>(); // booking id → request id
     const orders202 = new Map<string, string>();
     const unknownBookings: string[] = [];
+    const hotBookings: string[] = []; // confirmed on the hot date, cancelled in turn to promote the waitlist
     const unknownOrders: string[] = [];
 
     let loadUntil = 0;
@@ -134,10 +137,14 @@ describe('the cluster under faults', () => {
         );
         if (res.status === 201) {
           bookings201.set(res.body.id, req);
+          if (date === hot && !hold) hotBookings.push(res.body.id);
           if (hold && i % 8 === 0) await send('POST /v1/bookings/:id/confirm', 'POST', `/v1/bookings/${res.body.id}/confirm`);
           else if (i % 3 === 1) await send('POST /v1/bookings/:id/cancel', 'POST', `/v1/bookings/${res.body.id}/cancel`);
         } else if (res.outcome === 'unknown') unknownBookings.push(req);
         else if (res.status === 409) {
+          // A full date: someone else gives up a seat now and then, and the waitlist moves up.
+          const freed = i % 2 === 0 ? hotBookings.shift() : undefined;
+          if (freed) await send('POST /v1/bookings/:id/cancel', 'POST', `/v1/bookings/${freed}/cancel`);
           await send(
             'POST /v1/queue',
             'POST',
@@ -155,7 +162,18 @@ describe('the cluster under faults', () => {
       for (let i = 0; Date.now() < loadUntil; i++) {
         const req = `o${n}-${i}-${Date.now().toString(36)}`;
         const sku = order[(n + i) % order.length] as string;
-        const res = await send('POST /v1/orders', 'POST', '/v1/orders', { sku, qty: 1 + (i % 2), userId: req }, { 'idempotency-key': req });
+        // Orders name their user through the credential: each request is a user of its own.
+        const token = await send('POST /v1/auth/user-tokens', 'POST', '/v1/auth/user-tokens', { userId: req });
+        if (token.status !== 201) continue;
+        const res = await request(
+          bases[turn++ % 2]!,
+          token.body.token,
+          'POST',
+          '/v1/orders',
+          { sku, qty: 1 + (i % 2) },
+          { 'idempotency-key': req },
+        );
+        tally.add('POST /v1/orders', res.outcome);
         if (res.status === 202) {
           orders202.set(res.body.id, req);
           if (i % 6 === 0) await send('POST /v1/orders/:id/cancel', 'POST', `/v1/orders/${res.body.id}/cancel`);
@@ -185,23 +203,26 @@ describe('the cluster under faults', () => {
         return cluster.nats.nodes.find((n) => n.name === leader);
       }, 30_000);
     const busiest = eventStream('capacity');
+    // Each kind of replica killed once per round, replica 0 then replica 1; each gateway killed with streams open.
     const faults: { name: string; run: () => Promise<void> }[] = [
-      ...domainServices.map((service) => ({
-        name: `SIGKILL of a ${service} replica`,
+      ...Array.from({ length: rounds }, (_, round) =>
+        domainServices.map((service) => ({
+          name: `SIGKILL of ${service}-${round % 2}`,
+          run: async () => {
+            const replica = cluster.replicas.find((r) => r.name === `${service}-${round % 2}`)!;
+            await replica.kill('SIGKILL');
+            await replica.start();
+          },
+        })),
+      ).flat(),
+      ...cluster.gateways.map((gateway) => ({
+        name: `SIGKILL of ${gateway.name} with streams open`,
         run: async () => {
-          const replica = cluster.replicas.find((r) => r.name === `${service}-0`)!;
-          await replica.kill('SIGKILL');
-          await replica.start();
+          await gateway.kill('SIGKILL');
+          await sleep(500);
+          await gateway.start();
         },
       })),
-      {
-        name: 'SIGKILL of a gateway with streams open',
-        run: async () => {
-          await cluster.gateways[0]!.kill('SIGKILL');
-          await sleep(500);
-          await cluster.gateways[0]!.start();
-        },
-      },
       {
         name: `SIGKILL of the NATS node leading ${busiest}`,
         run: async () => {
@@ -227,6 +248,10 @@ describe('the cluster under faults', () => {
           await sleep(5000);
           cluster.ferret.signal('SIGCONT');
         },
+      },
+      {
+        name: 'FerretDB restarted',
+        run: () => cluster.ferret.restart(),
       },
       {
         name: 'the supplier times out (3 s answers, 1 s timeout)',
@@ -282,7 +307,7 @@ describe('the cluster under faults', () => {
         expect(ledger.booked, `ledger ${ledger._id}`).toBe(live.reduce((sum, b) => sum + (b.slots as number), 0));
         expect(ledger.booked).toBeLessThanOrEqual(ledger.maxSlots);
       }
-      return `${ledgers.length} ledgers, ${allBookings.length} bookings`;
+      return `${ledgers.length} ledgers, ${allBookings.length} bookings (${allBookings.filter((b) => b.queueEntryId).length} promoted from the waitlist)`;
     });
     await check("each SKU's stock equals its movements", async () => {
       for (const sku of Object.values(skus))
@@ -361,13 +386,22 @@ describe('the cluster under faults', () => {
           .split(',')
           .map((c) => (c.startsWith('availability.') ? `client.${tenantId}.availability.*.${c.slice(13)}` : `client.${tenantId}.${c}`));
       for (const stream of streams) {
-        const expected = (await streamMessages(nc, 'CLIENT', subjectsOf(stream.channels))).map(
-          (m) => `${m.json.event} ${JSON.stringify(m.json.data)}`,
+        // A client message names its event in a header and its body is the data (before, both were the body).
+        const expected = (await streamMessages(nc, 'CLIENT', subjectsOf(stream.channels))).map((m) =>
+          m.header ? `${m.header} ${JSON.stringify(m.json)}` : `${m.json.event} ${JSON.stringify(m.json.data)}`,
         );
         await eventually(async () => stream.received.length >= expected.length, 30_000).catch(() => {});
         const got = stream.received.map((e) => `${e.event} ${JSON.stringify(JSON.parse(e.data))}`);
-        expect(got, `${stream.channels}`).toEqual(expected);
+        if (JSON.stringify(got) !== JSON.stringify(expected)) {
+          writeFileSync(
+            `${cluster.logFile}.${stream.channels}.json`,
+            JSON.stringify({ expected, got, received: stream.received }, null, 1),
+          );
+        }
+        expect(got, `${stream.channels} (both in ${cluster.logFile}.${stream.channels}.json)`).toEqual(expected);
       }
+      // Every client lost its stream at least once (its gateway was killed) and resumed.
+      expect(streams.filter((s) => s.reconnects === 0).map((s) => s.channels)).toEqual([]);
       return streams.map((s) => `${s.channels}: ${s.received.length} messages, ${s.reconnects} reconnects`).join('; ');
     });
     await Promise.all(streams.map((s) => s.close()));
