@@ -376,6 +376,7 @@ const centrifugoBinary = execFileSync('bash', [path.join(here, 'build-centrifugo
 const centrifugoVersion = `Centrifugo ${readFileSync(`${centrifugoBinary}.version`, 'utf8').trim()}`;
 
 const gatewayEntry = process.env.SSE_GATEWAY_UNDER_TSX === '1' ? path.join(here, 'gateway-server.ts') : compileGateway();
+const loadAtStart = os.loadavg();
 const infra = await startInfra();
 const runs: { streams: number; gateway: Figure; centrifugo: Figure }[] = [];
 try {
@@ -420,6 +421,7 @@ const report = {
   measuredAt: new Date().toISOString(),
   machine: machineInfo(),
   versions: { ...versions(), centrifugo: centrifugoVersion },
+  loadAverageAtStart: loadAtStart,
   settings: { counts, messages, gapMs, openConcurrency, clientProcesses, payloadBytes },
   target: { ...target, note: 'at the largest count: p99 below both the target and Centrifugo’s, open rate ≥ Centrifugo’s, all delivered' },
   runs,
@@ -428,7 +430,7 @@ const report = {
 };
 
 const row = (name: string, f: Figure) =>
-  `| ${f.streams.toLocaleString('en')} | ${name} | ${f.openPerSecond.toLocaleString('en')}/s | ${f.memoryPerStreamKiB} KiB | ${f.delay.p50Ms} ms | ${f.delay.p99Ms} ms | ${f.delay.maxMs} ms | ${f.missing === 0 && f.duplicates === 0 ? 'all' : `${f.received}/${f.expected} (${f.duplicates} dup)`} | ${f.openCpuPercentOfOneCore}% · ${f.deliveryCpuPercentOfOneCore}% | ${f.rssIdleMiB} → ${f.rssOpenMiB} MiB |`;
+  `| ${f.streams.toLocaleString('en')} | ${name} | ${f.openPerSecond.toLocaleString('en')}/s | ${f.memoryPerStreamKiB} KiB${f.heapPerStreamKiB === null ? '' : ` (heap ${f.heapPerStreamKiB})`} | ${f.delay.p50Ms} ms | ${f.delay.p99Ms} ms | ${f.delay.maxMs} ms | ${f.missing === 0 && f.duplicates === 0 ? 'all' : `${f.received}/${f.expected} (${f.duplicates} dup)`} | ${f.openCpuPercentOfOneCore}% · ${f.deliveryCpuPercentOfOneCore}% | ${f.clientsCpuPercentOfOneCore}% · ${f.clientsEventLoopDelayP99Ms} ms | ${f.rssIdleMiB} → ${f.rssOpenMiB} MiB |`;
 const m = report.machine;
 const md = [
   '# Gateway SSE side by side with Centrifugo',
@@ -439,8 +441,10 @@ const md = [
   'Gateway: `GET /v1/stream?channels=availability` with one API key, published to the CLIENT stream. Centrifugo: `uni_sse` with a JWT',
   '`channels` claim, memory engine, published through its HTTP API. CPU in % of one core (the gateway uses one; Centrifugo may use both).',
   '',
-  '| streams | server | open rate | RSS per stream | p50 | p99 | max | delivered | CPU opening · delivering | RSS idle → open |',
-  '|---:|---|---:|---:|---:|---:|---:|---|---:|---:|',
+  `Load average when the run started (other work on the machine skews every figure): ${loadAtStart.map((l) => round(l, 1)).join(' / ')}.`,
+  '',
+  '| streams | server | open rate | RSS per stream | p50 | p99 | max | delivered | server CPU opening · delivering | load generators: CPU · loop delay p99 | RSS idle → open |',
+  '|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|',
   ...runs.flatMap((r) => [row('gateway', r.gateway), row('Centrifugo', r.centrifugo)]),
   '',
   ...verdicts.map(

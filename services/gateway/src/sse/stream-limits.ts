@@ -5,34 +5,34 @@ import { AppError } from '@allot/contracts';
  * tenant cannot hold every connection (and its memory). Like rate limits they are per replica.
  */
 export class StreamLimits {
-  private readonly open = new Map<string, number>();
+  // Two maps keyed by the ids themselves: an open stream holds no key string of its own.
+  private readonly perCredential = new Map<string, number>();
+  private readonly perTenant = new Map<string, number>();
 
   constructor(private readonly limits: { perCredential: number; perTenant: number }) {}
 
   /** Counts a stream in, or throws 429 naming the cap; returns the function that counts it out. */
   admit(credentialId: string, tenantId: string): () => void {
-    const credentialKey = `credential:${credentialId}`;
-    const tenantKey = `tenant:${tenantId}`;
-    if ((this.open.get(credentialKey) ?? 0) >= this.limits.perCredential) {
+    if ((this.perCredential.get(credentialId) ?? 0) >= this.limits.perCredential) {
       throw new AppError('rate_limited', `At most ${this.limits.perCredential} streams may be open per credential`);
     }
-    if ((this.open.get(tenantKey) ?? 0) >= this.limits.perTenant) {
+    if ((this.perTenant.get(tenantId) ?? 0) >= this.limits.perTenant) {
       throw new AppError('rate_limited', `At most ${this.limits.perTenant} streams may be open per tenant`);
     }
-    this.add(credentialKey, 1);
-    this.add(tenantKey, 1);
+    add(this.perCredential, credentialId, 1);
+    add(this.perTenant, tenantId, 1);
     let counted = true;
     return () => {
       if (!counted) return;
       counted = false;
-      this.add(credentialKey, -1);
-      this.add(tenantKey, -1);
+      add(this.perCredential, credentialId, -1);
+      add(this.perTenant, tenantId, -1);
     };
   }
+}
 
-  private add(key: string, delta: number) {
-    const n = (this.open.get(key) ?? 0) + delta;
-    if (n > 0) this.open.set(key, n);
-    else this.open.delete(key);
-  }
+function add(counts: Map<string, number>, key: string, delta: number) {
+  const n = (counts.get(key) ?? 0) + delta;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
 }
