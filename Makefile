@@ -60,6 +60,7 @@ bench-baseline: install infra
 bench: bench-baseline
 	node_modules/.bin/tsx bench/gateway/throughput.ts
 	node_modules/.bin/tsx bench/gateway/sse.ts
+	node_modules/.bin/tsx bench/gateway/sse-vs-centrifugo.ts
 	node_modules/.bin/tsx bench/capacity/bookings.ts
 	node_modules/.bin/tsx bench/inventory/orders.ts
 	node_modules/.bin/tsx bench/notifications/bulk.ts
