@@ -32,6 +32,7 @@ async function ended(stack: Stack, apiKey: string, id: string, timeoutMs = 20_00
   return eventually(async () => {
     const res = await stack.as(apiKey)('GET', `/v1/imports/${id}`);
     last = res.body;
+    if (process.env.DEBUG_IMPORTS) console.log(new Date().toISOString(), JSON.stringify(res.body).slice(0, 300));
     return ['previewed', 'completed', 'failed'].includes(res.body?.status) && res.body;
   }, timeoutMs).catch((error) => {
     throw new Error(`${error.message}: the import is ${JSON.stringify(last)}`);
@@ -52,8 +53,9 @@ async function allSessions(stack: Stack, apiKey: string) {
 
 describe('imports through the gateway', () => {
   let stack: Stack;
+  const uploadLimit = 3 * 1024 * 1024;
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack({ gateway: { IMPORT_FILE_LIMIT_BYTES: String(uploadLimit) } });
   });
   afterAll(() => stack.stop());
 
@@ -172,6 +174,21 @@ describe('imports through the gateway', () => {
     expect(broken).toMatchObject({ status: 'failed' });
     expect(broken.reason).toMatch(/CSV/);
   });
+
+  it('imports - a file larger than one message arrives in chunks, rows split across them intact; past the limit it is 413', async () => {
+    const { key } = await stack.newTenant();
+    // ~1.5 MB: past the JSON body limit and three chunks, with one long description per row.
+    const filler = 'x'.repeat(1900);
+    const rows = Array.from({ length: 800 }, (_, i) => `big-${i},"Big, ${i}",${filler},5`);
+    const file = `externalId,name,description,maxCapacity\n${rows.join('\n')}\n`;
+    expect(file.length).toBeGreaterThan(1024 * 1024);
+    // A dry run: every row read and checked, none written (writing 800 sessions would only make the test slow).
+    const done = await ended(stack, key, (await upload(stack, key, { type: 'sessions', file, dryRun: true })).body.id, 60_000);
+    expect(done).toMatchObject({ status: 'previewed', totalRows: 800, created: 800, failedRows: 0 });
+
+    const tooBig = await upload(stack, key, { type: 'sessions', file: 'a'.repeat(uploadLimit + 1) });
+    expect(tooBig.status).toBe(413);
+  }, 90_000);
 
   it('imports - the same Idempotency-Key and file make one import', async () => {
     const { key } = await stack.newTenant();
