@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { cors as honoCors } from 'hono/cors';
 import type { GatewayEnv } from './env';
-import { requestHeader } from './node';
+import { requestHeader, setResponseHeader } from './node';
 
 export interface CorsOptions {
   /** `'*'` or the allowed origins. */
@@ -11,9 +11,9 @@ export interface CorsOptions {
 
 /**
  * CORS with the headers of Hono's `cors()`: preflights (`OPTIONS`) are Hono's; on every other
- * request the headers are prepared on the context before the route runs. (Hono's middleware
- * sets them on `c.res`, which makes every response be built twice and the lightweight Node
- * response be turned into a full Web `Response`.)
+ * request the headers are set before the route runs (`setResponseHeader`: on the Node response).
+ * (Hono's middleware sets them on `c.res`, which makes every response be built twice and the
+ * lightweight Node response be turned into a full Web `Response`.)
  */
 export function cors(options: CorsOptions): MiddlewareHandler<GatewayEnv> {
   const preflight = honoCors(options);
@@ -22,13 +22,13 @@ export function cors(options: CorsOptions): MiddlewareHandler<GatewayEnv> {
   const expose = options.exposeHeaders.length > 0 ? options.exposeHeaders.join(',') : undefined;
   return async function corsMiddleware(c, next) {
     if (c.req.method === 'OPTIONS') return preflight(c, next);
-    if (anyOrigin) c.header('access-control-allow-origin', '*');
+    if (anyOrigin) setResponseHeader(c, 'access-control-allow-origin', '*');
     else {
       const origin = requestHeader(c, 'origin') ?? '';
-      if (allowed.includes(origin)) c.header('access-control-allow-origin', origin);
-      c.header('vary', 'Origin', { append: true });
+      if (allowed.includes(origin)) setResponseHeader(c, 'access-control-allow-origin', origin);
+      setResponseHeader(c, 'vary', 'Origin', { append: true });
     }
-    if (expose) c.header('access-control-expose-headers', expose);
+    if (expose) setResponseHeader(c, 'access-control-expose-headers', expose);
     await next();
   };
 }

@@ -54,3 +54,19 @@ const FIRST_ONLY = new Set([
   'server',
   'user-agent',
 ]);
+
+/**
+ * Sets a response header before the response exists: on the Node response when there is one
+ * (Node merges it into whatever is written, and a header the response itself sets wins, as
+ * with `c.header`), else with `c.header`. Hono's `c.header` keeps them in a Web `Headers` that
+ * every response would then be built with and @hono/node-server would turn back into Node's.
+ */
+export function setResponseHeader(c: Context, name: string, value: string, options?: { append: boolean }): void {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  if (!(outgoing instanceof ServerResponse)) {
+    c.header(name, value, options);
+    return;
+  }
+  const existing = options?.append ? outgoing.getHeader(name) : undefined;
+  outgoing.setHeader(name, existing === undefined ? value : `${existing}, ${value}`);
+}

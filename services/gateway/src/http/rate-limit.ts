@@ -2,6 +2,7 @@ import { AppError } from '@allot/contracts';
 import type { Context, MiddlewareHandler } from 'hono';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { GatewayEnv } from './env';
+import { setResponseHeader } from './node';
 import { problem } from './problem';
 
 export interface RateLimitOptions {
@@ -31,8 +32,8 @@ export class Limit {
   async take(c: Context, key: string): Promise<Response | undefined> {
     try {
       const result = await this.limiter.consume(key);
-      c.header('ratelimit-policy', this.policyHeader);
-      c.header('ratelimit', `"${this.policy}";r=${result.remainingPoints};t=${Math.ceil(result.msBeforeNext / 1000)}`);
+      setResponseHeader(c, 'ratelimit-policy', this.policyHeader);
+      setResponseHeader(c, 'ratelimit', `"${this.policy}";r=${result.remainingPoints};t=${Math.ceil(result.msBeforeNext / 1000)}`);
       return undefined;
     } catch (rejected) {
       if (!(rejected instanceof RateLimiterRes)) throw rejected;
