@@ -149,6 +149,24 @@ describe('imports through the gateway', () => {
     expect(check.body.availableSlots).toBe(7);
   });
 
+  it('imports - migrated bookings take slots through the ledger: a row past capacity is refused, never oversold; re-imported, none is doubled', async () => {
+    const { key } = await stack.newTenant();
+    await ended(stack, key, (await upload(stack, key, { type: 'sessions', file: 'externalId,name,maxCapacity\ntour,Tour,5\n' })).body.id);
+    const date = today(2);
+    const file = `externalRef,sessionExternalId,date,adults,children,userId\nold-1,tour,${date},2,,ann\nold-2,tour,${date},1,1,\nold-3,tour,${date},2,,bob\n`;
+    const first = await ended(stack, key, (await upload(stack, key, { type: 'bookings', file })).body.id);
+    expect(first).toMatchObject({ status: 'completed', created: 2, failedRows: 1 });
+    expect(first.errors[0]).toMatchObject({ line: 4, column: 'adults' });
+    const again = await ended(stack, key, (await upload(stack, key, { type: 'bookings', file })).body.id);
+    expect(again).toMatchObject({ status: 'completed', created: 0, unchanged: 2, failedRows: 1 });
+    const [session] = await allSessions(stack, key);
+    const bookings = await stack.as(key)('GET', `/v1/bookings?sessionId=${session.id}&date=${date}`);
+    expect(bookings.body.items).toHaveLength(2);
+    expect(bookings.body.items.map((b: any) => b.userId).sort()).toEqual(['ann', null].sort());
+    const check = await stack.as(key)('GET', `/v1/capacity/check?sessionId=${session.id}&date=${date}&slots=1`);
+    expect(check.body.availableSlots).toBe(1);
+  });
+
   it('imports - an atomic import with a refused row applies nothing', async () => {
     const { key } = await stack.newTenant();
     const file = 'externalId,name,maxCapacity\nok,Fine,10\nbad,Broken,x\n';

@@ -27,6 +27,8 @@ export async function createBooking(
   actor: Actor,
   input: z.output<typeof CreateBooking>,
   requestKey?: string,
+  /** The id a new booking gets (an import derives it from the other system's reference). */
+  freshId: () => string = () => newId('bk'),
 ): Promise<{ booking: Booking; session: SessionDoc; ledger: SlotDoc }> {
   const session = await cap.sessions.recent(tenantId, input.sessionId);
   if (!session.isActive) throw new AppError('session_inactive', 'The session is not taking bookings');
@@ -40,7 +42,7 @@ export async function createBooking(
     bookingType: input.bookingType,
     holdBy: input.hold ? userId : null,
   });
-  const id = await cap.requestIds.idFor(requestKey, () => newId('bk'));
+  const id = await cap.requestIds.idFor(requestKey, freshId);
   // A retry of a booking already made is answered with it, not refused by the limit it used.
   if (actor.kind === 'user' && !input.hold && !(await cap.bookings.find(tenantId, id)))
     await checkConfirmedLimit(cap, tenantId, actor.userId, session._id, input.date, input.adults + input.children);

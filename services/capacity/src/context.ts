@@ -1,6 +1,6 @@
 import { type Clock, Imports, importLimitsOf, type Logger } from '@allot/kit';
 import type { CapacityConfig, CapacityService } from './config';
-import { capacityRows, sessionRows } from './imports';
+import { bookingRows, capacityRows, sessionRows } from './imports';
 import { importSlice, queueExpiry } from './job-kinds';
 import { Ledger } from './ledger';
 import { type BookingDoc, BookingStore } from './store/bookings';
@@ -56,7 +56,7 @@ export function capacityContext(service: CapacityService): Capacity {
   cap.imports = new Imports(
     service.db,
     service.clock,
-    { sessions: sessionRows(cap), capacity: capacityRows(cap) },
+    { sessions: sessionRows(cap), capacity: capacityRows(cap), bookings: bookingRows(cap) },
     () => importLimitsOf(service.config),
     (slice) =>
       service.jobs.schedule(importSlice, {

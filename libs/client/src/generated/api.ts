@@ -3381,7 +3381,7 @@ export interface operations {
                             status: "queued" | "running" | "previewed" | "completed" | "failed";
                             totalRows: number | null;
                             /** @enum {string} */
-                            type: "sessions" | "capacity";
+                            type: "sessions" | "capacity" | "bookings";
                             unchanged: number;
                             updated: number;
                         }[];
@@ -3488,7 +3488,7 @@ export interface operations {
                     /** @description JSON: field → file column name, or `{"value": …}` for a fixed value */
                     mapping?: string;
                     /** @enum {string} */
-                    type: "sessions" | "capacity";
+                    type: "sessions" | "capacity" | "bookings";
                 };
             };
         };
@@ -3521,7 +3521,7 @@ export interface operations {
                         status: "queued" | "running" | "previewed" | "completed" | "failed";
                         totalRows: number | null;
                         /** @enum {string} */
-                        type: "sessions" | "capacity";
+                        type: "sessions" | "capacity" | "bookings";
                         unchanged: number;
                         updated: number;
                     };
@@ -3640,7 +3640,7 @@ export interface operations {
                         status: "queued" | "running" | "previewed" | "completed" | "failed";
                         totalRows: number | null;
                         /** @enum {string} */
-                        type: "sessions" | "capacity";
+                        type: "sessions" | "capacity" | "bookings";
                         unchanged: number;
                         updated: number;
                     };
@@ -3759,7 +3759,7 @@ export interface operations {
                         status: "queued" | "running" | "previewed" | "completed" | "failed";
                         totalRows: number | null;
                         /** @enum {string} */
-                        type: "sessions" | "capacity";
+                        type: "sessions" | "capacity" | "bookings";
                         unchanged: number;
                         updated: number;
                     };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { IsoDate } from '../primitives';
-import { CreateSession } from './capacity-rpc';
+import { IsoDate, UserId } from '../primitives';
+import { CreateBooking, CreateSession } from './capacity-rpc';
 
 /**
  * The rows of each import type, validated with the API's own field schemas. A CSV cell is text,
@@ -42,5 +42,19 @@ export const CapacityRow = z.strictObject({
 });
 export type CapacityRow = z.infer<typeof CapacityRow>;
 
+/**
+ * A row of a `bookings` import: a booking made in another system, taking its slots on the ledger
+ * like any booking (never past capacity), keyed by that system's reference.
+ */
+export const BookingRow = z.strictObject({
+  externalRef: text(ExternalId),
+  sessionExternalId: text(ExternalId),
+  date: text(IsoDate),
+  adults: num(CreateBooking.shape.adults),
+  children: num(z.number().int().min(0).max(10_000).optional()),
+  userId: text(UserId.optional()),
+});
+export type BookingRow = z.infer<typeof BookingRow>;
+
 /** Each type's row schema, for the service that applies it and the docs. */
-export const importRows = { sessions: SessionRow, capacity: CapacityRow } as const;
+export const importRows = { sessions: SessionRow, capacity: CapacityRow, bookings: BookingRow } as const;

@@ -7,11 +7,14 @@ import { rpc } from '../rpc';
  * owns that type's data. The gateway takes the upload and hands it on in chunks, so no message
  * carries more than one chunk; the owning service parses and applies it as a durable job.
  */
-export const ImportType = z.enum(['sessions', 'capacity']);
+export const ImportType = z.enum(['sessions', 'capacity', 'bookings']);
 export type ImportType = z.infer<typeof ImportType>;
 
 /** Which service applies each type. */
-export const importOwner = { sessions: 'capacity', capacity: 'capacity' } as const satisfies Record<ImportType, 'capacity' | 'inventory'>;
+export const importOwner = { sessions: 'capacity', capacity: 'capacity', bookings: 'capacity' } as const satisfies Record<
+  ImportType,
+  'capacity' | 'inventory'
+>;
 
 export const ImportStatus = z.enum(['queued', 'running', 'previewed', 'completed', 'failed']);
 export type ImportStatus = z.infer<typeof ImportStatus>;
