@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** Where an SSE connection's bytes go. Writing never throws; a gone connection ignores writes. */
 export interface SseSink {
@@ -55,22 +56,50 @@ function lifecycle(onGone: () => void) {
 /** The sink of a response, for the listeners below (shared by every connection, not made per one). */
 const sinkOf = Symbol('sse sink');
 type SinkedResponse = ServerResponse & { [sinkOf]?: NodeSink };
+type SinkedSocket = Socket & { [sinkOf]?: NodeSink };
 function onResponseGone(this: SinkedResponse) {
   this[sinkOf]?.finish();
 }
-function onResponseDrain(this: SinkedResponse) {
+function onSocketDrain(this: SinkedSocket) {
   this[sinkOf]?.drained();
+}
+
+/**
+ * A frame as one HTTP/1.1 chunk (its size line, its bytes, CRLF), made once per frame whichever
+ * connection writes it first: the fan-out hands every connection the same frame.
+ */
+const chunks = new WeakMap<Uint8Array, Buffer>();
+function chunkOf(frame: Uint8Array): Buffer {
+  let chunk = chunks.get(frame);
+  if (!chunk) {
+    const head = `${frame.length.toString(16)}\r\n`;
+    chunk = Buffer.allocUnsafe(head.length + frame.length + 2);
+    chunk.write(head, 0, 'latin1');
+    chunk.set(frame, head.length);
+    chunk.write('\r\n', head.length + frame.length, 'latin1');
+    chunks.set(frame, chunk);
+  }
+  return chunk;
 }
 
 /**
  * An SSE connection on a Node response, as one object with its methods shared: a server holds
  * thousands of these for hours, so a connection costs its fields and no closures of its own
- * (the response's listeners are module functions that find it through the response).
+ * (the listeners are module functions that find it through the response or its socket).
+ *
+ * The first write goes through the response, which sends the head with it; every later one goes
+ * straight to the socket, framed as a chunk once per frame (see `chunkOf`): the response's own
+ * `write` would build the chunk framing, check its state and cork the socket again for every
+ * connection of every message, which is most of what a fan-out costs. The socket's queue keeps
+ * the order, `res.end()` still ends the body, and the response's `writableLength` counts what
+ * waits on the socket.
  */
 class NodeSink implements SseSink {
   private gone = false;
   private stall: NodeJS.Timeout | undefined;
   private waiting: (() => void)[] | undefined;
+  /** Set once the head went out: later writes go straight to it. */
+  private socket: SinkedSocket | undefined;
 
   constructor(
     private readonly res: SinkedResponse,
@@ -80,7 +109,11 @@ class NodeSink implements SseSink {
     res[sinkOf] = this;
     res.once('close', onResponseGone);
     res.on('error', onResponseGone);
-    res.on('drain', onResponseDrain);
+    const socket = res.socket as SinkedSocket | null;
+    if (socket) {
+      socket[sinkOf] = this;
+      socket.on('drain', onSocketDrain);
+    }
   }
 
   write(chunk: Uint8Array) {
@@ -89,7 +122,15 @@ class NodeSink implements SseSink {
     if (res.destroyed || res.writableEnded) return this.finish();
     if (res.writableLength > this.limits.maxBufferedBytes) return this.drop();
     try {
-      if (!writeNow(res, chunk) && !this.stall) this.stall = setTimeout(() => this.drop(), this.limits.maxStallMs);
+      let sent: boolean;
+      if (this.socket) {
+        sent = this.socket.write(res.chunkedEncoding ? chunkOf(chunk) : chunk);
+      } else {
+        sent = writeNow(res, chunk);
+        const socket = res.socket as SinkedSocket | null;
+        if (socket?.[sinkOf] === this) this.socket = socket;
+      }
+      if (!sent && !this.stall) this.stall = setTimeout(() => this.drop(), this.limits.maxStallMs);
     } catch {
       this.drop();
     }
@@ -107,7 +148,8 @@ class NodeSink implements SseSink {
       this.waiting ??= [];
       this.waiting.push(resolve);
       // 'drain' comes once the socket's buffer is empty, and only after a write returned false.
-      if (!this.res.writableNeedDrain) setImmediate(() => this.wake());
+      const needsDrain = this.socket ? this.socket.writableNeedDrain : this.res.writableNeedDrain;
+      if (!needsDrain) setImmediate(() => this.wake());
     });
   }
 
@@ -116,7 +158,11 @@ class NodeSink implements SseSink {
     if (this.gone) return;
     this.gone = true;
     clearTimeout(this.stall);
-    this.res.off('drain', onResponseDrain);
+    const socket = this.res.socket as SinkedSocket | null;
+    if (socket?.[sinkOf] === this) {
+      socket.off('drain', onSocketDrain);
+      socket[sinkOf] = undefined;
+    }
     this.res[sinkOf] = undefined;
     this.wake();
     this.onGone();
