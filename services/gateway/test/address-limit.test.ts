@@ -25,17 +25,20 @@ describe('gateway limit before authentication', () => {
     // A client of that address already at work with its key.
     expect((await gw.call('GET', '/v1/api-keys', { key, headers: attacker })).status).toBe(200);
     const before = await keyLookups(gw);
+    const started = performance.now();
     const replies = await Promise.all(
       Array.from({ length: 500 }, () => gw.call('GET', '/v1/api-keys', { key: randomKey(), headers: attacker })),
     );
+    // The burst of 10, plus what the allowance refilled (2/s) while a slow machine sent them.
+    const allowance = 10 + Math.ceil((2 * (performance.now() - started)) / 1000);
     const statuses = replies.map((r) => r.status);
-    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(490);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(allowance);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(500 - allowance);
     const limited = replies.find((r) => r.status === 429);
     expect(limited?.body.code).toBe('rate_limited');
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(limited?.headers.get('ratelimit-policy')).toBe('"per-address";q=10;w=5');
-    expect((await keyLookups(gw)) - before).toBeLessThanOrEqual(10);
+    expect((await keyLookups(gw)) - before).toBeLessThanOrEqual(allowance);
 
     // Without any credential the address is limited too; the key at work there is not.
     expect((await gw.call('GET', '/v1/api-keys', { headers: attacker })).status).toBe(429);
