@@ -18,7 +18,7 @@
  * delay p50/p99/max over every receipt, deliveries, and the server's CPU while opening and while
  * delivering (from /proc, % of one core).
  *
- * Env: SSE_STREAM_COUNTS (10000,15000), SSE_MESSAGES (20), SSE_GAP_MS (200), SSE_OPEN_CONCURRENCY
+ * Env: SSE_STREAM_COUNTS (10000,15000), SSE_HOLD_MS (10000), SSE_MESSAGES (20), SSE_GAP_MS (200), SSE_OPEN_CONCURRENCY
  * (200 in all), SSE_CLIENT_PROCESSES (3), SSE_PAYLOAD_BYTES (200: padding in each message),
  * SSE_GATEWAY_UNDER_TSX (1: run the gateway's TypeScript under tsx instead of compiled, as the
  * other gateway benchmarks do), BENCH_GATEWAY_NODE_ARGS (extra Node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
@@ -47,6 +47,7 @@ const clientProcesses = Number(process.env.SSE_CLIENT_PROCESSES ?? 3);
 const payloadBytes = Number(process.env.SSE_PAYLOAD_BYTES ?? 200);
 /** SSE_ONLY_GATEWAY=1 (profiling): no Centrifugo run, and no result files. */
 const onlyGateway = process.env.SSE_ONLY_GATEWAY === '1';
+const holdMs = Number(process.env.SSE_HOLD_MS ?? 10_000);
 const DELIVERY_GRACE_MS = 15_000;
 const target = { p99Ms: 200, memoryPerStreamKiB: 10 };
 
@@ -294,9 +295,11 @@ async function measure(server: Server, streams: number) {
     const errors: Record<string, number> = {};
     for (const o of openedAll) for (const [m, n] of Object.entries(o.errors)) errors[m] = (errors[m] ?? 0) + n;
     const registeredAll = await waitFor(async () => ((await server.registered()) ?? opened) >= opened, 30_000);
-    await sleep(1000);
+    const openCpuMs = (await server.stats()).cpuMs - idle.cpuMs;
+    const justOpen = await server.stats();
+    // Memory once the streams have been held a while, not in the wake of the burst of opens.
+    await sleep(holdMs);
     const open = await server.stats();
-    const openCpuMs = open.cpuMs - idle.cpuMs;
     const heap = open.heapUsed === undefined ? '' : `, heap +${mib(open.heapUsed - (idle.heapUsed ?? 0))} MiB`;
     console.log(
       `${server.name}: ${opened}/${streams} open in ${round(openMs / 1000, 1)} s, RSS +${mib(open.rss - idle.rss)} MiB${heap}; publishing ${messages} messages ...`,
@@ -335,6 +338,7 @@ async function measure(server: Server, streams: number) {
       rssIdleMiB: mib(idle.rss),
       rssOpenMiB: mib(open.rss),
       memoryPerStreamKiB: round((open.rss - idle.rss) / Math.max(1, opened) / 1024, 1),
+      memoryPerStreamJustOpenKiB: round((justOpen.rss - idle.rss) / Math.max(1, opened) / 1024, 1),
       heapPerStreamKiB:
         open.heapUsed === undefined || idle.heapUsed === undefined
           ? null
