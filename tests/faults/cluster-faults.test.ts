@@ -24,6 +24,7 @@ import { type Answer, ResumingStream, request, Tally } from './load';
 
 const phaseMs = Number(process.env.FAULTS_PHASE_MS ?? 4000);
 const workers = Number(process.env.FAULTS_WORKERS ?? 3);
+// FAULTS_ONLY: see below.
 const rounds = Number(process.env.FAULTS_ROUNDS ?? 1);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,11 +37,17 @@ const env = {
 /** Every message of a stream under these subjects, in stream order. */
 async function streamMessages(nc: NatsConnection, stream: string, subjects: string[]) {
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subjects, deliver_policy: DeliverPolicy.All });
-  const out: { subject: string; json: any; header: string }[] = [];
+  const out: { subject: string; json: any; header: string; at: string; seq: number }[] = [];
   let left = (await consumer.info()).num_pending;
   while (left > 0) {
     for await (const m of await consumer.fetch({ max_messages: Math.min(left, 500), expires: 2000 })) {
-      out.push({ subject: m.subject, json: m.json(), header: m.headers?.get('Allot-Event') ?? '' });
+      out.push({
+        subject: m.subject,
+        json: m.json(),
+        header: m.headers?.get('Allot-Event') ?? '',
+        at: String(m.info.timestampNanos),
+        seq: m.seq,
+      });
       left--;
     }
   }
@@ -261,7 +268,15 @@ describe('the cluster under faults', () => {
         },
       },
     ];
-    for (const fault of faults) await underLoad(fault.run);
+    // FAULTS_ONLY=<words,…> keeps the faults whose name contains one of them (to find which one breaks a promise).
+    const only = process.env.FAULTS_ONLY?.split(',').filter(Boolean);
+    const chosen = only ? faults.filter((f) => only.some((w) => f.name.includes(w))) : faults;
+    const timeline: string[] = [];
+    for (const fault of chosen) {
+      timeline.push(`${new Date().toISOString()} ${fault.name}`);
+      await underLoad(fault.run);
+    }
+    timeline.push(`${new Date().toISOString()} load stopped`);
 
     // Settled: every replica running, nothing in flight, no order left pending without a reason.
     const capacity = mongo.db(cluster.dbs.capacity);
@@ -419,7 +434,8 @@ describe('the cluster under faults', () => {
           .map((c) => (c.startsWith('availability.') ? `client.${tenantId}.availability.*.${c.slice(13)}` : `client.${tenantId}.${c}`));
       for (const stream of streams) {
         // A client message names its event in a header and its body is the data (before, both were the body).
-        const expected = (await streamMessages(nc, 'CLIENT', subjectsOf(stream.channels))).map((m) =>
+        const stored = await streamMessages(nc, 'CLIENT', subjectsOf(stream.channels));
+        const expected = stored.map((m) =>
           m.header ? `${m.header} ${JSON.stringify(m.json)}` : `${m.json.event} ${JSON.stringify(m.json.data)}`,
         );
         await eventually(async () => stream.received.length >= expected.length, 120_000).catch(() => {});
@@ -427,10 +443,23 @@ describe('the cluster under faults', () => {
         if (JSON.stringify(got) !== JSON.stringify(expected)) {
           writeFileSync(
             `${cluster.logFile}.${stream.channels}.json`,
-            JSON.stringify({ expected, got, received: stream.received }, null, 1),
+            JSON.stringify(
+              {
+                expected,
+                got,
+                received: stream.received,
+                connections: stream.connections,
+                stored: stored.map((m) => ({ seq: m.seq, at: m.at })),
+              },
+              null,
+              1,
+            ),
           );
         }
-        expect(got, `${stream.channels} (both in ${cluster.logFile}.${stream.channels}.json)`).toEqual(expected);
+        expect(
+          got,
+          `${stream.channels}, ${stream.connections.length} connections (all in ${cluster.logFile}.${stream.channels}.json)`,
+        ).toEqual(expected);
       }
       // Every client lost its stream at least once (its gateway was killed) and resumed.
       expect(streams.filter((s) => s.reconnects === 0).map((s) => s.channels)).toEqual([]);
@@ -442,11 +471,7 @@ describe('the cluster under faults', () => {
       return bootCrashes ? `at boot: ${cluster.crashes.slice(0, bootCrashes).join('; ')}` : undefined;
     });
 
-    writeReport(
-      faults.map((f) => f.name),
-      tally,
-      results,
-    );
+    writeReport(timeline, tally, results);
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(bookings201.size).toBeGreaterThan(10);
     expect(orders202.size).toBeGreaterThan(10);

@@ -65,6 +65,8 @@ export interface Received {
 export class ResumingStream {
   readonly received: Received[] = [];
   reconnects = 0;
+  /** Each connection made: when, to which gateway, from which id, and how it answered. */
+  readonly connections: { at: string; base: string; lastId: string | undefined; status: number }[] = [];
   private lastId: string | undefined;
   private controller = new AbortController();
   private closed = false;
@@ -95,6 +97,7 @@ export class ResumingStream {
           },
           signal: this.controller.signal,
         });
+        this.connections.push({ at: new Date().toISOString(), base: base ?? '', lastId: this.lastId, status: res.status });
         if (res.ok && res.body) {
           open();
           await res.body
