@@ -29,6 +29,8 @@ export type RowOutcome = 'created' | 'updated' | 'unchanged';
  */
 export interface ImportRowKind<R = any> {
   schema: z.ZodType<R>;
+  /** What a row upserts: rows of one key are applied in file order, the others at once. */
+  keyOf(row: R): string;
   classify(tenantId: string, row: R): Promise<RowOutcome>;
   apply(tenantId: string, row: R, at: { importId: string; line: number }): Promise<void>;
 }
@@ -40,6 +42,8 @@ export interface ImportLimits {
   maxRows: number;
   /** Rows decided and counted together (one progress write each). */
   batchRows: number;
+  /** Rows of a batch applied at once. */
+  applyConcurrency: number;
   /** How long one job run works before it hands the rest to the next run (well inside its lease). */
   sliceMs: number;
   /** How long an import and its log are kept. */
@@ -353,15 +357,29 @@ export class Imports {
     }
     const outcomes = [...plan.outcomes];
     if (doc.phase === 'apply') {
+      // Rows are applied several at once (the ledger batches those on one place), except that
+      // rows with one key are applied one after the other, in file order, so the last one wins.
+      const lanes = new Map<string, number[]>();
       for (const [i, p] of parsed.entries()) {
         const outcome = outcomes[i];
         if (!p.ok || (outcome !== 'created' && outcome !== 'updated')) continue;
-        const refused = await refusal(p.line, async () => {
-          await kind.apply(doc.tenantId, p.row, { importId: doc._id, line: p.line });
-          return outcome;
-        });
-        outcomes[i] = refused;
+        const lane = kind.keyOf(p.row);
+        lanes.set(lane, [...(lanes.get(lane) ?? []), i]);
       }
+      const queue = [...lanes.values()];
+      const worker = async () => {
+        for (let lane = queue.shift(); lane; lane = queue.shift()) {
+          for (const i of lane) {
+            const p = parsed[i] as Extract<ParsedRow, { ok: true }>;
+            const outcome = outcomes[i] as RowOutcome;
+            outcomes[i] = await refusal(p.line, async () => {
+              await kind.apply(doc.tenantId, p.row, { importId: doc._id, line: p.line });
+              return outcome;
+            });
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: this.limits().applyConcurrency }, worker));
     }
     const errors = outcomes.filter((o): o is ImportRowError => typeof o === 'object');
     await insertNew(
@@ -390,9 +408,16 @@ export class Imports {
     return total;
   }
 
-  /** The file's bytes, chunk by chunk in order, read from the database as they are needed. */
+  /**
+   * The file's bytes, chunk by chunk in order, each read by its id as it is needed: no cursor
+   * stays open on the database while the rows of a chunk are applied.
+   */
   private async *fileOf(importId: string): AsyncGenerator<Uint8Array> {
-    for await (const chunk of this.chunks.find({ importId }).sort({ seq: 1 })) yield chunk.data.buffer;
+    for (let seq = 0; ; seq++) {
+      const chunk = await this.chunks.findOne({ _id: `${importId}:${seq}` });
+      if (!chunk) return;
+      yield chunk.data.buffer;
+    }
   }
 
   private async find(tenantId: string, id: string): Promise<ImportDoc> {
@@ -505,6 +530,8 @@ export const importEnv = z.object({
   IMPORT_MAX_ROWS: positiveInt(100_000),
   /** Rows decided together, with one progress write. */
   IMPORT_BATCH_ROWS: positiveInt(200),
+  /** Rows of a batch applied at once. */
+  IMPORT_APPLY_CONCURRENCY: positiveInt(8),
   /** How long one job run of an import works before the next run takes over. */
   IMPORT_SLICE_MS: positiveInt(20_000),
   /** How long an import and its row errors are kept (30 days). */
@@ -516,6 +543,7 @@ export const importLimitsOf = (env: ImportEnv): ImportLimits => ({
   maxRunning: env.IMPORT_MAX_RUNNING,
   maxRows: env.IMPORT_MAX_ROWS,
   batchRows: env.IMPORT_BATCH_ROWS,
+  applyConcurrency: env.IMPORT_APPLY_CONCURRENCY,
   sliceMs: env.IMPORT_SLICE_MS,
   keepMs: env.IMPORT_KEEP_DAYS * 86_400_000,
 });

@@ -16,6 +16,7 @@ type Row<T> = z.output<T extends z.ZodType ? T : never>;
  */
 export const sessionRows = (cap: Capacity): ImportRowKind<Row<typeof SessionRow>> => ({
   schema: SessionRow,
+  keyOf: (row) => row.externalId,
   async classify(tenantId, row) {
     const current = await cap.sessions.findByExternalId(tenantId, row.externalId);
     if (!current) return 'created';
@@ -62,6 +63,7 @@ function sessionChanges(current: SessionDoc, row: Row<typeof SessionRow>) {
 /** The `capacity` rows of an import: one date's capacity of a session named by its external id, set through its ledger. */
 export const capacityRows = (cap: Capacity): ImportRowKind<Row<typeof CapacityRow>> => ({
   schema: CapacityRow,
+  keyOf: (row) => `${row.sessionExternalId}:${row.date}`,
   async classify(tenantId, row) {
     const session = await sessionOf(cap, tenantId, row);
     const slot = await cap.ledger.find(tenantId, session._id, row.date);
@@ -89,6 +91,8 @@ export const capacityRows = (cap: Capacity): ImportRowKind<Row<typeof CapacityRo
  */
 export const bookingRows = (cap: Capacity): ImportRowKind<Row<typeof BookingRow>> => ({
   schema: BookingRow,
+  // Bookings of one place in file order: when seats run out, the earlier rows have them.
+  keyOf: (row) => `${row.sessionExternalId}:${row.date}`,
   async classify(tenantId, row) {
     if (await cap.bookings.find(tenantId, importedBookingId(tenantId, row.externalRef))) return 'unchanged';
     const session = await sessionOf(cap, tenantId, row);
