@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type Stack, startCapacityProcess, startStack, today } from './stack';
+import { eventually, openStream, type Stack, startCapacityProcess, startStack, today } from './stack';
 
 interface Upload {
   type: string;
@@ -72,6 +72,24 @@ describe('imports through the gateway', () => {
     const sessions = await allSessions(stack, key);
     const morning = sessions.find((s) => s.externalId === 't-1');
     expect(morning).toMatchObject({ name: 'Tour, morning', description: 'Meet at the "big" gate\nbring water', maxCapacity: 20 });
+  });
+
+  it('imports - an API key following the imports channel sees import.updated as the import runs and ends', async () => {
+    const { key } = await stack.newTenant();
+    const stream = openStream(`${stack.base}/v1/stream?channels=imports`, { authorization: `Bearer ${key}` });
+    try {
+      expect((await stream.response).status).toBe(200);
+      const res = await upload(stack, key, { type: 'sessions', file: 'externalId,name,maxCapacity\ns1,Live,4\ns2,Live too,4\n' });
+      await ended(stack, key, res.body.id);
+      const updates = await eventually(() => {
+        const mine = stream.events.filter((e) => e.event === 'import.updated').map((e) => JSON.parse(e.data));
+        return mine.some((u) => u.status === 'completed') && mine;
+      });
+      expect(updates.at(-1)).toEqual({ id: res.body.id, type: 'sessions', status: 'completed', processedRows: 2, totalRows: 2 });
+      expect(updates.map((u) => u.status)).toContain('running');
+    } finally {
+      stream.close();
+    }
   });
 
   it('imports - a dry run counts what it would do and writes nothing; confirming applies it', async () => {

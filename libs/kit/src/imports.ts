@@ -1,3 +1,4 @@
+import type { EventEnvelope } from '@allot/contracts';
 import {
   AppError,
   type BeginImport,
@@ -16,11 +17,20 @@ import { positiveInt } from './config';
 import type { Handlers } from './define-service';
 import { newId } from './ids';
 import { type FileRow, rowsOf, UnreadableFile } from './import-files';
-import { insertNew } from './outbox-collection';
+import { insertNew, type OutboxCollection, type OutboxDoc } from './outbox-collection';
 import { toPage } from './pagination';
 import type { RequestIds } from './request-ids';
 
 export type RowOutcome = 'created' | 'updated' | 'unchanged';
+
+/** What `import.updated` tells: an import's status and progress. */
+export interface ImportProgress {
+  id: string;
+  type: ImportType;
+  status: ImportStatus;
+  processedRows: number;
+  totalRows: number | null;
+}
 
 /**
  * How one type of row is applied by the service that owns it. `classify` reads what applying
@@ -61,8 +71,9 @@ export interface ImportSlice {
 /** A dry run and an atomic import are first checked (nothing written); then applied. */
 type Phase = 'check' | 'apply';
 
-interface ImportDoc {
+export interface ImportDoc {
   _id: string;
+  outbox?: OutboxDoc['outbox'];
   tenantId: string;
   type: ImportType;
   format: 'csv' | 'ndjson';
@@ -131,13 +142,17 @@ export class Imports {
 
   constructor(
     db: Db,
+    /** The imports, in the outbox collection their `import.updated` events ride in. */
+    private readonly docs: OutboxCollection<ImportDoc>,
+    /** Makes the `import.updated` event of a change. */
+    private readonly announce: (tenantId: string, progress: ImportProgress) => EventEnvelope,
     private readonly clock: Clock,
     private readonly kinds: Partial<Record<ImportType, ImportRowKind>>,
     private readonly limits: () => ImportLimits,
     /** Schedules a job run of an import (the same slice twice runs once). */
     private readonly schedule: (slice: ImportSlice) => Promise<void>,
   ) {
-    this.imports = db.collection('imports');
+    this.imports = docs.raw;
     this.chunks = db.collection('import_chunks');
     this.errors = db.collection('import_errors');
     this.plans = db.collection('import_plans');
@@ -207,7 +222,7 @@ export class Imports {
     if (doc.status !== 'previewed')
       throw new AppError('invalid_state', `Only a previewed dry run can be confirmed; this import is ${doc.status}`);
     await this.schedule({ tenantId, importId: id, phase: 'apply', from: 0 });
-    await this.imports.updateOne({ _id: id, status: 'previewed' }, { $set: { ...restart('apply'), dryRun: false, completedAt: null } });
+    await this.changed(doc, { status: 'previewed' }, { $set: { ...restart('apply'), dryRun: false, completedAt: null } }, restart('apply'));
     return this.get(tenantId, id);
   }
 
@@ -265,12 +280,7 @@ export class Imports {
     const kind = this.kinds[doc.type];
     if (!kind) return;
     if (doc.status === 'queued') {
-      doc =
-        (await this.imports.findOneAndUpdate(
-          { _id: doc._id, status: 'queued' },
-          { $set: { status: 'running' } },
-          { returnDocument: 'after' },
-        )) ?? doc;
+      doc = (await this.changed(doc, { status: 'queued' }, { $set: { status: 'running' } }, { status: 'running' })) ?? doc;
     }
     try {
       if (doc.totalRows === null) {
@@ -310,6 +320,13 @@ export class Imports {
     if (doc && ['queued', 'running'].includes(doc.status)) await this.end(doc, 'failed', `The import stopped: ${error}`);
   }
 
+  /** A guarded change of an import, with its `import.updated` event (built from the state it makes) in the same write. */
+  private changed(doc: ImportDoc, filter: Record<string, unknown>, update: Record<string, unknown>, after: Partial<ImportDoc>) {
+    const next = { ...doc, ...after };
+    const progress = { id: doc._id, type: doc.type, status: next.status, processedRows: next.processedRows, totalRows: next.totalRows };
+    return this.docs.update({ _id: doc._id, ...filter }, update, [this.announce(doc.tenantId, progress)]);
+  }
+
   private async phaseDone(slice: ImportSlice): Promise<void> {
     const doc = await this.imports.findOne({ _id: slice.importId });
     if (!doc || doc.phase !== slice.phase || doc.status !== 'running') return;
@@ -320,13 +337,15 @@ export class Imports {
     }
     // An atomic import whose rows all passed the check: now it is applied.
     await this.schedule({ ...slice, phase: 'apply', from: 0 });
-    await this.imports.updateOne({ _id: doc._id, phase: 'check', status: 'running' }, { $set: restart('apply') });
+    await this.changed(doc, { phase: 'check', status: 'running' }, { $set: restart('apply') }, restart('apply'));
   }
 
   private async end(doc: ImportDoc, status: ImportStatus, reason: string | null): Promise<void> {
-    await this.imports.updateOne(
-      { _id: doc._id, status: { $in: ['queued', 'running'] } },
+    await this.changed(
+      doc,
+      { status: { $in: ['queued', 'running'] } },
       { $set: { status, reason, completedAt: this.clock.now() } },
+      { status },
     );
     // A previewed file is kept for its confirmation; otherwise the file and the batch plans are done with.
     if (status !== 'previewed') await this.forgetWork([doc._id]);
@@ -387,8 +406,9 @@ export class Imports {
       errors.map((e) => ({ _id: errorId(doc._id, doc.phase, e), importId: doc._id, phase: doc.phase, ...e })),
     );
     const count = (o: RowOutcome) => outcomes.filter((x) => x === o).length;
-    await this.imports.updateOne(
-      { _id: doc._id, phase: doc.phase, processedRows: from },
+    await this.changed(
+      doc,
+      { phase: doc.phase, processedRows: from },
       {
         $inc: {
           processedRows: rows.length,
@@ -398,6 +418,7 @@ export class Imports {
           failedRows: errors.length,
         },
       },
+      { status: 'running', processedRows: from + rows.length },
     );
     return from + rows.length;
   }

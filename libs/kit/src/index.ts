@@ -20,8 +20,10 @@ export { GroupCommit } from './group-commit';
 export { startHealthServer } from './health';
 export { newId } from './ids';
 export {
+  type ImportDoc,
   type ImportEnv,
   type ImportLimits,
+  type ImportProgress,
   type ImportRowKind,
   type ImportSlice,
   ImportSliceSchema,

@@ -1,4 +1,4 @@
-import { type Clock, Imports, importLimitsOf, type Logger } from '@allot/kit';
+import { type Clock, type ImportDoc, Imports, importLimitsOf, type Logger } from '@allot/kit';
 import type { CapacityConfig, CapacityService } from './config';
 import { bookingRows, capacityRows, sessionRows } from './imports';
 import { importSlice, queueExpiry } from './job-kinds';
@@ -55,6 +55,8 @@ export function capacityContext(service: CapacityService): Capacity {
   };
   cap.imports = new Imports(
     service.db,
+    service.outboxCollection<ImportDoc>('imports'),
+    (tenantId, progress) => service.event(tenantId, 'import.updated', progress),
     service.clock,
     { sessions: sessionRows(cap), capacity: capacityRows(cap), bookings: bookingRows(cap) },
     () => importLimitsOf(service.config),

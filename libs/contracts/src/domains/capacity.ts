@@ -105,6 +105,16 @@ const sessionChange = z.object({ session: Session, sessionVersion: SessionVersio
 const queueChange = z.object({ entry: QueueEntry });
 
 export const capacityEvents = {
+  'import.updated': event(
+    'A bulk import changed status or progressed (a batch of rows was counted)',
+    z.object({
+      id: Id,
+      type: z.enum(['sessions', 'capacity', 'bookings']),
+      status: z.enum(['queued', 'running', 'previewed', 'completed', 'failed']),
+      processedRows: z.number().int(),
+      totalRows: z.number().int().nullable(),
+    }),
+  ),
   'session.created': event('A session was created', sessionChange),
   'session.updated': event('A session was updated (deactivation included)', sessionChange),
   'capacity.adjusted': event(

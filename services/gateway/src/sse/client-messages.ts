@@ -56,6 +56,7 @@ const subjects = {
   bookings: (t: string) => `client.${t}.bookings`,
   orders: (t: string) => `client.${t}.orders`,
   alerts: (t: string) => `client.${t}.alerts`,
+  imports: (t: string) => `client.${t}.imports`,
   user: (t: string, userId: string) => `client.${t}.user.${userKey(userId)}`,
 };
 
@@ -98,6 +99,9 @@ export function clientMessagesFor(source: DomainServiceName, envelope: EventEnve
           break;
         case 'alert.raised':
           out.push({ subject: subjects.alerts(t), event: 'alert.raised', data: event.data });
+          break;
+        case 'import.updated':
+          out.push({ subject: subjects.imports(t), event: 'import.updated', data: event.data });
           break;
       }
       break;
