@@ -195,9 +195,17 @@ export class Fanout {
     });
     const messages = await consumer.consume();
     // A deleted consumer or stream leaves the iterator waiting forever: end it, to start again.
+    // So do missed heartbeats: when the NATS node holding this ephemeral consumer dies, the
+    // connection fails over to another node and the consumer stays silent for good
+    // (tests/faults/cluster-faults.test.ts, the NATS node kill).
     void (async () => {
       for await (const status of messages.status()) {
-        if (status.type === 'consumer_deleted' || status.type === 'consumer_not_found' || status.type === 'stream_not_found') {
+        if (
+          status.type === 'heartbeats_missed' ||
+          status.type === 'consumer_deleted' ||
+          status.type === 'consumer_not_found' ||
+          status.type === 'stream_not_found'
+        ) {
           messages.stop();
         }
       }
