@@ -132,7 +132,7 @@ describe('event consumer', () => {
 
   it('events - handlers start in delivery order, so what each sends first goes out in that order with many in flight', async () => {
     const sent: number[] = [];
-    const sub = conn.nc.subscribe(`${prefix}-order-out`, { callback: (_error, msg) => sent.push(Number(msg.string())) });
+    const sub = conn.nc.subscribe(`${prefix}-order-out`, { callback: (_error, msg) => void sent.push(Number(msg.string())) });
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => {
       release = resolve;
