@@ -6,7 +6,7 @@ PNPM := .cache/pnpm/node_modules/.bin/pnpm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 MANIFESTS := package.json pnpm-workspace.yaml pnpm-lock.yaml $(wildcard */*/package.json) $(wildcard */package.json)
 
-.PHONY: dev test install infra browser deploy-tools deploy-files deploy-check lint typecheck contracts client openapi-lint bench-baseline bench
+.PHONY: dev test faults install infra browser deploy-tools deploy-files deploy-check lint typecheck contracts client openapi-lint bench-baseline bench
 
 dev: install infra
 	@exec node --import tsx tools/dev/main.ts
@@ -18,7 +18,13 @@ test: install infra browser deploy-tools
 	$(PNPM) run client:check
 	$(PNPM) run openapi:lint
 	bash tools/deploy-gen/check.sh
-	$(PNPM) exec vitest run $(VITEST_ARGS)
+	$(PNPM) exec vitest run --exclude 'tests/faults/**' $(VITEST_ARGS)
+	$(MAKE) --no-print-directory faults
+
+# The cluster fault suite (tests/faults): three NATS nodes, two replicas of everything, faults
+# under load. Alone, after the other tests: it needs the machine to itself to settle in time.
+faults: install infra
+	$(PNPM) exec vitest run tests/faults
 
 install: node_modules/.modules.yaml
 
