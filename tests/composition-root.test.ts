@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -8,7 +9,11 @@ import { describe, expect, it } from 'vitest';
  * the handlers use, never the service itself (every other hook receives the context).
  */
 const root = path.resolve(__dirname, '..');
-const services = readdirSync(path.join(root, 'services'));
+// The services in the repository (tracked), not whatever a running test put in the folder.
+const services = execFileSync('git', ['ls-files', 'services/*/src/service.ts'], { cwd: root, encoding: 'utf8' })
+  .split('\n')
+  .filter(Boolean)
+  .map((file) => file.split('/')[1] as string);
 const read = (service: string, file: string) => readFileSync(path.join(root, 'services', service, 'src', file), 'utf8');
 
 describe('composition roots', () => {
