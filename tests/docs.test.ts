@@ -19,7 +19,6 @@ const pages = [
  */
 const outsideCitation = [
   /\bSPEC\b/,
-  /SPEC\.md/i,
   /ENGINEERING\.md/i,
   /§/,
   /\.\.\/shared\b/,
