@@ -17,15 +17,7 @@ const pages = [
  * notes kept elsewhere, numbered sections of them, the original requirement seeds. The
  * repository must explain itself, so a comment or doc names a file of its own instead.
  */
-const outsideCitation = [
-  /\bSPEC\b/,
-  /ENGINEERING\.md/i,
-  /§/,
-  /\.\.\/shared\b/,
-  /\/work\/shared\b/,
-  /\bseeds\//,
-  /\bseed \d{3}\b/,
-];
+const outsideCitation = [/\bSPEC\b/, /ENGINEERING\.md/i, /§/, /\.\.\/shared\b/, /\/work\/shared\b/, /\bseeds\//, /\bseed \d{3}\b/];
 /** Generated or locked files carry no prose of ours; this file names the patterns themselves. */
 const notProse = [/(^|\/)pnpm-lock\.yaml$/, /^tests\/docs\.test\.ts$/];
 
