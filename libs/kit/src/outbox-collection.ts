@@ -78,26 +78,20 @@ export class OutboxCollection<T extends OutboxDoc> {
    * Inserts a document with its events together with the inserts that arrive while a batch is
    * written (one `insertMany` for all of them), then publishes its events. False when a
    * document with its `_id` or a unique key of it is stored already (nothing is announced then).
+   * Only the insert is shared: each caller publishes its own events, so the next batch is written
+   * while this one's publish acknowledgements are still on their way.
    */
-  insertBatched(doc: Omit<T, 'outbox'>, events: EventEnvelope[] = []): Promise<boolean> {
+  async insertBatched(doc: Omit<T, 'outbox'>, events: EventEnvelope[] = []): Promise<boolean> {
     // The entries are made here, in the caller's trace, not in the batch's.
-    return this.inserts.submit(this.raw.collectionName, { ...doc, outbox: outboxEntries(events) } as unknown as T);
+    const full = { ...doc, outbox: outboxEntries(events) } as unknown as T;
+    const created = await this.inserts.submit(this.raw.collectionName, full);
+    if (created) await this.publish(full, events);
+    return created;
   }
 
   private async insertBatch(docs: T[]): Promise<boolean[]> {
     const stored = await insertNew(this.raw, docs);
-    const created = docs.map((_, i) => !stored.has(i));
-    await Promise.all(
-      docs.map((doc, i) =>
-        created[i]
-          ? this.publish(
-              doc,
-              (doc.outbox ?? []).map((e) => e.envelope),
-            )
-          : undefined,
-      ),
-    );
-    return created;
+    return docs.map((_, i) => !stored.has(i));
   }
 
   /** Inserts the document, or returns the one already stored under its `_id` (no events then). */

@@ -40,8 +40,12 @@ export class Projection {
       await this.store.applySession(session);
       this.cache.applySession(session);
     }
-    await Promise.all(facts.bookings.map((booking) => this.store.applyBooking(booking)));
-    for (const slot of facts.slots) {
+    // The bookings (for analytics) are written alongside the figures: no announcement waits on them.
+    await Promise.all([...facts.bookings.map((booking) => this.store.applyBooking(booking)), this.applySlots(facts.slots)]);
+  }
+
+  private async applySlots(slots: Facts['slots']): Promise<void> {
+    for (const slot of slots) {
       const id = `avl_${slot.sessionId}_${slot.date}_${slot.version}`;
       const key = slotKey(slot.sessionId, slot.date);
       this.cache.applySlot(slot);
