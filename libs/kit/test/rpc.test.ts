@@ -15,6 +15,7 @@ describe('rpc', () => {
   let client: RpcClient;
   const call = { tenantId: 't_1', actor: { kind: 'apiKey', keyId: 'k_1' } } as const;
   let lateWrites = 0;
+  let slowAnswers = 0;
 
   beforeAll(async () => {
     conn = await testNats();
@@ -24,7 +25,11 @@ describe('rpc', () => {
         expect(ctx.tenantId).toBe('t_1');
         return { sum: a + b };
       })
-      .add('test-slow', slow, () => new Promise((r) => setTimeout(() => r({}), 2000)))
+      .add('test-slow', slow, async () => {
+        await new Promise((r) => setTimeout(r, 2000));
+        slowAnswers++;
+        return {};
+      })
       .add('test-late-write', slow, async () => {
         await new Promise((r) => setTimeout(r, 400)); // e.g. queued behind other writes
         assertBeforeDeadline();
@@ -66,18 +71,16 @@ describe('rpc', () => {
     expect(error).toMatchObject({ code: 'capacity_exhausted', details: { availableSlots: 0 } });
   });
 
-  it('rpc - an absent service fails with upstream_unavailable well before the deadline', async () => {
-    const started = performance.now();
-    const error = await client.call('capacity', 'nobody-serves-this', add, { a: 1, b: 1 }, call).catch((e) => e);
-    expect(error).toMatchObject({ code: 'upstream_unavailable' });
-    expect(performance.now() - started).toBeLessThan(1000);
+  it('rpc - an absent service fails with upstream_unavailable at once (no responders), not at the deadline', async () => {
+    const error = await client.call('capacity', 'nobody-serves-this', add, { a: 1, b: 1 }, { ...call, timeoutMs: 60_000 }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'upstream_unavailable', message: 'The capacity service is not available' });
   });
 
-  it('rpc - a service slower than the deadline fails with upstream_unavailable at the deadline', async () => {
-    const started = performance.now();
+  it('rpc - a service slower than the deadline fails with upstream_unavailable at the deadline, not when it answers', async () => {
+    const before = slowAnswers;
     const error = await client.call('notifications', 'test-slow', slow, {}, { ...call, timeoutMs: 300 }).catch((e) => e);
-    expect(error).toMatchObject({ code: 'upstream_unavailable' });
-    expect(performance.now() - started).toBeLessThan(1500);
+    expect(error).toMatchObject({ code: 'upstream_unavailable', message: 'The notifications service did not answer in time' });
+    expect(slowAnswers).toBe(before); // the caller gave up while the handler was still working
   });
 
   it('rpc - work that would happen after the caller gave up is not done', async () => {

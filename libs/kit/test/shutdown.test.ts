@@ -25,12 +25,10 @@ describe('shutdown', () => {
     const conn = await testNats();
     const reply = new RpcClient(conn.nc).call('notifications', 'test-slow-shutdown', slow, {}, { tenantId: null, actor: { kind: 'root' } });
     await new Promise((r) => setTimeout(r, 100)); // the request is in flight
-    const stoppedAt = Date.now();
     child.kill('SIGTERM');
 
     await expect(reply).resolves.toEqual({ done: true });
     expect(await exited).toBe(0);
-    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
     await conn.close();
   });
 });

@@ -12,6 +12,9 @@ export interface ListeningGateway {
   close(): Promise<void>;
 }
 
+/** How long shutdown waits for requests in flight to end. */
+const CLOSE_WAIT_MS = 5000;
+
 /** The gateway's `serve`: its app on `PORT`, its operations endpoints on `OPS_PORT`. */
 export async function listen({ app, deps }: Gateway): Promise<ListeningGateway> {
   const { config, log } = deps;
@@ -29,7 +32,10 @@ export async function listen({ app, deps }: Gateway): Promise<ListeningGateway> 
       // Open SSE streams would keep the server from closing: end them (the fan-out's stop).
       await deps.fanout.stop();
       server.closeIdleConnections();
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+      const gaveUp = new Promise<'gave up'>((r) => setTimeout(() => r('gave up'), CLOSE_WAIT_MS).unref());
+      if ((await Promise.race([closed, gaveUp])) === 'gave up') {
+        log.warn({ waitedMs: CLOSE_WAIT_MS }, 'connections still open at shutdown; stopping without them');
+      }
       await new Promise((resolve) => ops.server.close(resolve));
     },
   };

@@ -187,11 +187,10 @@ describe('gateway HTTP conventions', () => {
   });
 
   it('http - a service that is down answers 503 upstream_unavailable by the deadline, and /readyz is 503', async () => {
-    const started = Date.now();
     const res = await gw.call('GET', '/v1/probe/absent', { key });
     expect(res.status).toBe(503);
     expect(res.body.code).toBe('upstream_unavailable');
-    expect(Date.now() - started).toBeLessThan(1000);
+    expect(res.body.detail).toMatch(/is not available$/); // no responders, told at once: not the deadline's "did not answer in time"
     const ready = await gw.call('GET', '/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body).toEqual({ status: 'not_ready' });
