@@ -22,6 +22,7 @@ import { call, type Reply } from '@allot/kit/testing';
 import { type LocalServer, startNats } from '@allot/local-servers';
 import { startNotifications } from '@allot/notifications';
 import { type CallbackTarget, startSupplierSim } from '@allot/supplier-sim';
+import { startWebhooks } from '@allot/webhooks';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { inject } from 'vitest';
@@ -46,6 +47,9 @@ export interface Stack {
   /** Signs supplier callbacks to the gateway (`signCallback` from the simulator signs with it). */
   webhookSecret: string;
   availabilityDb: string;
+  webhooksDb: string;
+  /** The webhooks service's environment as the stack gives it (for a child process of it). */
+  webhooksEnv: NodeJS.ProcessEnv;
   /** Calls the gateway as a client with a credential. */
   as(key: string): (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply>;
   newTenant(): Promise<{ tenantId: string; key: string }>;
@@ -53,6 +57,7 @@ export interface Stack {
   stopCapacity(): Promise<void>;
   stopNotifications(): Promise<void>;
   stopInventory(): Promise<void>;
+  stopWebhooks(): Promise<void>;
   /** Starts (another) availability replica on the stack's NATS and database; stopped with the stack. */
   startAvailability(env?: NodeJS.ProcessEnv): ReturnType<typeof startAvailability>;
   stop(): Promise<void>;
@@ -71,6 +76,10 @@ export interface StackOptions {
   inventoryInProcess?: boolean;
   /** Also start the availability service in this process (with this environment, if an object). */
   availability?: boolean | NodeJS.ProcessEnv;
+  /** Also start the webhooks service (private addresses allowed), with these settings (`{}`: the defaults). */
+  webhooks?: NodeJS.ProcessEnv;
+  /** With `webhooks`: run it as a child process instead (`startServiceProcess`), for kill tests. */
+  webhooksInProcess?: boolean;
 }
 
 const quiet = () => process.env.TEST_LOG_LEVEL ?? 'silent';
@@ -123,6 +132,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return running;
   };
   if (options.availability) await startReplica(options.availability === true ? {} : options.availability);
+  const webhooksDb = newId('whk').toLowerCase();
+  const webhooksEnv = {
+    WEBHOOK_SECRET_KEY: randomBytes(32).toString('hex'),
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    ...options.webhooks,
+  };
+  let stopWebhooks = async () => {};
+  if (options.webhooks && options.webhooksInProcess !== false) {
+    const webhooks = await startWebhooks({ ...common, ...natsUser('webhooks'), MONGO_DB: webhooksDb, ...webhooksEnv });
+    stopWebhooks = () => webhooks.stop();
+  }
   const rootKey = `root_${randomBytes(16).toString('hex')}`;
   const gateway = await startGateway({
     ...common,
@@ -157,6 +177,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     supplierUrl: sim?.url ?? '',
     webhookSecret,
     availabilityDb,
+    webhooksDb,
+    webhooksEnv,
     as,
     async newTenant() {
       const res = await as(rootKey)('POST', '/v1/tenants', { name: 'e2e' });
@@ -171,6 +193,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stopCapacity: () => stopCapacity(),
     stopNotifications: () => stopNotifications(),
     stopInventory: () => stopInventory(),
+    stopWebhooks: () => stopWebhooks(),
     startAvailability: startReplica,
     async stop() {
       await gateway.stop();
@@ -178,6 +201,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopCapacity();
       await stopNotifications();
       await stopInventory();
+      await stopWebhooks();
       await sim?.close();
       // Every service ran with its deployed NATS rights: one refused publish or subscription is a failure.
       const refused = readFileSync(path.join(nats.dataDir, 'nats-server.log'), 'utf8')
@@ -202,7 +226,7 @@ export function startAvailabilityProcess(stack: Stack, env: NodeJS.ProcessEnv = 
 /** A service as a child process on the stack's NATS and its database of the stack, for kill tests. */
 export async function startServiceProcess(
   stack: Stack,
-  service: 'capacity' | 'notifications' | 'inventory' | 'availability',
+  service: 'capacity' | 'notifications' | 'inventory' | 'availability' | 'webhooks',
   env: NodeJS.ProcessEnv = {},
 ): Promise<ChildProcess> {
   return spawnService(service, {
@@ -214,8 +238,10 @@ export async function startServiceProcess(
       notifications: stack.notificationsDb,
       inventory: stack.inventoryDb,
       availability: stack.availabilityDb,
+      webhooks: stack.webhooksDb,
     }[service],
     ...(service === 'inventory' ? { SUPPLIER_URL: stack.supplierUrl } : {}),
+    ...(service === 'webhooks' ? stack.webhooksEnv : {}),
     PORT: '0',
     LOG_LEVEL: 'info',
     ...env,

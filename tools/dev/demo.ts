@@ -1,7 +1,9 @@
 /**
  * The demo tenant `make dev` creates, with enough in it that the dashboard and the API are alive
  * on first open: sessions, bookings (one of them held), a full date with a waitlist entry and,
- * once the inventory service exists, SKUs and orders. Every creating call carries an
+ * once the inventory service exists, SKUs and orders; and, once the webhooks service exists, a
+ * webhook endpoint pointed at the local receiver (tools/webhook-receiver), so every demo event
+ * shows up there signed. Every creating call carries an
  * Idempotency-Key, so running it again against the same database (external MONGO_URL, same root
  * key) finds what the first run made instead of doubling it.
  */
@@ -12,6 +14,8 @@ export interface Demo {
   sessions: { id: string; name: string }[];
   bookings: number;
   skus: string[];
+  /** The demo's webhook endpoint (when the webhooks service runs and a receiver URL was given). */
+  webhook?: { id: string; url: string; secret: string } | undefined;
 }
 
 interface Answer {
@@ -33,7 +37,7 @@ const skus = [
 
 const dayAfter = (today: Date, days: number) => new Date(today.getTime() + days * 86_400_000).toISOString().slice(0, 10);
 
-export async function seedDemo(base: string, rootKey: string, now = new Date()): Promise<Demo> {
+export async function seedDemo(base: string, rootKey: string, now = new Date(), webhookUrl?: string): Promise<Demo> {
   const post = async (key: string, path: string, body: unknown, idempotencyKey: string): Promise<Answer> => {
     const res = await fetch(`${base}${path}`, {
       method: 'POST',
@@ -50,6 +54,8 @@ export async function seedDemo(base: string, rootKey: string, now = new Date()):
   const created = must(await post(rootKey, '/v1/tenants', { name: 'Demo' }, 'dev-demo-tenant'), 'creating the tenant');
   const tenantId = (created.tenant as { id: string }).id;
   const apiKey = (created.apiKey as { key: string }).key;
+  // First, so the demo's own events are delivered to it too.
+  const webhook = webhookUrl ? await seedWebhook(post, must, apiKey, webhookUrl) : undefined;
 
   const made: Demo['sessions'] = [];
   for (const [i, session] of sessions.entries()) {
@@ -75,11 +81,19 @@ export async function seedDemo(base: string, rootKey: string, now = new Date()):
   const queued = { sessionId: made[2]?.id, date: dayAfter(now, 1), requestedSlots: 2, userId: 'dave' };
   must(await post(apiKey, '/v1/queue', queued, 'dev-demo-queue-0'), 'joining the waitlist');
 
-  return { tenantId, apiKey, sessions: made, bookings: booked, skus: await seedInventory(post, must, apiKey) };
+  return { tenantId, apiKey, sessions: made, bookings: booked, skus: await seedInventory(post, must, apiKey), webhook };
 }
 
 type Post = (key: string, path: string, body: unknown, idempotencyKey: string) => Promise<Answer>;
 type Must = (answer: Answer, what: string) => Record<string, unknown>;
+
+/** The demo's webhook endpoint, only when the gateway routes it (the webhooks service exists). */
+async function seedWebhook(post: Post, must: Must, apiKey: string, url: string): Promise<Demo['webhook']> {
+  const answer = await post(apiKey, '/v1/webhooks/endpoints', { url, description: 'The make dev receiver' }, 'dev-demo-webhook');
+  if (answer.status === 404) return undefined;
+  const body = must(answer, 'creating the webhook endpoint');
+  return { id: body.id as string, url, secret: body.secret as string };
+}
 
 /** SKUs and orders, only when the gateway routes them (the inventory service exists). */
 async function seedInventory(post: Post, must: Must, apiKey: string): Promise<string[]> {

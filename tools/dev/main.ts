@@ -1,6 +1,6 @@
 /**
  * `make dev`: starts NATS and FerretDB (unless NATS_URL / MONGO_URL point elsewhere), then every
- * service that exists, the gateway and the supplier simulator, with readable logs in the
+ * service that exists, the gateway, the supplier simulator and the webhook receiver, with readable logs in the
  * foreground. Ctrl-C (or SIGTERM) stops everything it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -145,9 +145,19 @@ try {
   const webhookSecret = process.env.SUPPLIER_WEBHOOK_SECRET ?? `whsec_${randomBytes(24).toString('base64')}`;
   const simEnv = { ...common, GATEWAY_URL: `http://127.0.0.1:${gatewayPort}`, SUPPLIER_WEBHOOK_SECRET: webhookSecret };
   if (simulator) started.push(start('supplier-sim', simulator, simPort, simEnv));
+  // A receiving endpoint for outbound webhooks; the demo tenant's endpoint points at it.
+  const receiver = entry('tools/webhook-receiver/src/main.ts');
+  const receiverPort = Number(process.env.WEBHOOK_RECEIVER_PORT ?? 8091);
+  if (receiver) start('webhook-recv', receiver, receiverPort, {});
+  // Webhooks may call the local receiver (plain http, loopback): allowed here only.
+  const webhooksEnv = {
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_SECRET_KEY: process.env.WEBHOOK_SECRET_KEY ?? randomBytes(32).toString('hex'),
+  };
   for (const name of domainServices) {
     const file = entry(`services/${name}/src/main.ts`);
-    if (file) started.push(start(name, file, await freePort(), { ...shared, ...natsUser(name) }));
+    const own = name === 'webhooks' ? webhooksEnv : {};
+    if (file) started.push(start(name, file, await freePort(), { ...shared, ...natsUser(name), ...own }));
   }
   await Promise.all(started.map((s) => waitReady(s)));
 
@@ -177,6 +187,7 @@ try {
       natsUrl: infra.natsUrl,
       mongoUrl: infra.mongoUrl,
       simulator: simulator ? simPort : undefined,
+      receiver: receiver ? receiverPort : undefined,
     });
   } else {
     print(`dev: running ${started.map((s) => `${s.name} (:${s.port})`).join(', ') || 'infrastructure only'}; Ctrl-C stops`);
@@ -194,9 +205,13 @@ async function announce(stack: {
   natsUrl: string;
   mongoUrl: string;
   simulator?: number | undefined;
+  receiver?: number | undefined;
 }) {
   const base = `http://127.0.0.1:${stack.port}`;
-  const demo = await seedDemo(base, stack.rootKey).catch((error: Error) => error);
+  const receiverUrl = stack.receiver ? `http://127.0.0.1:${stack.receiver}` : undefined;
+  const demo = await seedDemo(base, stack.rootKey, new Date(), receiverUrl && `${receiverUrl}/hooks/accept/demo`).catch(
+    (error: Error) => error,
+  );
   const row = (name: string, value: string) => `  ${name.padEnd(18)}${value}`;
   const lines = [
     '',
@@ -206,6 +221,7 @@ async function announce(stack: {
     row('NATS', stack.natsUrl),
     row('MongoDB', stack.mongoUrl),
     ...(stack.simulator ? [row('Supplier sim', `http://127.0.0.1:${stack.simulator}`)] : []),
+    ...(receiverUrl ? [row('Webhook receiver', `${receiverUrl}/_received   (POST /hooks/<accept|fail|hang|gone|throttle>/…)`)] : []),
     row('Root key', stack.rootKey),
   ];
   if (demo instanceof Error) lines.push(row('Demo tenant', `not created: ${demo.message}`));
@@ -217,6 +233,7 @@ async function announce(stack: {
         'Demo data',
         `${demo.sessions.length} sessions, ${demo.bookings} bookings, a waitlist entry${demo.skus.length ? `, ${demo.skus.length} SKUs and 2 orders` : ''}`,
       ),
+      ...(demo.webhook ? [row('Demo webhook', `${demo.webhook.id} → ${demo.webhook.url}  (secret ${demo.webhook.secret})`)] : []),
       '',
       `  Try:  curl -H 'Authorization: Bearer ${demo.apiKey}' ${base}/v1/me`,
       `        nats --server ${stack.natsUrl} sub 'evt.*.${demo.tenantId}.>'`,

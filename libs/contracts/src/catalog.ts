@@ -6,6 +6,7 @@ import { gatewayEvents } from './domains/gateway';
 import { inventoryEvents } from './domains/inventory';
 import { inventoryRpc } from './domains/inventory-rpc';
 import { notificationsEvents, notificationsRpc } from './domains/notifications';
+import { webhooksEvents, webhooksRpc } from './domains/webhooks';
 import type { EventContract, EventEnvelope } from './envelope';
 import { validationError } from './errors';
 import { ping, type RpcContract } from './rpc';
@@ -17,6 +18,7 @@ export const eventCatalog = {
   availability: availabilityEvents,
   inventory: inventoryEvents,
   notifications: notificationsEvents,
+  webhooks: webhooksEvents,
   gateway: gatewayEvents,
 } satisfies Record<ServiceName, Record<string, EventContract>>;
 
@@ -47,6 +49,7 @@ export const rpcCatalog = {
   availability: { ping, ...availabilityRpc },
   inventory: { ping, ...inventoryRpc },
   notifications: { ping, ...notificationsRpc },
+  webhooks: { ping, ...webhooksRpc },
 } satisfies Partial<Record<ServiceName, Record<string, RpcContract>>>;
 
 export type RpcCatalog = typeof rpcCatalog;

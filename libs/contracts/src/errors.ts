@@ -3,6 +3,7 @@ import { z } from 'zod';
 /** The API's error codes and the HTTP status each maps to (docs/api.md, Errors) — the one table for both. */
 export const errorStatus = {
   validation_failed: 400,
+  invalid_webhook_url: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

@@ -111,6 +111,24 @@ export {
   notificationsRpc,
   UpdateBulkLimits,
 } from './domains/notifications';
+// Webhooks: a tenant's endpoints for outbound events, and the deliveries to them.
+export {
+  CreatedWebhookEndpoint,
+  CreateWebhookEndpoint,
+  DeliveryAttempt,
+  DeliveryStatus,
+  ListWebhookDeliveries,
+  ListWebhookEndpoints,
+  UpdateWebhookEndpoint,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEventType,
+  WebhookRecovery,
+  WebhookSecret,
+  type WebhooksRpc,
+  webhooksEvents,
+  webhooksRpc,
+} from './domains/webhooks';
 // Events: the envelope each one travels in, and the catalog of every service's events.
 export { type EventContract, EventEnvelope } from './envelope';
 // Errors: the codes every layer speaks, their HTTP statuses, and how validation failures read.

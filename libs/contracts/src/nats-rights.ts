@@ -9,6 +9,7 @@ import { availabilityRpc } from './domains/availability';
 import { capacityRpc } from './domains/capacity-rpc';
 import { inventoryRpc } from './domains/inventory-rpc';
 import { notificationsRpc } from './domains/notifications';
+import { webhooksRpc } from './domains/webhooks';
 import {
   type DomainServiceName,
   deadLetterStream,
@@ -48,6 +49,7 @@ export const operations: Record<DomainServiceName, string[]> = {
   inventory: Object.keys(inventoryRpc),
   availability: Object.keys(availabilityRpc),
   notifications: Object.keys(notificationsRpc),
+  webhooks: Object.keys(webhooksRpc),
 };
 
 /** Operations across every tenant, for the one service that rebuilds from them (not for the gateway). */
@@ -68,8 +70,11 @@ export const durableConsumers: Record<ServiceName, { stream: string; name: strin
   notifications: [
     { stream: eventStream('capacity'), name: 'notifications-capacity' },
     { stream: eventStream('inventory'), name: 'notifications-inventory' },
+    { stream: eventStream('webhooks'), name: 'notifications-webhooks' },
     { stream: deadLetterStream, name: 'notifications-dead-letters' },
   ],
+  // Every other service's public events, fanned out to the tenants' endpoints.
+  webhooks: services.filter((s) => s !== 'webhooks').map((s) => ({ stream: eventStream(s), name: `webhooks-${s}` })),
   gateway: domainServices.map((s) => ({ stream: eventStream(s), name: 'gateway-client-messages' })),
 };
 
@@ -88,6 +93,7 @@ export const orderedConsumers: Record<ServiceName, { stream: string; filter: str
     { stream: eventStream('availability'), filter: eventOfEveryTenant('availability', 'availability.updated') },
   ],
   notifications: [],
+  webhooks: [],
   gateway: [],
 };
 
@@ -175,6 +181,7 @@ const extra: Record<ServiceName, Omit<NatsRights, 'publishDeny'>> = {
     ],
     subscribe: [],
   },
+  webhooks: { publish: [], subscribe: [] },
   gateway: {
     publish: [
       ...domainServices.flatMap((s) => [

@@ -2,7 +2,7 @@
  * The one list of services. Domain services own data, serve RPC and publish the events clients
  * see; the gateway calls them (and publishes its own tenancy events).
  */
-export const domainServices = ['capacity', 'inventory', 'availability', 'notifications'] as const;
+export const domainServices = ['capacity', 'inventory', 'availability', 'notifications', 'webhooks'] as const;
 export const services = [...domainServices, 'gateway'] as const;
 export type DomainServiceName = (typeof domainServices)[number];
 export type ServiceName = (typeof services)[number];

@@ -25,6 +25,7 @@ import { notificationRoutes } from './routes/notifications';
 import { streamRoutes } from './routes/stream';
 import { tenantRoutes } from './routes/tenants';
 import { userTokenRoutes } from './routes/user-tokens';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints';
 
 /**
  * The gateway's HTTP app: middleware in the order every request meets it, then `/v1` routes
@@ -85,6 +86,7 @@ export function createApp(deps: GatewayDeps) {
     notificationRoutes,
     limitsRoutes,
     importRoutes,
+    webhookEndpointRoutes,
   ])
     app.route('/v1', routes(deps));
 

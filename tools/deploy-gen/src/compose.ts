@@ -79,6 +79,7 @@ function service(s: Deployable, domain: Deployable[], simulator: boolean) {
             SUPPLIER_WEBHOOK_SECRET: required('SUPPLIER_WEBHOOK_SECRET'),
           }
         : {}),
+      ...Object.fromEntries(Object.keys(s.secrets).map((name) => [name, required(name)])),
       ...s.env,
     },
     // The only port published beyond this machine; its metrics port only on the loopback.

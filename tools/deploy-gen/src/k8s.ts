@@ -66,6 +66,7 @@ function deployment(s: Deployable) {
                       secretEnv('SUPPLIER_WEBHOOK_SECRET', 'allot-gateway', 'supplier-webhook-secret'),
                     ]
                   : []),
+                ...Object.entries(s.secrets).map(([name, key]) => secretEnv(name, `allot-${s.name}`, key)),
               ],
               startupProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 2, failureThreshold: 60 },
               readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5, failureThreshold: 2 },

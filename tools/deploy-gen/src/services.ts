@@ -16,6 +16,8 @@ export interface Deployable {
   public: boolean;
   /** Variables of its own beyond the common ones. */
   env: Record<string, string>;
+  /** Variables read from its own secret (`allot-<name>` in Kubernetes, `.env` in compose): variable → key. */
+  secrets: Record<string, string>;
 }
 
 const exists = (dir: string) => existsSync(path.join(root, dir, 'src/main.ts'));
@@ -26,12 +28,15 @@ export function deployables(): { services: Deployable[]; simulator: boolean } {
     name,
     public: false,
     env: name === 'inventory' ? { SUPPLIER_URL: 'http://supplier-sim:8090' } : ({} as Record<string, string>),
+    // The key the webhooks service encrypts the endpoints' signing secrets with.
+    secrets: name === 'webhooks' ? { WEBHOOK_SECRET_KEY: 'secret-key' } : ({} as Record<string, string>),
   }));
   if (exists('services/gateway'))
     services.push({
       name: 'gateway',
       public: true,
       env: { OPS_PORT: '9464', READY_SERVICES: domain.join(',') },
+      secrets: {},
     });
   return { services, simulator: exists('tools/supplier-sim') };
 }

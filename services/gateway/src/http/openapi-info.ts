@@ -19,6 +19,8 @@ const areas = {
   SKUs: 'Stock-keeping units and their stock: creating, restocking, correcting, and the ledger of every movement.',
   Orders: 'Orders for units of a SKU, reserved asynchronously (and from the supplier when stock runs short), then fulfilled or cancelled.',
   Webhooks: 'Calls the platform receives from outside systems, signed instead of carrying a credential.',
+  'Webhook endpoints':
+    "The tenant's HTTPS endpoints that receive its events as signed POSTs (Standard Webhooks), retried on a schedule, with each message's attempts, resends and recovery of what failed.",
   Notifications: "The notifications feed of a user (a user token) or of the tenant's admins (an API key), with read marks.",
   'Bulk sends': "One notification sent to many users as a durable job, sent in batches and counted against the tenant's quota.",
   'Dead letters': 'Messages a service gave up on after its retries, kept so an admin can retry or delete them.',

@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 const titles: Record<ErrorCode, string> = {
   validation_failed: 'Request is not valid',
+  invalid_webhook_url: 'Webhook URL not allowed',
   unauthorized: 'Authentication required',
   forbidden: 'Not allowed for this credential',
   not_found: 'Not found',

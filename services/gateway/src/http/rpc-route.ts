@@ -40,9 +40,12 @@ export interface RpcRouteSpec<C extends RpcContract> {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
-  status?: 200 | 201 | 202;
+  /** 204: the answer has no body (a DELETE); the service's reply is dropped. */
+  status?: 200 | 201 | 202 | 204;
   /** Creating POSTs honour `Idempotency-Key`. */
   idempotent?: boolean;
+  /** The answer shows a secret: a stored idempotent answer is sealed (see `idempotent`). */
+  carriesSecret?: boolean;
   input(request: Validated): z.input<C['input']>;
 }
 
@@ -70,7 +73,10 @@ export function registerRpcRoutes(app: OpenAPIHono<GatewayEnv>, deps: RpcRouteDe
       middleware: [requireCredential(...spec.credentials)],
       request,
       responses: {
-        [status]: { description: 'OK', content: { 'application/json': { schema: spec.contract.output } } },
+        [status]:
+          status === 204
+            ? { description: 'Done; no content' }
+            : { description: 'OK', content: { 'application/json': { schema: spec.contract.output } } },
         ...problems(400, 401, 403, 404, 409, 422, 429, 503),
       },
     });
@@ -82,8 +88,11 @@ export function registerRpcRoutes(app: OpenAPIHono<GatewayEnv>, deps: RpcRouteDe
         body: spec.body ? valid('json') : {},
       };
       refuseOtherUser(c.get('credential'), validated);
-      const run = async () => c.json(await deps.callService(c, spec.service, spec.operation, spec.contract, spec.input(validated)), status);
-      return spec.idempotent ? idempotent(c, deps.idempotency, validated.body, run) : run();
+      const run = async () => {
+        const reply = await deps.callService(c, spec.service, spec.operation, spec.contract, spec.input(validated));
+        return status === 204 ? c.body(null, 204) : c.json(reply, status);
+      };
+      return spec.idempotent ? idempotent(c, deps.idempotency, validated.body, run, { carriesSecret: spec.carriesSecret }) : run();
     };
     app.openapi(route, handler as never);
   }

@@ -129,6 +129,28 @@ export function inventoryNotifications(event: CatalogEvent<'inventory'>): Draft[
   }
 }
 
+/** An endpoint the platform disabled: the admins are told why and what to do. */
+export function webhooksNotifications(event: CatalogEvent<'webhooks'>): Draft[] {
+  switch (event.type) {
+    case 'endpoint.disabled': {
+      const { endpoint } = event.data;
+      const why = endpoint.disabledReason === 'gone' ? 'it answered 410 Gone' : 'every delivery to it failed for too long';
+      return [
+        {
+          recipient: admins,
+          type: 'webhook_endpoint_disabled',
+          title: 'A webhook endpoint was disabled',
+          message: `Deliveries to ${endpoint.url} stopped: ${why}. Enable it again once it is fixed (the waiting messages then go out), and recover what was exhausted.`,
+          severity: 'critical',
+          data: { endpointId: endpoint.id, url: endpoint.url, reason: endpoint.disabledReason },
+        },
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
 /** A bulk send's notification for one user (announcement, reminder or alert). */
 export function bulkNotification(
   userId: string,

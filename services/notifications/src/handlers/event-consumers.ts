@@ -1,11 +1,11 @@
 import { type CatalogEvent, eventOfEveryTenant, parseCatalogEvent } from '@allot/contracts';
 import type { EventSubscription } from '@allot/kit';
 import type { Notifications } from '../context';
-import { capacityNotifications, type Draft, inventoryNotifications } from '../domain/messages';
+import { capacityNotifications, type Draft, inventoryNotifications, webhooksNotifications } from '../domain/messages';
 import { notifyFrom } from '../notify';
 
 /** A durable consumer of `types` of `source`, storing the notifications `drafts` makes of each. */
-function notifyingConsumer<S extends 'capacity' | 'inventory'>(
+function notifyingConsumer<S extends 'capacity' | 'inventory' | 'webhooks'>(
   ntf: Notifications,
   source: S,
   types: string[],
@@ -31,4 +31,5 @@ export const eventConsumers = (ntf: Notifications): EventSubscription[] => [
     capacityNotifications,
   ),
   notifyingConsumer(ntf, 'inventory', ['order.reserved', 'order.failed', 'stock.low_detected'], inventoryNotifications),
+  notifyingConsumer(ntf, 'webhooks', ['endpoint.disabled'], webhooksNotifications),
 ];

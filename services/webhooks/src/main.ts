@@ -1,0 +1,3 @@
+import { webhooksService } from './service';
+
+await webhooksService.run();

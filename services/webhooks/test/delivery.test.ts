@@ -1,0 +1,94 @@
+import { webhooksRpc } from '@allot/contracts';
+import { EventPublisher, makeEvent, newId, RpcClient } from '@allot/kit';
+import { eventually, testEnv, testNats } from '@allot/kit/testing';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhooks } from '../src';
+import { receiver } from './receiver';
+
+const env = {
+  WEBHOOK_SECRET_KEY: 'test-key-of-at-least-thirty-two-characters',
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  WEBHOOK_RETRY_SCHEDULE: '0.3,0.3',
+  WEBHOOK_POLL_MS: '200',
+};
+
+describe('webhooks delivery', () => {
+  let running: Awaited<ReturnType<typeof startWebhooks>>;
+  let conn: Awaited<ReturnType<typeof testNats>>;
+  let hooks: Awaited<ReturnType<typeof receiver>>;
+
+  beforeAll(async () => {
+    hooks = await receiver((path, n) => {
+      if (path.startsWith('/gone')) return { status: 410 };
+      if (path.startsWith('/flaky')) return { status: n <= 2 ? 500 : 204 };
+      if (path.startsWith('/dead')) return { status: 500 };
+      return { status: 200 };
+    });
+    running = await startWebhooks(testEnv(env));
+    conn = await testNats();
+  });
+  afterAll(async () => {
+    await running.stop();
+    await conn.close();
+    await hooks.close();
+  });
+
+  const client = (tenantId: string) => {
+    const rpc = new RpcClient(conn.nc);
+    return <K extends keyof typeof webhooksRpc>(operation: K, input: unknown) =>
+      rpc.call('webhooks', operation, webhooksRpc[operation], input as never, { tenantId, actor: { kind: 'apiKey', keyId: 'k' } as never });
+  };
+  const publish = (tenantId: string) =>
+    new EventPublisher(conn.js, 'inventory').publish(
+      makeEvent('inventory', tenantId, 'stock.low_detected', { sku: 'A-1', quantity: 1, reorderLevel: 5 }, { now: () => new Date() }),
+    );
+
+  it('signs each delivery as Standard Webhooks says; a failing endpoint is retried on the schedule, then exhausted', async () => {
+    const tenantId = newId('t');
+    const call = client(tenantId);
+    const ok = await call('endpoint.create', { url: `${hooks.url}/ok-${tenantId}` });
+    const flaky = await call('endpoint.create', { url: `${hooks.url}/flaky-${tenantId}`, eventTypes: ['stock.low_detected'] });
+    const dead = await call('endpoint.create', { url: `${hooks.url}/dead-${tenantId}` });
+    expect(ok.secret).toMatch(/^whsec_/);
+    await publish(tenantId);
+
+    const [hit] = await eventually(() => hooks.hits(`/ok-${tenantId}`).length === 1 && hooks.hits(`/ok-${tenantId}`));
+    const verified = new Webhook(ok.secret).verify(hit!.body, hit!.headers) as { type: string; tenantId: string; id: string };
+    expect(verified).toMatchObject({ type: 'stock.low_detected', tenantId });
+    expect(hit!.headers['webhook-id']).toBe(verified.id);
+    // Signed with the other endpoint's secret, it does not verify.
+    expect(() => new Webhook(flaky.secret).verify(hit!.body, hit!.headers)).toThrow();
+
+    // Two failures, then delivered: three attempts with the same webhook-id.
+    const flakyHits = await eventually(() => hooks.hits(`/flaky-${tenantId}`).length === 3 && hooks.hits(`/flaky-${tenantId}`), 20_000);
+    expect(new Set(flakyHits.map((h) => h.headers['webhook-id']))).toEqual(new Set([verified.id]));
+    const flakyDeliveries = await eventually(async () => {
+      const page = await call('delivery.list', { id: flaky.id });
+      return page.items[0]?.status === 'delivered' && page;
+    });
+    expect(flakyDeliveries.items[0]!.attempts.map((a) => a.statusCode)).toEqual([500, 500, 204]);
+
+    // Always failing: 1 + 2 retries, then exhausted.
+    const exhausted = await eventually(async () => {
+      const page = await call('delivery.list', { id: dead.id, status: 'exhausted' });
+      return page.items.length === 1 && page.items[0];
+    }, 20_000);
+    expect(exhausted.attempts).toHaveLength(3);
+    expect(exhausted.nextAttemptAt).toBeNull();
+    expect(hooks.hits(`/dead-${tenantId}`)).toHaveLength(3);
+  });
+
+  it('410 Gone disables the endpoint and announces it', async () => {
+    const tenantId = newId('t');
+    const call = client(tenantId);
+    const gone = await call('endpoint.create', { url: `${hooks.url}/gone-${tenantId}` });
+    await publish(tenantId);
+    const disabled = await eventually(async () => {
+      const endpoint = await call('endpoint.get', { id: gone.id });
+      return !endpoint.enabled && endpoint;
+    });
+    expect(disabled.disabledReason).toBe('gone');
+    expect(hooks.hits(`/gone-${tenantId}`)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,1 @@
+export { type Received, startWebhookReceiver, type WebhookReceiver } from './receiver';
