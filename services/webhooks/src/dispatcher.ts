@@ -42,14 +42,14 @@ interface EndpointQueue {
 
 /** A retry due within this long gets a timer here; later ones are found by the poll. */
 const TIMER_HORIZON_MS = 10 * 60_000;
-/** A lease outlives its attempt by this much, so only a crashed process's lease runs out. */
-const LEASE_MARGIN_MS = 30_000;
+/** A lease outlives its attempt (bounded by the timeout) with room to spare: only a crashed process's lease runs out. */
+const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
 
 /**
  * Delivers due deliveries, endpoint by endpoint (the service's README.md, Delivery). Each
  * endpoint has its own queue with at most `endpointConcurrency` attempts in flight, so a slow or
  * hanging endpoint holds only its own slots; slots of the whole process are shared between
- * tenants in turn (`FairSlots`). A delivery is claimed with a lease before its attempt and
+ * tenants fairly (`FairSlots`). A delivery is claimed with a lease before its attempt and
  * settled after it; a process that dies mid-attempt leaves a lease that runs out, and the
  * delivery is attempted again (at least once; the receiver dedupes by `webhook-id`).
  */
@@ -146,7 +146,7 @@ export class Dispatcher {
             return;
           }
           const now = clock.now();
-          const lease = new Date(now.getTime() + settings.timeoutMs + LEASE_MARGIN_MS);
+          const lease = new Date(now.getTime() + leaseMs(settings.timeoutMs));
           if (!(await deliveries.claim(delivery, now, lease))) {
             release();
             continue;

@@ -10,6 +10,7 @@ const env = {
   WEBHOOK_SECRET_KEY: 'test-key-of-at-least-thirty-two-characters',
   WEBHOOK_ALLOW_PRIVATE: 'true',
   WEBHOOK_RETRY_SCHEDULE: '0.3,0.3',
+  WEBHOOK_DISABLE_AFTER_SECONDS: '2',
   WEBHOOK_POLL_MS: '200',
 };
 
@@ -38,6 +39,18 @@ describe('webhooks delivery', () => {
     const rpc = new RpcClient(conn.nc);
     return <K extends keyof typeof webhooksRpc>(operation: K, input: unknown) =>
       rpc.call('webhooks', operation, webhooksRpc[operation], input as never, { tenantId, actor: { kind: 'apiKey', keyId: 'k' } as never });
+  };
+  /** The webhooks service's own events of a tenant, as stored on its stream. */
+  const messagesOf = async (tenantId: string) => {
+    const consumer = await conn.js.consumers.get('EVT_WEBHOOKS', { filter_subjects: [`evt.webhooks.${tenantId}.>`] });
+    const out: { type: string; data: unknown }[] = [];
+    for (let left = (await consumer.info()).num_pending; left > 0; ) {
+      for await (const m of await consumer.fetch({ max_messages: left, expires: 2000 })) {
+        out.push(m.json());
+        left--;
+      }
+    }
+    return out;
   };
   const publish = (tenantId: string) =>
     new EventPublisher(conn.js, 'inventory').publish(
@@ -79,6 +92,24 @@ describe('webhooks delivery', () => {
     expect(hooks.hits(`/dead-${tenantId}`)).toHaveLength(3);
   });
 
+  it('an endpoint whose every attempt failed for WEBHOOK_DISABLE_AFTER_SECONDS is disabled, and that is announced once', async () => {
+    const tenantId = newId('t');
+    const call = client(tenantId);
+    const dead = await call('endpoint.create', { url: `${hooks.url}/dead-${tenantId}` });
+    // A message every half second: each fails; once the first failure is 2 s old, the endpoint is off.
+    const disabled = await eventually(async () => {
+      await publish(tenantId);
+      await new Promise((r) => setTimeout(r, 500));
+      const endpoint = await call('endpoint.get', { id: dead.id });
+      return !endpoint.enabled && endpoint;
+    }, 20_000);
+    expect(disabled.disabledReason).toBe('failing');
+    const failed = hooks.hits(`/dead-${tenantId}`);
+    expect(failed.at(-1)!.at - failed[0]!.at).toBeGreaterThanOrEqual(2000);
+    const events = await messagesOf(tenantId);
+    expect(events.map((e) => e.type)).toEqual(['endpoint.disabled']);
+  });
+
   it('410 Gone disables the endpoint and announces it', async () => {
     const tenantId = newId('t');
     const call = client(tenantId);
@@ -90,5 +121,11 @@ describe('webhooks delivery', () => {
     });
     expect(disabled.disabledReason).toBe('gone');
     expect(hooks.hits(`/gone-${tenantId}`)).toHaveLength(1);
+    // Announced once, on the service's own stream (the notifications service tells the admins).
+    const events = await eventually(async () => {
+      const stored = await messagesOf(tenantId);
+      return stored.length === 1 && stored;
+    });
+    expect(events[0]).toMatchObject({ type: 'endpoint.disabled', data: { endpoint: { id: gone.id, disabledReason: 'gone' } } });
   });
 });

@@ -34,7 +34,12 @@ function descendants(pid: number): number[] {
 describe('make dev', () => {
   it('dev - starts the stack with a demo tenant, prints how to reach it, and Ctrl-C leaves no process behind', async () => {
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, GATEWAY_PORT: String(port), LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      GATEWAY_PORT: String(port),
+      WEBHOOK_RECEIVER_PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+    };
     for (const name of ['NATS_URL', 'MONGO_URL', 'ROOT_API_KEY', 'OPS_PORT']) delete env[name];
     const dev = spawn(process.execPath, ['--import', 'tsx', 'tools/dev/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const output: string[] = [];
@@ -65,6 +70,14 @@ describe('make dev', () => {
     const skus = await fetch(`${banner.Gateway}/v1/skus`, { headers: auth });
     // Inventory is in the demo once its service exists (until then its routes are 404).
     if (skus.status !== 404) expect(((await skus.json()) as { items: unknown[] }).items.length).toBeGreaterThan(0);
+    // The demo's webhook endpoint points at the local receiver, which gets the demo's events.
+    const endpoints = await get('/v1/webhooks/endpoints');
+    expect(endpoints.items).toHaveLength(1);
+    const receiver = /^(http:\/\/127\.0\.0\.1:\d+)\/_received/.exec(banner['Webhook receiver'] ?? '')?.[1];
+    expect(endpoints.items[0].url).toBe(`${receiver}/hooks/accept/demo`);
+    await expect
+      .poll(async () => ((await (await fetch(`${receiver}/_received`)).json()) as { items: unknown[] }).items.length, { timeout: 20_000 })
+      .toBeGreaterThan(0);
 
     const started = descendants(dev.pid as number);
     expect(started.length).toBeGreaterThanOrEqual(4);

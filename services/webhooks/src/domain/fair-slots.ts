@@ -1,7 +1,8 @@
 /**
  * Slots for attempts in flight, shared fairly between tenants: at most `total` at once, at most
- * `perTenant` for one tenant, and when slots are short the waiting tenants take turns (round
- * robin), so a tenant with thousands of deliveries waiting does not make another wait behind them.
+ * `perTenant` for one tenant, and when slots are short a freed one goes to the waiting tenant
+ * with the fewest in flight, so a tenant with thousands of deliveries waiting does not make
+ * another wait behind them.
  */
 export class FairSlots {
   private active = 0;
@@ -54,20 +55,23 @@ export class FairSlots {
     this.grantWaiting();
   }
 
-  /** Gives free slots to waiting tenants in turn: each served tenant goes to the back of the line. */
+  /**
+   * Gives free slots to waiting tenants: each to the one with the fewest attempts in flight
+   * (ties: the one waiting longest), and a served tenant goes to the back of the line.
+   */
   private grantWaiting() {
-    let progressed = true;
-    while (this.active < this.total && progressed) {
-      progressed = false;
-      for (const [tenantId, queue] of this.waiting) {
+    while (this.active < this.total) {
+      let next: string | undefined;
+      for (const tenantId of this.waiting.keys()) {
         if (!this.fits(tenantId)) continue;
-        const next = queue.shift();
-        this.waiting.delete(tenantId);
-        if (queue.length) this.waiting.set(tenantId, queue); // to the back of the line
-        next?.();
-        progressed = true;
-        break;
+        if (next === undefined || (this.byTenant.get(tenantId) ?? 0) < (this.byTenant.get(next) ?? 0)) next = tenantId;
       }
+      if (next === undefined) return;
+      const queue = this.waiting.get(next) ?? [];
+      const grant = queue.shift();
+      this.waiting.delete(next);
+      if (queue.length) this.waiting.set(next, queue); // to the back of the line
+      grant?.();
     }
   }
 }
