@@ -2,17 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { createAllotClient } from '@allot/client';
+import { startWebhookReceiver, type WebhookReceiver } from '@allot/webhook-receiver';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderReaches, scenario, skuCode, webhook } from './inventory-checks';
-import { type Stack, startStack, today } from './stack';
+import { eventually, type Stack, startStack, today } from './stack';
 
 const artifacts = path.resolve(__dirname, '../../.cache/artifacts');
 
 /**
  * The dashboard at `/` in Debian's Chromium (driven by playwright-core; `make test` installs the
  * browser, nothing is downloaded): signing in, the grid loaded in range pages and following bookings
- * made elsewhere, orders following the stream, and booking from the page. Screenshots go to
+ * made elsewhere, orders following the stream, booking from the page, and the webhooks panel
+ * (deliveries, resend). Screenshots go to
  * `.cache/artifacts/`.
  */
 describe('dashboard in a browser', () => {
@@ -20,6 +22,7 @@ describe('dashboard in a browser', () => {
   let browser: Browser;
   let key: string;
   let client: ReturnType<typeof createAllotClient>;
+  let receiver: WebhookReceiver;
   const sessionIds: string[] = [];
 
   beforeAll(async () => {
@@ -27,7 +30,9 @@ describe('dashboard in a browser', () => {
       notifications: {},
       availability: true,
       inventory: { SUPPLIER_CHECK_DELAY_MS: '150', SUPPLIER_RETRY_BASE_MS: '40', SUPPLIER_TIMEOUT_MS: '1000' },
+      webhooks: {},
     });
+    receiver = await startWebhookReceiver();
     ({ key } = await stack.newTenant());
     client = createAllotClient({ baseUrl: stack.base, credential: key });
     for (const [name, maxCapacity] of [
@@ -50,6 +55,7 @@ describe('dashboard in a browser', () => {
   afterAll(async () => {
     await browser?.close();
     await stack?.stop();
+    await receiver?.close();
   });
 
   /** Opens the dashboard (at `base`: the gateway, or a proxy in front of it) and signs in. */
@@ -74,6 +80,39 @@ describe('dashboard in a browser', () => {
     await page.click('button[type=submit]');
     await expect.poll(() => page.locator('.message.error').textContent()).toContain('refused');
     await page.screenshot({ path: path.join(artifacts, 'sign-in.png') });
+    await page.close();
+  });
+
+  it('dashboard - the webhooks panel shows the endpoint, its deliveries as they are made, and resends one', async () => {
+    // A tenant of its own, so the other tests' grid stays as it is.
+    const own = await stack.newTenant();
+    const tenant = createAllotClient({ baseUrl: stack.base, credential: own.key });
+    const hook = `${receiver.url}/hooks/accept/dashboard`;
+    const endpoint = await tenant.POST('/v1/webhooks/endpoints', {
+      body: { url: hook, description: 'CRM', eventTypes: ['session.created'] },
+    });
+    expect(endpoint.response.status).toBe(201);
+    const session = await tenant.POST('/v1/sessions', { body: { name: 'Evening walk', maxCapacity: 4 } });
+    expect(session.response.status).toBe(201);
+    const [first] = await eventually(
+      () => receiver.received('/hooks/accept/dashboard').length === 1 && receiver.received('/hooks/accept/dashboard'),
+    );
+    const messageId = first!.headers['webhook-id']!;
+
+    const { page, errors } = await signIn(own.key);
+    const panel = page.locator('.webhooks');
+    await expect.poll(() => panel.locator(`[data-endpoint="${endpoint.data!.id}"]`).textContent(), { timeout: 10_000 }).toContain('CRM');
+    const row = panel.locator(`[data-message="${messageId}"]`);
+    await expect.poll(() => row.locator('.badge').textContent(), { timeout: 10_000 }).toBe('delivered');
+    await expect.poll(() => row.textContent()).toContain('session.created');
+    await row.locator('button', { hasText: 'Resend' }).click();
+    const again = await eventually(
+      () => receiver.received('/hooks/accept/dashboard').length === 2 && receiver.received('/hooks/accept/dashboard'),
+    );
+    expect(again[1]!.headers['webhook-id']).toBe(messageId);
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('2 attempts');
+    await panel.screenshot({ path: path.join(artifacts, 'webhooks-panel.png') });
+    expect(errors).toEqual([]);
     await page.close();
   });
 

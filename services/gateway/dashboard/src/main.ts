@@ -9,6 +9,7 @@ import { AvailabilityGrid } from './grid';
 import { Inbox } from './notifications';
 import { type OrderRow, RecentOrders } from './orders';
 import { signInView } from './sign-in';
+import { WebhookPanel } from './webhooks';
 
 const root = document.getElementById('app')!;
 
@@ -37,6 +38,7 @@ async function showDashboard(who: SignedIn) {
   const live = el('span', { class: 'live connecting', id: 'live' }, 'Connecting…');
   const signOut = () => {
     stream?.close();
+    webhooks?.stop();
     forget();
     start();
   };
@@ -70,6 +72,7 @@ async function showDashboard(who: SignedIn) {
   );
 
   let stream: ReturnType<typeof streamEvents> | undefined;
+  let webhooks: WebhookPanel | undefined;
   let sessions: Session[];
   try {
     sessions = (await must(() => client.GET('/v1/sessions', { params: { query: { active: true, limit: 200 } } }))).items;
@@ -160,6 +163,12 @@ async function showDashboard(who: SignedIn) {
     ),
     el('section', { class: 'card' }, el('h2', {}, 'Recent orders'), orders.element),
   );
+  // An API key's endpoints and their deliveries (a user token has no webhooks).
+  webhooks = who.kind === 'apiKey' ? new WebhookPanel(client) : undefined;
+  if (webhooks) {
+    side.append(webhooks.element);
+    void webhooks.start().catch((error) => showStatus(live, 'closed', error));
+  }
   grid.highlight(form.picked);
 
   const loadAll = () => {
