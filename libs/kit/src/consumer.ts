@@ -9,6 +9,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { retryingSetup } from './jetstream-setup';
 import type { Logger } from './logger';
 import { withDeadline } from './rpc';
 import { instruments } from './telemetry';
@@ -87,10 +88,12 @@ export const eventPrefetch = (concurrency: number): number => Math.max(2 * concu
  * are sent without waiting for the server's reply, so they never hold up the next delivery.
  */
 export async function consume(deps: JetStreamDeps, spec: ConsumerSpec, onMessage: (msg: JsMsg) => Promise<void>): Promise<RunningConsumer> {
-  await ensureConsumer(deps.jsm, spec);
+  // Both steps are tried again while JetStream cannot answer yet (a cluster electing its leaders).
+  const what = `consumer ${spec.stream}/${spec.durable}`;
+  await retryingSetup(what, () => ensureConsumer(deps.jsm, spec), deps.log);
   const concurrency = spec.concurrency ?? 16;
   const ackWaitMs = spec.ackWaitMs ?? defaultAckWaitMs;
-  const consumer = await deps.js.consumers.get(spec.stream, spec.durable);
+  const consumer = await retryingSetup(what, () => deps.js.consumers.get(spec.stream, spec.durable), deps.log);
   const messages = await consumer.consume({ max_messages: Math.max(spec.prefetch ?? concurrency, concurrency) });
   const inFlight = new Set<Promise<void>>();
 

@@ -20,6 +20,7 @@ import { consumeDeadLetters, type DeadLetterSubscription } from './dead-letters'
 import { consumeEvents, type EventConsumerOptions } from './event-consumer';
 import { type EventData, EventPublisher, makeEvent } from './events';
 import { startHealthServer, within } from './health';
+import { retryingSetup } from './jetstream-setup';
 import { type JobRunnerOptions, JobScheduler, jobIndexes, runJobs } from './jobs';
 import { createLogger, type Logger } from './logger';
 import { connectMongo, ensureIndexes } from './mongo';
@@ -108,7 +109,7 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
     source: ServiceName,
     options: Omit<EventConsumerOptions, 'stream' | 'filterSubjects'> & { filterSubjects?: string[] },
   ): Promise<void> {
-    await ensureStreamExists(this.jsm, eventStreamConfig(source), this.config.NATS_STREAM_REPLICAS);
+    await ensureStreamExists(this.jsm, eventStreamConfig(source), this.config.NATS_STREAM_REPLICAS, this.log);
     const filterSubjects = options.filterSubjects ?? [eventWildcard(source)];
     this.consumers.push(await consumeEvents(this.jetStreamDeps, { ...options, filterSubjects, stream: eventStream(source) }));
     const redelivered = [redeliverySubject(this.name, options.durable)];
@@ -118,7 +119,7 @@ export class Service<C extends BaseEnv = BaseEnv, N extends ServiceName = Servic
   /** Reads every service's dead letters (the notifications service keeps the platform's inbox of them). */
   async consumeDeadLetters(subscription: DeadLetterSubscription): Promise<void> {
     // The reader of every service's dead letters keeps the stream's configuration (the others only make sure it exists).
-    await ensureStream(this.jsm, deadLetterStreamConfig, this.config.NATS_STREAM_REPLICAS);
+    await ensureStream(this.jsm, deadLetterStreamConfig, this.config.NATS_STREAM_REPLICAS, this.log);
     this.consumers.push(await consumeDeadLetters(this.jetStreamDeps, subscription));
   }
 
@@ -191,13 +192,13 @@ export async function createService<C extends BaseEnv = BaseEnv, N extends Servi
   const log = createLogger(options.name, config.LOG_LEVEL);
   const telemetry = startTelemetry(options.name);
   const nc = await connectNats(config.NATS_URL, options.name, log, { user: config.NATS_USER, pass: config.NATS_PASSWORD });
-  const jsm = await jetstreamManager(nc);
+  const jsm = await retryingSetup('JetStream', () => jetstreamManager(nc), log);
   const js = jetstream(nc);
   const { client, db } = await connectMongo(config.MONGO_URL, config.MONGO_DB ?? options.name);
   await Promise.all([
-    ensureStream(jsm, eventStreamConfig(options.name), config.NATS_STREAM_REPLICAS),
-    ensureStreamExists(jsm, deadLetterStreamConfig, config.NATS_STREAM_REPLICAS),
-    ensureStream(jsm, jobStreamConfig(options.name), config.NATS_STREAM_REPLICAS),
+    ensureStream(jsm, eventStreamConfig(options.name), config.NATS_STREAM_REPLICAS, log),
+    ensureStreamExists(jsm, deadLetterStreamConfig, config.NATS_STREAM_REPLICAS, log),
+    ensureStream(jsm, jobStreamConfig(options.name), config.NATS_STREAM_REPLICAS, log),
     ensureIndexes(db, { ...jobIndexes, ...options.indexes }),
   ]);
   return new Service(options.name, config, log, options.clock ?? systemClock, telemetry, nc, js, jsm, client, db);

@@ -16,14 +16,26 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { retryingSetup } from './jetstream-setup';
+import type { Logger } from './logger';
 
 const DAY = 24 * 60 * 60 * 1000;
 
 /**
  * Creates the stream, or brings an existing one to this config; safe for replicas racing.
- * `replicas` is the service's NATS_STREAM_REPLICAS.
+ * `replicas` is the service's NATS_STREAM_REPLICAS. Tried again while JetStream cannot answer
+ * yet (a cluster electing its leaders): `retryingSetup`.
  */
-export async function ensureStream(jsm: JetStreamManager, stream: Partial<StreamConfig> & { name: string }, replicas = 1): Promise<void> {
+export function ensureStream(
+  jsm: JetStreamManager,
+  stream: Partial<StreamConfig> & { name: string },
+  replicas = 1,
+  log?: Logger,
+): Promise<void> {
+  return retryingSetup(`stream ${stream.name}`, () => createOrUpdate(jsm, stream, replicas), log);
+}
+
+async function createOrUpdate(jsm: JetStreamManager, stream: Partial<StreamConfig> & { name: string }, replicas: number): Promise<void> {
   const config = { ...stream, num_replicas: replicas };
   try {
     await jsm.streams.info(config.name);
@@ -43,12 +55,18 @@ export async function ensureStream(jsm: JetStreamManager, stream: Partial<Stream
 /**
  * Makes sure a stream another service owns exists (creating it as its owner would, if this
  * service starts first), and never changes it: its NATS user may not update another's stream.
+ * Tried again like `ensureStream`.
  */
-export async function ensureStreamExists(
+export function ensureStreamExists(
   jsm: JetStreamManager,
   stream: Partial<StreamConfig> & { name: string },
   replicas = 1,
+  log?: Logger,
 ): Promise<void> {
+  return retryingSetup(`stream ${stream.name}`, () => createIfMissing(jsm, stream, replicas), log);
+}
+
+async function createIfMissing(jsm: JetStreamManager, stream: Partial<StreamConfig> & { name: string }, replicas: number): Promise<void> {
   try {
     await jsm.streams.info(stream.name);
   } catch (error) {

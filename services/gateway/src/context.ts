@@ -43,7 +43,7 @@ export interface Gateway {
  */
 export async function gatewayContext(service: GatewayService, options: GatewayOptions = {}): Promise<Gateway> {
   const { config, db, log } = service;
-  await ensureStream(service.jsm, clientStreamConfig(config.SSE_REPLAY_MINUTES), config.NATS_STREAM_REPLICAS);
+  await ensureStream(service.jsm, clientStreamConfig(config.SSE_REPLAY_MINUTES), config.NATS_STREAM_REPLICAS, log);
   const apiKeys = new ApiKeyStore(service.outboxCollection<ApiKeyDoc>('apiKeys'));
   const deps: GatewayDeps = {
     config,
