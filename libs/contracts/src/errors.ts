@@ -12,6 +12,8 @@ export const errorStatus = {
   capacity_below_booked: 409,
   session_inactive: 409,
   invalid_state: 409,
+  report_not_ready: 409,
+  report_failed: 410,
   idempotency_key_reused: 422,
   unknown_sku: 422,
   answer_too_large: 422,

@@ -50,6 +50,22 @@ export type { OutboxEntry, PrepareEntry } from './outbox';
 export { insertNew, isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';
 export { jsonBytes, PAGE_BYTES, type PageOptions, pageLength, toPage } from './pagination';
 export { every, type PeriodicTask } from './periodic';
+// Reports: files of rows written by durable jobs from a cursor, downloaded in chunks.
+export { type ReportRow, reportFile } from './report-files';
+export {
+  type ReportDoc,
+  type ReportEnv,
+  ReportJobSchema,
+  type ReportLimits,
+  type ReportQuery,
+  type ReportSource,
+  Reports,
+  reportEnv,
+  reportHandlers,
+  reportIndexes,
+  reportJobs,
+  reportLimitsOf,
+} from './reports';
 export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler, withDeadline } from './rpc';
 export { createService, type Service } from './service';
 export { ensureStream } from './streams';

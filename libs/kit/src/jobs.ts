@@ -206,15 +206,21 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
   const inFlight = new Set<Promise<void>>();
   const removing = new Set<Promise<void>>();
   const waiting: { job: JobDoc; found: boolean }[] = [];
+  // Jobs this process runs now: the poll leaves them alone even once they outlast the grace
+  // (a timed run holds no lease), so a long job is never started a second time beside itself.
+  const active = new Set<string>();
   let stopped = false;
 
   /** Runs jobs with at most `concurrency` at once; the rest wait their turn. */
   const start = (job: JobDoc, found = false) => {
     if (stopped) return;
     if (inFlight.size >= concurrency) return void waiting.push({ job, found });
+    if (active.has(job._id)) return;
+    active.add(job._id);
     const done = run(job, found)
       .catch((error) => deps.log.error({ err: error, job: job.id, kind }, 'job runner failed'))
       .finally(() => {
+        active.delete(job._id);
         inFlight.delete(done);
         const next = waiting.shift();
         if (next) start(next.job, next.found);
@@ -319,7 +325,7 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
       .limit(concurrency * 8)
       .toArray()
       .then((due) => {
-        for (const job of due) if (!timers.has(job._id)) start(job, true);
+        for (const job of due) if (!timers.has(job._id) && !active.has(job._id)) start(job, true);
       })
       .catch((error) => deps.log.warn({ err: error, kind }, 'looking for due jobs failed; will retry'));
   }, pollMs);

@@ -1,4 +1,4 @@
-import { baseEnv, importEnv, positiveInt, type Service } from '@allot/kit';
+import { baseEnv, importEnv, positiveInt, reportEnv, type Service } from '@allot/kit';
 import { z } from 'zod';
 
 /** The capacity service's environment. */
@@ -14,6 +14,7 @@ export const capacityEnv = baseEnv.extend({
   /** How long a change may stay half done (a crash) before the sweep finishes it; well past any RPC deadline. */
   REPAIR_AFTER_MS: positiveInt(30_000),
   ...importEnv.shape,
+  ...reportEnv.shape,
 });
 export type CapacityConfig = z.infer<typeof capacityEnv>;
 

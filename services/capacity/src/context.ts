@@ -1,11 +1,13 @@
-import { type Clock, type ImportDoc, Imports, importLimitsOf, type Logger } from '@allot/kit';
+import { type Clock, type ImportDoc, Imports, importLimitsOf, type Logger, type ReportDoc, Reports, reportLimitsOf } from '@allot/kit';
 import type { CapacityConfig, CapacityService } from './config';
 import { bookingRows, capacityRows, sessionRows } from './imports';
-import { importSlice, queueExpiry } from './job-kinds';
+import { importSlice, queueExpiry, reportJob } from './job-kinds';
 import { Ledger } from './ledger';
+import { bookingReport, occupancyReport } from './reports';
 import { type BookingDoc, BookingStore } from './store/bookings';
 import { LimitStore } from './store/limits';
 import { type QueueDoc, type QueueEffects, QueueStore } from './store/queue';
+import { ReportRowStore } from './store/report-rows';
 import { type SessionDoc, SessionStore } from './store/sessions';
 
 /** What the capacity handlers, jobs and tasks work with: settings, time, events and the stores. */
@@ -25,6 +27,8 @@ export interface Capacity {
   requestIds: CapacityService['requestIds'];
   /** Bulk imports of sessions and dates' capacity. */
   imports: Imports;
+  /** Reports of bookings and occupancy. */
+  reports: Reports;
 }
 
 /** The composition root: the stores on the service's database, wired to its outbox and jobs. */
@@ -52,6 +56,7 @@ export function capacityContext(service: CapacityService): Capacity {
     limits: new LimitStore(service.db, service.clock),
     requestIds: service.requestIds,
     imports: null as never,
+    reports: null as never,
   };
   cap.imports = new Imports(
     service.db,
@@ -67,6 +72,18 @@ export function capacityContext(service: CapacityService): Capacity {
         dueAt: service.clock.now(),
         payload: slice,
       }),
+  );
+  const rows = new ReportRowStore(service.db);
+  cap.reports = new Reports(
+    service.db,
+    service.outboxCollection<ReportDoc>('reports'),
+    (tenantId, update) => service.event(tenantId, 'report.updated', update),
+    service.clock,
+    'capacity',
+    { bookings: bookingReport(rows), occupancy: occupancyReport(rows) },
+    () => reportLimitsOf(service.config),
+    (tenantId, reportId) =>
+      service.jobs.schedule(reportJob, { id: reportId, tenantId, dueAt: service.clock.now(), payload: { tenantId, reportId } }),
   );
   return cap;
 }

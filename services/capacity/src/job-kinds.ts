@@ -1,4 +1,4 @@
-import { defineJob, ImportSliceSchema } from '@allot/kit';
+import { defineJob, ImportSliceSchema, ReportJobSchema } from '@allot/kit';
 import { z } from 'zod';
 
 /** A held booking (or a held waitlist offer) that was not confirmed in time. */
@@ -9,3 +9,6 @@ export const queueExpiry = defineJob('queue-expiry', z.object({ tenantId: z.stri
 
 /** One run of a bulk import: it works through the file from a row on, and hands the rest to the next run. */
 export const importSlice = defineJob('import-slice', ImportSliceSchema);
+
+/** Writes a report's file (docs/api.md, Reports). */
+export const reportJob = defineJob('report', ReportJobSchema);

@@ -1,5 +1,5 @@
 import { capacityRpc } from '@allot/contracts';
-import { defineService, every, importIndexes } from '@allot/kit';
+import { defineService, every, importIndexes, reportIndexes, reportJobs } from '@allot/kit';
 import { capacityEnv } from './config';
 import { capacityContext } from './context';
 import { bookingHandlers } from './handlers/bookings';
@@ -7,7 +7,9 @@ import { importOperations } from './handlers/imports';
 import { insightHandlers } from './handlers/insights';
 import { queueHandlers } from './handlers/queue';
 import { readModelHandlers } from './handlers/read-model';
+import { reportOperations } from './handlers/reports';
 import { sessionHandlers } from './handlers/sessions';
+import { reportJob } from './job-kinds';
 import { expiryJobs } from './jobs/expiries';
 import { importJobs } from './jobs/imports';
 import { queueSweep } from './jobs/queue-sweep';
@@ -20,7 +22,14 @@ import { slotIndexes } from './store/slots';
 export const capacityService = defineService({
   name: 'capacity',
   env: capacityEnv,
-  indexes: { sessions: sessionIndexes, slots: slotIndexes, bookings: bookingIndexes, queue: queueIndexes, ...importIndexes },
+  indexes: {
+    sessions: sessionIndexes,
+    slots: slotIndexes,
+    bookings: bookingIndexes,
+    queue: queueIndexes,
+    ...importIndexes,
+    ...reportIndexes,
+  },
   rpc: capacityRpc,
   context: capacityContext,
   handlers: (cap) => ({
@@ -30,9 +39,14 @@ export const capacityService = defineService({
     ...insightHandlers(cap),
     ...readModelHandlers(cap),
     ...importOperations(cap),
+    ...reportOperations(cap),
   }),
-  jobs: (cap) => [...expiryJobs(cap), importJobs(cap.imports)],
-  tasks: (cap) => [queueSweep(cap), every(3_600_000, 'import-purge', () => cap.imports.purge())],
+  jobs: (cap) => [...expiryJobs(cap), importJobs(cap.imports), reportJobs(reportJob, cap.reports)],
+  tasks: (cap) => [
+    queueSweep(cap),
+    every(3_600_000, 'import-purge', () => cap.imports.purge()),
+    every(60_000, 'report-purge', () => cap.reports.purge()),
+  ],
 });
 
 /** Starts the capacity service with this environment (tests; `main.ts` runs it as a process). */

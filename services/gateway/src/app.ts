@@ -22,6 +22,7 @@ import { inventoryRoutes } from './routes/inventory';
 import { limitsRoutes } from './routes/limits';
 import { meRoutes } from './routes/me';
 import { notificationRoutes } from './routes/notifications';
+import { reportRoutes } from './routes/reports';
 import { streamRoutes } from './routes/stream';
 import { tenantRoutes } from './routes/tenants';
 import { userTokenRoutes } from './routes/user-tokens';
@@ -86,6 +87,7 @@ export function createApp(deps: GatewayDeps) {
     notificationRoutes,
     limitsRoutes,
     importRoutes,
+    reportRoutes,
     webhookEndpointRoutes,
   ])
     app.route('/v1', routes(deps));

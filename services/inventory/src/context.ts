@@ -1,10 +1,13 @@
 import type { OrderLimits } from '@allot/contracts';
-import { type Clock, type Logger, TenantLimits } from '@allot/kit';
+import { type Clock, type Logger, type ReportDoc, Reports, reportLimitsOf, TenantLimits } from '@allot/kit';
 import type { InventoryConfig, InventoryService } from './config';
 import { defaultOrderLimits } from './domain/limits';
+import { reportJob } from './job-kinds';
 import { StockLedger } from './ledger';
+import { movementReport, orderReport, valuationReport } from './reports';
 import { type MovementDoc, MovementStore } from './store/movements';
 import { type OrderDoc, OrderStore } from './store/orders';
+import { ReportRowStore } from './store/report-rows';
 import { SupplierClient } from './supplier-client';
 
 /** What the inventory handlers and jobs work with: settings, time, events, the stores and the supplier. */
@@ -21,12 +24,15 @@ export interface Inventory {
   orders: OrderStore;
   movements: MovementStore;
   supplier: SupplierClient;
+  /** Reports of orders, stock movements and stock valuation. */
+  reports: Reports;
 }
 
 /** The composition root: the stores on the service's database, wired to its outbox and jobs. */
 export function inventoryContext(service: InventoryService): Inventory {
   const orders = new OrderStore(service.outboxCollection<OrderDoc>('orders'));
   const movements = new MovementStore(service.db.collection<MovementDoc>('movements'));
+  const rows = new ReportRowStore(service.db);
   return {
     config: service.config,
     clock: service.clock,
@@ -39,5 +45,20 @@ export function inventoryContext(service: InventoryService): Inventory {
     orders,
     movements,
     supplier: new SupplierClient(service.config.SUPPLIER_URL, service.config.SUPPLIER_TIMEOUT_MS),
+    reports: new Reports(
+      service.db,
+      service.outboxCollection<ReportDoc>('reports'),
+      (tenantId, update) => service.event(tenantId, 'report.updated', update),
+      service.clock,
+      'inventory',
+      {
+        orders: orderReport(rows),
+        'stock-movements': movementReport(rows),
+        'stock-valuation': valuationReport(rows, () => service.clock.now()),
+      },
+      () => reportLimitsOf(service.config),
+      (tenantId, reportId) =>
+        service.jobs.schedule(reportJob, { id: reportId, tenantId, dueAt: service.clock.now(), payload: { tenantId, reportId } }),
+    ),
   };
 }

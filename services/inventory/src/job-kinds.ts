@@ -1,4 +1,4 @@
-import { defineJob } from '@allot/kit';
+import { defineJob, ReportJobSchema } from '@allot/kit';
 import { z } from 'zod';
 
 /** Asks the supplier to reserve an order the stock could not serve. */
@@ -6,3 +6,6 @@ export const supplierReserve = defineJob('supplier-reserve', z.object({ orderId:
 
 /** Checks an accepted supplier reservation (the `check`-th time). */
 export const supplierCheck = defineJob('supplier-check', z.object({ orderId: z.string(), check: z.number().int().min(1) }));
+
+/** Writes a report's file (docs/api.md, Reports). */
+export const reportJob = defineJob('report', ReportJobSchema);

@@ -9,7 +9,7 @@ import { type Inflight, type SkuDoc, type SkuFigures, SkuStore } from './store/s
 
 export type StockRequest =
   | { kind: 'order'; order: NewOrder; reused: boolean }
-  | { kind: 'restock'; quantity: number; reason: string | null }
+  | { kind: 'restock'; quantity: number; reason: string | null; unitCost?: number | null }
   | { kind: 'adjust'; delta: number; reason: string }
   | { kind: 'settle'; orderId: string; to: 'reserved' | 'failed' | 'cancelled'; reason: string | null; supplierChecks?: number }
   | { kind: 'release'; orderId: string; qty: number };

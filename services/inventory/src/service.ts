@@ -1,9 +1,11 @@
 import { inventoryRpc } from '@allot/contracts';
-import { defineService } from '@allot/kit';
+import { defineService, every, reportIndexes, reportJobs } from '@allot/kit';
 import { inventoryEnv } from './config';
 import { inventoryContext } from './context';
 import { orderHandlers } from './handlers/orders';
+import { reportOperations } from './handlers/reports';
 import { skuHandlers } from './handlers/skus';
+import { reportJob } from './job-kinds';
 import { repairSweep } from './jobs/repair-sweep';
 import { supplierJobs } from './jobs/supplier-jobs';
 import { movementIndexes } from './store/movements';
@@ -14,12 +16,12 @@ import { skuIndexes } from './store/skus';
 export const inventoryService = defineService({
   name: 'inventory',
   env: inventoryEnv,
-  indexes: { skus: skuIndexes, orders: orderIndexes, movements: movementIndexes },
+  indexes: { skus: skuIndexes, orders: orderIndexes, movements: movementIndexes, ...reportIndexes },
   rpc: inventoryRpc,
   context: inventoryContext,
-  handlers: (inv) => ({ ...skuHandlers(inv), ...orderHandlers(inv) }),
-  jobs: supplierJobs,
-  tasks: (inv) => [repairSweep(inv)],
+  handlers: (inv) => ({ ...skuHandlers(inv), ...orderHandlers(inv), ...reportOperations(inv) }),
+  jobs: (inv) => [...supplierJobs(inv), reportJobs(reportJob, inv.reports)],
+  tasks: (inv) => [repairSweep(inv), every(60_000, 'report-purge', () => inv.reports.purge())],
 });
 
 /** Starts the inventory service with this environment (tests; `main.ts` runs it as a process). */

@@ -825,6 +825,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List reports
+         * @description Lists the tenant's reports of every type, newest first (a user token: the reports it asked for). Called with a tenant API key or a user token.
+         */
+        get: operations["listReports"];
+        put?: never;
+        /**
+         * Ask for a report
+         * @description Queues a report of `type` (`bookings`, `occupancy`, `orders`, `stock-movements`, `stock-valuation`) as a file in `format` (`csv`, `ndjson`, `xlsx`), over the days `from`–`to` (both included, UTC); `sessionId` narrows the capacity types, `sku` the inventory ones. Answers 202 with the queued report; it is written in the background (`GET /v1/reports/{id}`, or `report.updated` on the `reports` stream channel), and whoever asked gets a `report_ready` notification. At most 2 reports queued or running per tenant and owning service: 429 `too_many_jobs`. A user token may ask only for `bookings`, and gets its own. Called with a tenant API key or a user token.
+         */
+        post: operations["createReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a report
+         * @description Returns a report: `status` (`queued`, `running` with `percentage`, `ready` with `rows` and `sizeBytes`, `failed` with `error`, `expired` once `expiresAt` has passed). Called with a tenant API key or a user token.
+         */
+        get: operations["getReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a report's file
+         * @description Streams a ready report as an attachment (`text/csv`, `application/x-ndjson` or the XLSX type, with a `Content-Disposition` filename). 409 `report_not_ready` while it is queued or running, 410 `report_failed` if it failed, 404 once it expired. Called with a tenant API key or a user token.
+         */
+        get: operations["downloadReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions": {
         parameters: {
             query?: never;
@@ -4128,6 +4192,7 @@ export interface operations {
                             sku: string;
                             /** @enum {string} */
                             type: "initial" | "reserve" | "release" | "restock" | "adjust";
+                            unitCost?: number | null;
                         }[];
                         nextCursor: string | null;
                     };
@@ -6223,6 +6288,390 @@ export interface operations {
             };
         };
     };
+    listReports: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: date-time */
+                            createdAt: string;
+                            error: string | null;
+                            /** Format: date-time */
+                            expiresAt: string | null;
+                            /** @enum {string} */
+                            format: "csv" | "ndjson" | "xlsx";
+                            from: string | null;
+                            id: string;
+                            percentage: number;
+                            /** Format: date-time */
+                            readyAt: string | null;
+                            rows: number;
+                            sessionId: string | null;
+                            sizeBytes: number | null;
+                            sku: string | null;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "ready" | "failed" | "expired";
+                            to: string | null;
+                            /** @enum {string} */
+                            type: "bookings" | "occupancy" | "orders" | "stock-movements" | "stock-valuation";
+                            userId: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createReport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for the same key and body (24 h) */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    format: "csv" | "ndjson" | "xlsx";
+                    from?: string;
+                    sessionId?: string;
+                    sku?: string;
+                    to?: string;
+                    /** @enum {string} */
+                    type: "bookings" | "occupancy" | "orders" | "stock-movements" | "stock-valuation";
+                };
+            };
+        };
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        createdAt: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        expiresAt: string | null;
+                        /** @enum {string} */
+                        format: "csv" | "ndjson" | "xlsx";
+                        from: string | null;
+                        id: string;
+                        percentage: number;
+                        /** Format: date-time */
+                        readyAt: string | null;
+                        rows: number;
+                        sessionId: string | null;
+                        sizeBytes: number | null;
+                        sku: string | null;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "ready" | "failed" | "expired";
+                        to: string | null;
+                        /** @enum {string} */
+                        type: "bookings" | "occupancy" | "orders" | "stock-movements" | "stock-valuation";
+                        userId: string | null;
+                    };
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (422) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (429) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        createdAt: string;
+                        error: string | null;
+                        /** Format: date-time */
+                        expiresAt: string | null;
+                        /** @enum {string} */
+                        format: "csv" | "ndjson" | "xlsx";
+                        from: string | null;
+                        id: string;
+                        percentage: number;
+                        /** Format: date-time */
+                        readyAt: string | null;
+                        rows: number;
+                        sessionId: string | null;
+                        sizeBytes: number | null;
+                        sku: string | null;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "ready" | "failed" | "expired";
+                        to: string | null;
+                        /** @enum {string} */
+                        type: "bookings" | "occupancy" | "orders" | "stock-movements" | "stock-valuation";
+                        userId: string | null;
+                    };
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    downloadReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/x-ndjson": string;
+                    "text/csv; charset=utf-8": string;
+                };
+            };
+            /** @description Problem (400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (403) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (404) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (409) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (410) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (503) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listSessions: {
         parameters: {
             query?: {
@@ -7371,6 +7820,7 @@ export interface operations {
                 "application/json": {
                     quantity: number;
                     reason?: string;
+                    unitCost?: number;
                 };
             };
         };

@@ -14,6 +14,7 @@ import {
   SlotSnapshot,
 } from './capacity';
 import { importRpc } from './imports';
+import { reportRpc } from './reports';
 
 /** HTTP request bodies and queries of the capacity API (the gateway validates with these, the service again). */
 export const CreateSession = z.strictObject({
@@ -219,6 +220,7 @@ export const capacityRpc = {
     readModelPage({ slots: SlotSnapshot }),
   ),
   ...importRpc,
+  ...reportRpc,
   'readModel.bookings': platformRpc('Bookings in any state (read-model rebuilds)', ReadModelQuery, readModelPage({ booking: Booking })),
 } as const;
 

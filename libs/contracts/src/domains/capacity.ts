@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { event } from '../envelope';
 import { Id, IsoDate, Timestamp, UserId } from '../primitives';
+import { ReportUpdated } from './reports';
 
 export const BookingType = z.enum(['regular', 'private_silver', 'private_gold']);
 export type BookingType = z.infer<typeof BookingType>;
@@ -105,6 +106,7 @@ const sessionChange = z.object({ session: Session, sessionVersion: SessionVersio
 const queueChange = z.object({ entry: QueueEntry });
 
 export const capacityEvents = {
+  'report.updated': event('A report changed status or progressed (docs/api.md, Reports)', ReportUpdated),
   'import.updated': event(
     'A bulk import changed status or progressed (a batch of rows was counted)',
     z.object({

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { Id, Pagination, page } from '../primitives';
 import { platformRpc, rpc } from '../rpc';
-import { Movement, Order, OrderStatus, Sku, SkuCode } from './inventory';
+import { Movement, Order, OrderStatus, Sku, SkuCode, UnitCost } from './inventory';
+import { reportRpc } from './reports';
 
 /** HTTP request bodies and queries of the inventory API (the gateway validates with these, the service again). */
 const Quantity = z.number().int().min(0).max(1_000_000_000);
@@ -14,7 +15,12 @@ export const CreateSku = z.strictObject({
   reorderLevel: Quantity.default(0),
 });
 
-export const Restock = z.strictObject({ quantity: z.number().int().min(1).max(1_000_000_000), reason: Reason.optional() });
+export const Restock = z.strictObject({
+  quantity: z.number().int().min(1).max(1_000_000_000),
+  reason: Reason.optional(),
+  /** What one unit of this delivery cost: the stock valuation report values stock FIFO from these. */
+  unitCost: UnitCost.optional(),
+});
 export const Adjust = z.strictObject({
   delta: z
     .number()
@@ -56,5 +62,6 @@ export const inventoryRpc = {
   'limits.get': rpc("The tenant's limits on orders", z.object({}).strict(), OrderLimits),
   'limits.set': rpc("Change the tenant's limits on orders", UpdateOrderLimits, OrderLimits),
   'supplier.webhook': platformRpc('Apply a supplier status callback (signature already checked)', SupplierWebhook, WebhookReceipt),
+  ...reportRpc,
 };
 export type InventoryRpc = typeof inventoryRpc;

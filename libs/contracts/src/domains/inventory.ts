@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { event } from '../envelope';
 import { Id, Timestamp, UserId } from '../primitives';
+import { ReportUpdated } from './reports';
 
 export const SkuCode = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1..64 of A-Z a-z 0-9 . _ -');
 
@@ -37,6 +38,9 @@ export const Order = z.object({
 });
 export type Order = z.infer<typeof Order>;
 
+/** A unit cost, in the tenant's own currency. */
+export const UnitCost = z.number().min(0).max(1_000_000_000);
+
 export const MovementType = z.enum(['initial', 'reserve', 'release', 'restock', 'adjust']);
 export const Movement = z.object({
   id: Id,
@@ -46,6 +50,8 @@ export const Movement = z.object({
   balanceAfter: z.number().int().min(0),
   orderId: Id.nullable(),
   reason: z.string().nullable(),
+  /** What one unit of a restock (or the initial stock) cost, when it was given: stock is valued FIFO from these. */
+  unitCost: z.number().min(0).nullable().optional(),
   at: Timestamp,
 });
 export type Movement = z.infer<typeof Movement>;
@@ -53,6 +59,7 @@ export type Movement = z.infer<typeof Movement>;
 const orderChange = z.object({ order: Order, reason: z.string().nullable() });
 
 export const inventoryEvents = {
+  'report.updated': event('A report changed status or progressed (docs/api.md, Reports)', ReportUpdated),
   'sku.created': event('A SKU was created with its initial stock', z.object({ sku: Sku })),
   'stock.changed': event('Stock of a SKU moved (one ledger movement)', z.object({ movement: Movement })),
   'stock.low_detected': event(

@@ -26,6 +26,8 @@ const areas = {
   'Dead letters': 'Messages a service gave up on after its retries, kept so an admin can retry or delete them.',
   Imports:
     'Files of rows (CSV or NDJSON) applied in bulk as background jobs: a dry run first if wanted, row errors by line and column, and re-imports that update instead of duplicating.',
+  Reports:
+    'Files of rows (CSV, NDJSON or XLSX) generated in the background from bookings, occupancy, orders and stock, downloadable until they expire.',
   Limits: "The tenant's limits: against hoarding seats and orders, and its quota on bulk sends.",
   Stream: 'Live events as server-sent events, resumable with `Last-Event-ID`.',
 } satisfies Record<string, string>;

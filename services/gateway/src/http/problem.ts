@@ -14,6 +14,8 @@ const titles: Record<ErrorCode, string> = {
   capacity_below_booked: 'Capacity below booked slots',
   session_inactive: 'Session is inactive',
   invalid_state: 'Not allowed in the current state',
+  report_not_ready: 'Report not ready yet',
+  report_failed: 'Report failed',
   idempotency_key_reused: 'Idempotency key reused with another request',
   unknown_sku: 'Unknown SKU',
   answer_too_large: 'Answer too large',

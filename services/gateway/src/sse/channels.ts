@@ -16,7 +16,7 @@ const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const fixed = new Map<string, Channel>(
   [
     { name: 'availability', readableBy: ['apiKey', 'user'], matches: (t: string[]) => t[0] === 'availability' },
-    ...(['bookings', 'orders', 'alerts', 'imports'] as const).map((name) => ({
+    ...(['bookings', 'orders', 'alerts', 'imports', 'reports'] as const).map((name) => ({
       name,
       readableBy: ['apiKey'] as Credential['kind'][],
       matches: (t: string[]) => t[0] === name,

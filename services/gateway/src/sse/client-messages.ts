@@ -8,7 +8,8 @@ import { type MsgHdrs, nanos, headers as natsHeaders } from '@nats-io/transport-
  * and a reconnecting client gets exactly what it missed. The stream sequence is the SSE id.
  *
  * Subjects: `client.<tenantId>.availability.<sessionId>.<date>`, `client.<tenantId>.bookings`,
- * `client.<tenantId>.orders`, `client.<tenantId>.alerts`, `client.<tenantId>.user.<userKey>`.
+ * `client.<tenantId>.orders`, `client.<tenantId>.alerts`, `client.<tenantId>.imports`,
+ * `client.<tenantId>.reports`, `client.<tenantId>.user.<userKey>`.
  */
 export const CLIENT_STREAM = 'CLIENT';
 
@@ -57,6 +58,7 @@ const subjects = {
   orders: (t: string) => `client.${t}.orders`,
   alerts: (t: string) => `client.${t}.alerts`,
   imports: (t: string) => `client.${t}.imports`,
+  reports: (t: string) => `client.${t}.reports`,
   user: (t: string, userId: string) => `client.${t}.user.${userKey(userId)}`,
 };
 
@@ -103,6 +105,10 @@ export function clientMessagesFor(source: DomainServiceName, envelope: EventEnve
         case 'import.updated':
           out.push({ subject: subjects.imports(t), event: 'import.updated', data: event.data });
           break;
+        case 'report.updated':
+          out.push({ subject: subjects.reports(t), event: 'report.updated', data: event.data });
+          toUser(event.data.userId, 'report.updated', event.data);
+          break;
       }
       break;
     }
@@ -119,6 +125,10 @@ export function clientMessagesFor(source: DomainServiceName, envelope: EventEnve
     }
     case 'inventory': {
       const event = parseCatalogEvent(source, envelope);
+      if (event?.type === 'report.updated') {
+        out.push({ subject: subjects.reports(t), event: 'report.updated', data: event.data });
+        toUser(event.data.userId, 'report.updated', event.data);
+      }
       if (event && 'order' in event.data) {
         const { order, reason } = event.data;
         const payload = { id: order.id, sku: order.sku, qty: order.qty, status: order.status, reason };

@@ -25,12 +25,14 @@ export interface DecidedMovement {
   orderId: string | null;
   reason: string | null;
   seq: number;
+  /** A restock's unit cost, when it was given (stock is valued FIFO from these). */
+  unitCost?: number | null;
 }
 
 export type StockChange =
   /** A new order: reserved from stock if it fits, else it waits (and asks the supplier). */
   | { kind: 'order'; order: Waiting }
-  | { kind: 'restock'; quantity: number; reason: string | null }
+  | { kind: 'restock'; quantity: number; reason: string | null; unitCost?: number | null }
   | { kind: 'adjust'; delta: number; reason: string }
   /** A waiting order's end, from its supplier or a cancel: `reserved` means the supplier delivered it. */
   | { kind: 'settle'; orderId: string; to: 'reserved' | 'failed' | 'cancelled' }
@@ -66,17 +68,18 @@ export function decideBatch(start: Figures, changes: StockChange[], newId: () =>
 function decide(f: Figures, change: StockChange, newId: () => string): Decision {
   const moved: DecidedMovement[] = [];
   const orders: OrderOutcome[] = [];
-  const move = (type: MovementType, quantity: number, orderId: string | null, reason: string | null, id?: string) => {
+  const move = (type: MovementType, quantity: number, orderId: string | null, reason: string | null, unitCost?: number | null) => {
     f.quantity += quantity;
     f.seq += 1;
     moved.push({
-      id: id ?? (orderId ? orderMovementId(orderId, type) : newId()),
+      id: orderId ? orderMovementId(orderId, type) : newId(),
       type,
       quantity,
       balanceAfter: f.quantity,
       orderId,
       reason,
       seq: f.seq,
+      ...(unitCost != null ? { unitCost } : {}),
     });
   };
   const serveWaiting = () => {
@@ -100,7 +103,7 @@ function decide(f: Figures, change: StockChange, newId: () => string): Decision 
       break;
     }
     case 'restock':
-      move('restock', change.quantity, null, change.reason);
+      move('restock', change.quantity, null, change.reason, change.unitCost);
       serveWaiting();
       break;
     case 'adjust':

@@ -15,8 +15,8 @@ export const skuHandlers = (inv: Inventory) =>
       return { items, nextCursor: docs.length > limit ? (items.at(-1)?.sku ?? null) : null };
     },
     'sku.get': ({ sku }, { tenantId }) => getSku(inv, tenantId, sku),
-    'sku.restock': ({ sku, quantity, reason }, { tenantId }) =>
-      changeStock(inv, tenantId, sku, { kind: 'restock', quantity, reason: reason ?? null }),
+    'sku.restock': ({ sku, quantity, reason, unitCost }, { tenantId }) =>
+      changeStock(inv, tenantId, sku, { kind: 'restock', quantity, reason: reason ?? null, unitCost: unitCost ?? null }),
     'sku.adjust': ({ sku, delta, reason }, { tenantId }) => changeStock(inv, tenantId, sku, { kind: 'adjust', delta, reason }),
     'movement.list': async ({ sku, limit, cursor }, { tenantId }) => {
       await getSku(inv, tenantId, sku); // another tenant's SKU is 404

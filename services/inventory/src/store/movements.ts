@@ -13,7 +13,7 @@ export interface MovementDoc extends Omit<DecidedMovement, 'id'> {
 
 export const movementIndexes: IndexDescription[] = [{ key: { tenantId: 1, sku: 1, seq: 1 } }];
 
-export const toMovement = ({ _id, sku, type, quantity, balanceAfter, orderId, reason, at }: MovementDoc): Movement => ({
+export const toMovement = ({ _id, sku, type, quantity, balanceAfter, orderId, reason, unitCost, at }: MovementDoc): Movement => ({
   id: _id,
   sku,
   type,
@@ -21,6 +21,7 @@ export const toMovement = ({ _id, sku, type, quantity, balanceAfter, orderId, re
   balanceAfter,
   orderId,
   reason,
+  ...(unitCost != null ? { unitCost } : {}),
   at,
 });
 

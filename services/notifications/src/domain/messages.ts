@@ -2,7 +2,7 @@
  * What each event tells whom (the table of the service's README.md): pure functions from a parsed event to the notifications
  * it gives rise to (recipient, type and text). No I/O; the consumers store what these return.
  */
-import type { Actor, CatalogEvent, Notification } from '@allot/contracts';
+import type { Actor, CatalogEvent, Notification, ReportUpdated } from '@allot/contracts';
 
 /** A notification before it is stored (no id, no timestamps). */
 export type Draft = Pick<Notification, 'recipient' | 'type' | 'title' | 'message' | 'severity' | 'data'>;
@@ -87,6 +87,8 @@ export function capacityNotifications(event: CatalogEvent<'capacity'>): Draft[] 
         },
       ];
     }
+    case 'report.updated':
+      return reportNotifications(event.data);
     default:
       return [];
   }
@@ -124,9 +126,26 @@ export function inventoryNotifications(event: CatalogEvent<'inventory'>): Draft[
         },
       ];
     }
+    case 'report.updated':
+      return reportNotifications(event.data);
     default:
       return [];
   }
+}
+
+/** A report is ready: whoever asked is told (the user, or the admins feed for an API key), once. */
+export function reportNotifications(report: ReportUpdated): Draft[] {
+  if (report.status !== 'ready') return [];
+  return [
+    {
+      recipient: report.userId ? userRecipient(report.userId) : admins,
+      type: 'report_ready',
+      title: `Your ${report.type} report is ready`,
+      message: `The ${report.format.toUpperCase()} file (${report.rows === 1 ? '1 row' : `${report.rows} rows`}) can be downloaded until ${report.expiresAt}.`,
+      severity: 'info',
+      data: { reportId: report.id, type: report.type, format: report.format, rows: report.rows, expiresAt: report.expiresAt },
+    },
+  ];
 }
 
 /** An endpoint the platform disabled: the admins are told why and what to do. */

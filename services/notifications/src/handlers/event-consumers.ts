@@ -27,9 +27,9 @@ export const eventConsumers = (ntf: Notifications): EventSubscription[] => [
   notifyingConsumer(
     ntf,
     'capacity',
-    ['queue.promoted', 'queue.expired', 'booking.confirmed', 'booking.cancelled', 'alert.raised'],
+    ['queue.promoted', 'queue.expired', 'booking.confirmed', 'booking.cancelled', 'alert.raised', 'report.updated'],
     capacityNotifications,
   ),
-  notifyingConsumer(ntf, 'inventory', ['order.reserved', 'order.failed', 'stock.low_detected'], inventoryNotifications),
+  notifyingConsumer(ntf, 'inventory', ['order.reserved', 'order.failed', 'stock.low_detected', 'report.updated'], inventoryNotifications),
   notifyingConsumer(ntf, 'webhooks', ['endpoint.disabled'], webhooksNotifications),
 ];
