@@ -87,17 +87,48 @@ function startGuarded(command: string, args: string[], dataDir: string, logFile:
   return spawnGuarded(command, args, { stdio: ['ignore', log, log], env });
 }
 
-/** SIGTERM, then SIGKILL after 5 s; resolves when the child has exited. */
-export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+/**
+ * Stops a guarded child: SIGTERM, then SIGKILL after 5 s — to the guard and to the command it
+ * runs, since a SIGKILLed guard leaves its command running. Resolves once both have exited. A
+ * server that outlived its guard (FerretDB finishing its own shutdown, slowly, on a busy machine)
+ * kept serving the connections it had while `restart` started another on the same port and
+ * files: two processes wrote one database, each serialising only its own writes.
+ */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const command = guardedPid(child);
+  await new Promise<void>((resolve) => {
+    const kill = setTimeout(() => {
+      if (command !== undefined) killProcess(command);
+      child.kill('SIGKILL');
+    }, 5000);
     child.once('exit', () => {
       clearTimeout(kill);
       resolve();
     });
     child.kill('SIGTERM');
   });
+  while (command !== undefined && running(command)) {
+    killProcess(command);
+    await sleep(20);
+  }
+}
+
+/** SIGKILL to a process that may have exited meanwhile. */
+function killProcess(pid: number) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+}
+
+/** Whether a process runs: alive and not a zombie (one whose guard died is nobody's to reap). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 interface ServerSpec {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -58,4 +58,28 @@ describe('local infrastructure', () => {
     await nats.stop();
     expect(existsSync(nats.dataDir)).toBe(false);
   });
+
+  it('infra - a server that does not stop when asked is killed before its restart: one server runs on its data', async () => {
+    const nats = await startNats();
+    // nats-server processes on its data (not the guard, whose command line names it too).
+    const servers = () =>
+      execSync('ps -eo pid=,comm=,args=')
+        .toString()
+        .split('\n')
+        .filter((line) => / nats-server /.test(line) && line.includes(`-sd ${nats.dataDir}`))
+        .map((line) => line.trim().split(/\s+/)[0]);
+    const [first] = servers();
+    // Paused, it cannot act on SIGTERM: as a server busy finishing its own shutdown, only slower.
+    nats.signal('SIGSTOP');
+    await nats.restart();
+    // The paused one is gone (at most a zombie, which ps lists without its arguments); the new one runs alone.
+    const after = servers();
+    expect(after).toHaveLength(1);
+    expect(after).not.toContain(first);
+    const nc = await connect({ servers: nats.url });
+    await nc.flush();
+    await nc.close();
+    await nats.stop();
+    expect(servers()).toEqual([]);
+  }, 30_000);
 });
