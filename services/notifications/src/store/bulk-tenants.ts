@@ -84,14 +84,25 @@ export class BulkTenantStore {
 
   /**
    * Atomically takes the turn of the tenant with queued sends that waited longest, for `leaseMs`
-   * (a worker that dies mid-turn gives it up when that runs out).
+   * (a worker that dies mid-turn gives it up when that runs out). A read finds that tenant first
+   * and only then the guarded update takes it: every replica asks several times a second, and
+   * an update that finds nothing still waits its turn among the database's writes (on FerretDB,
+   * behind every notification being stored) — a read does not.
    */
-  claim(now: Date, leaseMs: number): Promise<BulkTenantDoc | null> {
-    return this.docs.findOneAndUpdate(
-      { queuedSends: { $gt: 0 }, turnAt: { $lte: now.toISOString() } },
-      { $set: { turnAt: new Date(now.getTime() + leaseMs).toISOString() } },
-      { sort: { turnAt: 1 }, returnDocument: 'after' },
-    );
+  async claim(now: Date, leaseMs: number): Promise<BulkTenantDoc | null> {
+    const due = { queuedSends: { $gt: 0 }, turnAt: { $lte: now.toISOString() } };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const next = await this.docs.findOne(due, { sort: { turnAt: 1 }, projection: { _id: 1 } });
+      if (!next) return null;
+      const claimed = await this.docs.findOneAndUpdate(
+        { _id: next._id, ...due },
+        { $set: { turnAt: new Date(now.getTime() + leaseMs).toISOString() } },
+        { returnDocument: 'after' },
+      );
+      // Another worker took that turn between the read and the update: look again.
+      if (claimed) return claimed;
+    }
+    return null;
   }
 
   /** Ends a turn: the tenant's next one comes at `at` — after every tenant already waiting when that is now. */
