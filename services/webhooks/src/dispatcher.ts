@@ -1,5 +1,6 @@
+import { setMaxListeners } from 'node:events';
 import type { DeliveryAttempt } from '@allot/contracts';
-import type { Clock, Logger } from '@allot/kit';
+import { type Clock, type Logger, newId } from '@allot/kit';
 import type { FairSlots } from './domain/fair-slots';
 import { outcomeOf, retryDelayMs } from './domain/retry';
 import type { PostResult } from './http-post';
@@ -33,8 +34,12 @@ export interface DispatcherDeps {
 }
 
 interface EndpointQueue {
+  /** Deliveries this process stored already leased to itself (`reserve`), waiting for a slot. */
+  ready: { doc: DeliveryDoc; lease: Date }[];
   /** Deliveries with an attempt in flight. */
   inFlight: Set<string>;
+  /** Due deliveries may wait in the database (a retry's time, a resend, the poll, an overflow): look there. */
+  stored: boolean;
   filling: boolean;
   /** Woken while filling: look again when done. */
   again: boolean;
@@ -44,6 +49,8 @@ interface EndpointQueue {
 const TIMER_HORIZON_MS = 10 * 60_000;
 /** A lease outlives its attempt (bounded by the timeout) with room to spare: only a crashed process's lease runs out. */
 const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
+/** Leased deliveries an endpoint's queue holds in memory, per slot of it. */
+const READY_PER_SLOT = 32;
 
 /**
  * Delivers due deliveries, endpoint by endpoint (the service's README.md, Delivery). Each
@@ -52,6 +59,12 @@ const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 5000;
  * tenants fairly (`FairSlots`). A delivery is claimed with a lease before its attempt and
  * settled after it; a process that dies mid-attempt leaves a lease that runs out, and the
  * delivery is attempted again (at least once; the receiver dedupes by `webhook-id`).
+ *
+ * New deliveries skip the claim: the fan-out stores them already leased to this process
+ * (`reserve`) and hands them over (`enqueue`), so a delivery costs two writes, its insert and its
+ * settle. An endpoint holds at most `READY_PER_SLOT` of those per slot; beyond that (a slow
+ * endpoint) new ones are stored unleased and wait in the database, and a held one whose lease
+ * would not outlast its attempt is left to run out and be claimed again.
  */
 export class Dispatcher {
   private readonly queues = new Map<string, EndpointQueue>();
@@ -59,17 +72,56 @@ export class Dispatcher {
   private readonly attempts = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
   private poll: NodeJS.Timeout | undefined;
+  /** The poll's look in the database, while it runs (one at a time; awaited by `stop`). */
+  private polling: Promise<void> | undefined;
+  /** Names this process's claims (`DeliveryStore.claim`). */
+  private readonly mark = newId('dsp');
+  private claims = 0;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    // Every attempt in flight listens for the stop.
+    setMaxListeners(0, this.stopping.signal);
+  }
 
-  /** Looks for due deliveries of an endpoint now (a new event, a resend, a retry's time). */
-  wake(endpointId: string): void {
+  /**
+   * The lease a new delivery of this endpoint should be stored with, to be handed over with
+   * `enqueue`; null when the endpoint's queue holds enough already (store it unleased).
+   */
+  reserve(endpointId: string): Date | null {
+    if (this.stopping.signal.aborted) return null;
+    const queue = this.queues.get(endpointId);
+    const held = queue ? queue.ready.length + queue.inFlight.size : 0;
+    if (held >= READY_PER_SLOT * this.deps.settings.endpointConcurrency) return null;
+    return new Date(this.deps.clock.now().getTime() + leaseMs(this.deps.settings.timeoutMs));
+  }
+
+  /** Takes over a delivery stored with a lease from `reserve`. */
+  enqueue(endpointId: string, doc: DeliveryDoc, lease: Date): void {
     if (this.stopping.signal.aborted) return;
+    this.queueOf(endpointId).ready.push({ doc, lease });
+    this.pump(endpointId);
+  }
+
+  private queueOf(endpointId: string): EndpointQueue {
     let queue = this.queues.get(endpointId);
     if (!queue) {
-      queue = { inFlight: new Set(), filling: false, again: false };
+      queue = { ready: [], inFlight: new Set(), stored: false, filling: false, again: false };
       this.queues.set(endpointId, queue);
     }
+    return queue;
+  }
+
+  /** Looks for due deliveries of an endpoint in the database now (a resend, a retry's time, the poll). */
+  wake(endpointId: string): void {
+    if (this.stopping.signal.aborted) return;
+    this.queueOf(endpointId).stored = true;
+    this.pump(endpointId);
+  }
+
+  /** Starts what the endpoint's queue has room for: held deliveries, then stored ones if `stored` says so. */
+  private pump(endpointId: string): void {
+    if (this.stopping.signal.aborted) return;
+    const queue = this.queueOf(endpointId);
     if (queue.filling) {
       queue.again = true;
       return;
@@ -100,12 +152,15 @@ export class Dispatcher {
   /** Starts looking for due deliveries every `pollMs` (retries far ahead, another process's leftovers). */
   start(): void {
     this.poll = setInterval(() => {
-      this.deps.deliveries
+      this.polling ??= this.deps.deliveries
         .endpointsWithDue(this.deps.clock.now())
         .then((ids) => {
           for (const id of ids) this.wake(id);
         })
-        .catch((error) => this.deps.log.warn({ err: error }, 'looking for due deliveries failed; will retry'));
+        .catch((error) => this.deps.log.warn({ err: error }, 'looking for due deliveries failed; will retry'))
+        .finally(() => {
+          this.polling = undefined;
+        });
     }, this.deps.settings.pollMs);
     this.poll.unref();
   }
@@ -124,50 +179,75 @@ export class Dispatcher {
     if (this.poll) clearInterval(this.poll);
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    await Promise.allSettled([...this.attempts]);
+    await Promise.allSettled([...this.attempts, this.polling]);
     this.deps.close();
   }
 
   private async fill(endpointId: string, queue: EndpointQueue): Promise<void> {
-    const { deliveries, clock, settings, slots } = this.deps;
+    const { deliveries, clock, settings } = this.deps;
     queue.filling = true;
     try {
       do {
         queue.again = false;
-        const free = settings.endpointConcurrency - queue.inFlight.size;
-        if (free <= 0) break;
+        if (settings.endpointConcurrency - queue.inFlight.size <= 0) break;
         const endpoint = await this.deps.endpoint(endpointId);
-        if (!endpoint?.enabled) break;
-        const due = await deliveries.due(endpointId, clock.now(), free, [...queue.inFlight]);
-        for (const delivery of due) {
-          const release = await slots.acquire(endpoint.tenantId);
-          if (this.stopping.signal.aborted) {
-            release();
-            return;
-          }
-          const now = clock.now();
-          const lease = new Date(now.getTime() + leaseMs(settings.timeoutMs));
-          if (!(await deliveries.claim(delivery, now, lease))) {
-            release();
-            continue;
-          }
-          queue.inFlight.add(delivery._id);
-          const attempt = this.attempt(endpoint, delivery, lease)
-            .catch((error) => this.deps.log.error({ err: error, endpointId, messageId: delivery.messageId }, 'attempt failed to settle'))
-            .finally(() => {
-              release();
-              queue.inFlight.delete(delivery._id);
-              this.attempts.delete(attempt);
-              this.wake(endpointId);
-            });
-          this.attempts.add(attempt);
+        if (!endpoint?.enabled) {
+          queue.ready.length = 0; // their leases run out; the deliveries wait in the database
+          break;
         }
-        if (due.length === free) queue.again = true; // there may be more
-      } while (queue.again && !this.stopping.signal.aborted);
+        // First what this process stored leased to itself, then what is due in the database.
+        while (queue.ready.length && queue.inFlight.size < settings.endpointConcurrency) {
+          const { doc, lease } = queue.ready.shift() as EndpointQueue['ready'][number];
+          if (!(await this.launch(endpoint, queue, doc, lease))) return;
+        }
+        const free = settings.endpointConcurrency - queue.inFlight.size;
+        if (free <= 0 || !queue.stored) break;
+        queue.stored = false;
+        // Claimed together, as many as the queue holds: the ones without a slot wait in `ready`.
+        const room = Math.max(free, READY_PER_SLOT * settings.endpointConcurrency - queue.ready.length - queue.inFlight.size);
+        const due = await deliveries.due(endpointId, clock.now(), room, [...queue.inFlight]);
+        const lease = new Date(clock.now().getTime() + leaseMs(settings.timeoutMs));
+        const claimed = await deliveries.claim(due, clock.now(), lease, `${this.mark}-${++this.claims}`);
+        queue.ready.push(...claimed.map((doc) => ({ doc, lease })));
+        if (due.length === room)
+          queue.stored = queue.again = true; // there may be more
+        else if (claimed.length) queue.again = true; // start what was claimed
+      } while ((queue.again || queue.ready.length) && !this.stopping.signal.aborted);
     } finally {
       queue.filling = false;
-      if (queue.inFlight.size === 0 && !queue.again) this.queues.delete(endpointId);
+      if (queue.inFlight.size === 0 && queue.ready.length === 0 && !queue.again && !queue.stored) this.queues.delete(endpointId);
     }
+  }
+
+  /**
+   * Starts one attempt of a delivery this process holds a lease on, once the tenant has a slot.
+   * False when the dispatcher is stopping.
+   */
+  private async launch(endpoint: EndpointDoc, queue: EndpointQueue, delivery: DeliveryDoc, lease: Date): Promise<boolean> {
+    const { clock, settings, slots } = this.deps;
+    const release = await slots.acquire(endpoint.tenantId);
+    if (this.stopping.signal.aborted) {
+      release();
+      return false;
+    }
+    // A lease that would not outlast the attempt is left to run out (the delivery is claimed again then).
+    if (lease.getTime() - clock.now().getTime() <= settings.timeoutMs + 2000) {
+      release();
+      return true;
+    }
+    queue.inFlight.add(delivery._id);
+    const attempt = this.attempt(endpoint, delivery, lease)
+      .catch((error) =>
+        this.deps.log.error({ err: error, endpointId: endpoint._id, messageId: delivery.messageId }, 'attempt failed to settle'),
+      )
+      .finally(() => {
+        release();
+        queue.inFlight.delete(delivery._id);
+        this.attempts.delete(attempt);
+        this.pump(endpoint._id);
+      });
+    this.attempts.add(attempt);
+    return true;
   }
 
   private async attempt(endpoint: EndpointDoc, delivery: DeliveryDoc, lease: Date): Promise<void> {
@@ -177,7 +257,7 @@ export class Dispatcher {
     const result = await this.deps.post(endpoint.url, headers, delivery.body, this.stopping.signal);
     if (this.stopping.signal.aborted && result.statusCode === null) {
       // Cut short by the stop: no attempt to record; due again for whoever runs next.
-      await deliveries.docs.updateOne({ _id: delivery._id, leaseUntil: lease }, { $set: { leaseUntil: null } });
+      await deliveries.release(delivery, lease);
       return;
     }
     const now = clock.now();

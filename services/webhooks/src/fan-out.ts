@@ -21,7 +21,14 @@ export const fanOut = (wh: Webhooks): EventSubscription[] =>
         const endpoints = (await wh.cache.enabledOf(envelope.tenantId)).filter((e) => wants(e, envelope));
         if (endpoints.length === 0) return;
         const now = wh.clock.now();
-        await wh.deliveries.insert(endpoints.map((endpoint) => deliveryDoc(endpoint, envelope, now)));
-        for (const endpoint of endpoints) wh.dispatcher.wake(endpoint._id);
+        // Leased to this process where its queue has room: handed over without a claim.
+        const leases = endpoints.map((endpoint) => wh.dispatcher.reserve(endpoint._id));
+        const docs = endpoints.map((endpoint, i) => ({ ...deliveryDoc(endpoint, envelope, now), leaseUntil: leases[i] ?? null }));
+        const created = await wh.deliveries.insert(docs);
+        for (const [i, endpoint] of endpoints.entries()) {
+          const lease = leases[i];
+          if (created[i] && lease) wh.dispatcher.enqueue(endpoint._id, docs[i] as (typeof docs)[number], lease);
+          else wh.dispatcher.wake(endpoint._id);
+        }
       },
     }));

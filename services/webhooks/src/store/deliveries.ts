@@ -1,6 +1,6 @@
 import type { DeliveryAttempt, WebhookDelivery } from '@allot/contracts';
-import { insertNew } from '@allot/kit';
-import type { Collection, Db, Filter, IndexDescription } from 'mongodb';
+import { GroupCommit, insertNew } from '@allot/kit';
+import type { AnyBulkWriteOperation, Collection, Db, Filter, IndexDescription } from 'mongodb';
 
 type Status = WebhookDelivery['status'];
 
@@ -22,6 +22,8 @@ export interface DeliveryDoc {
   nextAttemptAt: Date | null;
   /** While an attempt is in flight, until when it is that process's (a crashed process's lease runs out). */
   leaseUntil: Date | null;
+  /** Which claim took it last (`claim`), to tell the deliveries one claim took from those others did. */
+  claim?: string;
   /** Sorts by creation: the list's order and cursor. */
   seq: string;
   createdAt: Date;
@@ -54,14 +56,29 @@ const free = (now: Date): Filter<DeliveryDoc> => ({ $or: [{ leaseUntil: null }, 
 /** The deliveries of every endpoint and the guarded writes that move them through their states. */
 export class DeliveryStore {
   readonly docs: Collection<DeliveryDoc>;
+  /**
+   * Inserts and settles are written together with those that arrive while a batch is written
+   * (one command each): on FerretDB every write command costs a pass over the collection.
+   */
+  private readonly inserts = new GroupCommit<DeliveryDoc, boolean>(async (_key, docs) => {
+    const stored = await insertNew(this.docs, docs);
+    return docs.map((_, i) => !stored.has(i));
+  });
+  private readonly settles = new GroupCommit<AnyBulkWriteOperation<DeliveryDoc>, void>(async (_key, ops) => {
+    await this.docs.bulkWrite(ops, { ordered: false });
+    return ops.map(() => undefined);
+  });
 
   constructor(db: Db) {
     this.docs = db.collection<DeliveryDoc>('deliveries');
   }
 
-  /** Stores new deliveries; those stored before (the same event again) are left as they are. */
-  async insert(docs: DeliveryDoc[]): Promise<void> {
-    await insertNew(this.docs, docs);
+  /**
+   * Stores new deliveries; those stored before (the same event again) are left as they are.
+   * Resolves with whether each one was stored now.
+   */
+  insert(docs: DeliveryDoc[]): Promise<boolean[]> {
+    return Promise.all(docs.map((doc) => this.inserts.submit('insert', doc)));
   }
 
   get(endpointId: string, messageId: string): Promise<DeliveryDoc | null> {
@@ -89,25 +106,36 @@ export class DeliveryStore {
     return (await this.docs.distinct('endpointId', { nextAttemptAt: { $lte: now }, ...free(now) })) as string[];
   }
 
-  /** Takes a delivery for one attempt, until `leaseUntil`; false if another took it or it changed. */
-  async claim(doc: DeliveryDoc, now: Date, leaseUntil: Date): Promise<boolean> {
-    const claimed = await this.docs.updateOne(
-      { _id: doc._id, nextAttemptAt: { $lte: now }, leaseUntil: doc.leaseUntil },
-      { $set: { leaseUntil } },
-    );
-    return claimed.modifiedCount === 1;
+  /**
+   * Takes due deliveries for attempts, until `leaseUntil`, with one write for all of them; returns
+   * those taken (another process may have taken some, or they changed). `mark` names this claim.
+   */
+  async claim(docs: DeliveryDoc[], now: Date, leaseUntil: Date, mark: string): Promise<DeliveryDoc[]> {
+    if (docs.length === 0) return [];
+    const ids = docs.map((d) => d._id);
+    await this.docs.updateMany({ _id: { $in: ids }, nextAttemptAt: { $lte: now }, ...free(now) }, { $set: { leaseUntil, claim: mark } });
+    return this.docs.find({ _id: { $in: ids }, claim: mark }).toArray();
   }
 
-  /** Records an attempt and what follows from it, if the attempt still holds its lease. */
+  /**
+   * Records an attempt and what follows from it, if the attempt still holds its lease (else
+   * another process took the delivery over, and its own attempt records itself).
+   */
   async settle(
     doc: DeliveryDoc,
     lease: Date,
     attempt: DeliveryAttempt,
     next: { status: Status; nextAttemptAt: Date | null; scheduleAttempts: number },
-  ): Promise<boolean> {
+  ): Promise<void> {
     const attempts = [...doc.attempts, attempt].slice(-KEPT_ATTEMPTS);
-    const settled = await this.docs.updateOne({ _id: doc._id, leaseUntil: lease }, { $set: { ...next, attempts, leaseUntil: null } });
-    return settled.modifiedCount === 1;
+    await this.settles.submit('settle', {
+      updateOne: { filter: { _id: doc._id, leaseUntil: lease }, update: { $set: { ...next, attempts, leaseUntil: null } } },
+    });
+  }
+
+  /** Hands a delivery back unattempted (the process is stopping): due again for whoever runs next. */
+  async release(doc: DeliveryDoc, lease: Date): Promise<void> {
+    await this.docs.updateOne({ _id: doc._id, leaseUntil: lease }, { $set: { leaseUntil: null } });
   }
 
   /**

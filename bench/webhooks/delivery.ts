@@ -1,0 +1,203 @@
+/**
+ * Outbound webhooks: how soon an event reaches a local endpoint while another endpoint hangs, and
+ * how many deliveries per second reach fast endpoints compared with a bare `fetch` loop.
+ *
+ * The webhooks service runs as `make dev` runs it (its own process, its own NATS user rights are
+ * not needed here), on this run's nats-server and FerretDB; the endpoints are one HTTP server in
+ * this process (a path per endpoint, each endpoint of a tenant of its own).
+ * (a) Latency: WEBHOOK_BENCH_RATE (500) events/s for BENCH_SECONDS (5), round-robin over
+ *     WEBHOOK_BENCH_ENDPOINTS (50) tenants with one endpoint each; one endpoint hangs throughout
+ *     (its attempts end at the 15 s timeout). Figure: publish → received by the endpoint, p50/p99,
+ *     over the events of the fast endpoints; every one must arrive.
+ * (b) Throughput: WEBHOOK_BENCH_BURST (5000) events published at once to the fast endpoints;
+ *     deliveries/s from the first publish to the last delivery. Peer, in the same run: a bare
+ *     `fetch` loop POSTing as many requests of the same body to the same server with the same
+ *     concurrency (the fast endpoints × WEBHOOK_ENDPOINT_CONCURRENCY).
+ *
+ * Targets (issue 22): (a) p99 < 200 ms with one endpoint hanging; (b) ≥ 0.5 × the fetch loop.
+ * Writes bench/results/webhooks.{json,md}.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { webhooksRpc } from '@allot/contracts';
+import { EventPublisher, makeEvent, newId, RpcClient, systemClock } from '@allot/kit';
+import { freePort, startInfra } from '@allot/local-servers';
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { round, versions, writeResults } from '../gateway/common';
+import { childLogLine, childLogs, sleep, startChild, stopChild, waitReady } from '../lib/children';
+import { machineInfo, summarize } from '../lib/measure';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const rate = Number(process.env.WEBHOOK_BENCH_RATE ?? 500);
+const endpoints = Number(process.env.WEBHOOK_BENCH_ENDPOINTS ?? 50);
+const burst = Number(process.env.WEBHOOK_BENCH_BURST ?? 5000);
+const perEndpoint = 4; // WEBHOOK_ENDPOINT_CONCURRENCY's default
+const targets = { latencyP99Ms: 200, throughputToFetch: 0.5 };
+
+const infra = await startInfra();
+// The endpoints: every path answers 204 at once, except /hang, which never answers.
+const arrivals = new Map<string, number>();
+const receiver = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    if (req.url === '/hang') return;
+    const id = req.headers['webhook-id'];
+    if (typeof id === 'string' && !arrivals.has(id)) arrivals.set(id, performance.now());
+    res.writeHead(204).end();
+  });
+});
+await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+
+const port = await freePort();
+const webhooks = startChild('webhooks', 'services/webhooks/src/main.ts', {
+  NATS_URL: infra.natsUrl,
+  MONGO_URL: infra.mongoUrl,
+  MONGO_DB: `bench_webhooks_${Date.now()}`,
+  PORT: String(port),
+  WEBHOOK_SECRET_KEY: randomBytes(32).toString('hex'),
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  WEBHOOK_TENANT_CONCURRENCY: String(perEndpoint),
+  WEBHOOK_CONCURRENCY: String(perEndpoint * endpoints * 2),
+});
+try {
+  await waitReady(`http://127.0.0.1:${port}/readyz`, [webhooks]);
+  const nc = await connect({ servers: infra.natsUrl });
+  const rpc = new RpcClient(nc);
+  const publisher = new EventPublisher(jetstream(nc), 'inventory');
+  const actor = { kind: 'apiKey' as const, keyId: 'bench' };
+
+  /** A tenant with one endpoint at `path`. */
+  const tenantWithEndpoint = async (path: string) => {
+    const tenantId = newId('t');
+    await rpc.call(
+      'webhooks',
+      'endpoint.create',
+      webhooksRpc['endpoint.create'],
+      { url: `${receiverUrl}${path}` },
+      {
+        tenantId,
+        actor: actor as never,
+      },
+    );
+    return tenantId;
+  };
+  const hanging = await tenantWithEndpoint('/hang');
+  const fast: string[] = [];
+  for (let i = 1; i < endpoints; i++) fast.push(await tenantWithEndpoint(`/fast/${i}`));
+  await sleep(2500); // the fan-out's endpoint cache is 2 s
+
+  const published = new Map<string, number>();
+  const publish = async (tenantId: string, sku: string) => {
+    const event = makeEvent('inventory', tenantId, 'stock.low_detected', { sku, quantity: 1, reorderLevel: 5 }, systemClock);
+    published.set(event.id, performance.now());
+    await publisher.publish(event);
+    return event.id;
+  };
+
+  // (a) A steady rate over every endpoint, one of them hanging.
+  const tenants = [hanging, ...fast];
+  const total = Math.round(rate * seconds);
+  const fastIds: string[] = [];
+  const started = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const tenantId = tenants[i % tenants.length] as string;
+    sends.push(publish(tenantId, `A-${i}`).then((id) => tenantId !== hanging && fastIds.push(id)));
+  }
+  await Promise.all(sends);
+  const deadline = Date.now() + 30_000;
+  while (fastIds.some((id) => !arrivals.has(id)) && Date.now() < deadline) await sleep(50);
+  const latencies = fastIds.flatMap((id) => {
+    const at = arrivals.get(id);
+    return at === undefined ? [] : [at - (published.get(id) as number)];
+  });
+  const latency = summarize(latencies, seconds);
+  const arrived = latencies.length;
+
+  // (b) A burst to the fast endpoints: deliveries per second.
+  const burstIds: string[] = [];
+  const burstStart = performance.now();
+  await Promise.all(
+    Array.from({ length: burst }, (_, i) => publish(fast[i % fast.length] as string, `B-${i}`).then((id) => burstIds.push(id))),
+  );
+  const burstDeadline = Date.now() + 120_000;
+  while (burstIds.some((id) => !arrivals.has(id)) && Date.now() < burstDeadline) await sleep(20);
+  const lastArrival = Math.max(...burstIds.map((id) => arrivals.get(id) ?? Number.NaN));
+  const delivered = burstIds.filter((id) => arrivals.has(id)).length;
+  const deliveriesPerSecond = round(delivered / ((lastArrival - burstStart) / 1000));
+
+  // The peer: a bare fetch loop with the same concurrency, the same body, to the same server.
+  const concurrency = perEndpoint * fast.length;
+  const body = JSON.stringify(
+    makeEvent('inventory', 't_bench', 'stock.low_detected', { sku: 'X', quantity: 1, reorderLevel: 5 }, systemClock),
+  );
+  let next = 0;
+  const fetchStart = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = next++; i < burst; i = next++) {
+        const res = await fetch(`${receiverUrl}/fast/${(worker % fast.length) + 1}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'webhook-id': `peer-${i}` },
+          body,
+        });
+        await res.arrayBuffer();
+      }
+    }),
+  );
+  const fetchPerSecond = round(burst / ((performance.now() - fetchStart) / 1000));
+  await nc.drain();
+  await stopChild(webhooks);
+
+  const ratio = round(deliveriesPerSecond / fetchPerSecond, 3);
+  const logs = childLogs([webhooks]);
+  const verdicts = [
+    `Latency with one endpoint hanging — ${latency.p99Ms < targets.latencyP99Ms && arrived === fastIds.length ? 'MET' : 'NOT MET'}: p99 ${latency.p99Ms} ms (p50 ${latency.p50Ms} ms) from publishing to the endpoint, ${arrived} of ${fastIds.length} arrived; target p99 < ${targets.latencyP99Ms} ms`,
+    `Throughput — ${ratio >= targets.throughputToFetch && delivered === burst ? 'MET' : 'NOT MET'}: ${deliveriesPerSecond} deliveries/s = ${ratio} × a bare fetch loop (${fetchPerSecond}/s, ${concurrency} at once), ${delivered} of ${burst} delivered; target ≥ ${targets.throughputToFetch} ×`,
+  ];
+  const m = machineInfo();
+  const v = versions();
+  const md = [
+    '# Outbound webhooks: latency with a hanging endpoint, throughput against a fetch loop',
+    '',
+    `Measured ${new Date().toISOString()} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform};`,
+    `nats-server ${v.NATS_SERVER_VERSION}, FerretDB ${v.FERRETDB_VERSION}. The webhooks service in its own process; endpoints and load in the benchmark process.`,
+    '',
+    '| what | figure | ratio | target |',
+    '|---|---:|---:|---:|',
+    `| (a) ${rate} events/s for ${seconds} s over ${endpoints} endpoints, one hanging: publish → endpoint | p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms | — | p99 < ${targets.latencyP99Ms} ms |`,
+    `| (b) a burst of ${burst} events to ${fast.length} fast endpoints | ${deliveriesPerSecond} deliveries/s | **${ratio}** | ≥ ${targets.throughputToFetch} |`,
+    `| peer: bare \`fetch\` loop, ${concurrency} at once, ${burst} POSTs | ${fetchPerSecond}/s | 1 | — |`,
+    '',
+    `Service logs: ${childLogLine(logs)}.`,
+    '',
+    '## Verdicts',
+    '',
+    ...verdicts.map((line) => `- **${line}**`),
+    '',
+  ].join('\n');
+  writeResults(
+    'webhooks',
+    {
+      measuredAt: new Date().toISOString(),
+      machine: m,
+      settings: { seconds, rate, endpoints, burst, perEndpoint },
+      latency: { ...latency, arrived, expected: fastIds.length },
+      throughput: { deliveriesPerSecond, delivered, fetchPerSecond, concurrency, ratio },
+      targets,
+      logs,
+    },
+    md,
+  );
+  console.log(md);
+} finally {
+  await stopChild(webhooks).catch(() => {});
+  receiver.closeAllConnections();
+  receiver.close();
+  await infra.stop();
+}
