@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable } from 'node:stream';
 import type { ReportFormat } from '@allot/contracts';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
@@ -15,8 +15,11 @@ export type ReportRow = Record<string, string | number | boolean | null | undefi
 export function reportFile(format: ReportFormat, columns: readonly string[], rows: AsyncIterable<ReportRow>): Readable {
   switch (format) {
     case 'csv':
-      return Readable.from(rows).pipe(
+      // pipeline, not pipe: a failing row source must fail the file, not leave it waiting for more.
+      return pipeline(
+        Readable.from(rows),
         stringify({ header: true, columns: [...columns], cast: { boolean: (v) => String(v) }, record_delimiter: 'unix' }),
+        () => {},
       );
     case 'ndjson':
       return Readable.from(ndjsonLines(columns, rows));
