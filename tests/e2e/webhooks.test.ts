@@ -75,6 +75,14 @@ describe('outbound webhooks', () => {
       expect.objectContaining({ path: 'eventTypes.0' }),
     ]);
     expect((await admin('POST', '/v1/webhooks/endpoints', { url: 'not a url' })).status).toBe(400);
+    // A retry with the same Idempotency-Key answers the same endpoint and secret (the stored answer is sealed).
+    const keyed = { 'idempotency-key': `whk-${created.id}` };
+    const once = await admin('POST', '/v1/webhooks/endpoints', { url: target.url }, keyed);
+    const again = await admin('POST', '/v1/webhooks/endpoints', { url: target.url }, keyed);
+    expect(once.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(once.body);
+    expect(once.body.secret).toMatch(/^whsec_/);
     expect((await admin('DELETE', `/v1/webhooks/endpoints/${created.id}`)).status).toBe(204);
     expect((await admin('GET', `/v1/webhooks/endpoints/${created.id}`)).status).toBe(404);
   });
