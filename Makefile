@@ -72,6 +72,7 @@ bench: bench-baseline
 	node_modules/.bin/tsx bench/availability/availability.ts
 	node_modules/.bin/tsx bench/live/pipeline.ts
 	node_modules/.bin/tsx bench/webhooks/delivery.ts
+	node_modules/.bin/tsx bench/reports/bookings-report.ts
 
 $(PNPM):
 	npm install --prefix .cache/pnpm --no-audit --no-fund --loglevel=error pnpm@$(PNPM_VERSION)
