@@ -189,15 +189,23 @@ describe('outbound webhooks', () => {
     expect((await admin('POST', `/v1/webhooks/endpoints/${endpoint.id}/test`)).status).toBe(409);
   });
 
-  it('isolation - an endpoint that hangs holds only its own slots: a fast one receives every event meanwhile', async () => {
+  it('isolation - an endpoint that hangs holds only its own slots: a fast one of its tenant, and one of another tenant, receive every event meanwhile', async () => {
     const hanging = hook('hang');
     const fast = hook('accept');
+    const elsewhere = hook('accept');
     await createEndpoint({ url: hanging.url, eventTypes: ['session.created'] });
     const quick = await createEndpoint({ url: fast.url, eventTypes: ['session.created'] });
+    const other = stack.as((await stack.newTenant()).key);
+    const theirs = await other('POST', '/v1/webhooks/endpoints', { url: elsewhere.url, eventTypes: ['session.created'] });
+    expect(theirs.status).toBe(201);
     const count = 12;
-    for (let i = 0; i < count; i++) await createSession();
+    for (let i = 0; i < count; i++) {
+      await createSession();
+      expect((await other('POST', '/v1/sessions', { name: `Their tour ${i}`, maxCapacity: 3 })).status).toBe(201);
+    }
     const hits = await received(fast.path, count);
     for (const h of hits) new Webhook(quick.secret).verify(h.body, h.headers);
+    for (const h of await received(elsewhere.path, count)) new Webhook(theirs.body.secret).verify(h.body, h.headers);
     // The hanging one was given its two slots (WEBHOOK_ENDPOINT_CONCURRENCY) and no more, and answered none.
     expect(receiver.received(hanging.path).length).toBeLessThanOrEqual(2);
   });
@@ -245,5 +253,12 @@ describe('outbound webhooks with private addresses refused (the default)', () =>
       expect(res.body.errors, url).toEqual([expect.objectContaining({ path: 'url' })]);
     }
     expect((await admin('GET', '/v1/webhooks/endpoints')).body.items).toEqual([]);
+    // Changing a URL is checked the same way, and the endpoint keeps its URL.
+    const created = await admin('POST', '/v1/webhooks/endpoints', { url: 'https://93.184.215.14/hook' });
+    expect(created.status).toBe(201);
+    const changed = await admin('PATCH', `/v1/webhooks/endpoints/${created.body.id}`, { url: 'https://192.168.0.10/hook' });
+    expect(changed.status).toBe(400);
+    expect(changed.body.code).toBe('invalid_webhook_url');
+    expect((await admin('GET', `/v1/webhooks/endpoints/${created.body.id}`)).body.url).toBe('https://93.184.215.14/hook');
   });
 });
