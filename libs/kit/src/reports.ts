@@ -19,7 +19,7 @@ import { positiveInt } from './config';
 import type { Handlers } from './define-service';
 import { newId } from './ids';
 import type { JobDefinition, JobType } from './jobs';
-import { isDuplicateKey, type OutboxCollection, type OutboxDoc } from './outbox-collection';
+import { insertNew, type OutboxCollection, type OutboxDoc } from './outbox-collection';
 import { toPage } from './pagination';
 import { inChunks, type ReportRow, reportFile } from './report-files';
 import type { RequestIds } from './request-ids';
@@ -138,11 +138,7 @@ export class Reports {
     if (existing) return this.toReport(existing);
     const busy = await this.reports.countDocuments({ tenantId, status: { $in: ['queued', 'running'] } });
     const { maxRunning } = this.limits();
-    if (busy >= maxRunning) {
-      throw new AppError('too_many_jobs', `At most ${maxRunning} reports may be queued or running at once; wait for one to end`, {
-        limit: maxRunning,
-      });
-    }
+    if (busy >= maxRunning) throw tooMany(maxRunning);
     const doc: ReportDoc = {
       _id: id,
       tenantId,
@@ -161,11 +157,17 @@ export class Reports {
       readyAt: null,
       expiresAt: null,
     };
-    try {
-      await this.docs.insert(doc, [this.announce(tenantId, updateOf(doc, this.now()))]);
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error; // a retry racing the first: that one stands
+    // A retry racing the first finds it stored: that one stands.
+    if ((await insertNew(this.reports, [doc])).size > 0) return this.get(tenantId, actor, id);
+    // Counted again once stored: a request that raced past the first count and now finds the
+    // tenant over the limit steps back, so the limit holds however many arrive at once (under
+    // such a race more may step back than needed; none gets past it).
+    const now = await this.reports.countDocuments({ tenantId, status: { $in: ['queued', 'running'] } });
+    if (now > maxRunning) {
+      await this.reports.deleteOne({ _id: id, status: 'queued' });
+      throw tooMany(maxRunning);
     }
+    await this.docs.update({ _id: id }, { $set: { status: 'queued' } }, [this.announce(tenantId, updateOf(doc, this.now()))]);
     // After the insert, so the job finds its report; a crash in between is caught by `purge`.
     await this.schedule(tenantId, id);
     return this.get(tenantId, actor, id);
@@ -348,6 +350,9 @@ export class Reports {
 }
 
 const chunkId = (reportId: string, seq: number) => `${reportId}:${seq}`;
+
+const tooMany = (limit: number) =>
+  new AppError('too_many_jobs', `At most ${limit} reports may be queued or running at once; wait for one to end`, { limit });
 
 /** A ready report past its expiry reads as `expired`, whether or not its file is deleted yet. */
 function statusOf(doc: ReportDoc, now: Date): ReportStatus {

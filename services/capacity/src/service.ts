@@ -15,6 +15,7 @@ import { importJobs } from './jobs/imports';
 import { queueSweep } from './jobs/queue-sweep';
 import { bookingIndexes } from './store/bookings';
 import { queueIndexes } from './store/queue';
+import { reportBookingIndexes } from './store/report-rows';
 import { sessionIndexes } from './store/sessions';
 import { slotIndexes } from './store/slots';
 
@@ -25,7 +26,7 @@ export const capacityService = defineService({
   indexes: {
     sessions: sessionIndexes,
     slots: slotIndexes,
-    bookings: bookingIndexes,
+    bookings: [...bookingIndexes, ...reportBookingIndexes],
     queue: queueIndexes,
     ...importIndexes,
     ...reportIndexes,

@@ -10,13 +10,19 @@ import { repairSweep } from './jobs/repair-sweep';
 import { supplierJobs } from './jobs/supplier-jobs';
 import { movementIndexes } from './store/movements';
 import { orderIndexes } from './store/orders';
+import { reportRowIndexes } from './store/report-rows';
 import { skuIndexes } from './store/skus';
 
 /** The inventory service (its README.md): SKUs, stock ledgers, orders, the supplier workflow, the movements ledger. */
 export const inventoryService = defineService({
   name: 'inventory',
   env: inventoryEnv,
-  indexes: { skus: skuIndexes, orders: orderIndexes, movements: movementIndexes, ...reportIndexes },
+  indexes: {
+    skus: skuIndexes,
+    orders: [...orderIndexes, ...reportRowIndexes.orders],
+    movements: [...movementIndexes, ...reportRowIndexes.movements],
+    ...reportIndexes,
+  },
   rpc: inventoryRpc,
   context: inventoryContext,
   handlers: (inv) => ({ ...skuHandlers(inv), ...orderHandlers(inv), ...reportOperations(inv) }),

@@ -1,8 +1,14 @@
 import type { ReportQuery } from '@allot/kit';
-import type { Db, Filter, FindCursor } from 'mongodb';
+import type { Db, Filter, FindCursor, IndexDescription } from 'mongodb';
 import type { MovementDoc } from './movements';
 import type { OrderDoc } from './orders';
 import type { SkuDoc } from './skus';
+
+/** The orders reports read orders and movements in, served by indexes rather than sorts in memory. */
+export const reportRowIndexes: { orders: IndexDescription[]; movements: IndexDescription[] } = {
+  orders: [{ key: { tenantId: 1, createdAt: 1, _id: 1 } }],
+  movements: [{ key: { tenantId: 1, at: 1, sku: 1, seq: 1 } }],
+};
 
 /** The reads of inventory's reports: cursors over orders, movements and SKUs (rows are streamed, never loaded whole). */
 export class ReportRowStore {
