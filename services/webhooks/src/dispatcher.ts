@@ -95,6 +95,11 @@ export class Dispatcher {
     return new Date(this.deps.clock.now().getTime() + leaseMs(this.deps.settings.timeoutMs));
   }
 
+  /** The claim a delivery stored with a lease from `reserve` carries (so a stop can hand it back). */
+  get heldClaim(): string {
+    return `${this.mark}-held`;
+  }
+
   /** Takes over a delivery stored with a lease from `reserve`. */
   enqueue(endpointId: string, doc: DeliveryDoc, lease: Date): void {
     if (this.stopping.signal.aborted) return;
@@ -172,7 +177,8 @@ export class Dispatcher {
 
   /**
    * Stops: no new attempts; those in flight are cut short and handed back (their deliveries are
-   * due again at once, for whichever process runs next), so stopping never waits on an endpoint.
+   * due again at once, for whichever process runs next), so stopping never waits on an endpoint;
+   * so are the ones held and not attempted yet.
    */
   async stop(): Promise<void> {
     this.stopping.abort();
@@ -180,6 +186,10 @@ export class Dispatcher {
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.attempts, this.polling]);
+    for (const queue of this.queues.values()) queue.ready.length = 0;
+    await this.deps.deliveries
+      .releaseHeld(this.mark, this.deps.clock.now())
+      .catch((error) => this.deps.log.warn({ err: error }, 'handing back held deliveries failed; their leases will run out'));
     this.deps.close();
   }
 

@@ -23,7 +23,10 @@ export const fanOut = (wh: Webhooks): EventSubscription[] =>
         const now = wh.clock.now();
         // Leased to this process where its queue has room: handed over without a claim.
         const leases = endpoints.map((endpoint) => wh.dispatcher.reserve(endpoint._id));
-        const docs = endpoints.map((endpoint, i) => ({ ...deliveryDoc(endpoint, envelope, now), leaseUntil: leases[i] ?? null }));
+        const docs = endpoints.map((endpoint, i) => {
+          const lease = leases[i] ?? null;
+          return { ...deliveryDoc(endpoint, envelope, now), leaseUntil: lease, ...(lease ? { claim: wh.dispatcher.heldClaim } : {}) };
+        });
         const created = await wh.deliveries.insert(docs);
         for (const [i, endpoint] of endpoints.entries()) {
           const lease = leases[i];

@@ -1,6 +1,7 @@
 import { webhooksRpc } from '@allot/contracts';
 import { EventPublisher, makeEvent, newId, RpcClient } from '@allot/kit';
 import { eventually, testEnv, testNats } from '@allot/kit/testing';
+import { MongoClient } from 'mongodb';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhooks } from '../src';
@@ -127,5 +128,42 @@ describe('webhooks delivery', () => {
       return stored.length === 1 && stored;
     });
     expect(events[0]).toMatchObject({ type: 'endpoint.disabled', data: { endpoint: { id: gone.id, disabledReason: 'gone' } } });
+  });
+});
+
+describe('webhooks service stopping', () => {
+  it('hands back what it held: deliveries in flight to a hanging endpoint and those waiting behind them are due again at once', async () => {
+    const hooks = await receiver(() => 'hang');
+    const testing = testEnv({ ...env, WEBHOOK_TIMEOUT_MS: '20000', WEBHOOK_ENDPOINT_CONCURRENCY: '1' });
+    const running = await startWebhooks(testing);
+    const conn = await testNats();
+    const tenantId = newId('t');
+    const rpc = new RpcClient(conn.nc);
+    const context = { tenantId, actor: { kind: 'apiKey', keyId: 'k' } as never };
+    const endpoint = await rpc.call('webhooks', 'endpoint.create', webhooksRpc['endpoint.create'], { url: `${hooks.url}/hang` }, context);
+    const inventory = new EventPublisher(conn.js, 'inventory');
+    for (let i = 0; i < 5; i++)
+      await inventory.publish(
+        makeEvent('inventory', tenantId, 'stock.low_detected', { sku: `S-${i}`, quantity: 1, reorderLevel: 5 }, { now: () => new Date() }),
+      );
+    await eventually(
+      async () =>
+        (await rpc.call('webhooks', 'delivery.list', webhooksRpc['delivery.list'], { id: endpoint.id }, context)).items.length === 5,
+    );
+    await eventually(() => hooks.hits('/hang').length === 1); // one in flight, four held behind it
+    await running.stop();
+
+    const mongo = await new MongoClient(testing.MONGO_URL as string).connect();
+    try {
+      const held = await mongo
+        .db(testing.MONGO_DB)
+        .collection('deliveries')
+        .countDocuments({ endpointId: endpoint.id, leaseUntil: { $gt: new Date() } });
+      expect(held).toBe(0);
+    } finally {
+      await mongo.close();
+      await conn.close();
+      await hooks.close();
+    }
   });
 });

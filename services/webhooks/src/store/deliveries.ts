@@ -133,6 +133,14 @@ export class DeliveryStore {
     });
   }
 
+  /**
+   * Hands back every delivery a stopping process still holds unattempted (its claims are all
+   * named `<mark>-…`), so the next process need not wait for their leases to run out.
+   */
+  async releaseHeld(mark: string, now: Date): Promise<void> {
+    await this.docs.updateMany({ claim: { $regex: `^${mark}-` }, leaseUntil: { $gt: now } }, { $set: { leaseUntil: null } });
+  }
+
   /** Hands a delivery back unattempted (the process is stopping): due again for whoever runs next. */
   async release(doc: DeliveryDoc, lease: Date): Promise<void> {
     await this.docs.updateOne({ _id: doc._id, leaseUntil: lease }, { $set: { leaseUntil: null } });
