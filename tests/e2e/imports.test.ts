@@ -185,6 +185,33 @@ describe('imports through the gateway', () => {
     expect(check.body.availableSlots).toBe(1);
   });
 
+  it('imports - bookings imported while API clients book the same dates: never oversold, each ledger the sum of its bookings', async () => {
+    const { key } = await stack.newTenant();
+    await ended(stack, key, (await upload(stack, key, { type: 'sessions', file: 'externalId,name,maxCapacity\nrush,Rush,30\n' })).body.id);
+    const [session] = await allSessions(stack, key);
+    const dates = [today(3), today(4)];
+    const rows = Array.from({ length: 80 }, (_, i) => `rush-${i},rush,${dates[i % 2]},1`);
+    const res = await upload(stack, key, { type: 'bookings', file: `externalRef,sessionExternalId,date,adults\n${rows.join('\n')}\n` });
+    expect(res.status).toBe(202);
+    const direct = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        stack.as(key)('POST', '/v1/bookings', { sessionId: session.id, date: dates[i % 2], adults: 1, children: 0 }),
+      ),
+    );
+    const done = await ended(stack, key, res.body.id);
+    const booked = direct.filter((r) => r.status === 201).length;
+    expect(direct.every((r) => r.status === 201 || r.body.code === 'capacity_exhausted')).toBe(true);
+    expect(done.created + done.failedRows).toBe(80);
+    // Every seat taken once: 30 a date, by the import or the API, no more.
+    expect(done.created + booked).toBe(60);
+    for (const date of dates) {
+      const check = await stack.as(key)('GET', `/v1/capacity/check?sessionId=${session.id}&date=${date}&slots=1`);
+      expect(check.body.availableSlots).toBe(0);
+      const listed = await stack.as(key)('GET', `/v1/bookings?sessionId=${session.id}&date=${date}&limit=100`);
+      expect(listed.body.items).toHaveLength(30);
+    }
+  });
+
   it('imports - an atomic import with a refused row applies nothing', async () => {
     const { key } = await stack.newTenant();
     const file = 'externalId,name,maxCapacity\nok,Fine,10\nbad,Broken,x\n';
@@ -276,5 +303,32 @@ describe('imports with the capacity service killed mid-import', () => {
     const sessions = await allSessions(stack, key);
     expect(sessions).toHaveLength(total);
     expect(new Set(sessions.map((s) => s.externalId)).size).toBe(total);
+  }, 150_000);
+
+  it('faults - a bookings import killed mid-file takes every seat exactly once after the restart', async () => {
+    const { key } = await stack.newTenant();
+    const sessions = await upload(stack, key, { type: 'sessions', file: 'externalId,name,maxCapacity\nbig,Big,1000\n' });
+    await ended(stack, key, sessions.body.id, 60_000);
+    const total = 300;
+    const dates = [today(5), today(6), today(7)];
+    const rows = Array.from({ length: total }, (_, i) => `bk-${i},big,${dates[i % 3]},1`);
+    const res = await upload(stack, key, { type: 'bookings', file: `externalRef,sessionExternalId,date,adults\n${rows.join('\n')}\n` });
+    expect(res.status).toBe(202);
+    await eventually(async () => {
+      const now = await stack
+        .as(key)('GET', `/v1/imports/${res.body.id}`)
+        .catch(() => undefined);
+      return now?.body?.processedRows > 0;
+    }, 30_000);
+    child?.kill('SIGKILL');
+    child = await startCapacityProcess(stack, env);
+
+    const done = await ended(stack, key, res.body.id, 90_000);
+    expect(done).toMatchObject({ status: 'completed', processedRows: total, created: total, unchanged: 0, failedRows: 0 });
+    const [session] = await allSessions(stack, key);
+    for (const date of dates) {
+      const check = await stack.as(key)('GET', `/v1/capacity/check?sessionId=${session.id}&date=${date}&slots=1`);
+      expect(check.body.availableSlots).toBe(1000 - total / 3);
+    }
   }, 150_000);
 });

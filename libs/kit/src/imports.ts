@@ -42,7 +42,24 @@ export interface ImportRowKind<R = any> {
   /** What a row upserts: rows of one key are applied in file order, the others at once. */
   keyOf(row: R): string;
   classify(tenantId: string, row: R): Promise<RowOutcome>;
-  apply(tenantId: string, row: R, at: { importId: string; line: number }): Promise<void>;
+  /** Applies one row (rows of a key one after the other, others at once); a kind gives this or `applyBatch`. */
+  apply?(tenantId: string, row: R, at: { importId: string; line: number }): Promise<void>;
+  /**
+   * Applies a whole batch at once, for a kind whose rows are cheaper decided together (one
+   * read and one write for many rows). It decides and writes in one step, so no plan is stored
+   * before it: it must answer the same outcomes when the same batch is applied again after a
+   * crash (`retry`: this batch was started before), e.g. by recognising the rows it made itself.
+   * Each answer is the row's outcome, or the `AppError` that refuses it.
+   */
+  applyBatch?(tenantId: string, rows: R[], at: BatchAt): Promise<(RowOutcome | AppError)[]>;
+}
+
+/** Where a batch stands in its import: what `applyBatch` marks its own writes with, and whether it ran before. */
+export interface BatchAt {
+  importId: string;
+  /** `<import>:<phase>:<first row>`: the same batch has the same id in every run. */
+  batchId: string;
+  retry: boolean;
 }
 
 export interface ImportLimits {
@@ -357,8 +374,9 @@ export class Imports {
    */
   private async decide(doc: ImportDoc, kind: ImportRowKind, from: number, rows: FileRow[]): Promise<number> {
     const planId = `${doc._id}:${doc.phase}:${from}`;
-    let plan = await this.plans.findOne({ _id: planId });
     const parsed = rows.map((row) => parseRow(row, kind, doc.mapping));
+    if (doc.phase === 'apply' && kind.applyBatch) return this.count(doc, from, await this.applyBatch(doc, kind, planId, parsed));
+    let plan = await this.plans.findOne({ _id: planId });
     if (!plan) {
       const outcomes = await Promise.all(
         parsed.map(async (p) => (p.ok ? await refusal(p.line, () => kind.classify(doc.tenantId, p.row)) : p.error)),
@@ -385,7 +403,7 @@ export class Imports {
             const p = parsed[i] as Extract<ParsedRow, { ok: true }>;
             const outcome = outcomes[i] as RowOutcome;
             outcomes[i] = await refusal(p.line, async () => {
-              await kind.apply(doc.tenantId, p.row, { importId: doc._id, line: p.line });
+              await kind.apply?.(doc.tenantId, p.row, { importId: doc._id, line: p.line });
               return outcome;
             });
           }
@@ -393,6 +411,27 @@ export class Imports {
       };
       await Promise.all(Array.from({ length: this.limits().applyConcurrency }, worker));
     }
+    return this.count(doc, from, outcomes);
+  }
+
+  /**
+   * A batch applied by its kind in one step. An empty plan marks the batch as started, so a run
+   * after a crash tells the kind it is a retry (and the kind recognises what it already wrote).
+   */
+  private async applyBatch(doc: ImportDoc, kind: ImportRowKind, planId: string, parsed: ParsedRow[]) {
+    const retry = (await insertNew(this.plans, [{ _id: planId, importId: doc._id, outcomes: [] }])).size > 0;
+    const valid = parsed.flatMap((p) => (p.ok ? [p] : []));
+    const decided = await (kind.applyBatch as NonNullable<ImportRowKind['applyBatch']>)(
+      doc.tenantId,
+      valid.map((p) => p.row),
+      { importId: doc._id, batchId: planId, retry },
+    );
+    const byLine = new Map(valid.map((p, i) => [p.line, decided[i]]));
+    return parsed.map((p) => (p.ok ? asOutcome(p.line, byLine.get(p.line)) : p.error));
+  }
+
+  /** Records a decided batch's errors, then adds its counts — only if the import still stands at `from` (counted once). */
+  private async count(doc: ImportDoc, from: number, outcomes: (RowOutcome | ImportRowError)[]): Promise<number> {
     const errors = outcomes.filter((o): o is ImportRowError => typeof o === 'object');
     await insertNew(
       this.errors,
@@ -404,16 +443,16 @@ export class Imports {
       { phase: doc.phase, processedRows: from },
       {
         $inc: {
-          processedRows: rows.length,
+          processedRows: outcomes.length,
           created: count('created'),
           updated: count('updated'),
           unchanged: count('unchanged'),
           failedRows: errors.length,
         },
       },
-      { status: 'running', processedRows: from + rows.length },
+      { status: 'running', processedRows: from + outcomes.length },
     );
-    return from + rows.length;
+    return from + outcomes.length;
   }
 
   private async countRows(doc: ImportDoc): Promise<number> {
@@ -529,11 +568,21 @@ async function refusal(line: number, decide: () => Promise<RowOutcome>): Promise
   try {
     return await decide();
   } catch (error) {
-    if (!(error instanceof AppError) || error.code === 'internal' || error.code === 'upstream_unavailable') throw error;
-    const field = (error.details?.field as string | undefined) ?? '(row)';
-    const value = error.details?.value;
-    return { line, column: field, value: value === undefined ? null : String(value), message: error.message };
+    return asOutcome(line, error);
   }
+}
+
+/**
+ * An answer of the owning service as the row's outcome: a refusal of the domain is the row's
+ * error, named by the field and value in its details; anything else (the database or NATS
+ * failing) fails the run, which is retried.
+ */
+function asOutcome(line: number, answer: unknown): RowOutcome | ImportRowError {
+  if (answer === 'created' || answer === 'updated' || answer === 'unchanged') return answer;
+  if (!(answer instanceof AppError) || answer.code === 'internal' || answer.code === 'upstream_unavailable') throw answer;
+  const field = (answer.details?.field as string | undefined) ?? '(row)';
+  const value = answer.details?.value;
+  return { line, column: field, value: value === undefined ? null : String(value), message: answer.message };
 }
 
 /** The settings of a service's imports (each service that imports extends its environment with these). */
@@ -542,8 +591,8 @@ export const importEnv = z.object({
   IMPORT_MAX_RUNNING: positiveInt(2),
   /** Rows one import file may hold. */
   IMPORT_MAX_ROWS: positiveInt(100_000),
-  /** Rows decided together, with one progress write. */
-  IMPORT_BATCH_ROWS: positiveInt(200),
+  /** Rows decided together, with one progress write (a kind that applies a batch at once writes it with a few commands). */
+  IMPORT_BATCH_ROWS: positiveInt(2000),
   /** Rows of a batch applied at once. */
   IMPORT_APPLY_CONCURRENCY: positiveInt(8),
   /** How long one job run of an import works before the next run takes over. */

@@ -3,6 +3,7 @@
  * rest is what handlers, stores and tests use from it.
  */
 export type { BackgroundWork, RunningWork } from './background';
+export { BULK_WRITE_PART, bulkWriteInParts } from './bulk-write';
 export { type Clock, systemClock } from './clock';
 export { type BaseEnv, baseEnv, ConfigError, loadConfig, positiveInt } from './config';
 export { type DeadLetter, errorText, type RunningConsumer } from './consumer';
@@ -20,6 +21,7 @@ export { GroupCommit } from './group-commit';
 export { startHealthServer } from './health';
 export { newId } from './ids';
 export {
+  type BatchAt,
   type ImportDoc,
   type ImportEnv,
   type ImportLimits,

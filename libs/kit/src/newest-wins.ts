@@ -1,4 +1,5 @@
 import type { AnyBulkWriteOperation, Collection } from 'mongodb';
+import { bulkWriteInParts } from './bulk-write';
 import { GroupCommit } from './group-commit';
 import { insertNew } from './outbox-collection';
 
@@ -52,7 +53,7 @@ export class NewestWins<T extends { _id: string }> {
       const { _id, ...fields } = doc;
       return { updateOne: { filter: { _id, [this.field]: { $lte: this.versionOf(doc) } }, update: { $set: fields } } };
     });
-    const result = await this.collection.bulkWrite(updates as unknown as AnyBulkWriteOperation<T>[], { ordered: false });
+    const result = await bulkWriteInParts(this.collection, updates as unknown as AnyBulkWriteOperation<T>[]);
     return result.matchedCount;
   }
 

@@ -8,6 +8,7 @@ import {
   type OptionalUnlessRequiredId,
   type UpdateFilter,
 } from 'mongodb';
+import { bulkWriteInParts } from './bulk-write';
 import { GroupCommit } from './group-commit';
 import { newId } from './ids';
 import { type OutboxEntry, type OutboxRelay, outboxEntries } from './outbox';
@@ -157,7 +158,7 @@ export class OutboxCollection<T extends OutboxDoc> {
         } as unknown as UpdateFilter<T>,
       },
     }));
-    const result = await this.raw.bulkWrite(ops, { ordered: false });
+    const result = await bulkWriteInParts(this.raw, ops);
     let landed = (_id: string) => true;
     if (result.matchedCount < writes.length) {
       const ids = writes.map((w) => w.doc._id);

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '@allot/contracts';
 import type { Collection, Document, Filter } from 'mongodb';
+import { bulkWriteInParts } from './bulk-write';
 import type { EventPublisher } from './events';
 import type { Logger } from './logger';
 import { currentTraceparent } from './trace';
@@ -122,11 +123,11 @@ export class OutboxRelay {
     this.toRemove.clear();
     for (const [collection, docs] of byCollection) {
       try {
-        await collection.bulkWrite(
+        await bulkWriteInParts(
+          collection,
           docs.map(({ id, entries }) => ({
             updateOne: { filter: { _id: id } as Filter<Document>, update: { $pullAll: { outbox: entries } } as Document },
           })),
-          { ordered: false },
         );
       } catch (error) {
         // Left on the documents: the sweep publishes them again (dropped by JetStream) and retries.

@@ -5,6 +5,7 @@ import { importSlice, queueExpiry, reportJob } from './job-kinds';
 import { Ledger } from './ledger';
 import { bookingReport, occupancyReport } from './reports';
 import { type BookingDoc, BookingStore } from './store/bookings';
+import { ImportClaims } from './store/import-claims';
 import { LimitStore } from './store/limits';
 import { type QueueDoc, type QueueEffects, QueueStore } from './store/queue';
 import { ReportRowStore } from './store/report-rows';
@@ -25,8 +26,10 @@ export interface Capacity {
   limits: LimitStore;
   /** Ids of what keyed (idempotent) requests create. */
   requestIds: CapacityService['requestIds'];
-  /** Bulk imports of sessions and dates' capacity. */
+  /** Bulk imports of sessions, dates' capacity and bookings. */
   imports: Imports;
+  /** The ids of imported bookings, claimed by the batch that makes each. */
+  importClaims: ImportClaims;
   /** Reports of bookings and occupancy. */
   reports: Reports;
 }
@@ -56,6 +59,7 @@ export function capacityContext(service: CapacityService): Capacity {
     limits: new LimitStore(service.db, service.clock),
     requestIds: service.requestIds,
     imports: null as never,
+    importClaims: ImportClaims.of(service.db),
     reports: null as never,
   };
   cap.imports = new Imports(

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { AppError, BookingRow, CapacityRow, SessionRow } from '@allot/contracts';
 import type { ImportRowKind, RowOutcome } from '@allot/kit';
 import type { z } from 'zod';
-import { createBooking } from './bookings';
+import { checkHoarding, placeOf } from './bookings';
 import type { Capacity } from './context';
+import { newBooking } from './domain/bookings';
+import { isPastDate } from './domain/dates';
 import { createSession, setCapacity, updateSession } from './sessions';
 import type { SessionDoc } from './store/sessions';
 
@@ -88,19 +90,21 @@ export const capacityRows = (cap: Capacity): ImportRowKind<Row<typeof CapacityRo
  * ledger like any booking — a row that does not fit is refused, never overbooked. A booking's id
  * is derived from the tenant and the row's `externalRef`, so the same reference imported again
  * (or applied again after a crash) is the booking already there, left as it is.
+ *
+ * A batch is applied at once: its rows checked as the API checks a booking, their ids claimed
+ * with one insert (the claims already there are the rows imported before: `unchanged`), and
+ * every take handed to the ledger in file order before any is awaited — so the ledger engine
+ * decides each date's takes together, in file order (the earlier rows get the last seats),
+ * writes each date once and the bookings with one insert, whatever API bookings of those dates
+ * arrive meanwhile.
  */
 export const bookingRows = (cap: Capacity): ImportRowKind<Row<typeof BookingRow>> => ({
   schema: BookingRow,
-  // Bookings of one place in file order: when seats run out, the earlier rows have them.
   keyOf: (row) => `${row.sessionExternalId}:${row.date}`,
   async classify(tenantId, row) {
     if (await cap.bookings.find(tenantId, importedBookingId(tenantId, row.externalRef))) return 'unchanged';
     const session = await sessionOf(cap, tenantId, row);
-    if (!session.isActive)
-      throw new AppError('session_inactive', 'The session is not taking bookings', {
-        field: 'sessionExternalId',
-        value: row.sessionExternalId,
-      });
+    await refuseBooking(cap, tenantId, row, session);
     const slots = row.adults + (row.children ?? 0);
     const slot = await cap.ledger.find(tenantId, session._id, row.date);
     const available = slot ? slot.available : session.maxCapacity;
@@ -108,23 +112,106 @@ export const bookingRows = (cap: Capacity): ImportRowKind<Row<typeof BookingRow>
       throw new AppError('capacity_exhausted', `Only ${available} slots are left on ${row.date}`, { field: 'adults', value: row.adults });
     return 'created';
   },
-  async apply(tenantId, row) {
-    const session = await sessionOf(cap, tenantId, row);
-    const id = importedBookingId(tenantId, row.externalRef);
-    const input = {
-      sessionId: session._id,
-      date: row.date,
-      adults: row.adults,
-      children: row.children ?? 0,
-      bookingType: 'regular' as const,
-      hold: false,
-      userId: row.userId,
+  async applyBatch(tenantId, rows, { batchId, retry }) {
+    const outcomes: (RowOutcome | AppError)[] = new Array(rows.length);
+    const sessions = new Map<string, Promise<SessionDoc | AppError>>();
+    const sessionFor = (row: Row<typeof BookingRow>) => {
+      if (!sessions.has(row.sessionExternalId))
+        sessions.set(
+          row.sessionExternalId,
+          sessionOf(cap, tenantId, row).catch((error: unknown) => (error instanceof AppError ? error : Promise.reject(error))),
+        );
+      return sessions.get(row.sessionExternalId) as Promise<SessionDoc | AppError>;
     };
-    await createBooking(cap, tenantId, { kind: 'apiKey', keyId: 'import' }, input, `import-booking:${id}`, () => id).catch(
-      asRowError('adults', row.adults),
+    const ids = rows.map((row) => importedBookingId(tenantId, row.externalRef));
+    const candidates: { index: number; session: SessionDoc }[] = [];
+    const inBatch = new Set<string>();
+    for (const [index, row] of rows.entries()) {
+      const session = await sessionFor(row);
+      const refused = session instanceof AppError ? session : await refuseBooking(cap, tenantId, row, session).catch(asAppError);
+      if (refused) outcomes[index] = refused;
+      else if (inBatch.has(ids[index] as string)) outcomes[index] = 'unchanged';
+      else {
+        inBatch.add(ids[index] as string);
+        candidates.push({ index, session: session as SessionDoc });
+      }
+    }
+    const claimedBefore = await cap.importClaims.claim(
+      candidates.map((c) => ids[c.index] as string),
+      batchId,
     );
+    // A batch run again after a crash takes its own claims again: the ledger answers a take it already made as a duplicate.
+    const own = retry
+      ? await cap.importClaims.claimedBy(
+          [...claimedBefore].map((k) => ids[candidates[k]?.index ?? -1] as string),
+          batchId,
+        )
+      : new Set<string>();
+    const takes = candidates.filter((c, k) => !claimedBefore.has(k) || own.has(ids[c.index] as string));
+    for (const [k, c] of candidates.entries())
+      if (claimedBefore.has(k) && !own.has(ids[c.index] as string)) outcomes[c.index] = 'unchanged';
+
+    const now = cap.clock.now();
+    // Every take is queued before any is awaited: the ledger decides each date's in this order.
+    const taken = takes.map(({ index, session }) => {
+      const row = rows[index] as Row<typeof BookingRow>;
+      const booking = newBooking(
+        {
+          id: ids[index] as string,
+          sessionId: session._id,
+          date: row.date,
+          adults: row.adults,
+          children: row.children ?? 0,
+          bookingType: 'regular',
+          userId: row.userId ?? null,
+          status: 'confirmed',
+          source: 'direct',
+          queueEntryId: null,
+          holdExpiresAt: null,
+        },
+        now,
+      );
+      return cap.ledger.take(placeOf(cap, tenantId, session._id, row.date), booking, retry);
+    });
+    const results = await Promise.all(taken);
+    const refused: string[] = [];
+    for (const [k, result] of results.entries()) {
+      const { index } = takes[k] as { index: number };
+      const row = rows[index] as Row<typeof BookingRow>;
+      if (result.ok) outcomes[index] = 'created';
+      else {
+        refused.push(ids[index] as string);
+        outcomes[index] = new AppError('capacity_exhausted', `Only ${result.available} slots are left on ${row.date}`, {
+          field: 'adults',
+          value: row.adults,
+        });
+      }
+    }
+    await cap.importClaims.release(refused);
+    return outcomes;
   },
 });
+
+/** What the API refuses of a booking besides capacity: an inactive session, a past date, a party over the tenant's limit. */
+async function refuseBooking(cap: Capacity, tenantId: string, row: Row<typeof BookingRow>, session: SessionDoc): Promise<void> {
+  if (!session.isActive)
+    throw new AppError('session_inactive', 'The session is not taking bookings', {
+      field: 'sessionExternalId',
+      value: row.sessionExternalId,
+    });
+  if (isPastDate(row.date, cap.clock.now()))
+    throw new AppError('validation_failed', 'The date is in the past', { field: 'date', value: row.date });
+  const slots = row.adults + (row.children ?? 0);
+  await checkHoarding(cap, tenantId, importer, { slots, bookingType: 'regular', holdBy: null }).catch(asRowError('adults', row.adults));
+}
+
+/** Who makes imported bookings: the tenant's own backend, as an API key would. */
+const importer = { kind: 'apiKey', keyId: 'import' } as const;
+
+const asAppError = (error: unknown) => {
+  if (error instanceof AppError) return error;
+  throw error;
+};
 
 /** An imported booking's id: the same for the same tenant and reference, shaped like any booking id. */
 export const importedBookingId = (tenantId: string, externalRef: string) =>

@@ -1,5 +1,5 @@
 import type { EventEnvelope, Order, OrderStatus } from '@allot/contracts';
-import { isDuplicateKey, type OutboxCollection } from '@allot/kit';
+import { bulkWriteInParts, isDuplicateKey, type OutboxCollection } from '@allot/kit';
 import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
 import { finalStatuses, sourcesOf, waitingStatuses } from '../domain/transitions';
 
@@ -111,7 +111,7 @@ export class OrderStore {
         },
       },
     }));
-    await this.docs.raw.bulkWrite(ops, { ordered: false });
+    await bulkWriteInParts(this.docs.raw, ops);
   }
 
   /**
