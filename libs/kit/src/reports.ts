@@ -207,10 +207,11 @@ export class Reports {
 
   /**
    * The job: writes the report's file from its rows. A run first claims the report (a run id and
-   * a heartbeat); another run finding it claimed with a fresh heartbeat leaves it to that run
-   * (and is retried, so it takes over if that one dies); one finding a stale heartbeat — its
-   * runner crashed — starts the file over. Every write is guarded by the run id, so a run that was
-   * taken over stops at its next write.
+   * a heartbeat, renewed with the progress at least every `PROGRESS_MS` while rows come); another
+   * run finding it claimed with a fresh heartbeat leaves it to that run (if that one dies, the
+   * sweep schedules the report again once its heartbeat is stale); one finding a stale heartbeat —
+   * its runner crashed — starts the file over. Every write is guarded by the run id, so a run that
+   * was taken over stops at its next write.
    */
   async run(reportId: string): Promise<void> {
     const doc = await this.reports.findOne({ _id: reportId }, { projection: { outbox: 0 } });
@@ -218,9 +219,7 @@ export class Reports {
     const source = this.sources[doc.type];
     if (!source) return this.fail(doc, doc.runId, `This service does not report ${doc.type}`);
     const now = this.now();
-    if (doc.status === 'running' && doc.heartbeatAt && now.getTime() - doc.heartbeatAt.getTime() < this.limits().staleMs) {
-      throw new Error('The report is being written by another run');
-    }
+    if (doc.status === 'running' && doc.heartbeatAt && now.getTime() - doc.heartbeatAt.getTime() < this.limits().staleMs) return;
     const runId = newId('run');
     const claimed = await this.change(
       { ...doc, status: 'running', percentage: 0, rows: 0 },
@@ -238,21 +237,26 @@ export class Reports {
       let rows = 0;
       let lastWrite = Date.now();
       let lost = false;
-      const counted = async function* (this: Reports): AsyncGenerator<ReportRow> {
-        for await (const row of source.rows(doc.tenantId, doc.query)) {
-          rows++;
-          yield row;
-        }
-      }.call(this);
-      const file = reportFile(doc.format, reportColumns[doc.type], counted);
-      const size = await inChunks(file, REPORT_CHUNK_BYTES, async (data, seq) => {
-        if (lost) return;
-        await this.chunks.updateOne({ _id: chunkId(reportId, seq) }, { $set: { reportId, seq, data: new Binary(data) } }, { upsert: true });
-        if (Date.now() - lastWrite < PROGRESS_MS) return;
+      // Rows are counted as the writer takes them; the progress (and heartbeat) is written between
+      // two rows now and then, so the writer waits for it and a slow source still shows it is alive.
+      const progress = async () => {
         lastWrite = Date.now();
         const percentage = total > 0 ? Math.min(99, Math.floor((rows * 100) / total)) : 0;
         const at = { status: 'running' as const, percentage, rows, heartbeatAt: this.now() };
         lost = !(await this.change({ ...doc, ...at }, mine, at));
+      };
+      const counted = async function* (): AsyncGenerator<ReportRow> {
+        for await (const row of source.rows(doc.tenantId, doc.query)) {
+          rows++;
+          yield row;
+          if (Date.now() - lastWrite >= PROGRESS_MS) await progress();
+          if (lost) return;
+        }
+      };
+      const file = reportFile(doc.format, reportColumns[doc.type], counted());
+      const size = await inChunks(file, REPORT_CHUNK_BYTES, async (data, seq) => {
+        if (lost) return;
+        await this.chunks.updateOne({ _id: chunkId(reportId, seq) }, { $set: { reportId, seq, data: new Binary(data) } }, { upsert: true });
       });
       if (lost) {
         file.destroy();
@@ -418,7 +422,7 @@ export const ReportJobSchema = z.object({ tenantId: z.string(), reportId: z.stri
 export const reportJobs = (kind: JobType<typeof ReportJobSchema>, reports: Reports): JobDefinition =>
   kind.handle(({ reportId }) => reports.run(reportId), {
     concurrency: 2,
-    // A run that finds another run alive is retried until that one ends or goes stale.
+    // Retried only on failures of the database or the bus (a report of many rows is costly to lose).
     maxAttempts: 10,
     onGiveUp: ({ reportId }, { error }) => reports.giveUp(reportId, error),
   });

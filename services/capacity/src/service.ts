@@ -46,7 +46,7 @@ export const capacityService = defineService({
   tasks: (cap) => [
     queueSweep(cap),
     every(3_600_000, 'import-purge', () => cap.imports.purge()),
-    every(60_000, 'report-purge', () => cap.reports.purge()),
+    every(10_000, 'report-sweep', () => cap.reports.purge()),
   ],
 });
 

@@ -27,7 +27,7 @@ export const inventoryService = defineService({
   context: inventoryContext,
   handlers: (inv) => ({ ...skuHandlers(inv), ...orderHandlers(inv), ...reportOperations(inv) }),
   jobs: (inv) => [...supplierJobs(inv), reportJobs(reportJob, inv.reports)],
-  tasks: (inv) => [repairSweep(inv), every(60_000, 'report-purge', () => inv.reports.purge())],
+  tasks: (inv) => [repairSweep(inv), every(10_000, 'report-sweep', () => inv.reports.purge())],
 });
 
 /** Starts the inventory service with this environment (tests; `main.ts` runs it as a process). */
