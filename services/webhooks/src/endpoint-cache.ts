@@ -9,6 +9,8 @@ import type { EndpointDoc, EndpointStore } from './store/endpoints';
 export class EndpointCache {
   private readonly byId = new Map<string, { doc: EndpointDoc | null; until: number }>();
   private readonly byTenant = new Map<string, { docs: Promise<EndpointDoc[]>; until: number }>();
+  /** The tenants with an enabled endpoint: most events are of tenants without one, and cost no read. */
+  private tenants: { ids: Promise<Set<string>>; until: number } | undefined;
 
   constructor(
     private readonly store: EndpointStore,
@@ -26,7 +28,8 @@ export class EndpointCache {
   }
 
   /** The tenant's enabled endpoints. */
-  enabledOf(tenantId: string): Promise<EndpointDoc[]> {
+  async enabledOf(tenantId: string): Promise<EndpointDoc[]> {
+    if (!(await this.tenantsWithEnabled()).has(tenantId)) return [];
     const now = this.clock.now().getTime();
     const cached = this.byTenant.get(tenantId);
     if (cached && cached.until > now) return cached.docs;
@@ -36,10 +39,23 @@ export class EndpointCache {
     return docs;
   }
 
+  private tenantsWithEnabled(): Promise<Set<string>> {
+    const now = this.clock.now().getTime();
+    if (this.tenants && this.tenants.until > now) return this.tenants.ids;
+    const ids = this.store.tenantsWithEnabled().then((list) => new Set(list));
+    const entry = { ids, until: now + this.ttlMs };
+    this.tenants = entry;
+    ids.catch(() => {
+      if (this.tenants === entry) this.tenants = undefined;
+    });
+    return ids;
+  }
+
   /** After a change made here: read again next time. */
   forget(doc: { _id: string; tenantId: string }): void {
     this.byId.delete(doc._id);
     this.byTenant.delete(doc.tenantId);
+    this.tenants = undefined;
   }
 
   /** Drops what has expired (run now and then, so tenants seen once do not stay forever). */

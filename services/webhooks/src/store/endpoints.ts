@@ -19,7 +19,7 @@ export interface EndpointDoc extends Omit<WebhookEndpoint, 'id'> {
   outbox?: OutboxEntry[];
 }
 
-export const endpointIndexes: IndexDescription[] = [{ key: { tenantId: 1, _id: 1 } }];
+export const endpointIndexes: IndexDescription[] = [{ key: { tenantId: 1, _id: 1 } }, { key: { enabled: 1, tenantId: 1 } }];
 
 export function toEndpoint(doc: EndpointDoc): WebhookEndpoint {
   return {
@@ -49,6 +49,11 @@ export class EndpointStore {
   /** By id alone, for the dispatcher (the delivery it works on names the tenant already). */
   byId(id: string): Promise<EndpointDoc | null> {
     return this.docs.findOne({ _id: id });
+  }
+
+  /** The tenants that have an enabled endpoint. */
+  async tenantsWithEnabled(): Promise<string[]> {
+    return (await this.docs.raw.distinct('tenantId', { enabled: true })) as string[];
   }
 
   enabledOf(tenantId: string): Promise<EndpointDoc[]> {
