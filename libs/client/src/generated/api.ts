@@ -1052,7 +1052,7 @@ export interface paths {
         put?: never;
         /**
          * Restock a SKU (waiting orders are served first, oldest first)
-         * @description Adds units to a SKU's stock. Orders waiting for stock are served from them first, oldest first; what is left adds to the quantity. Called with a tenant API key.
+         * @description Adds units to a SKU's stock. Orders waiting for stock are served from them first, oldest first; what is left adds to the quantity. An optional `unitCost` (what one unit of this delivery cost) is kept on the movement; the `stock-valuation` report values stock FIFO from these. Called with a tenant API key.
          */
         post: operations["restockSku"];
         delete?: never;

@@ -78,7 +78,8 @@ export function inventoryRoutes(deps: GatewayDeps) {
       operationId: 'restockSku',
       tag: 'SKUs',
       description:
-        "Adds units to a SKU's stock. Orders waiting for stock are served from them first, oldest first; what is left adds to the quantity.",
+        "Adds units to a SKU's stock. Orders waiting for stock are served from them first, oldest first; what is left adds to the quantity. " +
+        'An optional `unitCost` (what one unit of this delivery cost) is kept on the movement; the `stock-valuation` report values stock FIFO from these.',
       credentials: [...tenant],
       ...op('sku.restock'),
       params: SkuRef,
