@@ -24,6 +24,7 @@ import { retryingSetup } from './jetstream-setup';
 import { type JobRunnerOptions, JobScheduler, jobIndexes, runJobs } from './jobs';
 import { createLogger, type Logger } from './logger';
 import { connectMongo, ensureIndexes } from './mongo';
+import { reconnectWhenStuck } from './mongo-watchdog';
 import { connectNats } from './nats';
 import { OutboxRelay, type PrepareEntry } from './outbox';
 import { OutboxCollection, type OutboxDoc } from './outbox-collection';
@@ -195,6 +196,7 @@ export async function createService<C extends BaseEnv = BaseEnv, N extends Servi
   const jsm = await retryingSetup('JetStream', () => jetstreamManager(nc), log);
   const js = jetstream(nc);
   const { client, db } = await connectMongo(config.MONGO_URL, config.MONGO_DB ?? options.name);
+  reconnectWhenStuck(client, log);
   await Promise.all([
     ensureStream(jsm, eventStreamConfig(options.name), config.NATS_STREAM_REPLICAS, log),
     ensureStreamExists(jsm, deadLetterStreamConfig, config.NATS_STREAM_REPLICAS, log),
