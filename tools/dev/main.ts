@@ -2,6 +2,11 @@
  * `make dev`: starts NATS and FerretDB (unless NATS_URL / MONGO_URL point elsewhere), then every
  * service that exists, the gateway, the supplier simulator and the webhook receiver, with readable logs in the
  * foreground. Ctrl-C (or SIGTERM) stops everything it started.
+ *
+ * `make dev CLUSTER=1` starts the deployed shape instead, as the fault suite does: three clustered
+ * nats-servers with streams of 3 replicas, two replicas of every domain service (`capacity-0`,
+ * `capacity-1`, …) and two gateways (GATEWAY_PORT and the port after it), to watch what a kill
+ * (`kill -9` of a replica's pid) or a stopped NATS node does.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +15,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { domainServices, localNatsConfig, type ServiceName, services } from '@allot/contracts';
-import { freePort, type Infra, spawnGuarded, startInfra, stopChild } from '@allot/local-servers';
+import { freePort, type Infra, spawnGuarded, startFerret, startInfra, startNatsCluster, stopChild } from '@allot/local-servers';
 import { seedDemo } from './demo';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -81,7 +86,7 @@ function entry(relative: string): string | undefined {
 /** Hands a child's output to the printer line by line, labelled with its name. */
 function relay(name: string, stream: NodeJS.ReadableStream | null) {
   if (!stream) return;
-  const label = `${name.padEnd(13)}| `;
+  const label = `${name.padEnd(16)}| `;
   createInterface({ input: stream }).on('line', (line) => print(`${label}${line}`));
 }
 
@@ -131,10 +136,21 @@ try {
   // The NATS started here has every service's deployed user: each service runs with exactly its
   // rights, as in compose and Kubernetes (the `nats` CLI, without credentials, may do anything).
   const passwords = Object.fromEntries(services.map((s) => [s, randomBytes(12).toString('hex')])) as Record<ServiceName, string>;
-  infra = await startInfra(process.env, { natsConfigText: localNatsConfig(passwords) });
+  const cluster = process.env.CLUSTER === '1';
+  if (cluster && (process.env.NATS_URL || process.env.MONGO_URL))
+    throw new Error('CLUSTER=1 starts its own servers: unset NATS_URL and MONGO_URL');
+  infra = cluster
+    ? await startCluster(localNatsConfig(passwords))
+    : await startInfra(process.env, { natsConfigText: localNatsConfig(passwords) });
   const natsUser = (service: ServiceName) => (process.env.NATS_URL ? {} : { NATS_USER: service, NATS_PASSWORD: passwords[service] });
   print(`dev: NATS ${infra.natsUrl}  MongoDB ${infra.mongoUrl}`);
-  const common = { NATS_URL: infra.natsUrl, MONGO_URL: infra.mongoUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' };
+  const common = {
+    NATS_URL: infra.natsUrl,
+    MONGO_URL: infra.mongoUrl,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    ...(cluster ? { NATS_STREAM_REPLICAS: '3' } : {}),
+  };
+  const replicas = cluster ? 2 : 1;
 
   const simulator = entry('tools/supplier-sim/src/main.ts');
   const simPort = Number(process.env.SUPPLIER_SIM_PORT ?? 8090);
@@ -154,10 +170,16 @@ try {
     WEBHOOK_ALLOW_PRIVATE: 'true',
     WEBHOOK_SECRET_KEY: process.env.WEBHOOK_SECRET_KEY ?? randomBytes(32).toString('hex'),
   };
+  const running: string[] = [];
   for (const name of domainServices) {
     const file = entry(`services/${name}/src/main.ts`);
     const own = name === 'webhooks' ? webhooksEnv : {};
-    if (file) started.push(start(name, file, await freePort(), { ...shared, ...natsUser(name), ...own }));
+    if (!file) continue;
+    running.push(name);
+    for (let i = 0; i < replicas; i++) {
+      const label = cluster ? `${name}-${i}` : name;
+      started.push(start(label, file, await freePort(), { ...shared, ...natsUser(name), ...own }));
+    }
   }
   await Promise.all(started.map((s) => waitReady(s)));
 
@@ -165,9 +187,8 @@ try {
   const rootKey = process.env.ROOT_API_KEY ?? `root_${randomBytes(24).toString('hex')}`;
   if (gatewayFile) {
     // The gateway's readiness asks the domain services this stack runs (not the simulator).
-    const running = started.flatMap((s) => ((domainServices as readonly string[]).includes(s.name) ? [s.name] : []));
     const opsPort = Number(process.env.OPS_PORT ?? (await freePort()));
-    const gateway = start('gateway', gatewayFile, gatewayPort, {
+    const gatewayEnv = {
       ...shared,
       ...natsUser('gateway'),
       ROOT_API_KEY: rootKey,
@@ -178,10 +199,16 @@ try {
       SUPPLIER_WEBHOOK_SECRET: webhookSecret,
       // Readiness asks the services this stack runs; set READY_SERVICES to ask others.
       READY_SERVICES: process.env.READY_SERVICES ?? running.join(','),
-    });
-    await waitReady(gateway);
+    };
+    const gateway = start(cluster ? 'gateway-0' : 'gateway', gatewayFile, gatewayPort, gatewayEnv);
+    // The second gateway of a cluster: the port after the first, operations on a free one.
+    const second = cluster
+      ? start('gateway-1', gatewayFile, gatewayPort + 1, { ...gatewayEnv, OPS_PORT: String(await freePort()) })
+      : undefined;
+    await Promise.all([gateway, ...(second ? [second] : [])].map((g) => waitReady(g)));
     await announce({
       port: gateway.port,
+      secondPort: second?.port,
       opsPort,
       rootKey,
       natsUrl: infra.natsUrl,
@@ -197,9 +224,23 @@ try {
   await shutdown(1);
 }
 
+/** Three clustered nats-servers (every service's user on each) and one FerretDB, as the fault suite runs them. */
+async function startCluster(natsConfigText: string): Promise<Infra> {
+  const [nats, ferret] = await Promise.all([startNatsCluster({ size: 3, natsConfigText }), startFerret()]);
+  return {
+    natsUrl: nats.url,
+    mongoUrl: ferret.url,
+    async stop() {
+      await Promise.all([nats.stop(), ferret.stop()]);
+    },
+  };
+}
+
 /** Creates the demo tenant and its data, and prints how to reach the stack. */
 async function announce(stack: {
   port: number;
+  /** The second gateway of a cluster. */
+  secondPort?: number | undefined;
   opsPort: number;
   rootKey: string;
   natsUrl: string;
@@ -216,6 +257,7 @@ async function announce(stack: {
   const lines = [
     '',
     row('Gateway', base),
+    ...(stack.secondPort ? [row('Second gateway', `http://127.0.0.1:${stack.secondPort}   (same stack: spread clients over both)`)] : []),
     row('API docs', `${base}/docs   (OpenAPI: ${base}/v1/openapi.json)`),
     row('Ops (metrics)', `http://127.0.0.1:${stack.opsPort}/metrics   /readyz with details`),
     row('NATS', stack.natsUrl),
