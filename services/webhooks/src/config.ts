@@ -33,6 +33,8 @@ export const webhooksEnv = baseEnv.extend({
   WEBHOOK_TENANT_CONCURRENCY: positiveInt(64),
   /** Deliveries in flight at once in this process. */
   WEBHOOK_CONCURRENCY: positiveInt(512),
+  /** Endpoints one tenant may have: each event is stored and sent once per endpoint that wants it. */
+  WEBHOOK_MAX_ENDPOINTS: positiveInt(50),
   /** How often due deliveries that nothing in this process is waiting for are looked for. */
   WEBHOOK_POLL_MS: positiveInt(1000),
 });

@@ -57,6 +57,16 @@ export async function createEndpoint(
 ): Promise<WebhookEndpoint & { secret: string }> {
   await checkFields(wh, input);
   const id = await wh.requestIds.idFor(idempotencyKey, () => newId('whe'));
+  // Every event is stored and sent once per endpoint: their number is the fan-out's bound. (A
+  // retry of a creation that landed finds its endpoint below; two creations at once may pass
+  // the count together, by one each.)
+  const existing = await wh.endpoints.get(tenantId, id);
+  if (!existing && (await wh.endpoints.countOf(tenantId)) >= wh.config.WEBHOOK_MAX_ENDPOINTS) {
+    throw new AppError('quota_exceeded', `A tenant may have at most ${wh.config.WEBHOOK_MAX_ENDPOINTS} webhook endpoints`, {
+      limit: 'maxWebhookEndpoints',
+      maxWebhookEndpoints: wh.config.WEBHOOK_MAX_ENDPOINTS,
+    });
+  }
   const now = wh.clock.now();
   const at = now.toISOString();
   const secret = newSigningSecret();

@@ -12,6 +12,7 @@ const env = {
   WEBHOOK_ALLOW_PRIVATE: 'true',
   WEBHOOK_RETRY_SCHEDULE: '0.3,0.3',
   WEBHOOK_DISABLE_AFTER_SECONDS: '2',
+  WEBHOOK_MAX_ENDPOINTS: '3',
   WEBHOOK_POLL_MS: '200',
 };
 
@@ -109,6 +110,17 @@ describe('webhooks delivery', () => {
     expect(failed.at(-1)!.at - failed[0]!.at).toBeGreaterThanOrEqual(2000);
     const events = await messagesOf(tenantId);
     expect(events.map((e) => e.type)).toEqual(['endpoint.disabled']);
+  });
+
+  it('a tenant has at most WEBHOOK_MAX_ENDPOINTS endpoints: one more is quota_exceeded and nothing is stored', async () => {
+    const tenantId = newId('t');
+    const call = client(tenantId);
+    for (let i = 0; i < 3; i++) await call('endpoint.create', { url: `${hooks.url}/ok-${tenantId}-${i}` });
+    await expect(call('endpoint.create', { url: `${hooks.url}/ok-${tenantId}-3` })).rejects.toMatchObject({
+      code: 'quota_exceeded',
+      details: { limit: 'maxWebhookEndpoints', maxWebhookEndpoints: 3 },
+    });
+    expect((await call('endpoint.list', {})).items).toHaveLength(3);
   });
 
   it('410 Gone disables the endpoint and announces it', async () => {

@@ -38,7 +38,7 @@ export function webhookEndpointRoutes(deps: GatewayDeps) {
       description:
         "Registers an HTTPS URL to receive the tenant's events as signed POSTs; `eventTypes` keeps the types named (empty: every type). " +
         'The answer is the only one that shows the signing `secret` (`whsec_…`): keep it to verify signatures. A URL that is not https, or whose name resolves to a private, loopback or link-local address, is 400 `invalid_webhook_url`. ' +
-        'Send an `Idempotency-Key`: a retry returns the same endpoint and secret.',
+        'A tenant has at most `WEBHOOK_MAX_ENDPOINTS` endpoints (50 unless configured; beyond, 429 `quota_exceeded` with `limit: maxWebhookEndpoints`). Send an `Idempotency-Key`: a retry returns the same endpoint and secret.',
       credentials: [...tenant],
       ...op('endpoint.create'),
       body: CreateWebhookEndpoint,

@@ -51,6 +51,10 @@ export class EndpointStore {
     return this.docs.findOne({ _id: id });
   }
 
+  countOf(tenantId: string): Promise<number> {
+    return this.docs.raw.countDocuments({ tenantId });
+  }
+
   /** The tenants that have an enabled endpoint. */
   async tenantsWithEnabled(): Promise<string[]> {
     return (await this.docs.raw.distinct('tenantId', { enabled: true })) as string[];
