@@ -55,7 +55,8 @@ describe('imports through the gateway', () => {
   let stack: Stack;
   const uploadLimit = 3 * 1024 * 1024;
   beforeAll(async () => {
-    stack = await startStack({ gateway: { IMPORT_FILE_LIMIT_BYTES: String(uploadLimit) } });
+    // Inventory too: the list of imports pages through both services' imports.
+    stack = await startStack({ inventory: {}, gateway: { IMPORT_FILE_LIMIT_BYTES: String(uploadLimit) } });
   });
   afterAll(() => stack.stop());
 

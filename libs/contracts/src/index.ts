@@ -62,7 +62,7 @@ export {
 // Gateway: tenants and API keys, and the events it publishes about them.
 export { ApiKey, gatewayEvents, Tenant } from './domains/gateway';
 // Imports: files of rows applied by the service that owns their type.
-export { BookingRow, CapacityRow, ExternalId, importRows, SessionRow } from './domains/import-rows';
+export { BookingRow, CapacityRow, ExternalId, importRows, SessionRow, SkuRow } from './domains/import-rows';
 export {
   BeginImport,
   IMPORT_CHUNK_BYTES,
@@ -73,10 +73,13 @@ export {
   ImportFormat,
   ImportMapping,
   ImportOptions,
+  type ImportOwner,
   ImportRowError,
   ImportStatus,
   ImportType,
+  ImportUpdated,
   importOwner,
+  importOwnerOf,
   importRpc,
   StartImport,
 } from './domains/imports';

@@ -176,7 +176,7 @@ export class Imports {
   }
 
   /** Opens an import before its file arrives; a retry under the same key gets the same one. */
-  async begin(tenantId: string, input: z.output<typeof BeginImport>, id: string = newId('imp')): Promise<Import> {
+  async begin(tenantId: string, input: z.output<typeof BeginImport>, id: string): Promise<Import> {
     if (!this.kinds[input.type]) throw new AppError('validation_failed', `This service does not import ${input.type}`);
     const existing = await this.imports.findOne({ _id: id, tenantId });
     if (existing) return this.toImport(existing);
@@ -619,11 +619,14 @@ export const ImportSliceSchema = z.object({
   from: z.number().int().min(0),
 });
 
-/** The RPC handlers of the import operations, for a service that imports. */
-export const importHandlers = (imports: Imports, requestIds: RequestIds) =>
+/**
+ * The RPC handlers of the import operations, for a service that imports. An import's id ends
+ * with its service's name (`imp_…-inventory`), so the gateway knows where to ask for it.
+ */
+export const importHandlers = (imports: Imports, requestIds: RequestIds, owner: string) =>
   ({
     'import.begin': async (input, { tenantId, idempotencyKey }) =>
-      imports.begin(tenantId, input, await requestIds.idFor(idempotencyKey, () => newId('imp'))),
+      imports.begin(tenantId, input, await requestIds.idFor(idempotencyKey, () => `${newId('imp')}-${owner}`)),
     'import.chunk': async ({ id, seq, data }, { tenantId }) => {
       await imports.chunk(tenantId, id, seq, data);
       return { seq };

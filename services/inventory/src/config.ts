@@ -1,4 +1,4 @@
-import { baseEnv, positiveInt, reportEnv, type Service } from '@allot/kit';
+import { baseEnv, importEnv, positiveInt, reportEnv, type Service } from '@allot/kit';
 import { z } from 'zod';
 
 /** The inventory service's environment. */
@@ -17,6 +17,7 @@ export const inventoryEnv = baseEnv.extend({
   SUPPLIER_RETRIES: z.coerce.number().int().min(0).default(5),
   /** How long a change may stay half done (a crash) before the sweep finishes it; well past any RPC deadline. */
   REPAIR_AFTER_MS: positiveInt(30_000),
+  ...importEnv.shape,
   ...reportEnv.shape,
 });
 export type InventoryConfig = z.infer<typeof inventoryEnv>;

@@ -1,8 +1,19 @@
 import type { OrderLimits } from '@allot/contracts';
-import { type Clock, type Logger, type ReportDoc, Reports, reportLimitsOf, TenantLimits } from '@allot/kit';
+import {
+  type Clock,
+  type ImportDoc,
+  Imports,
+  importLimitsOf,
+  type Logger,
+  type ReportDoc,
+  Reports,
+  reportLimitsOf,
+  TenantLimits,
+} from '@allot/kit';
 import type { InventoryConfig, InventoryService } from './config';
 import { defaultOrderLimits } from './domain/limits';
-import { reportJob } from './job-kinds';
+import { skuRows } from './imports';
+import { importSlice, reportJob } from './job-kinds';
 import { StockLedger } from './ledger';
 import { movementReport, orderReport, valuationReport } from './reports';
 import { type MovementDoc, MovementStore } from './store/movements';
@@ -26,6 +37,8 @@ export interface Inventory {
   supplier: SupplierClient;
   /** Reports of orders, stock movements and stock valuation. */
   reports: Reports;
+  /** Bulk imports of SKUs. */
+  imports: Imports;
 }
 
 /** The composition root: the stores on the service's database, wired to its outbox and jobs. */
@@ -33,7 +46,8 @@ export function inventoryContext(service: InventoryService): Inventory {
   const orders = new OrderStore(service.outboxCollection<OrderDoc>('orders'));
   const movements = new MovementStore(service.db.collection<MovementDoc>('movements'));
   const rows = new ReportRowStore(service.db);
-  return {
+  // The import row kind works with the context it is part of: it is completed once the kind exists.
+  const inv: Inventory = {
     config: service.config,
     clock: service.clock,
     log: service.log,
@@ -60,5 +74,22 @@ export function inventoryContext(service: InventoryService): Inventory {
       (tenantId, reportId) =>
         service.jobs.schedule(reportJob, { id: reportId, tenantId, dueAt: service.clock.now(), payload: { tenantId, reportId } }),
     ),
+    imports: null as never,
   };
+  inv.imports = new Imports(
+    service.db,
+    service.outboxCollection<ImportDoc>('imports'),
+    (tenantId, progress) => service.event(tenantId, 'import.updated', progress),
+    service.clock,
+    { skus: skuRows(inv) },
+    () => importLimitsOf(service.config),
+    (slice) =>
+      service.jobs.schedule(importSlice, {
+        id: `${slice.importId}-${slice.phase}-${slice.from}`,
+        tenantId: slice.tenantId,
+        dueAt: service.clock.now(),
+        payload: slice,
+      }),
+  );
+  return inv;
 }

@@ -1,4 +1,4 @@
-import { defineJob, ReportJobSchema } from '@allot/kit';
+import { defineJob, ImportSliceSchema, ReportJobSchema } from '@allot/kit';
 import { z } from 'zod';
 
 /** Asks the supplier to reserve an order the stock could not serve. */
@@ -9,3 +9,6 @@ export const supplierCheck = defineJob('supplier-check', z.object({ orderId: z.s
 
 /** Writes a report's file (docs/api.md, Reports). */
 export const reportJob = defineJob('report', ReportJobSchema);
+
+/** One run of a bulk import of SKUs: it works through the file from a row on, and hands the rest to the next run. */
+export const importSlice = defineJob('import-slice', ImportSliceSchema);

@@ -59,6 +59,13 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
     return this.isKnown(key) || (await this.skus.exists(key));
   }
 
+  /** Renames a SKU or changes its reorder level (remembered as written), then returns it; null if there is none. */
+  async describe(key: string, details: Partial<Pick<SkuDoc, 'name' | 'reorderLevel'>>, at: string): Promise<SkuDoc | null> {
+    const doc = await this.skus.describe(key, details, at);
+    if (doc) this.amend(key, (known) => ({ ...known, ...details, updatedAt: at }));
+    return doc;
+  }
+
   /** Finishes a SKU just created with its first change in flight (its `initial` movement). */
   created(doc: SkuDoc): Promise<void> {
     return this.adopt(doc);

@@ -1,11 +1,13 @@
 import { inventoryRpc } from '@allot/contracts';
-import { defineService, every, reportIndexes, reportJobs } from '@allot/kit';
+import { defineService, every, importIndexes, reportIndexes, reportJobs } from '@allot/kit';
 import { inventoryEnv } from './config';
 import { inventoryContext } from './context';
+import { importOperations } from './handlers/imports';
 import { orderHandlers } from './handlers/orders';
 import { reportOperations } from './handlers/reports';
 import { skuHandlers } from './handlers/skus';
 import { reportJob } from './job-kinds';
+import { importJobs } from './jobs/imports';
 import { repairSweep } from './jobs/repair-sweep';
 import { supplierJobs } from './jobs/supplier-jobs';
 import { movementIndexes } from './store/movements';
@@ -21,13 +23,18 @@ export const inventoryService = defineService({
     skus: skuIndexes,
     orders: [...orderIndexes, ...reportRowIndexes.orders],
     movements: [...movementIndexes, ...reportRowIndexes.movements],
+    ...importIndexes,
     ...reportIndexes,
   },
   rpc: inventoryRpc,
   context: inventoryContext,
-  handlers: (inv) => ({ ...skuHandlers(inv), ...orderHandlers(inv), ...reportOperations(inv) }),
-  jobs: (inv) => [...supplierJobs(inv), reportJobs(reportJob, inv.reports)],
-  tasks: (inv) => [repairSweep(inv), every(10_000, 'report-sweep', () => inv.reports.purge())],
+  handlers: (inv) => ({ ...skuHandlers(inv), ...orderHandlers(inv), ...reportOperations(inv), ...importOperations(inv) }),
+  jobs: (inv) => [...supplierJobs(inv), reportJobs(reportJob, inv.reports), importJobs(inv.imports)],
+  tasks: (inv) => [
+    repairSweep(inv),
+    every(10_000, 'report-sweep', () => inv.reports.purge()),
+    every(3_600_000, 'import-purge', () => inv.imports.purge()),
+  ],
 });
 
 /** Starts the inventory service with this environment (tests; `main.ts` runs it as a process). */

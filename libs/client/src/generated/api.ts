@@ -398,13 +398,13 @@ export interface paths {
         };
         /**
          * List imports
-         * @description Lists the tenant's imports, newest first, with their counts (an import's errors are on its own answer). Called with a tenant API key.
+         * @description Lists the tenant's imports of every type, newest first, with their counts (an import's errors are on its own answer). Called with a tenant API key.
          */
         get: operations["listImports"];
         put?: never;
         /**
          * Upload a file of rows to import
-         * @description Takes a `multipart/form-data` upload: `type` (`sessions` or `capacity`), `file` (CSV with a header row, or NDJSON when its name ends in `.ndjson`/`.jsonl` or its type is `application/x-ndjson`), optional `mapping`, `dryRun` and `atomic`. Answers 202 with the queued import; it runs in the background (`GET /v1/imports/{id}`). A file over the size limit is 413; more imports queued or running than the tenant's limit is 429 `too_many_jobs`. Called with a tenant API key.
+         * @description Takes a `multipart/form-data` upload: `type` (`sessions`, `capacity`, `bookings` or `skus`), `file` (CSV with a header row, or NDJSON when its name ends in `.ndjson`/`.jsonl` or its type is `application/x-ndjson`), optional `mapping`, `dryRun` and `atomic`. Answers 202 with the queued import; it runs in the background (`GET /v1/imports/{id}`). A file over the size limit is 413; more imports queued or running than the tenant's limit is 429 `too_many_jobs`. Called with a tenant API key.
          */
         post: operations["createImport"];
         delete?: never;
@@ -3597,7 +3597,7 @@ export interface operations {
                             status: "queued" | "running" | "previewed" | "completed" | "failed";
                             totalRows: number | null;
                             /** @enum {string} */
-                            type: "sessions" | "capacity" | "bookings";
+                            type: "sessions" | "capacity" | "bookings" | "skus";
                             unchanged: number;
                             updated: number;
                         }[];
@@ -3625,42 +3625,6 @@ export interface operations {
             };
             /** @description Problem (403) */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (404) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (409) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (422) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (429) */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3704,7 +3668,7 @@ export interface operations {
                     /** @description JSON: field → file column name, or `{"value": …}` for a fixed value */
                     mapping?: string;
                     /** @enum {string} */
-                    type: "sessions" | "capacity" | "bookings";
+                    type: "sessions" | "capacity" | "bookings" | "skus";
                 };
             };
         };
@@ -3737,7 +3701,7 @@ export interface operations {
                         status: "queued" | "running" | "previewed" | "completed" | "failed";
                         totalRows: number | null;
                         /** @enum {string} */
-                        type: "sessions" | "capacity" | "bookings";
+                        type: "sessions" | "capacity" | "bookings" | "skus";
                         unchanged: number;
                         updated: number;
                     };
@@ -3856,7 +3820,7 @@ export interface operations {
                         status: "queued" | "running" | "previewed" | "completed" | "failed";
                         totalRows: number | null;
                         /** @enum {string} */
-                        type: "sessions" | "capacity" | "bookings";
+                        type: "sessions" | "capacity" | "bookings" | "skus";
                         unchanged: number;
                         updated: number;
                     };
@@ -3891,33 +3855,6 @@ export interface operations {
             };
             /** @description Problem (404) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (409) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (422) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (429) */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3947,7 +3884,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Queued */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3975,7 +3912,7 @@ export interface operations {
                         status: "queued" | "running" | "previewed" | "completed" | "failed";
                         totalRows: number | null;
                         /** @enum {string} */
-                        type: "sessions" | "capacity" | "bookings";
+                        type: "sessions" | "capacity" | "bookings" | "skus";
                         unchanged: number;
                         updated: number;
                     };
@@ -4019,24 +3956,6 @@ export interface operations {
             };
             /** @description Problem (409) */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (422) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (429) */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4115,33 +4034,6 @@ export interface operations {
             };
             /** @description Problem (404) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (409) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (422) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem (429) */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7497,6 +7389,7 @@ export interface operations {
                     /** @default 0 */
                     reorderLevel?: number;
                     sku: string;
+                    unitCost?: number;
                 };
             };
         };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { event } from '../envelope';
 import { Id, IsoDate, Timestamp, UserId } from '../primitives';
+import { ImportUpdated } from './imports';
 import { ReportUpdated } from './reports';
 
 export const BookingType = z.enum(['regular', 'private_silver', 'private_gold']);
@@ -107,16 +108,7 @@ const queueChange = z.object({ entry: QueueEntry });
 
 export const capacityEvents = {
   'report.updated': event('A report changed status or progressed (docs/api.md, Reports)', ReportUpdated),
-  'import.updated': event(
-    'A bulk import changed status or progressed (a batch of rows was counted)',
-    z.object({
-      id: Id,
-      type: z.enum(['sessions', 'capacity', 'bookings']),
-      status: z.enum(['queued', 'running', 'previewed', 'completed', 'failed']),
-      processedRows: z.number().int(),
-      totalRows: z.number().int().nullable(),
-    }),
-  ),
+  'import.updated': event('A bulk import changed status or progressed (a batch of rows was counted)', ImportUpdated),
   'session.created': event('A session was created', sessionChange),
   'session.updated': event('A session was updated (deactivation included)', sessionChange),
   'capacity.adjusted': event(

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { IsoDate, UserId } from '../primitives';
 import { CreateBooking, CreateSession } from './capacity-rpc';
+import { UnitCost } from './inventory';
+import { CreateSku } from './inventory-rpc';
 
 /**
  * The rows of each import type, validated with the API's own field schemas. A CSV cell is text,
@@ -56,5 +58,19 @@ export const BookingRow = z.strictObject({
 });
 export type BookingRow = z.infer<typeof BookingRow>;
 
+/**
+ * A row of a `skus` import: a SKU by its code, created or brought to the row's values. A changed
+ * quantity is a stock movement (a restock up, at `unitCost` if given; an adjustment down), so the
+ * movements still add up to the stock; an absent quantity or reorder level leaves it as it is.
+ */
+export const SkuRow = z.strictObject({
+  sku: text(CreateSku.shape.sku),
+  name: text(CreateSku.shape.name),
+  quantity: num(CreateSku.shape.quantity.optional()),
+  reorderLevel: num(CreateSku.shape.quantity.optional()),
+  unitCost: num(UnitCost.optional()),
+});
+export type SkuRow = z.infer<typeof SkuRow>;
+
 /** Each type's row schema, for the service that applies it and the docs. */
-export const importRows = { sessions: SessionRow, capacity: CapacityRow, bookings: BookingRow } as const;
+export const importRows = { sessions: SessionRow, capacity: CapacityRow, bookings: BookingRow, skus: SkuRow } as const;

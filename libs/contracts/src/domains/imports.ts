@@ -7,17 +7,36 @@ import { rpc } from '../rpc';
  * owns that type's data. The gateway takes the upload and hands it on in chunks, so no message
  * carries more than one chunk; the owning service parses and applies it as a durable job.
  */
-export const ImportType = z.enum(['sessions', 'capacity', 'bookings']);
+export const ImportType = z.enum(['sessions', 'capacity', 'bookings', 'skus']);
 export type ImportType = z.infer<typeof ImportType>;
 
+export type ImportOwner = 'capacity' | 'inventory';
+
 /** Which service applies each type. */
-export const importOwner = { sessions: 'capacity', capacity: 'capacity', bookings: 'capacity' } as const satisfies Record<
-  ImportType,
-  'capacity' | 'inventory'
->;
+export const importOwner = {
+  sessions: 'capacity',
+  capacity: 'capacity',
+  bookings: 'capacity',
+  skus: 'inventory',
+} as const satisfies Record<ImportType, ImportOwner>;
+
+/**
+ * The service that holds an import, from its id: `imp_…-inventory` is inventory's; every other
+ * (`imp_…-capacity`, and the plain `imp_…` of imports made before ids named their owner) capacity's.
+ */
+export const importOwnerOf = (id: string): ImportOwner => (id.endsWith('-inventory') ? 'inventory' : 'capacity');
 
 export const ImportStatus = z.enum(['queued', 'running', 'previewed', 'completed', 'failed']);
 export type ImportStatus = z.infer<typeof ImportStatus>;
+
+/** What `import.updated` tells (the event of both owning services): an import's status and progress. */
+export const ImportUpdated = z.object({
+  id: Id,
+  type: ImportType,
+  status: ImportStatus,
+  processedRows: z.number().int(),
+  totalRows: z.number().int().nullable(),
+});
 
 export const ImportFormat = z.enum(['csv', 'ndjson']);
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Id, Pagination, page } from '../primitives';
 import { platformRpc, rpc } from '../rpc';
+import { importRpc } from './imports';
 import { Movement, Order, OrderStatus, Sku, SkuCode, UnitCost } from './inventory';
 import { reportRpc } from './reports';
 
@@ -13,6 +14,8 @@ export const CreateSku = z.strictObject({
   name: z.string().trim().min(1).max(200),
   quantity: Quantity,
   reorderLevel: Quantity.default(0),
+  /** What one unit of the initial stock cost (kept on its `initial` movement; stock is valued FIFO from these). */
+  unitCost: UnitCost.optional(),
 });
 
 export const Restock = z.strictObject({
@@ -62,6 +65,7 @@ export const inventoryRpc = {
   'limits.get': rpc("The tenant's limits on orders", z.object({}).strict(), OrderLimits),
   'limits.set': rpc("Change the tenant's limits on orders", UpdateOrderLimits, OrderLimits),
   'supplier.webhook': platformRpc('Apply a supplier status callback (signature already checked)', SupplierWebhook, WebhookReceipt),
+  ...importRpc,
   ...reportRpc,
 };
 export type InventoryRpc = typeof inventoryRpc;

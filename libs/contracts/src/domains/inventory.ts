@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { event } from '../envelope';
 import { Id, Timestamp, UserId } from '../primitives';
+import { ImportUpdated } from './imports';
 import { ReportUpdated } from './reports';
 
 export const SkuCode = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1..64 of A-Z a-z 0-9 . _ -');
@@ -60,6 +61,7 @@ const orderChange = z.object({ order: Order, reason: z.string().nullable() });
 
 export const inventoryEvents = {
   'report.updated': event('A report changed status or progressed (docs/api.md, Reports)', ReportUpdated),
+  'import.updated': event('A bulk import of SKUs changed status or progressed (a batch of rows was counted)', ImportUpdated),
   'sku.created': event('A SKU was created with its initial stock', z.object({ sku: Sku })),
   'stock.changed': event('Stock of a SKU moved (one ledger movement)', z.object({ movement: Movement })),
   'stock.low_detected': event(

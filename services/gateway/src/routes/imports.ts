@@ -7,8 +7,14 @@ import {
   Import,
   ImportMapping,
   ImportOptions,
+  type ImportOwner,
+  ImportRowError,
   importOwner,
+  importOwnerOf,
+  importRpc,
+  inventoryRpc,
   Pagination,
+  page,
   validationError,
 } from '@allot/contracts';
 import { createRoute, z } from '@hono/zod-openapi';
@@ -18,14 +24,13 @@ import { requireCredential } from '../http/auth';
 import type { GatewayEnv } from '../http/env';
 import { idempotent } from '../http/idempotency';
 import { bearer, callableBy, IdempotencyHeader, problems, router } from '../http/openapi';
-import { registerRpcRoutes, rpcRoute } from '../http/rpc-route';
 
 const byId = z.object({ id: Id });
 const tenant = ['apiKey'] as const;
-// Every import type is capacity's for now; the upload routes by type (`importOwner`), so a type
-// owned by another service adds its owner here and to these reads.
-const service = 'capacity' as const;
-const op = <K extends keyof typeof capacityRpc>(operation: K) => ({ service, operation, contract: capacityRpc[operation] });
+const tag = 'Imports' as const;
+const owners: ImportOwner[] = ['capacity', 'inventory'];
+const contracts = { capacity: capacityRpc, inventory: inventoryRpc } as const;
+type ImportOp = keyof typeof importRpc;
 
 const UploadForm = z.object({
   type: ImportOptions.shape.type,
@@ -45,7 +50,7 @@ const uploadRoute = createRoute({
   tags: ['Imports'],
   summary: 'Upload a file of rows to import',
   description:
-    'Takes a `multipart/form-data` upload: `type` (`sessions` or `capacity`), `file` (CSV with a header row, or NDJSON when its ' +
+    'Takes a `multipart/form-data` upload: `type` (`sessions`, `capacity`, `bookings` or `skus`), `file` (CSV with a header row, or NDJSON when its ' +
     'name ends in `.ndjson`/`.jsonl` or its type is `application/x-ndjson`), optional `mapping`, `dryRun` and `atomic`. ' +
     'Answers 202 with the queued import; it runs in the background (`GET /v1/imports/{id}`). A file over the size limit is 413; ' +
     `more imports queued or running than the tenant's limit is 429 \`too_many_jobs\`. ${callableBy(...tenant)}`,
@@ -58,64 +63,104 @@ const uploadRoute = createRoute({
   },
 });
 
-/** Bulk imports: the upload, its progress and row errors, and the confirmation of a dry run. */
+const listRoute = createRoute({
+  method: 'get',
+  path: '/imports',
+  operationId: 'listImports',
+  tags: [tag],
+  summary: 'List imports',
+  description: `Lists the tenant's imports of every type, newest first, with their counts (an import's errors are on its own answer). ${callableBy(...tenant)}`,
+  security: bearer,
+  middleware: [requireCredential(...tenant)],
+  request: { query: Pagination.strict() },
+  responses: { 200: { description: 'OK', content: { 'application/json': { schema: page(Import) } } }, ...problems(400, 401, 403, 503) },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/imports/{id}',
+  operationId: 'getImport',
+  tags: [tag],
+  summary: 'Get an import',
+  description: `Returns an import: its status (\`queued\`, \`running\`, \`previewed\`, \`completed\`, \`failed\`), the rows counted so far and the first 100 row errors. ${callableBy(...tenant)}`,
+  security: bearer,
+  middleware: [requireCredential(...tenant)],
+  request: { params: byId },
+  responses: { 200: { description: 'OK', content: { 'application/json': { schema: Import } } }, ...problems(400, 401, 403, 404, 503) },
+});
+
+const errorsRoute = createRoute({
+  method: 'get',
+  path: '/imports/{id}/errors',
+  operationId: 'listImportErrors',
+  tags: [tag],
+  summary: "List an import's row errors",
+  description: `Every refused row of an import, by line: the line, the column, the value found there and why it was refused. ${callableBy(...tenant)}`,
+  security: bearer,
+  middleware: [requireCredential(...tenant)],
+  request: { params: byId, query: Pagination.strict() },
+  responses: {
+    200: { description: 'OK', content: { 'application/json': { schema: page(ImportRowError) } } },
+    ...problems(400, 401, 403, 404, 503),
+  },
+});
+
+const confirmRoute = createRoute({
+  method: 'post',
+  path: '/imports/{id}/confirm',
+  operationId: 'confirmImport',
+  tags: [tag],
+  summary: 'Apply a previewed dry run',
+  description: `Applies a dry run that ended \`previewed\`, from the file already uploaded (202; it runs in the background). Any other import is 409 \`invalid_state\`. ${callableBy(...tenant)}`,
+  security: bearer,
+  middleware: [requireCredential(...tenant)],
+  request: { params: byId },
+  responses: {
+    202: { description: 'Queued', content: { 'application/json': { schema: Import } } },
+    ...problems(400, 401, 403, 404, 409, 503),
+  },
+});
+
+/**
+ * Bulk imports: the upload, its progress and row errors, and the confirmation of a dry run. Each
+ * type is applied by the service that owns its data (\`importOwner\`), and an import's id names
+ * that service (\`importOwnerOf\`) for every later call; the list pages through both services'
+ * imports at once (their ids sort by creation time).
+ */
 export function importRoutes(deps: GatewayDeps) {
-  const app = router();
-  registerRpcRoutes(app, deps, [
-    rpcRoute({
-      method: 'get',
-      path: '/imports',
-      summary: 'List imports',
-      operationId: 'listImports',
-      tag: 'Imports',
-      description: "Lists the tenant's imports, newest first, with their counts (an import's errors are on its own answer).",
-      credentials: [...tenant],
-      ...op('import.list'),
-      query: Pagination.strict(),
-      input: (r) => r.query,
-    }),
-    rpcRoute({
-      method: 'get',
-      path: '/imports/{id}',
-      summary: 'Get an import',
-      operationId: 'getImport',
-      tag: 'Imports',
-      description:
-        'Returns an import: its status (`queued`, `running`, `previewed`, `completed`, `failed`), the rows counted so far and the first 100 row errors.',
-      credentials: [...tenant],
-      ...op('import.get'),
-      params: byId,
-      input: (r) => r.params,
-    }),
-    rpcRoute({
-      method: 'get',
-      path: '/imports/{id}/errors',
-      summary: "List an import's row errors",
-      operationId: 'listImportErrors',
-      tag: 'Imports',
-      description: 'Every refused row of an import, by line: the line, the column, the value found there and why it was refused.',
-      credentials: [...tenant],
-      ...op('import.errors'),
-      params: byId,
-      query: Pagination.strict(),
-      input: (r) => ({ ...r.query, ...r.params }),
-    }),
-    rpcRoute({
-      method: 'post',
-      path: '/imports/{id}/confirm',
-      summary: 'Apply a previewed dry run',
-      operationId: 'confirmImport',
-      tag: 'Imports',
-      description:
-        'Applies a dry run that ended `previewed`, from the file already uploaded (202; it runs in the background). Any other import is 409 `invalid_state`.',
-      credentials: [...tenant],
-      ...op('import.confirm'),
-      params: byId,
-      status: 202,
-      input: (r) => r.params,
-    }),
-  ]);
-  return app.openapi(uploadRoute, (c) => upload(c, deps) as never);
+  const call = <K extends ImportOp>(
+    c: Context<GatewayEnv>,
+    owner: ImportOwner,
+    operation: K,
+    input: z.input<(typeof importRpc)[K]['input']>,
+  ) =>
+    deps.callService(c, owner, operation, contracts[owner][operation], input as never) as Promise<
+      z.output<(typeof importRpc)[K]['output']>
+    >;
+  const param = (c: Context<GatewayEnv>) => (c.req.valid as (t: 'param') => { id: string })('param');
+  const query = (c: Context<GatewayEnv>) => (c.req.valid as (t: 'query') => z.output<typeof Pagination>)('query');
+  return router()
+    .openapi(listRoute, (async (c: Context<GatewayEnv>) => {
+      const { limit, cursor } = query(c);
+      const pages = await Promise.all(owners.map((owner) => call(c, owner, 'import.list', { limit, ...(cursor ? { cursor } : {}) })));
+      const merged = pages.flatMap((p) => p.items).sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      const items = merged.slice(0, limit);
+      const more = merged.length > limit || pages.some((p) => p.nextCursor !== null);
+      return c.json({ items, nextCursor: more && items.length > 0 ? (items.at(-1)?.id ?? null) : null });
+    }) as never)
+    .openapi(getRoute, (async (c: Context<GatewayEnv>) => {
+      const { id } = param(c);
+      return c.json(await call(c, importOwnerOf(id), 'import.get', { id }));
+    }) as never)
+    .openapi(errorsRoute, (async (c: Context<GatewayEnv>) => {
+      const { id } = param(c);
+      return c.json(await call(c, importOwnerOf(id), 'import.errors', { id, ...query(c) }));
+    }) as never)
+    .openapi(confirmRoute, (async (c: Context<GatewayEnv>) => {
+      const { id } = param(c);
+      return c.json(await call(c, importOwnerOf(id), 'import.confirm', { id }), 202);
+    }) as never)
+    .openapi(uploadRoute, ((c: Context<GatewayEnv>) => upload(c, deps)) as never);
 }
 
 /**
@@ -141,8 +186,8 @@ async function upload(c: Context<GatewayEnv>, deps: GatewayDeps) {
   const run = async () => {
     const call = <K extends 'import.begin' | 'import.chunk' | 'import.start'>(
       operation: K,
-      input: z.input<(typeof capacityRpc)[K]['input']>,
-    ) => deps.callService(c, owner, operation, capacityRpc[operation], input);
+      input: z.input<(typeof importRpc)[K]['input']>,
+    ) => deps.callService(c, owner, operation, importRpc[operation], input);
     const opened = await call('import.begin', { type, format, mapping: mapping ?? {}, dryRun, atomic, sizeBytes: bytes.length });
     let chunks = 0;
     for (let at = 0; at < bytes.length; at += IMPORT_CHUNK_BYTES, chunks++) {

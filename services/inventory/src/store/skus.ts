@@ -80,6 +80,14 @@ export class SkuStore extends OutboxLedgerStore<SkuDoc, SkuFigures> {
       .toArray();
   }
 
+  /**
+   * Renames a SKU or changes its reorder level: fields the ledger's version does not guard (its
+   * batches never write them), so this neither waits for nor disturbs a batch. Null if there is no such SKU.
+   */
+  describe(key: string, details: Partial<Pick<SkuDoc, 'name' | 'reorderLevel'>>, at: string): Promise<SkuDoc | null> {
+    return this.docs.update({ _id: key }, { $set: { ...details, updatedAt: at } });
+  }
+
   /** Creates a SKU with its first change in flight; false if the code is taken. */
   async create(doc: SkuDoc, events: EventEnvelope[]): Promise<boolean> {
     const { created } = await this.docs.insertOrGet(doc, events);
