@@ -189,7 +189,7 @@ describe('reports through the gateway', () => {
   it('reports - orders, stock movements and a FIFO stock valuation from restock unit costs', async () => {
     const { key } = await stack.newTenant();
     const admin = stack.as(key);
-    expect((await admin('POST', '/v1/skus', { sku: 'TEE-1', name: 'Tee', quantity: 0 })).status).toBe(201);
+    expect((await admin('POST', '/v1/skus', { sku: 'TEE-1', name: 'Tee', quantity: 4, unitCost: 1 })).status).toBe(201);
     expect((await admin('POST', '/v1/skus/TEE-1/restock', { quantity: 10, unitCost: 2 })).status).toBe(200);
     expect((await admin('POST', '/v1/skus/TEE-1/restock', { quantity: 10, unitCost: 3.5 })).status).toBe(200);
     const bad = await admin('POST', '/v1/skus/TEE-1/restock', { quantity: 1, unitCost: -1 });
@@ -221,20 +221,20 @@ describe('reports through the gateway', () => {
     expect(await ended(stack, key, movements.id)).toMatchObject({ status: 'ready', rows: 4 });
     const moved = ndjson((await download(stack, key, movements.id)).bytes);
     expect(moved.map((m) => [m.type, m.qty])).toEqual([
-      ['initial', 0],
+      ['initial', 4],
       ['restock', 10],
       ['restock', 10],
       ['reserve', -12],
     ]);
     expect(moved[3]).toMatchObject({ orderId: order.id, sku: 'TEE-1' });
 
-    // 12 units left the oldest layer first: 8 remain, all from the 3.50 restock.
+    // 12 units left the oldest layers first (4 at 1, 8 at 2): 2 at 2 and 10 at 3.50 remain.
     const valuation = await ask(stack, key, { type: 'stock-valuation', format: 'xlsx', to: today() });
     expect(await ended(stack, key, valuation.id)).toMatchObject({ status: 'ready', rows: 1 });
     const sheet = await xlsxRows((await download(stack, key, valuation.id)).bytes);
     expect(sheet).toEqual([
       ['sku', 'name', 'quantity', 'unitCostFifo', 'value'],
-      ['TEE-1', 'Tee', 8, 3.5, 28],
+      ['TEE-1', 'Tee', 12, 3.25, 39],
     ]);
   });
 

@@ -6,7 +6,7 @@ import type { StockRequest } from './ledger';
 import { type SkuDoc, skuKey, toSku } from './store/skus';
 
 /** SKUs, their initial stock (an `initial` movement), restocks and adjustments. */
-export async function createSku(inv: Inventory, tenantId: string, input: z.output<typeof CreateSku>): Promise<Sku> {
+export async function createSku(inv: Inventory, tenantId: string, { unitCost, ...input }: z.output<typeof CreateSku>): Promise<Sku> {
   const at = inv.clock.now().toISOString();
   const initial = {
     _id: newId('mv'),
@@ -18,6 +18,7 @@ export async function createSku(inv: Inventory, tenantId: string, input: z.outpu
     orderId: null,
     reason: null,
     seq: 1,
+    ...(unitCost !== undefined ? { unitCost } : {}),
     at,
   };
   const low = input.quantity < input.reorderLevel;
