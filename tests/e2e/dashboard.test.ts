@@ -116,6 +116,30 @@ describe('dashboard in a browser', () => {
     await page.close();
   });
 
+  it('dashboard - an import is previewed with its counts and refused rows, confirmed, and its end arrives on the stream', async () => {
+    const { page, errors } = await signIn(key);
+    const code = `imp-${Date.now()}`;
+    const csv = `sku,name,quantity,unitCost\n${code}-a,Lamp,5,12.5\n${code}-b,Rope,20,\n${code}-c,Tent,many,\n`;
+    await page.selectOption('.imports select[name=type]', 'skus');
+    await page.setInputFiles('.imports input[name=file]', { name: 'stock.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.click('.imports button[type=submit]');
+    const status = page.locator('.imports .import-status p');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 20_000 }).toBe('previewed');
+    expect(await status.textContent()).toContain('2 to create, 0 to update, 0 unchanged, 1 refused');
+    const refused = page.locator('.imports table.errors tbody tr');
+    expect(await refused.count()).toBe(1);
+    expect(await refused.first().locator('td').allTextContents()).toEqual(['4', 'quantity', 'many', expect.any(String)]);
+    expect((await client.GET('/v1/skus/{sku}', { params: { path: { sku: `${code}-a` } } })).response.status).toBe(404);
+
+    await page.click('.imports button:has-text("Confirm import")');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 20_000 }).toBe('completed');
+    expect(await status.textContent()).toContain('2 created');
+    expect((await client.GET('/v1/skus/{sku}', { params: { path: { sku: `${code}-b` } } })).data).toMatchObject({ quantity: 20 });
+    await page.screenshot({ path: path.join(artifacts, 'dashboard-import.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('dashboard - a booking made through the API changes the grid within a second', async () => {
     const { page, errors } = await signIn(key);
     const date = today(4);

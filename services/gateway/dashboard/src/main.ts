@@ -6,6 +6,7 @@ import { RecentBookings } from './bookings';
 import { forget, recognise, remember, remembered, type SignedIn } from './credential';
 import { el, fill } from './dom';
 import { AvailabilityGrid } from './grid';
+import { ImportPanel } from './imports';
 import { Inbox } from './notifications';
 import { type OrderRow, RecentOrders } from './orders';
 import { signInView } from './sign-in';
@@ -73,6 +74,7 @@ async function showDashboard(who: SignedIn) {
 
   let stream: ReturnType<typeof streamEvents> | undefined;
   let webhooks: WebhookPanel | undefined;
+  let imports: ImportPanel | undefined;
   let sessions: Session[];
   try {
     sessions = (await must(() => client.GET('/v1/sessions', { params: { query: { active: true, limit: 200 } } }))).items;
@@ -83,6 +85,7 @@ async function showDashboard(who: SignedIn) {
   }
   if (sessions.length === 0) {
     fill(gridCard, ...noSessions(client, who));
+    if (who.kind === 'apiKey') side.append(new ImportPanel(client, true).element);
     return;
   }
 
@@ -163,6 +166,9 @@ async function showDashboard(who: SignedIn) {
     ),
     el('section', { class: 'card' }, el('h2', {}, 'Recent orders'), orders.element),
   );
+  // An API key's bulk imports, with their progress from the stream.
+  imports = who.kind === 'apiKey' ? new ImportPanel(client) : undefined;
+  if (imports) side.append(imports.element);
   // An API key's endpoints and their deliveries (a user token has no webhooks).
   webhooks = who.kind === 'apiKey' ? new WebhookPanel(client) : undefined;
   if (webhooks) {
@@ -188,7 +194,7 @@ async function showDashboard(who: SignedIn) {
   stream = streamEvents({
     baseUrl: location.origin,
     credential: who.secret,
-    channels: [...gridChannels(who.kind), ...(who.kind === 'apiKey' ? ['orders', 'alerts'] : [])],
+    channels: [...gridChannels(who.kind), ...(who.kind === 'apiKey' ? ['orders', 'alerts', 'imports'] : [])],
     onStatus: (status, error) => showStatus(live, status, error),
     onResync: () => void loadAll(),
     onEvent: (event) => {
@@ -199,6 +205,7 @@ async function showDashboard(who: SignedIn) {
       if (event.event === 'queue.promoted') bookings.upsert((event.data as { booking: Booking }).booking);
       if (event.event === 'notification.created') inbox.arrived(event.data as Notification);
       if (event.event === 'order.updated') orders.updated(event.data as OrderRow);
+      if (event.event === 'import.updated') imports?.updated(event.data as Parameters<ImportPanel['updated']>[0]);
     },
   });
   await loadAll();

@@ -129,6 +129,7 @@ export function clientMessagesFor(source: DomainServiceName, envelope: EventEnve
         out.push({ subject: subjects.reports(t), event: 'report.updated', data: event.data });
         toUser(event.data.userId, 'report.updated', event.data);
       }
+      if (event?.type === 'import.updated') out.push({ subject: subjects.imports(t), event: 'import.updated', data: event.data });
       if (event && 'order' in event.data) {
         const { order, reason } = event.data;
         const payload = { id: order.id, sku: order.sku, qty: order.qty, status: order.status, reason };
