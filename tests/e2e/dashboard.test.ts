@@ -140,6 +140,25 @@ describe('dashboard in a browser', () => {
     await page.close();
   });
 
+  it('dashboard - a report is asked for, followed on the stream until ready, and downloaded', async () => {
+    const { page, errors } = await signIn(key);
+    await page.selectOption('.reports select[name=type]', 'bookings');
+    await page.selectOption('.reports select[name=format]', 'csv');
+    await page.click('.reports button[type=submit]');
+    const status = page.locator('.reports .report-status p');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('.reports button:has-text("Download")')]);
+    expect(download.suggestedFilename()).toMatch(/\.csv$/);
+    const file = await download.createReadStream();
+    let text = '';
+    for await (const chunk of file) text += chunk;
+    const [header, ...rows] = text.trim().split(/\r?\n/);
+    expect(header).toContain('bookingId');
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('dashboard - a booking made through the API changes the grid within a second', async () => {
     const { page, errors } = await signIn(key);
     const date = today(4);

@@ -9,6 +9,7 @@ import { AvailabilityGrid } from './grid';
 import { ImportPanel } from './imports';
 import { Inbox } from './notifications';
 import { type OrderRow, RecentOrders } from './orders';
+import { ReportPanel } from './reports';
 import { signInView } from './sign-in';
 import { WebhookPanel } from './webhooks';
 
@@ -75,6 +76,7 @@ async function showDashboard(who: SignedIn) {
   let stream: ReturnType<typeof streamEvents> | undefined;
   let webhooks: WebhookPanel | undefined;
   let imports: ImportPanel | undefined;
+  let reports: ReportPanel | undefined;
   let sessions: Session[];
   try {
     sessions = (await must(() => client.GET('/v1/sessions', { params: { query: { active: true, limit: 200 } } }))).items;
@@ -169,6 +171,9 @@ async function showDashboard(who: SignedIn) {
   // An API key's bulk imports, with their progress from the stream.
   imports = who.kind === 'apiKey' ? new ImportPanel(client) : undefined;
   if (imports) side.append(imports.element);
+  // Reports of the tenant's data (API keys; the page's user-token view keeps to bookings and the grid).
+  reports = who.kind === 'apiKey' ? new ReportPanel(client) : undefined;
+  if (reports) side.append(reports.element);
   // An API key's endpoints and their deliveries (a user token has no webhooks).
   webhooks = who.kind === 'apiKey' ? new WebhookPanel(client) : undefined;
   if (webhooks) {
@@ -194,7 +199,7 @@ async function showDashboard(who: SignedIn) {
   stream = streamEvents({
     baseUrl: location.origin,
     credential: who.secret,
-    channels: [...gridChannels(who.kind), ...(who.kind === 'apiKey' ? ['orders', 'alerts', 'imports'] : [])],
+    channels: [...gridChannels(who.kind), ...(who.kind === 'apiKey' ? ['orders', 'alerts', 'imports', 'reports'] : [])],
     onStatus: (status, error) => showStatus(live, status, error),
     onResync: () => void loadAll(),
     onEvent: (event) => {
@@ -206,6 +211,7 @@ async function showDashboard(who: SignedIn) {
       if (event.event === 'notification.created') inbox.arrived(event.data as Notification);
       if (event.event === 'order.updated') orders.updated(event.data as OrderRow);
       if (event.event === 'import.updated') imports?.updated(event.data as Parameters<ImportPanel['updated']>[0]);
+      if (event.event === 'report.updated') reports?.updated(event.data as Parameters<ReportPanel['updated']>[0]);
     },
   });
   await loadAll();
