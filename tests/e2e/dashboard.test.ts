@@ -14,7 +14,7 @@ const artifacts = path.resolve(__dirname, '../../.cache/artifacts');
  * The dashboard at `/` in Debian's Chromium (driven by playwright-core; `make test` installs the
  * browser, nothing is downloaded): signing in, the grid loaded in range pages and following bookings
  * made elsewhere, orders following the stream, booking from the page, and the webhooks panel
- * (deliveries, resend). Screenshots go to
+ * (deliveries, resend), an import previewed and confirmed, a report downloaded. Screenshots go to
  * `.cache/artifacts/`.
  */
 describe('dashboard in a browser', () => {
