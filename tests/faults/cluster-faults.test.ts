@@ -6,7 +6,7 @@
  * the table of what happened is written to bench/results/faults.md.
  *
  * Size: FAULTS_PHASE_MS (load per fault, default 4000), FAULTS_WORKERS (clients per kind, default 3),
- * FAULTS_ROUNDS (how many times each kind of replica is killed, default 1).
+ * FAULTS_ROUNDS (how many times each kind of replica is killed, default 2: replica 0, then 1).
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,11 +25,13 @@ import { type Answer, ResumingStream, request, Tally } from './load';
 const phaseMs = Number(process.env.FAULTS_PHASE_MS ?? 4000);
 const workers = Number(process.env.FAULTS_WORKERS ?? 3);
 // FAULTS_ONLY: see below.
-const rounds = Number(process.env.FAULTS_ROUNDS ?? 1);
+const rounds = Number(process.env.FAULTS_ROUNDS ?? 2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const env = {
-  capacity: { QUEUE_SWEEP_MS: '300', HOLD_TTL_SECONDS: '600', REPAIR_AFTER_MS: '2000' },
+  // The waitlist sweep is a backstop (a cancel offers its slots at once); every run of it reads the
+  // queue and bookings of each waitlist, so a few times a second is plenty.
+  capacity: { QUEUE_SWEEP_MS: '1000', HOLD_TTL_SECONDS: '600', REPAIR_AFTER_MS: '2000' },
   inventory: { SUPPLIER_CHECK_DELAY_MS: '300', SUPPLIER_RETRY_BASE_MS: '100', REPAIR_AFTER_MS: '1500', SUPPLIER_TIMEOUT_MS: '1000' },
   gateway: { RPC_TIMEOUT_MS: '3000' },
 };
@@ -78,7 +80,7 @@ describe('the cluster under faults', () => {
     // The local user (no credentials) may inspect every stream.
     nc = await connect({ servers: cluster.nats.url.split(','), maxReconnectAttempts: -1 });
     mongo = await new MongoClient(cluster.mongoUrl).connect();
-  }, 240_000);
+  }, 150_000);
   afterAll(async () => {
     await mongo?.close();
     await nc?.close();
@@ -137,9 +139,10 @@ describe('the cluster under faults', () => {
     // What clients were told, by the id of the request (its Idempotency-Key and the userId it names).
     const bookings201 = new Map<string, string>(); // booking id → request id
     const orders202 = new Map<string, string>();
-    const unknownBookings: string[] = [];
+    /** Requests whose answer was lost (5xx, timeout, dropped): asked again with their key once settled. */
+    const unknownBookings: Unknown[] = [];
     const hotBookings: string[] = []; // confirmed on the hot date, cancelled in turn to promote the waitlist
-    const unknownOrders: string[] = [];
+    const unknownOrders: Unknown[] = [];
 
     let loadUntil = 0;
     let hotFull = false;
@@ -170,7 +173,7 @@ describe('the cluster under faults', () => {
           if (hold && i % 8 === 0) await send('POST /v1/bookings/:id/confirm', 'POST', `/v1/bookings/${res.body.id}/confirm`);
           else if (i % 3 === 1) await send('POST /v1/bookings/:id/cancel', 'POST', `/v1/bookings/${res.body.id}/cancel`);
           else if (date === hot && !hold) hotBookings.push(res.body.id);
-        } else if (res.outcome === 'unknown') unknownBookings.push(req);
+        } else if (res.outcome === 'unknown') unknownBookings.push({ req, key, path: '/v1/bookings', body });
         else if (res.status === 409) {
           if (date === hot) hotFull = true;
           await joinQueue(req, date);
@@ -185,20 +188,28 @@ describe('the cluster under faults', () => {
         // Orders name their user through the credential: each request is a user of its own.
         const token = await send('POST /v1/auth/user-tokens', 'POST', '/v1/auth/user-tokens', { userId: req });
         if (token.status !== 201) continue;
-        const res = await request(
-          bases[turn++ % 2]!,
-          token.body.token,
-          'POST',
-          '/v1/orders',
-          { sku, qty: 1 + (i % 2) },
-          { 'idempotency-key': req },
-        );
+        const body = { sku, qty: 1 + (i % 2) };
+        const res = await request(bases[turn++ % 2]!, token.body.token, 'POST', '/v1/orders', body, { 'idempotency-key': req });
         tally.add('POST /v1/orders', res.outcome);
         if (res.status === 202) {
           orders202.set(res.body.id, req);
           if (i % 6 === 0) await send('POST /v1/orders/:id/cancel', 'POST', `/v1/orders/${res.body.id}/cancel`);
-        } else if (res.outcome === 'unknown') unknownOrders.push(req);
+        } else if (res.outcome === 'unknown') unknownOrders.push({ req, key: token.body.token, path: '/v1/orders', body });
         if (i % 5 === 0) await send('POST /v1/skus/:sku/restock', 'POST', `/v1/skus/${skus.local}/restock`, { quantity: 2 });
+      }
+    };
+    // Bulk sends to fresh recipients, a few per phase: each must end sent to each of them exactly once.
+    const bulkJobs = new Map<string, string[]>(); // job id → its recipients
+    const unknownBulk: (Unknown & { userIds: string[] })[] = [];
+    const bulkWorker = async () => {
+      for (let i = 0; Date.now() < loadUntil; i++) {
+        const req = `n${i}-${Date.now().toString(36)}`;
+        const userIds = Array.from({ length: 40 }, (_, k) => `${req}-u${k}`);
+        const body = { userIds, type: 'announcement', title: 'Faults', message: `Send ${req}` };
+        const res = await send('POST /v1/notifications/bulk', 'POST', '/v1/notifications/bulk', body, { 'idempotency-key': req });
+        if (res.status === 202) bulkJobs.set(res.body.jobId, userIds);
+        else if (res.outcome === 'unknown') unknownBulk.push({ req, key, path: '/v1/notifications/bulk', body, userIds });
+        await sleep(1000);
       }
     };
     const underLoad = async (fault: () => Promise<void>) => {
@@ -206,6 +217,7 @@ describe('the cluster under faults', () => {
       const load = Promise.all([
         ...Array.from({ length: workers }, (_, n) => bookingWorker(n)),
         ...Array.from({ length: Math.max(1, workers - 1) }, (_, n) => orderWorker(n)),
+        bulkWorker(),
       ]);
       await sleep(Math.min(1000, phaseMs / 4));
       await fault();
@@ -223,6 +235,19 @@ describe('the cluster under faults', () => {
         return cluster.nats.nodes.find((n) => n.name === leader);
       }, 30_000);
     const busiest = eventStream('capacity');
+    /** A durable consumer's deliveries so far, the messages its filter holds, and those not yet delivered. */
+    const deliveries = async (stream: string, durable: string) => {
+      const info = await jsm.consumers.info(stream, durable);
+      const filters = info.config.filter_subjects ?? [info.config.filter_subject ?? '>'];
+      let messages = 0;
+      for (const subject of filters) {
+        const state = (await jsm.streams.info(stream, { subjects_filter: subject })).state;
+        messages += Object.values(state.subjects ?? {}).reduce((a, b) => a + b, 0);
+      }
+      return { delivered: info.delivered.consumer_seq, messages, pending: info.num_pending };
+    };
+    /** Events of capacity delivered again to notifications while one replica was paused. */
+    let redelivered: number | undefined;
     // Each kind of replica killed once per round, replica 0 then replica 1; each gateway killed with streams open.
     const faults: { name: string; run: () => Promise<void> }[] = [
       ...Array.from({ length: rounds }, (_, round) =>
@@ -274,6 +299,42 @@ describe('the cluster under faults', () => {
         run: () => cluster.ferret.restart(),
       },
       {
+        name: 'SIGSTOP of a NATS node for 10 s while capacity-1 and notifications-1 are SIGKILLed',
+        run: async () => {
+          const node = await nodeLeading(eventStream('notifications'));
+          const stoppedAt = Date.now();
+          node.signal('SIGSTOP');
+          const killed = cluster.replicas.filter((r) => ['capacity-1', 'notifications-1'].includes(r.name));
+          await Promise.all(killed.map((r) => r.kill('SIGKILL')));
+          await Promise.all(killed.map((r) => r.start()));
+          await sleep(Math.max(0, 10_000 - (Date.now() - stoppedAt)));
+          node.signal('SIGCONT');
+        },
+      },
+      {
+        // Duplicate delivery: notifications-1, alone (notifications-0 is down), is paused; the events
+        // that keep coming are handed to its open pull requests and sit there unacknowledged. Once
+        // their ack wait (30 s) passes they are delivered again to notifications-0 (started again
+        // meanwhile); resumed, notifications-1 handles them too: each of them handled twice.
+        name: 'notifications-1 paused (SIGSTOP) past its ack wait: its events handled again by notifications-0',
+        run: async () => {
+          const [first, paused] = ['notifications-0', 'notifications-1'].map((name) => cluster.replicas.find((r) => r.name === name)!);
+          const before = await deliveries(eventStream('capacity'), 'notifications-capacity');
+          await first!.kill('SIGKILL');
+          paused!.process.kill('SIGSTOP');
+          const stoppedAt = Date.now();
+          loadUntil = Date.now() + phaseMs; // events keep coming while it is paused
+          await sleep(phaseMs);
+          await first!.start();
+          await sleep(Math.max(0, 35_000 - (Date.now() - stoppedAt)));
+          paused!.process.kill('SIGCONT');
+          await sleep(3000);
+          const after = await deliveries(eventStream('capacity'), 'notifications-capacity');
+          // Deliveries beyond the first of each message: the ones handed out again.
+          redelivered = after.delivered - before.delivered - (after.messages - before.messages) - (before.pending - after.pending);
+        },
+      },
+      {
         name: 'the supplier times out (3 s answers, 1 s timeout)',
         run: async () => {
           await scenario(skus.supplied, { reserve: 'accept', statuses: ['delayed', 'ok'], latencyMs: 3000 });
@@ -292,6 +353,29 @@ describe('the cluster under faults', () => {
     }
     timeline.push(`${new Date().toISOString()} load stopped`);
 
+    // Each request whose answer was lost is asked again with its key, as a careful client does
+    // (while its first attempt still holds the key — a dead gateway's lock until it lapses — the
+    // answer is 409 "in progress": asked again a second later). Their effects settle with the rest.
+    const askBy = Date.now() + 75_000;
+    const askAgain = async (u: Unknown) => {
+      for (let attempt = 0; Date.now() < askBy; attempt++) {
+        const answer = await request(bases[attempt % 2]!, u.key, 'POST', u.path, u.body, { 'idempotency-key': u.req });
+        const inProgress = answer.status === 409 && answer.body?.code === 'conflict';
+        if (answer.outcome !== 'unknown' && !inProgress) return answer;
+        await sleep(1000);
+      }
+      return undefined;
+    };
+    await Promise.all(
+      [...unknownBookings, ...unknownOrders, ...unknownBulk].map(async (u) => {
+        u.retried = await askAgain(u);
+      }),
+    );
+    for (const u of unknownBulk) if (u.retried?.status === 202) bulkJobs.set(u.retried.body.jobId, u.userIds);
+    for (const u of unknownBookings) if (u.retried?.status === 201) bookings201.set(u.retried.body.id, u.req);
+    for (const u of unknownOrders) if (u.retried?.status === 202) orders202.set(u.retried.body.id, u.req);
+    timeline.push(`${new Date().toISOString()} unknown outcomes asked again with their keys`);
+
     // Settled: every replica running, nothing in flight, no order left pending without a reason.
     const capacity = mongo.db(cluster.dbs.capacity);
     const inventory = mongo.db(cluster.dbs.inventory);
@@ -306,6 +390,7 @@ describe('the cluster under faults', () => {
       120_000,
       500,
     );
+    timeline.push(`${new Date().toISOString()} settled: nothing in flight`);
 
     // ...and every service answers through both gateways again.
     let lastAnswer: Answer | undefined;
@@ -324,7 +409,7 @@ describe('the cluster under faults', () => {
         }
         return true;
       },
-      60_000,
+      45_000,
       500,
     ).catch(() => false);
 
@@ -337,14 +422,22 @@ describe('the cluster under faults', () => {
       }
       return answer;
     };
-    const results: { invariant: string; ok: boolean; detail: string }[] = [];
+    // What must still arrive (the read model, notifications, SSE messages) shares one budget, so a
+    // broken promise fails the suite in minutes instead of each check waiting out a time of its own.
+    const reachBy = Date.now() + 150_000;
+    const remaining = () => Math.max(1000, reachBy - Date.now());
+    const results: Result[] = [];
     const check = async (invariant: string, fn: () => Promise<string | undefined>) => {
+      const started = Date.now();
+      const seconds = () => Math.round((Date.now() - started) / 100) / 10;
       try {
-        results.push({ invariant, ok: true, detail: (await fn()) ?? '' });
+        const detail = (await fn()) ?? '';
+        results.push({ invariant, ok: true, detail, seconds: seconds() });
       } catch (error) {
         results.push({
           invariant,
           ok: false,
+          seconds: seconds(),
           detail: String((error as Error).message)
             .split('\n')[0]!
             .slice(0, 400),
@@ -379,7 +472,7 @@ describe('the cluster under faults', () => {
         reading = await readLedgers();
         return agree(reading);
       },
-      60_000,
+      45_000,
       500,
     ).catch(() => {});
     const { ledgers, allBookings } = reading;
@@ -413,12 +506,26 @@ describe('the cluster under faults', () => {
       const perOrder = count(allOrders as never);
       expect([...perBooking.entries()].filter(([, n]) => n > 1)).toEqual([]);
       expect([...perOrder.entries()].filter(([, n]) => n > 1)).toEqual([]);
-      const asked = new Set([...bookings201.values(), ...unknownBookings, ...orders202.values(), ...unknownOrders]);
+      const reqs = (unknown: Unknown[]) => unknown.map((u) => u.req);
+      const asked = new Set([...bookings201.values(), ...reqs(unknownBookings), ...orders202.values(), ...reqs(unknownOrders)]);
       expect([...perBooking.keys(), ...perOrder.keys()].filter((req) => !asked.has(req))).toEqual([]);
       const perEntry = count(allBookings.filter((b) => b.queueEntryId).map((b) => ({ userId: b.queueEntryId })));
       expect([...perEntry.entries()].filter(([, n]) => n > 1)).toEqual([]);
       const applied = (reqs: string[], per: Map<string, number>) => reqs.filter((r) => per.has(r)).length;
-      return `unknown: ${unknownBookings.length} bookings (${applied(unknownBookings, perBooking)} took effect), ${unknownOrders.length} orders (${applied(unknownOrders, perOrder)} took effect)`;
+      // Asked again with its key, an unknown request answers what it made (the first attempt's, or
+      // this one's), or a definite no when nothing was made: never a second one.
+      for (const [unknown, docs] of [
+        [unknownBookings, allBookings],
+        [unknownOrders, allOrders],
+      ] as const) {
+        for (const u of unknown) {
+          const made = docs.filter((d) => d.userId === u.req && !d.queueEntryId).map((d) => String(d._id));
+          if (u.retried?.outcome === 'accepted') expect(made, `${u.req} answered ${u.retried.body?.id}`).toEqual([u.retried.body?.id]);
+          else expect({ req: u.req, made, answer: u.retried?.status }).toEqual({ req: u.req, made: [], answer: u.retried?.status });
+        }
+        expect(unknown.filter((u) => u.retried === undefined).map((u) => u.req)).toEqual([]);
+      }
+      return `unknown: ${unknownBookings.length} bookings (${applied(reqs(unknownBookings), perBooking)} took effect), ${unknownOrders.length} orders (${applied(reqs(unknownOrders), perOrder)} took effect); each asked again with its key got the one it made or a definite no`;
     });
     await check('every order is final or waiting on something named', async () => {
       const open = allOrders.filter(
@@ -432,19 +539,32 @@ describe('the cluster under faults', () => {
       const rpc = new RpcClient(nc);
       const asTenant = { tenantId, actor: { kind: 'apiKey' as const, keyId: 'faults' } };
       for (const ledger of ledgers) {
-        await eventually(async () => {
-          const seen = await rpc.call(
-            'availability',
-            'availability.get',
-            availabilityRpc['availability.get'],
-            { date: String(ledger._id).split(':')[1]!, sessionId: session.id },
-            asTenant,
-          );
-          return (seen as { bookedSlots: number }).bookedSlots === ledger.booked;
-        }, 120_000);
+        await eventually(
+          async () => {
+            const seen = await rpc.call(
+              'availability',
+              'availability.get',
+              availabilityRpc['availability.get'],
+              { date: String(ledger._id).split(':')[1]!, sessionId: session.id },
+              asTenant,
+            );
+            return (seen as { bookedSlots: number }).bookedSlots === ledger.booked;
+          },
+          remaining(),
+          250,
+        );
       }
       return `${ledgers.length} dates`;
     });
+    // The tenant's notifications read whole and counted here, per source and recipient: a query
+    // per event (each a scan of the collection on FerretDB) slowed the service it waited for.
+    const notifications = mongo.db(cluster.dbs.notifications).collection('notifications');
+    const perEvent = new Map<string, number>();
+    const readNotifications = async () => {
+      perEvent.clear();
+      for (const n of await notifications.find({ tenantId }, { projection: { source: 1, recipient: 1 } }).toArray())
+        perEvent.set(`${n.source} ${n.recipient}`, (perEvent.get(`${n.source} ${n.recipient}`) ?? 0) + 1);
+    };
     await check('one notification per event and recipient', async () => {
       const events = (
         await streamMessages(nc, eventStream('capacity'), [
@@ -453,15 +573,48 @@ describe('the cluster under faults', () => {
         ])
       ).map((m) => m.json as { id: string; data: { booking: { userId: string | null } } });
       const expected = events.filter((e) => e.data.booking.userId);
-      const notifications = mongo.db(cluster.dbs.notifications).collection('notifications');
       await eventually(
-        async () => (await notifications.countDocuments({ tenantId, source: { $in: expected.map((e) => e.id) } })) >= expected.length,
-        120_000,
-      );
-      for (const e of expected) {
-        expect(await notifications.countDocuments({ tenantId, source: e.id, recipient: `user:${e.data.booking.userId}` }), e.id).toBe(1);
+        async () => {
+          await readNotifications();
+          return expected.every((e) => perEvent.has(`${e.id} user:${e.data.booking.userId}`));
+        },
+        remaining(),
+        1000,
+      ).catch(() => {});
+      const counts = expected.map((e) => [e.id, perEvent.get(`${e.id} user:${e.data.booking.userId}`) ?? 0] as const);
+      expect(counts.filter(([, n]) => n !== 1)).toEqual([]);
+      // And no event of any kind notified a recipient twice.
+      expect([...perEvent].filter(([, n]) => n > 1)).toEqual([]);
+      // The pause past the ack wait did deliver events twice (each handled by both replicas).
+      if (chosen.some((f) => f.name.includes('ack wait'))) expect(redelivered, 'events delivered again').toBeGreaterThan(0);
+      return `${expected.length} events${redelivered === undefined ? '' : `; ${redelivered} delivered twice to notifications, each still notified once`}`;
+    });
+    await check('every bulk send accepted reached each of its recipients once', async () => {
+      for (const [jobId, userIds] of bulkJobs) {
+        const job = await eventually(
+          async () => {
+            const answer = await read(`/v1/notifications/bulk/${jobId}`);
+            return answer.body?.status === 'completed' && answer.body;
+          },
+          remaining(),
+          500,
+        ).catch(() => undefined);
+        const last = job || (await read(`/v1/notifications/bulk/${jobId}`)).body;
+        expect(`${jobId} ${last?.status} sent ${last?.sent} failed ${last?.failed} of ${userIds.length}`).toBe(
+          `${jobId} completed sent ${userIds.length} failed 0 of ${userIds.length}`,
+        );
       }
-      return `${expected.length} events`;
+      await readNotifications();
+      for (const [jobId, userIds] of bulkJobs) {
+        expect(
+          userIds.filter((u) => perEvent.get(`bulk:${jobId} user:${u}`) !== 1),
+          jobId,
+        ).toEqual([]);
+        const sent = [...perEvent.keys()].filter((k) => k.startsWith(`bulk:${jobId} `)).length;
+        expect(sent, jobId).toBe(userIds.length);
+      }
+      expect(unknownBulk.filter((u) => u.retried === undefined).map((u) => u.req)).toEqual([]);
+      return `${bulkJobs.size} sends of 40 recipients; ${unknownBulk.length} unknown, asked again with their keys`;
     });
     await check('every SSE client got every message of its channels once, in order, across reconnects', async () => {
       const subjectsOf = (channels: string) =>
@@ -474,7 +627,7 @@ describe('the cluster under faults', () => {
         const expected = stored.map((m) =>
           m.header ? `${m.header} ${JSON.stringify(m.json)}` : `${m.json.event} ${JSON.stringify(m.json.data)}`,
         );
-        await eventually(async () => stream.received.length >= expected.length, 120_000).catch(() => {});
+        await eventually(async () => stream.received.length >= expected.length, remaining(), 250).catch(() => {});
         const got = stream.received.map((e) => `${e.event} ${JSON.stringify(JSON.parse(e.data))}`);
         if (JSON.stringify(got) !== JSON.stringify(expected)) {
           writeFileSync(
@@ -498,7 +651,8 @@ describe('the cluster under faults', () => {
         ).toEqual(expected);
       }
       // Every client lost its stream at least once (its gateway was killed) and resumed.
-      expect(streams.filter((s) => s.reconnects === 0).map((s) => s.channels)).toEqual([]);
+      if (chosen.some((f) => f.name.includes('gateway')))
+        expect(streams.filter((s) => s.reconnects === 0).map((s) => s.channels)).toEqual([]);
       return streams.map((s) => `${s.channels}: ${s.received.length} messages, ${s.reconnects} reconnects`).join('; ');
     });
     await Promise.all(streams.map((s) => s.close()));
@@ -511,16 +665,35 @@ describe('the cluster under faults', () => {
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(bookings201.size).toBeGreaterThan(10);
     expect(orders202.size).toBeGreaterThan(10);
-  }, 540_000);
+    // With the cluster's start (at most 150 s) the whole suite ends within 10 minutes, passed or failed.
+  }, 450_000);
 });
 
-function writeReport(faults: string[], tally: Tally, results: { invariant: string; ok: boolean; detail: string }[]) {
+/** A request whose answer was lost, and the answer to asking it again with the same Idempotency-Key. */
+interface Unknown {
+  req: string;
+  /** The credential it was sent with (an idempotency key belongs to its credential). */
+  key: string;
+  path: string;
+  body: unknown;
+  retried?: Answer;
+}
+
+interface Result {
+  invariant: string;
+  ok: boolean;
+  detail: string;
+  /** How long the check took (most of it waiting for what must still arrive). */
+  seconds: number;
+}
+
+function writeReport(faults: string[], tally: Tally, results: Result[]) {
   const lines = [
     '# Fault suite on a cluster',
     '',
     'Written by `tests/faults/cluster-faults.test.ts`: three clustered nats-servers (streams of 3 replicas),',
     'one FerretDB, two replicas of every domain service, two gateways; the faults below happened one after',
-    `another, each under ${phaseMs} ms of load from ${workers} booking clients and ${Math.max(1, workers - 1)} order clients.`,
+    `another, each under ${phaseMs} ms of load from ${workers} booking clients, ${Math.max(1, workers - 1)} order clients and a bulk sender.`,
     '',
     '## Faults injected',
     '',
@@ -534,9 +707,9 @@ function writeReport(faults: string[], tally: Tally, results: { invariant: strin
     '',
     '## Invariants',
     '',
-    '| invariant | result | detail |',
-    '| --- | --- | --- |',
-    ...results.map((r) => `| ${r.invariant} | ${r.ok ? 'held' : '**broken**'} | ${r.detail.replaceAll('|', '\\|')} |`),
+    '| invariant | result | checked in | detail |',
+    '| --- | --- | --- | --- |',
+    ...results.map((r) => `| ${r.invariant} | ${r.ok ? 'held' : '**broken**'} | ${r.seconds} s | ${r.detail.replaceAll('|', '\\|')} |`),
     '',
   ];
   writeFileSync(path.resolve(__dirname, '../../bench/results/faults.md'), lines.join('\n'));
