@@ -305,18 +305,25 @@ export class Imports {
       let at = doc.processedRows;
       let batch: FileRow[] = [];
       let seen = 0;
+      const ahead = new BatchesAhead(doc.phase === 'apply' && kind.applyBatch !== undefined);
       for await (const row of rowsOf(this.fileOf(doc._id), doc.format)) {
         if (seen++ < at) continue;
         batch.push(row);
         if (batch.length < batchRows) continue;
-        at = await this.decide(doc, kind, at, batch);
+        const rows = batch;
+        const from = at;
+        await ahead.add((counted) => this.decide(doc, kind, from, rows, counted));
+        at += rows.length;
         batch = [];
         if (this.clock.now().getTime() > until) {
+          await ahead.done();
           await this.schedule({ ...slice, from: at });
           return;
         }
       }
-      if (batch.length > 0) await this.decide(doc, kind, at, batch);
+      const rows = batch;
+      if (rows.length > 0) await ahead.add((counted) => this.decide(doc, kind, at, rows, counted));
+      await ahead.done();
       await this.phaseDone(slice);
     } catch (error) {
       if (error instanceof UnreadableFile) return await this.end(doc, 'failed', error.message);
@@ -372,10 +379,21 @@ export class Imports {
    * recorded, then the counts added — only if the import still stands at `from`, so a batch
    * counted once is never counted again. Answers the row the next batch starts at.
    */
-  private async decide(doc: ImportDoc, kind: ImportRowKind, from: number, rows: FileRow[]): Promise<number> {
+  private async decide(
+    doc: ImportDoc,
+    kind: ImportRowKind,
+    from: number,
+    rows: FileRow[],
+    /** Settles once the batch before this one is counted: a batch applied at once is counted after it. */
+    counted: Promise<unknown> = Promise.resolve(),
+  ): Promise<number> {
     const planId = `${doc._id}:${doc.phase}:${from}`;
     const parsed = rows.map((row) => parseRow(row, kind, doc.mapping));
-    if (doc.phase === 'apply' && kind.applyBatch) return this.count(doc, from, await this.applyBatch(doc, kind, planId, parsed));
+    if (doc.phase === 'apply' && kind.applyBatch) {
+      const outcomes = await this.applyBatch(doc, kind, planId, parsed);
+      await counted;
+      return this.count(doc, from, outcomes);
+    }
     let plan = await this.plans.findOne({ _id: planId });
     if (!plan) {
       const outcomes = await Promise.all(
@@ -486,6 +504,33 @@ export class Imports {
 
   private async toImport(doc: ImportDoc): Promise<Import> {
     return toImport(doc, (await this.errorsOf(doc, IMPORT_ERRORS_SHOWN)).map(toRowError));
+  }
+}
+
+/**
+ * The batches of a run in flight. A kind that applies a batch at once has the next batch applied
+ * while the one before is still being written (its ledger tick published, its counts stored):
+ * two at a time, the later one's writes queued behind the earlier's, and each counted only after
+ * the one before it. Any other batch is decided alone, one after the other.
+ */
+class BatchesAhead {
+  private last: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly overlap: boolean) {}
+
+  /** Starts a batch (given the promise of the previous one's count) once at most one other is in flight. */
+  async add(decide: (counted: Promise<unknown>) => Promise<unknown>): Promise<void> {
+    const before = this.last;
+    const next = decide(before);
+    // Awaited below or by the next call: a failure is not left unhandled meanwhile.
+    next.catch(() => {});
+    this.last = next;
+    await (this.overlap ? before : next);
+  }
+
+  /** Waits for every batch started (and fails as the first failed one did). */
+  async done(): Promise<void> {
+    await this.last;
   }
 }
 

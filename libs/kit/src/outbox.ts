@@ -3,6 +3,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import { bulkWriteInParts } from './bulk-write';
 import type { EventPublisher } from './events';
 import type { Logger } from './logger';
+import { nextRunIn } from './periodic';
 import { currentTraceparent } from './trace';
 
 /** An event waiting on its document to be published, with the trace it was raised in. */
@@ -51,6 +52,7 @@ export class OutboxRelay {
   private readonly collections: { collection: Collection<Document>; prepare?: PrepareEntry }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
+  private stopped = false;
   /** Published entries not yet removed, per document, and their event ids. */
   private readonly toRemove = new Map<string, { collection: Collection<Document>; id: unknown; entries: OutboxEntry[] }>();
   private readonly publishedIds = new Set<string>();
@@ -157,22 +159,29 @@ export class OutboxRelay {
     return flushed;
   }
 
-  /** Sweeps now and then every `intervalMs`, one sweep at a time. */
+  /**
+   * Sweeps now and then again, one sweep at a time, each `intervalMs` after the last ended — or
+   * longer after a long one (`nextRunIn`): a sweep decodes every document of its collections on
+   * FerretDB, so on large ones it is paced rather than run back to back.
+   */
   start(intervalMs = 2000): void {
     const run = () => {
+      const started = Date.now();
       this.sweeping ??= this.sweep()
         .catch((error) => this.log.warn({ err: error }, 'outbox sweep failed; will retry'))
         .finally(() => {
           this.sweeping = undefined;
+          if (this.stopped) return;
+          this.timer = setTimeout(run, nextRunIn(intervalMs, Date.now() - started));
+          this.timer.unref();
         });
     };
     run();
-    this.timer = setInterval(run, intervalMs);
-    this.timer.unref();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     await this.sweeping;
     await this.settle();
   }
