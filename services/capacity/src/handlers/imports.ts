@@ -3,4 +3,5 @@ import { type Handlers, importHandlers } from '@allot/kit';
 import type { Capacity } from '../context';
 
 /** Bulk imports of sessions, dates' capacity and bookings. */
-export const importOperations = (cap: Capacity) => importHandlers(cap.imports, cap.requestIds, 'capacity') satisfies Partial<Handlers<CapacityRpc>>;
+export const importOperations = (cap: Capacity) =>
+  importHandlers(cap.imports, cap.requestIds, 'capacity') satisfies Partial<Handlers<CapacityRpc>>;

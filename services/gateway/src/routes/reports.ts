@@ -57,7 +57,7 @@ const listReportsRoute = createRoute({
   operationId: 'listReports',
   tags: [tag],
   summary: 'List reports',
-  description: "Lists the tenant's reports of every type, newest first (a user token: the reports it asked for). " + callableBy(...anyone),
+  description: `Lists the tenant's reports of every type, newest first (a user token: the reports it asked for). ${callableBy(...anyone)}`,
   security: bearer,
   middleware: [requireCredential(...anyone)],
   request: { query: Pagination.strict() },
