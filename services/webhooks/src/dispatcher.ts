@@ -45,6 +45,22 @@ interface EndpointQueue {
   again: boolean;
 }
 
+/** What the fan-out stores for a new delivery whose first attempt started before it was stored (`tryFirst`). */
+export interface FirstAttempt {
+  /** The delivery as it is to be stored: settled if the answer came within `FIRST_ANSWER_WAIT_MS`, else leased to this process. */
+  doc: DeliveryDoc;
+  /** Whether the fan-out's insert stored it (false: it was there already, or the insert failed); called once, always. */
+  stored(created: boolean): void;
+}
+
+/**
+ * How long the fan-out waits for a first attempt's answer. Past it the delivery is stored leased
+ * and the attempt settles it later; an endpoint that took longer is not tried first again until
+ * one of its attempts answers within it, so a slow or hanging endpoint holds the fan-out only
+ * once, for at most this long per slot.
+ */
+export const FIRST_ANSWER_WAIT_MS = 500;
+
 /** A retry due within this long gets a timer here; later ones are found by the poll. */
 const TIMER_HORIZON_MS = 10 * 60_000;
 /** A lease outlives its attempt (bounded by the timeout) with room to spare: only a crashed process's lease runs out. */
@@ -77,6 +93,8 @@ export class Dispatcher {
   /** Names this process's claims (`DeliveryStore.claim`). */
   private readonly mark = newId('dsp');
   private claims = 0;
+  /** Endpoints whose last attempt here did not answer within `FIRST_ANSWER_WAIT_MS`: not tried first. */
+  private readonly slow = new Set<string>();
 
   constructor(private readonly deps: DispatcherDeps) {
     // Every attempt in flight listens for the stop.
@@ -105,6 +123,90 @@ export class Dispatcher {
     if (this.stopping.signal.aborted) return;
     this.queueOf(endpointId).ready.push({ doc, lease });
     this.pump(endpointId);
+  }
+
+  /**
+   * Starts the first attempt of a new delivery before it is stored, if the endpoint has a free
+   * slot now (of its own and of the tenant's, without jumping a waiting tenant) and has not been
+   * slow; null otherwise (store it first, as `reserve` says). Resolves within
+   * `FIRST_ANSWER_WAIT_MS` with what to store: the settled delivery when the answer came in time
+   * — one write instead of an insert and a settle — else the delivery leased to this process,
+   * which the attempt settles once it is stored. Until the fan-out stores it and acknowledges the
+   * event, the unacknowledged event is the record: a crash meanwhile delivers the event again, and
+   * the fan-out stores its deliveries first on a redelivery.
+   */
+  tryFirst(endpoint: EndpointDoc, doc: DeliveryDoc): Promise<FirstAttempt> | null {
+    const { settings } = this.deps;
+    if (this.stopping.signal.aborted || this.slow.has(endpoint._id)) return null;
+    const current = this.queues.get(endpoint._id);
+    if (current && (current.ready.length || current.inFlight.size >= settings.endpointConcurrency)) return null;
+    const release = this.deps.slots.tryAcquire(endpoint.tenantId);
+    if (!release) return null;
+    const queue = this.queueOf(endpoint._id);
+    queue.inFlight.add(doc._id);
+    const done = () => {
+      release();
+      queue.inFlight.delete(doc._id);
+      this.pump(endpoint._id);
+    };
+    return this.first(endpoint, doc, done).catch((error) => {
+      done();
+      throw error;
+    });
+  }
+
+  private async first(endpoint: EndpointDoc, doc: DeliveryDoc, done: () => void): Promise<FirstAttempt> {
+    const { clock, settings } = this.deps;
+    const lease = new Date(clock.now().getTime() + leaseMs(settings.timeoutMs));
+    const at = clock.now();
+    const sending = this.send(endpoint, doc, at);
+    let waiting: NodeJS.Timeout | undefined;
+    const answer = await Promise.race([
+      sending,
+      new Promise<null>((resolve) => {
+        waiting = setTimeout(() => resolve(null), FIRST_ANSWER_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(waiting);
+    if (answer && this.stopping.signal.aborted && answer.statusCode === null) {
+      // Cut short by the stop: stored as it is, due for whoever runs next.
+      done();
+      return { doc, stored: () => {} };
+    }
+    if (answer) {
+      const { record, next, after } = this.outcome(endpoint, doc, at, answer);
+      return {
+        doc: { ...doc, ...next, attempts: [record], leaseUntil: null },
+        stored: (created) => {
+          done();
+          if (created) this.track(after(), endpoint, doc);
+        },
+      };
+    }
+    // No answer yet: stored leased to this process; the attempt settles it once stored.
+    const held: DeliveryDoc = { ...doc, leaseUntil: lease, claim: this.heldClaim };
+    let stored!: (created: boolean) => void;
+    const isStored = new Promise<boolean>((resolve) => {
+      stored = resolve;
+    });
+    const rest = (async () => {
+      const result = await sending;
+      if (!(await isStored)) return;
+      if (this.stopping.signal.aborted && result.statusCode === null) return this.deps.deliveries.release(held, lease);
+      await this.finish(endpoint, held, lease, at, result);
+    })().finally(done);
+    this.track(rest, endpoint, doc);
+    return { doc: held, stored };
+  }
+
+  /** Keeps an attempt's remaining work in `attempts` (a stop waits for it) and logs its failure. */
+  private track(work: Promise<void>, endpoint: EndpointDoc, delivery: DeliveryDoc): void {
+    const tracked: Promise<void> = work
+      .catch((error) =>
+        this.deps.log.error({ err: error, endpointId: endpoint._id, messageId: delivery.messageId }, 'attempt failed to settle'),
+      )
+      .finally(() => this.attempts.delete(tracked));
+    this.attempts.add(tracked);
   }
 
   private queueOf(endpointId: string): EndpointQueue {
@@ -261,15 +363,38 @@ export class Dispatcher {
   }
 
   private async attempt(endpoint: EndpointDoc, delivery: DeliveryDoc, lease: Date): Promise<void> {
-    const { clock, settings, deliveries, health } = this.deps;
-    const at = clock.now();
-    const headers = this.deps.headers(endpoint, delivery.messageId, at, delivery.body);
-    const result = await this.deps.post(endpoint.url, headers, delivery.body, this.stopping.signal);
+    const at = this.deps.clock.now();
+    const result = await this.send(endpoint, delivery, at);
     if (this.stopping.signal.aborted && result.statusCode === null) {
       // Cut short by the stop: no attempt to record; due again for whoever runs next.
-      await deliveries.release(delivery, lease);
+      await this.deps.deliveries.release(delivery, lease);
       return;
     }
+    await this.finish(endpoint, delivery, lease, at, result);
+  }
+
+  /** POSTs one attempt, signed at `at`; notes whether the endpoint answered within `FIRST_ANSWER_WAIT_MS`. */
+  private async send(endpoint: EndpointDoc, delivery: DeliveryDoc, at: Date): Promise<PostResult> {
+    const headers = this.deps.headers(endpoint, delivery.messageId, at, delivery.body);
+    const result = await this.deps.post(endpoint.url, headers, delivery.body, this.stopping.signal);
+    if (result.statusCode !== null && result.durationMs < FIRST_ANSWER_WAIT_MS) this.slow.delete(endpoint._id);
+    else if (!this.stopping.signal.aborted) this.slow.add(endpoint._id);
+    return result;
+  }
+
+  /** Settles an attempt of a delivery this process holds a lease on, then what follows for the endpoint. */
+  private async finish(endpoint: EndpointDoc, delivery: DeliveryDoc, lease: Date, at: Date, result: PostResult): Promise<void> {
+    const { record, next, after } = this.outcome(endpoint, delivery, at, result);
+    await this.deps.deliveries.settle(delivery, lease, record, next);
+    await after();
+  }
+
+  /**
+   * What an answer means for a delivery: the attempt's record, the delivery's next state, and what
+   * to do once that is stored (the retry's timer, the endpoint's health).
+   */
+  private outcome(endpoint: EndpointDoc, delivery: DeliveryDoc, at: Date, result: PostResult) {
+    const { clock, settings, health } = this.deps;
     const now = clock.now();
     const outcome = outcomeOf(result.statusCode, result.retryAfter, now);
     const record: DeliveryAttempt = {
@@ -281,22 +406,20 @@ export class Dispatcher {
     };
     const attempts = delivery.scheduleAttempts + 1;
     if (outcome.kind === 'delivered') {
-      await deliveries.settle(delivery, lease, record, { status: 'delivered', nextAttemptAt: null, scheduleAttempts: attempts });
-      if (endpoint.failingSince) await health.healthy(endpoint);
-      return;
+      const next = { status: 'delivered' as const, nextAttemptAt: null, scheduleAttempts: attempts };
+      return { record, next, after: async () => (endpoint.failingSince ? health.healthy(endpoint) : undefined) };
     }
     const step = retryDelayMs(attempts, settings.schedule, Math.random());
     const wait =
       step === undefined ? undefined : outcome.kind === 'failed' && outcome.retryAfterMs !== undefined ? outcome.retryAfterMs : step;
     const nextAttemptAt = wait === undefined ? null : new Date(now.getTime() + wait);
-    await deliveries.settle(delivery, lease, record, {
-      status: nextAttemptAt ? 'failed' : 'exhausted',
-      nextAttemptAt,
-      scheduleAttempts: attempts,
-    });
-    if (nextAttemptAt) this.wakeAt(endpoint._id, nextAttemptAt);
-    if (outcome.kind === 'gone') return health.disable(endpoint, 'gone');
-    if (!endpoint.failingSince) return health.failing(endpoint, at);
-    if (now.getTime() - endpoint.failingSince.getTime() >= settings.disableAfterMs) return health.disable(endpoint, 'failing');
+    const next = { status: nextAttemptAt ? ('failed' as const) : ('exhausted' as const), nextAttemptAt, scheduleAttempts: attempts };
+    const after = async () => {
+      if (nextAttemptAt) this.wakeAt(endpoint._id, nextAttemptAt);
+      if (outcome.kind === 'gone') return health.disable(endpoint, 'gone');
+      if (!endpoint.failingSince) return health.failing(endpoint, at);
+      if (now.getTime() - endpoint.failingSince.getTime() >= settings.disableAfterMs) return health.disable(endpoint, 'failing');
+    };
+    return { record, next, after };
   }
 }

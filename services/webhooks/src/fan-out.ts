@@ -3,12 +3,16 @@ import type { EventSubscription } from '@allot/kit';
 import type { Webhooks } from './context';
 import { wants } from './domain/routing';
 import { deliveryDoc } from './endpoints';
+import type { DeliveryDoc } from './store/deliveries';
+import type { EndpointDoc } from './store/endpoints';
 
 /**
  * The durable consumers of every other service's public events (`webhooks-<source>`). Each event
  * becomes one delivery per endpoint of its tenant that wants it, stored (once: the delivery's id
  * is endpoint and event) before the event is acknowledged; the endpoints' queues take it from
- * there. Nothing here waits on an endpoint, so a slow one never holds up the stream.
+ * there. On an event's first delivery, endpoints with a free slot are tried first and the
+delivery stored with the outcome (`Dispatcher.tryFirst`); the wait for an answer is bounded
+(`FIRST_ANSWER_WAIT_MS`) and skips endpoints that were slow, so a slow one never holds up the stream.
  */
 export const fanOut = (wh: Webhooks): EventSubscription[] =>
   services
@@ -16,21 +20,34 @@ export const fanOut = (wh: Webhooks): EventSubscription[] =>
     .map((source) => ({
       source,
       durable: `webhooks-${source}`,
-      concurrency: 32,
-      handler: async (envelope) => {
+      // Handlers wait for first attempts (at most FIRST_ANSWER_WAIT_MS) and for grouped inserts: many at once keep the stream moving.
+      concurrency: 128,
+      handler: async (envelope, { deliveries: delivered }) => {
         const endpoints = (await wh.cache.enabledOf(envelope.tenantId)).filter((e) => wants(e, envelope));
         if (endpoints.length === 0) return;
         const now = wh.clock.now();
-        // Leased to this process where its queue has room: handed over without a claim.
-        const leases = endpoints.map((endpoint) => wh.dispatcher.reserve(endpoint._id));
-        const docs = endpoints.map((endpoint, i) => {
-          const lease = leases[i] ?? null;
-          return { ...deliveryDoc(endpoint, envelope, now), leaseUntil: lease, ...(lease ? { claim: wh.dispatcher.heldClaim } : {}) };
-        });
-        const created = await wh.deliveries.insert(docs);
-        for (const [i, endpoint] of endpoints.entries()) {
+        const fresh = endpoints.map((endpoint) => deliveryDoc(endpoint, envelope, now));
+        // The event's first delivery: endpoints with a free slot are tried before storing (one write, not two).
+        // On a redelivery the deliveries may exist already, so they are stored first as they are.
+        const first = await Promise.all(
+          fresh.map((doc, i) => (delivered === 1 ? wh.dispatcher.tryFirst(endpoints[i] as EndpointDoc, doc) : null)),
+        );
+        // Else leased to this process where its queue has room: handed over without a claim.
+        const leases = endpoints.map((endpoint, i) => (first[i] ? null : wh.dispatcher.reserve(endpoint._id)));
+        const docs = fresh.map((doc, i) => {
           const lease = leases[i];
-          if (created[i] && lease) wh.dispatcher.enqueue(endpoint._id, docs[i] as (typeof docs)[number], lease);
+          return first[i]?.doc ?? (lease ? { ...doc, leaseUntil: lease, claim: wh.dispatcher.heldClaim } : doc);
+        });
+        let created: boolean[] = [];
+        try {
+          created = await wh.deliveries.insert(docs);
+        } finally {
+          for (const [i, attempt] of first.entries()) attempt?.stored(created[i] ?? false);
+        }
+        for (const [i, endpoint] of endpoints.entries()) {
+          if (first[i]) continue;
+          const lease = leases[i];
+          if (created[i] && lease) wh.dispatcher.enqueue(endpoint._id, docs[i] as DeliveryDoc, lease);
           else wh.dispatcher.wake(endpoint._id);
         }
       },

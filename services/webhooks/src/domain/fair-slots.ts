@@ -34,6 +34,21 @@ export class FairSlots {
     });
   }
 
+  /**
+   * A slot now, or null: only when one is free for this tenant and none of its own requests is
+   * waiting (so taking it jumps no queue).
+   */
+  tryAcquire(tenantId: string): (() => void) | null {
+    if (!this.fits(tenantId) || this.waiting.has(tenantId)) return null;
+    this.take(tenantId);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(tenantId);
+    };
+  }
+
   get inFlight(): number {
     return this.active;
   }

@@ -38,4 +38,18 @@ describe('fair slots', () => {
     release();
     expect(slots.inFlight).toBe(0);
   });
+
+  it("tryAcquire takes a free slot at once, but none beyond the share and none ahead of the tenant's own waiters", async () => {
+    const slots = new FairSlots(3, 2);
+    const a1 = slots.tryAcquire('A');
+    expect(a1).toBeTypeOf('function');
+    expect(slots.tryAcquire('A')).toBeTypeOf('function');
+    expect(slots.tryAcquire('A')).toBeNull(); // A's share is 2
+    const waiting = slots.acquire('A');
+    a1!();
+    await waiting; // the freed slot went to A's waiter, not to a later tryAcquire
+    expect(slots.inFlight).toBe(2);
+    expect(slots.tryAcquire('B')).toBeTypeOf('function');
+    expect(slots.tryAcquire('C')).toBeNull(); // all 3 taken
+  });
 });
