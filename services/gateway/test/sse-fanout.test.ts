@@ -250,4 +250,37 @@ describe('gateway SSE fan-out restart', () => {
       await nats.stop();
     }
   });
+
+  it('sse - a live consumer that stays alive but delivers nothing while the stream grows is made again, and streams carry on', async () => {
+    const nats = await startNats();
+    const gw = await startTestGateway({ NATS_URL: nats.url });
+    const conn = await connect({ servers: nats.url });
+    const js = jetstream(conn);
+    const jsm = await jetstreamManager(conn);
+    try {
+      const { key, tenantId } = await createTenant(gw);
+      const stream = openStream(`${gw.base}/v1/stream?channels=availability`, { authorization: `Bearer ${key}` });
+      await stream.response;
+      const publish = (k: number) =>
+        js.publish(`client.${tenantId}.availability.ses_1.2030-01-01`, JSON.stringify({ event: 'availability.updated', data: { k } }));
+      await publish(1);
+      await eventually(() => stream.events.length === 1);
+
+      // Silent but not gone, as the consumer of a gateway whose NATS node was killed was seen to
+      // be: paused for a minute, it answers heartbeats and hands out nothing.
+      const consumers = [];
+      for await (const c of jsm.consumers.list('CLIENT')) consumers.push(c.name);
+      for (const name of consumers) await jsm.consumers.pause('CLIENT', name, new Date(Date.now() + 60_000));
+      const restarts = gw.gateway.deps.fanout.restartCount;
+      await publish(2);
+      await eventually(() => stream.events.length === 2, 30_000);
+      expect(stream.events.map((e) => JSON.parse(e.data).k)).toEqual([1, 2]);
+      expect(gw.gateway.deps.fanout.restartCount).toBeGreaterThan(restarts);
+      stream.close();
+    } finally {
+      await conn.close();
+      await gw.stop();
+      await nats.stop();
+    }
+  }, 60_000);
 });

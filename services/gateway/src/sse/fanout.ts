@@ -75,6 +75,10 @@ const SLICE_MS = 8;
 const MAX_QUEUED = 1_000;
 /** Pause before the live consumer is made again after it ended or failed (ms). */
 const RESTART_DELAY_MS = 500;
+/** How often the stream's last sequence is compared with the last one read (see `watchProgress`). */
+const PROGRESS_CHECK_MS = 5000;
+/** Newer messages stored and none read for this long: the live consumer has stalled. */
+const STALLED_AFTER_MS = 10_000;
 
 export interface FanoutOptions {
   /** Live messages a replaying listener may hold back before it is told to resume later. */
@@ -160,6 +164,10 @@ export class Fanout {
   private lastRead: EventId | undefined;
   private readonly startedAt = new Date();
   private restarts = 0;
+  /** The stream sequence of the last live message read, and when one was last read. */
+  private lastSeq = 0;
+  private lastReadAt = Date.now();
+  private progress: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -182,8 +190,35 @@ export class Fanout {
 
   /** Starts reading live messages; resolves once the first consumer reads. */
   async start(): Promise<void> {
+    this.lastSeq = await this.streamLastSeq().catch(() => 0);
+    this.lastReadAt = Date.now();
     this.live = await this.consumeLive();
     this.loop = this.readLive(this.live);
+    this.watchProgress();
+  }
+
+  private async streamLastSeq(): Promise<number> {
+    return (await this.jsm.streams.info(CLIENT_STREAM)).state.last_seq;
+  }
+
+  /**
+   * Missed heartbeats do not end every silent consumer: in the cluster fault suite, after the NATS
+   * node a gateway was connected to was SIGKILLed, the live consumer of one gateway in two runs of
+   * three stayed silent with no status at all, and its SSE clients got nothing more. So the
+   * fan-out also checks its progress: when the stream holds messages newer than the last one read
+   * and nothing was read for a while (and it is not holding back for a backlog), the consumer is
+   * ended and made again from the last message read, as after any end.
+   */
+  private watchProgress() {
+    this.progress = setInterval(async () => {
+      if (this.stopping || this.queue.length >= MAX_QUEUED || Date.now() - this.lastReadAt < STALLED_AFTER_MS) return;
+      const last = await this.streamLastSeq().catch(() => undefined);
+      if (last === undefined || last <= this.lastSeq || this.stopping) return;
+      this.log.warn({ lastRead: this.lastSeq, streamLast: last }, 'client message fan-out stalled; starting it again');
+      this.lastReadAt = Date.now(); // one restart per stall, however long the new consumer takes
+      this.live?.stop();
+    }, PROGRESS_CHECK_MS);
+    this.progress.unref();
   }
 
   private async consumeLive(): Promise<ConsumerMessages> {
@@ -247,6 +282,7 @@ export class Fanout {
 
   private async stopNow(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.progress);
     this.live?.stop();
     for (const resolve of this.drained.splice(0)) resolve();
     await this.loop;
@@ -300,6 +336,8 @@ export class Fanout {
 
   private dispatch(msg: JsMsg) {
     if (this.stopping) return;
+    this.lastSeq = Math.max(this.lastSeq, msg.seq);
+    this.lastReadAt = Date.now();
     const id = eventIdOf(msg);
     if (this.lastRead !== undefined && id <= this.lastRead) return; // read before a restart
     this.lastRead = id;
