@@ -43,6 +43,8 @@ interface EndpointQueue {
   filling: boolean;
   /** Woken while filling: look again when done. */
   again: boolean;
+  /** First attempts waiting for a slot of this endpoint (`tryFirst`): called when one is freed. */
+  waiters: Set<() => void>;
 }
 
 /** What the fan-out stores for a new delivery whose first attempt started before it was stored (`tryFirst`). */
@@ -126,33 +128,74 @@ export class Dispatcher {
   }
 
   /**
-   * Starts the first attempt of a new delivery before it is stored, if the endpoint has a free
-   * slot now (of its own and of the tenant's, without jumping a waiting tenant) and has not been
-   * slow; null otherwise (store it first, as `reserve` says). Resolves within
-   * `FIRST_ANSWER_WAIT_MS` with what to store: the settled delivery when the answer came in time
+   * Starts the first attempt of a new delivery before it is stored, if the endpoint has not been
+   * slow and has a free slot (of its own, waited for up to `FIRST_ANSWER_WAIT_MS`; of the
+   * tenant's, now and without jumping a waiting tenant); null otherwise (store it first, as
+   * `reserve` says). Then resolves within `FIRST_ANSWER_WAIT_MS` with what to store: the settled
+   * delivery when the answer came in time
    * — one write instead of an insert and a settle — else the delivery leased to this process,
    * which the attempt settles once it is stored. Until the fan-out stores it and acknowledges the
    * event, the unacknowledged event is the record: a crash meanwhile delivers the event again, and
    * the fan-out stores its deliveries first on a redelivery.
    */
-  tryFirst(endpoint: EndpointDoc, doc: DeliveryDoc): Promise<FirstAttempt> | null {
-    const { settings } = this.deps;
-    if (this.stopping.signal.aborted || this.slow.has(endpoint._id)) return null;
-    const current = this.queues.get(endpoint._id);
-    if (current && (current.ready.length || current.inFlight.size >= settings.endpointConcurrency)) return null;
-    const release = this.deps.slots.tryAcquire(endpoint.tenantId);
-    if (!release) return null;
+  async tryFirst(endpoint: EndpointDoc, doc: DeliveryDoc): Promise<FirstAttempt | null> {
     const queue = this.queueOf(endpoint._id);
+    const deadline = performance.now() + FIRST_ANSWER_WAIT_MS;
+    let release: (() => void) | null = null;
+    // Checked and taken in one turn of the event loop, so first attempts never overfill the endpoint.
+    while (!this.stopping.signal.aborted && !this.slow.has(endpoint._id) && !queue.ready.length) {
+      // An idle queue may have been forgotten while this waited: keep this one, unless another replaced it.
+      if ((this.queues.get(endpoint._id) ?? this.queues.set(endpoint._id, queue).get(endpoint._id)) !== queue) break;
+      if (queue.inFlight.size < this.deps.settings.endpointConcurrency) {
+        release = this.deps.slots.tryAcquire(endpoint.tenantId);
+        break;
+      }
+      if (!(await this.slotFreed(queue, deadline))) break;
+    }
+    if (!release) {
+      this.pump(endpoint._id); // forgets the queue if nothing else uses it
+      return null;
+    }
     queue.inFlight.add(doc._id);
+    let ended = false;
     const done = () => {
+      if (ended) return;
+      ended = true;
       release();
       queue.inFlight.delete(doc._id);
+      this.freed(queue);
       this.pump(endpoint._id);
     };
     return this.first(endpoint, doc, done).catch((error) => {
       done();
       throw error;
     });
+  }
+
+  /**
+   * Waits until an attempt of the endpoint ends (a fast endpoint frees a slot within milliseconds,
+   * so a burst to it goes out as first attempts rather than through the database), or until
+   * `deadline`: then false.
+   */
+  private async slotFreed(queue: EndpointQueue, deadline: number): Promise<boolean> {
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    return new Promise<boolean>((resolve) => {
+      const wake = (freed: boolean) => {
+        clearTimeout(timer);
+        queue.waiters.delete(woken);
+        resolve(freed);
+      };
+      const woken = () => wake(true);
+      const timer = setTimeout(() => wake(false), left);
+      queue.waiters.add(woken);
+    });
+  }
+
+  /** An attempt of the endpoint ended: the first attempt waiting longest for a slot looks again. */
+  private freed(queue: EndpointQueue): void {
+    const [next] = queue.waiters;
+    next?.();
   }
 
   private async first(endpoint: EndpointDoc, doc: DeliveryDoc, done: () => void): Promise<FirstAttempt> {
@@ -174,16 +217,18 @@ export class Dispatcher {
       return { doc, stored: () => {} };
     }
     if (answer) {
+      // The endpoint answered: its slot is free again while the fan-out stores the outcome.
+      done();
       const { record, next, after } = this.outcome(endpoint, doc, at, answer);
       return {
         doc: { ...doc, ...next, attempts: [record], leaseUntil: null },
         stored: (created) => {
-          done();
           if (created) this.track(after(), endpoint, doc);
         },
       };
     }
     // No answer yet: stored leased to this process; the attempt settles it once stored.
+    this.slow.add(endpoint._id);
     const held: DeliveryDoc = { ...doc, leaseUntil: lease, claim: this.heldClaim };
     let stored!: (created: boolean) => void;
     const isStored = new Promise<boolean>((resolve) => {
@@ -212,7 +257,7 @@ export class Dispatcher {
   private queueOf(endpointId: string): EndpointQueue {
     let queue = this.queues.get(endpointId);
     if (!queue) {
-      queue = { ready: [], inFlight: new Set(), stored: false, filling: false, again: false };
+      queue = { ready: [], inFlight: new Set(), stored: false, filling: false, again: false, waiters: new Set() };
       this.queues.set(endpointId, queue);
     }
     return queue;
@@ -327,7 +372,8 @@ export class Dispatcher {
       } while ((queue.again || queue.ready.length) && !this.stopping.signal.aborted);
     } finally {
       queue.filling = false;
-      if (queue.inFlight.size === 0 && queue.ready.length === 0 && !queue.again && !queue.stored) this.queues.delete(endpointId);
+      if (queue.inFlight.size === 0 && queue.ready.length === 0 && queue.waiters.size === 0 && !queue.again && !queue.stored)
+        this.queues.delete(endpointId);
     }
   }
 
@@ -355,6 +401,7 @@ export class Dispatcher {
       .finally(() => {
         release();
         queue.inFlight.delete(delivery._id);
+        this.freed(queue);
         this.attempts.delete(attempt);
         this.pump(endpoint._id);
       });

@@ -20,8 +20,8 @@ export const fanOut = (wh: Webhooks): EventSubscription[] =>
     .map((source) => ({
       source,
       durable: `webhooks-${source}`,
-      // Handlers wait for first attempts (at most FIRST_ANSWER_WAIT_MS) and for grouped inserts: many at once keep the stream moving.
-      concurrency: 128,
+      // Handlers wait for first attempts (a slot and an answer, each at most FIRST_ANSWER_WAIT_MS) and for grouped inserts: many at once keep the stream moving.
+      concurrency: 256,
       handler: async (envelope, { deliveries: delivered }) => {
         const endpoints = (await wh.cache.enabledOf(envelope.tenantId)).filter((e) => wants(e, envelope));
         if (endpoints.length === 0) return;
