@@ -178,6 +178,9 @@ describe('bulk sends', () => {
     await restart(env);
     const listed = await db.collection('bulkJobs').find({ tenantId }).toArray();
     for (const job of listed) await completed(key, job._id as unknown as string);
+    // A send is marked completed, then its quota given back (a second write): wait for that one.
+    const tenantDoc = () => db.collection<{ _id: string; queuedSends: number }>('bulkTenants').findOne({ _id: tenantId });
+    await eventually(async () => (await tenantDoc())?.queuedSends === 0);
     expect((await send(users(300, 'later'))).status).toBe(202);
   }, 120_000);
 
