@@ -26,6 +26,7 @@ describe('webhooks delivery', () => {
       if (path.startsWith('/gone')) return { status: 410 };
       if (path.startsWith('/flaky')) return { status: n <= 2 ? 500 : 204 };
       if (path.startsWith('/dead')) return { status: 500 };
+      if (path.startsWith('/slow')) return { status: 200, delayMs: 1200 };
       return { status: 200 };
     });
     running = await startWebhooks(testEnv(env));
@@ -121,6 +122,28 @@ describe('webhooks delivery', () => {
       details: { limit: 'maxWebhookEndpoints', maxWebhookEndpoints: 3 },
     });
     expect((await call('endpoint.list', {})).items).toHaveLength(3);
+  });
+
+  it('a first attempt answered after the fan-out stopped waiting is stored leased, then settled by the attempt; the slow endpoint is then stored for first', async () => {
+    const tenantId = newId('t');
+    const call = client(tenantId);
+    const slow = await call('endpoint.create', { url: `${hooks.url}/slow-${tenantId}` });
+    await publish(tenantId);
+    const delivered = await eventually(async () => {
+      const page = await call('delivery.list', { id: slow.id });
+      return page.items[0]?.status === 'delivered' && page.items[0];
+    });
+    expect(delivered.attempts).toHaveLength(1);
+    expect(delivered.attempts[0]).toMatchObject({ statusCode: 200 });
+    expect(delivered.attempts[0]!.durationMs).toBeGreaterThanOrEqual(1000);
+    // The next event to it is not tried first: stored, then attempted from its queue; delivered once each.
+    await publish(tenantId);
+    const both = await eventually(async () => {
+      const page = await call('delivery.list', { id: slow.id, status: 'delivered' });
+      return page.items.length === 2 && page.items;
+    });
+    expect(both.map((d) => d.attempts.length)).toEqual([1, 1]);
+    expect(hooks.hits(`/slow-${tenantId}`)).toHaveLength(2);
   });
 
   it('410 Gone disables the endpoint and announces it', async () => {

@@ -7,7 +7,9 @@ export interface Hit {
 }
 
 /** A local endpoint for these tests: answers each request with `answer(n)` (the nth to this path), records it. */
-export async function receiver(answer: (path: string, n: number) => { status: number; headers?: Record<string, string> } | 'hang') {
+export async function receiver(
+  answer: (path: string, n: number) => { status: number; headers?: Record<string, string>; delayMs?: number } | 'hang',
+) {
   const hits = new Map<string, Hit[]>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -19,7 +21,7 @@ export async function receiver(answer: (path: string, n: number) => { status: nu
       hits.set(path, list);
       const reply = answer(path, list.length);
       if (reply === 'hang') return;
-      res.writeHead(reply.status, reply.headers).end('{"ok":true}');
+      setTimeout(() => res.writeHead(reply.status, reply.headers).end('{"ok":true}'), reply.delayMs ?? 0);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
