@@ -93,7 +93,12 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<T
     };
     const simPort = await freePort();
     children.push(startChild('supplier-sim', 'tools/supplier-sim/src/main.ts', { ...common, PORT: String(simPort) }));
-    const shared = { ...common, SUPPLIER_URL: `http://127.0.0.1:${simPort}` };
+    const shared = {
+      ...common,
+      SUPPLIER_URL: `http://127.0.0.1:${simPort}`,
+      // The webhooks service seals endpoint secrets with this key; no endpoint exists in these runs.
+      WEBHOOK_SECRET_KEY: randomBytes(32).toString('hex'),
+    };
     const ready = [`http://127.0.0.1:${simPort}/readyz`];
     for (const name of domainServices) {
       const port = await freePort();
