@@ -55,6 +55,7 @@ export { every, type PeriodicTask } from './periodic';
 // Reports: files of rows written by durable jobs from a cursor, downloaded in chunks.
 export { type ReportRow, reportFile } from './report-files';
 export {
+  REPORT_CURSOR_BATCH,
   type ReportDoc,
   type ReportEnv,
   ReportJobSchema,

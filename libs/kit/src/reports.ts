@@ -37,6 +37,13 @@ export interface ReportQuery {
 }
 
 /**
+ * Documents a report's cursor fetches per round trip. The driver's default lets a round trip
+ * bring up to 16 MiB, all of it decoded at once: a large report would hold far more in memory
+ * than the rows it is writing.
+ */
+export const REPORT_CURSOR_BATCH = 1000;
+
+/**
  * How the owning service reads one type's rows: `count` tells how many `rows` will yield (for
  * the percentage; an estimate is fine), `rows` yields them from a database cursor, one at a time.
  */

@@ -1,4 +1,4 @@
-import type { ReportQuery } from '@allot/kit';
+import { REPORT_CURSOR_BATCH, type ReportQuery } from '@allot/kit';
 import type { Db, Filter, FindCursor, IndexDescription } from 'mongodb';
 import type { BookingDoc } from './bookings';
 import type { QueueDoc } from './queue';
@@ -21,7 +21,9 @@ export class ReportRowStore {
 
   /** The bookings of a report: dated in [from, to], of a session or a user if asked; by date, then id. */
   bookingCursor(tenantId: string, q: ReportQuery): FindCursor<BookingDoc> {
-    return this.bookings.find(bookingFilter(tenantId, q), { projection: { outbox: 0 } }).sort({ date: 1, _id: 1 });
+    return this.bookings
+      .find(bookingFilter(tenantId, q), { projection: { outbox: 0 }, batchSize: REPORT_CURSOR_BATCH })
+      .sort({ date: 1, _id: 1 });
   }
 
   countBookings(tenantId: string, q: ReportQuery): Promise<number> {
@@ -33,7 +35,7 @@ export class ReportRowStore {
     const filter: Filter<SessionDoc> = sessionId ? { tenantId, _id: sessionId } : { tenantId };
     return this.db
       .collection<SessionDoc>('sessions')
-      .find(filter, { projection: { outbox: 0 } })
+      .find(filter, { projection: { outbox: 0 }, batchSize: REPORT_CURSOR_BATCH })
       .sort({ _id: 1 });
   }
 

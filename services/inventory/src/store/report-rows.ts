@@ -1,4 +1,4 @@
-import type { ReportQuery } from '@allot/kit';
+import { REPORT_CURSOR_BATCH, type ReportQuery } from '@allot/kit';
 import type { Db, Filter, FindCursor, IndexDescription } from 'mongodb';
 import type { MovementDoc } from './movements';
 import type { OrderDoc } from './orders';
@@ -28,7 +28,7 @@ export class ReportRowStore {
 
   /** Orders created in [from, to], of one SKU if asked; oldest first. */
   orderCursor(tenantId: string, q: ReportQuery): FindCursor<OrderDoc> {
-    return this.orders.find(orderFilter(tenantId, q)).sort({ createdAt: 1, _id: 1 });
+    return this.orders.find(orderFilter(tenantId, q), { batchSize: REPORT_CURSOR_BATCH }).sort({ createdAt: 1, _id: 1 });
   }
 
   countOrders(tenantId: string, q: ReportQuery): Promise<number> {
@@ -37,7 +37,7 @@ export class ReportRowStore {
 
   /** Movements made in [from, to], of one SKU if asked; by time, then in each SKU's ledger order. */
   movementCursor(tenantId: string, q: ReportQuery): FindCursor<MovementDoc> {
-    return this.movements.find(movementFilter(tenantId, q)).sort({ at: 1, sku: 1, seq: 1 });
+    return this.movements.find(movementFilter(tenantId, q), { batchSize: REPORT_CURSOR_BATCH }).sort({ at: 1, sku: 1, seq: 1 });
   }
 
   countMovements(tenantId: string, q: ReportQuery): Promise<number> {
@@ -46,7 +46,9 @@ export class ReportRowStore {
 
   /** The tenant's SKUs (or the one asked for), by code. */
   skuCursor(tenantId: string, sku: string | null): FindCursor<Pick<SkuDoc, 'sku' | 'name'>> {
-    return this.skus.find(sku ? { tenantId, sku } : { tenantId }, { projection: { sku: 1, name: 1 } }).sort({ sku: 1 });
+    return this.skus
+      .find(sku ? { tenantId, sku } : { tenantId }, { projection: { sku: 1, name: 1 }, batchSize: REPORT_CURSOR_BATCH })
+      .sort({ sku: 1 });
   }
 
   countSkus(tenantId: string, sku: string | null): Promise<number> {
@@ -56,7 +58,7 @@ export class ReportRowStore {
   /** One SKU's ledger up to `until` (an ISO time), in ledger order. */
   ledgerUntil(tenantId: string, sku: string, until: string): FindCursor<Pick<MovementDoc, 'type' | 'quantity' | 'unitCost'>> {
     return this.movements
-      .find({ tenantId, sku, at: { $lte: until } }, { projection: { type: 1, quantity: 1, unitCost: 1 } })
+      .find({ tenantId, sku, at: { $lte: until } }, { projection: { type: 1, quantity: 1, unitCost: 1 }, batchSize: REPORT_CURSOR_BATCH })
       .sort({ seq: 1 });
   }
 }
