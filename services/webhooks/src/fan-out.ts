@@ -11,8 +11,9 @@ import type { EndpointDoc } from './store/endpoints';
  * becomes one delivery per endpoint of its tenant that wants it, stored (once: the delivery's id
  * is endpoint and event) before the event is acknowledged; the endpoints' queues take it from
  * there. On an event's first delivery, endpoints with a free slot are tried first and the
-delivery stored with the outcome (`Dispatcher.tryFirst`); the wait for an answer is bounded
-(`FIRST_ANSWER_WAIT_MS`) and skips endpoints that were slow, so a slow one never holds up the stream.
+ * delivery stored with the outcome (`Dispatcher.tryFirst`); the wait for an answer is bounded
+ * (`FIRST_ANSWER_WAIT_MS`) and skips endpoints that were slow, so a slow one never holds up the
+ * stream.
  */
 export const fanOut = (wh: Webhooks): EventSubscription[] =>
   services
