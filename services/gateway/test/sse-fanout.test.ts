@@ -1,7 +1,7 @@
 import { ensureStream, newId } from '@allot/kit';
 import { testNats } from '@allot/kit/testing';
 import { startNats } from '@allot/local-servers';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientStreamConfig } from '../src/sse/client-messages';
@@ -220,8 +220,18 @@ describe('gateway SSE shutdown', () => {
 });
 
 describe('gateway SSE fan-out restart', () => {
-  it('sse - the fan-out makes its consumer again when it ends (the stream deleted and made again), and streams carry on', async () => {
-    // A NATS server of its own: the test deletes the CLIENT stream, which others share.
+  /**
+   * A gateway on a NATS server of its own (these tests break the CLIENT stream's consumers, which
+   * others share) with one open stream that has received its first message; `publish` sends the next.
+   */
+  async function withLiveStream(
+    test: (t: {
+      gw: TestGateway;
+      jsm: JetStreamManager;
+      stream: ReturnType<typeof openStream>;
+      publish: (k: number) => Promise<unknown>;
+    }) => Promise<void>,
+  ) {
     const nats = await startNats();
     const gw = await startTestGateway({ NATS_URL: nats.url });
     const conn = await connect({ servers: nats.url });
@@ -235,7 +245,17 @@ describe('gateway SSE fan-out restart', () => {
         js.publish(`client.${tenantId}.availability.ses_1.2030-01-01`, JSON.stringify({ event: 'availability.updated', data: { k } }));
       await publish(1);
       await eventually(() => stream.events.length === 1);
+      await test({ gw, jsm, stream, publish });
+      stream.close();
+    } finally {
+      await conn.close();
+      await gw.stop();
+      await nats.stop();
+    }
+  }
 
+  it('sse - the fan-out makes its consumer again when it ends (the stream deleted and made again), and streams carry on', () =>
+    withLiveStream(async ({ gw, jsm, stream, publish }) => {
       await jsm.streams.delete('CLIENT');
       await ensureStream(jsm, clientStreamConfig(60));
       await publish(2);
@@ -243,44 +263,23 @@ describe('gateway SSE fan-out restart', () => {
       await eventually(() => stream.events.length === 3, 5000);
       expect(stream.events.map((e) => JSON.parse(e.data).k)).toEqual([1, 2, 3]);
       expect(gw.gateway.deps.fanout.restartCount).toBeGreaterThanOrEqual(1);
-      stream.close();
-    } finally {
-      await conn.close();
-      await gw.stop();
-      await nats.stop();
-    }
-  });
+    }));
 
-  it('sse - a live consumer that stays alive but delivers nothing while the stream grows is made again, and streams carry on', async () => {
-    const nats = await startNats();
-    const gw = await startTestGateway({ NATS_URL: nats.url });
-    const conn = await connect({ servers: nats.url });
-    const js = jetstream(conn);
-    const jsm = await jetstreamManager(conn);
-    try {
-      const { key, tenantId } = await createTenant(gw);
-      const stream = openStream(`${gw.base}/v1/stream?channels=availability`, { authorization: `Bearer ${key}` });
-      await stream.response;
-      const publish = (k: number) =>
-        js.publish(`client.${tenantId}.availability.ses_1.2030-01-01`, JSON.stringify({ event: 'availability.updated', data: { k } }));
-      await publish(1);
-      await eventually(() => stream.events.length === 1);
-
-      // Silent but not gone, as the consumer of a gateway whose NATS node was killed was seen to
-      // be: paused for a minute, it answers heartbeats and hands out nothing.
-      const consumers = [];
-      for await (const c of jsm.consumers.list('CLIENT')) consumers.push(c.name);
-      for (const name of consumers) await jsm.consumers.pause('CLIENT', name, new Date(Date.now() + 60_000));
-      const restarts = gw.gateway.deps.fanout.restartCount;
-      await publish(2);
-      await eventually(() => stream.events.length === 2, 30_000);
-      expect(stream.events.map((e) => JSON.parse(e.data).k)).toEqual([1, 2]);
-      expect(gw.gateway.deps.fanout.restartCount).toBeGreaterThan(restarts);
-      stream.close();
-    } finally {
-      await conn.close();
-      await gw.stop();
-      await nats.stop();
-    }
-  }, 60_000);
+  it(
+    'sse - a live consumer that stays alive but delivers nothing while the stream grows is made again, and streams carry on',
+    () =>
+      withLiveStream(async ({ gw, jsm, stream, publish }) => {
+        // Silent but not gone, as the consumer of a gateway whose NATS node was killed was seen to
+        // be: paused for a minute, it answers heartbeats and hands out nothing.
+        const consumers = [];
+        for await (const c of jsm.consumers.list('CLIENT')) consumers.push(c.name);
+        for (const name of consumers) await jsm.consumers.pause('CLIENT', name, new Date(Date.now() + 60_000));
+        const restarts = gw.gateway.deps.fanout.restartCount;
+        await publish(2);
+        await eventually(() => stream.events.length === 2, 30_000);
+        expect(stream.events.map((e) => JSON.parse(e.data).k)).toEqual([1, 2]);
+        expect(gw.gateway.deps.fanout.restartCount).toBeGreaterThan(restarts);
+      }),
+    60_000,
+  );
 });
