@@ -8,9 +8,13 @@ import { toNotification } from '../store/notifications';
 
 /** A tick hands out turns for at most this long, so shutdown never waits long behind a backlog. */
 const TICK_MS = 1000;
-const MAX_ATTEMPTS = 5;
-/** A batch that failed is tried again after this long (the tenant's turn waits until then). */
-const RETRY_MS = 1000;
+/**
+ * A batch that failed is tried again after these pauses in turn (the tenant's turn waits until
+ * then): doubling, then every 30 s, about 2.5 minutes in all — longer than a database restart and
+ * the driver's recovery from it, so an accepted send outlives one.
+ */
+const RETRY_MS = [1000, 2000, 4000, 8000, 15_000, 30_000, 30_000, 30_000, 30_000];
+const MAX_ATTEMPTS = RETRY_MS.length + 1;
 
 /**
  * Sends one batch: one bulk insert (recipients this job already notified are skipped by the
@@ -35,7 +39,7 @@ async function sendBatch(ntf: Notifications, job: BulkJobDoc, n: number): Promis
 }
 
 /** What a turn did: sent a batch, found nothing to send, or failed. */
-type Turn = 'sent' | 'idle' | 'failed';
+type Turn = 'sent' | 'idle' | { retryInMs: number };
 
 /**
  * One turn of a tenant: one batch of its send that waited longest. A send that finishes (or
@@ -56,10 +60,9 @@ async function turn(ntf: Notifications, tenantId: string): Promise<Turn> {
     return 'sent';
   } catch (error) {
     ntf.log.warn({ err: error, job: job._id, batch: n }, 'bulk batch failed; will retry');
-    if (await ntf.bulkJobs.recordFailure(job._id, errorText(error), ntf.clock.now(), MAX_ATTEMPTS)) {
-      await ntf.bulkTenants.release(tenantId, job._id);
-    }
-    return 'failed';
+    const { gaveUp, attempts } = await ntf.bulkJobs.recordFailure(job._id, errorText(error), ntf.clock.now(), MAX_ATTEMPTS);
+    if (gaveUp) await ntf.bulkTenants.release(tenantId, job._id);
+    return { retryInMs: RETRY_MS[Math.min(attempts, RETRY_MS.length) - 1] ?? 0 };
   }
 }
 
@@ -116,7 +119,7 @@ export const bulkSend = (ntf: Notifications) => {
       const now = ntf.clock.now();
       if (done === 'idle') await settleQuota(ntf, tenant);
       // The back of the line now; after a failure or with nothing to send yet, not before a pause.
-      const pause = done === 'sent' ? 0 : done === 'failed' ? RETRY_MS : ntf.config.BULK_SWEEP_MS;
+      const pause = done === 'sent' ? 0 : done === 'idle' ? ntf.config.BULK_SWEEP_MS : done.retryInMs;
       await ntf.bulkTenants.nextTurnAt(tenant._id, new Date(now.getTime() + pause));
     }
   });

@@ -161,19 +161,19 @@ export class BulkJobStore {
     return updated;
   }
 
-  /** Records a failed attempt at the current batch; after `maxAttempts` the job is failed (true then). */
-  async recordFailure(jobId: string, error: string, now: Date, maxAttempts: number): Promise<boolean> {
+  /** Records a failed attempt at the current batch (how many in a row so far); after `maxAttempts` the job is failed (`gaveUp`). */
+  async recordFailure(jobId: string, error: string, now: Date, maxAttempts: number): Promise<{ gaveUp: boolean; attempts: number }> {
     const job = await this.jobs.findOneAndUpdate(
       { _id: jobId, status: 'running' },
       { $inc: { attempts: 1 }, $set: { error, updatedAt: now.toISOString() } },
       { returnDocument: 'after' },
     );
-    if (!job || job.attempts < maxAttempts) return false;
+    if (!job || job.attempts < maxAttempts) return { gaveUp: false, attempts: job?.attempts ?? 0 };
     await this.jobs.updateOne(
       { _id: jobId, status: 'running' },
       { $set: { status: 'failed', failed: job.total - job.sent, finishedAt: now.toISOString() } },
     );
     await this.batches.deleteMany({ jobId });
-    return true;
+    return { gaveUp: true, attempts: job.attempts };
   }
 }
