@@ -63,6 +63,8 @@ export interface FirstAttempt {
  */
 export const FIRST_ANSWER_WAIT_MS = 500;
 
+/** The most of the time the poll spends looking (see `start`). */
+const POLL_SHARE = 0.1;
 /** A retry due within this long gets a timer here; later ones are found by the poll. */
 const TIMER_HORIZON_MS = 10 * 60_000;
 /** A lease outlives its attempt (bounded by the timeout) with room to spare: only a crashed process's lease runs out. */
@@ -301,20 +303,32 @@ export class Dispatcher {
     this.timers.set(endpointId, { at: due, timer });
   }
 
-  /** Starts looking for due deliveries every `pollMs` (retries far ahead, another process's leftovers). */
+  /**
+   * Starts looking for due deliveries every `pollMs` (retries far ahead, another process's
+   * leftovers), and at most a `POLL_SHARE` of the time: where the look is a scan of every
+   * delivery (FerretDB uses no secondary index), a large collection makes it rarer instead of
+   * keeping the database busy with it.
+   */
   start(): void {
-    this.poll = setInterval(() => {
-      this.polling ??= this.deps.deliveries
-        .endpointsWithDue(this.deps.clock.now())
-        .then((ids) => {
-          for (const id of ids) this.wake(id);
-        })
-        .catch((error) => this.deps.log.warn({ err: error }, 'looking for due deliveries failed; will retry'))
-        .finally(() => {
-          this.polling = undefined;
-        });
-    }, this.deps.settings.pollMs);
-    this.poll.unref();
+    const schedule = (wait: number) => {
+      if (this.stopping.signal.aborted) return;
+      this.poll = setTimeout(() => {
+        const started = performance.now();
+        this.polling = this.deps.deliveries
+          .endpointsWithDue(this.deps.clock.now())
+          .then((ids) => {
+            for (const id of ids) this.wake(id);
+          })
+          .catch((error) => this.deps.log.warn({ err: error }, 'looking for due deliveries failed; will retry'))
+          .finally(() => {
+            this.polling = undefined;
+            const took = performance.now() - started;
+            schedule(Math.max(this.deps.settings.pollMs - took, (took * (1 - POLL_SHARE)) / POLL_SHARE));
+          });
+      }, wait);
+      this.poll.unref();
+    };
+    schedule(this.deps.settings.pollMs);
   }
 
   /** Attempts in flight now (all endpoints). */
@@ -329,7 +343,7 @@ export class Dispatcher {
    */
   async stop(): Promise<void> {
     this.stopping.abort();
-    if (this.poll) clearInterval(this.poll);
+    clearTimeout(this.poll);
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.attempts, this.polling]);
