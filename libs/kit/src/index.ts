@@ -49,7 +49,7 @@ export {
 export { createLogger, type Logger } from './logger';
 export { NewestWins } from './newest-wins';
 export type { OutboxEntry, PrepareEntry } from './outbox';
-export { insertNew, isDuplicateKey, OutboxCollection, type OutboxDoc } from './outbox-collection';
+export { insertNew, isDuplicateKey, OutboxCollection, type OutboxDoc, onlyDuplicateKeys } from './outbox-collection';
 export { jsonBytes, PAGE_BYTES, type PageOptions, pageLength, toPage } from './pagination';
 export { every, type PeriodicTask } from './periodic';
 // Reports: files of rows written by durable jobs from a cursor, downloaded in chunks.

@@ -7,7 +7,7 @@ import type { Clock } from './clock';
 import { consume, errorText, type JetStreamDeps, jsonOf, publishDeadLetter, type RunningConsumer, tenantOf } from './consumer';
 import { defaultBackoffMs } from './event-consumer';
 import { GroupCommit } from './group-commit';
-import { isDuplicateKey } from './outbox-collection';
+import { onlyDuplicateKeys } from './outbox-collection';
 import { withDeadline } from './rpc';
 import { instruments } from './telemetry';
 import { contextFromTraceparent, currentTraceparent, inSpan, SpanKind } from './trace';
@@ -130,8 +130,7 @@ export class JobScheduler {
       await this.docs.insertMany(docs, { ordered: false });
     } catch (error) {
       // Jobs scheduled before keep their first schedule; the others are in.
-      const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
-      if (!isDuplicateKey(error) && !writeErrors?.every((e) => isDuplicateKey(e))) throw error;
+      if (!onlyDuplicateKeys(error)) throw error;
     }
     this.listeners.get(kind)?.(docs);
   }

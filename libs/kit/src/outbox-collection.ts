@@ -28,6 +28,18 @@ const RECENT_WRITES = 8;
 export const isDuplicateKey = (error: unknown) => (error as { code?: number } | null)?.code === 11000;
 
 /**
+ * True when a failed write failed only because its documents (or their unique keys) exist
+ * already. A bulk write cut by a lost connection is a `MongoBulkWriteError` with no write errors
+ * at all: that is not "all duplicates" — nothing may have been written.
+ */
+export function onlyDuplicateKeys(error: unknown): boolean {
+  const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
+  if (writeErrors === undefined) return isDuplicateKey(error);
+  const errors = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+  return errors.length > 0 && errors.every(isDuplicateKey);
+}
+
+/**
  * Inserts the documents (one command, unordered); returns the positions of those stored already
  * (their `_id` or a unique key exists). Any other failure throws.
  */
@@ -37,9 +49,8 @@ export async function insertNew<T extends Document>(collection: Collection<T>, d
   try {
     await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
   } catch (error) {
-    if (!(error instanceof MongoBulkWriteError)) throw error;
+    if (!(error instanceof MongoBulkWriteError) || !onlyDuplicateKeys(error)) throw error;
     const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-    if (!errors.every(isDuplicateKey)) throw error;
     for (const e of errors) stored.add(e.index);
   }
   return stored;

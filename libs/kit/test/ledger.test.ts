@@ -8,7 +8,7 @@ import { newId } from '../src/ids';
 import { type InflightChange, type LedgerDoc, LedgerEngine, type LedgerPlan, type LedgerWrite, OutboxLedgerStore } from '../src/ledger';
 import { connectMongo } from '../src/mongo';
 import { type OutboxEntry, OutboxRelay } from '../src/outbox';
-import { isDuplicateKey, OutboxCollection } from '../src/outbox-collection';
+import { OutboxCollection, onlyDuplicateKeys } from '../src/outbox-collection';
 import { ensureStream, eventStreamConfig } from '../src/streams';
 import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
 
@@ -96,8 +96,7 @@ class CounterLedger extends LedgerEngine<CounterDoc, string, { duplicate: boolea
         { ordered: false },
       )
       .catch((error) => {
-        const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
-        if (!isDuplicateKey(error) && !writeErrors?.every(isDuplicateKey)) throw error;
+        if (!onlyDuplicateKeys(error)) throw error;
       });
     if (this.crashAfter === 'completed') throw new Crash('killed after the other half');
   }

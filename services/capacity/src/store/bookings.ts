@@ -1,5 +1,5 @@
 import { type Actor, AppError, type Booking, type EventEnvelope } from '@allot/contracts';
-import { bulkWriteInParts, isDuplicateKey, type OutboxCollection, type OutboxEntry } from '@allot/kit';
+import { bulkWriteInParts, type OutboxCollection, type OutboxEntry, onlyDuplicateKeys } from '@allot/kit';
 import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
 import { canSee } from '../domain/bookings';
 import { type AcrossTenants, acrossTenants } from './across-tenants';
@@ -57,8 +57,7 @@ export class BookingStore {
     try {
       await this.docs.raw.insertMany(docs, { ordered: false });
     } catch (error) {
-      const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
-      if (!isDuplicateKey(error) && !(writeErrors?.length && writeErrors.every((e) => isDuplicateKey(e)))) throw error;
+      if (!onlyDuplicateKeys(error)) throw error;
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Movement } from '@allot/contracts';
-import { isDuplicateKey } from '@allot/kit';
+import { onlyDuplicateKeys } from '@allot/kit';
 import type { Collection, IndexDescription } from 'mongodb';
 import type { DecidedMovement } from '../domain/stock';
 
@@ -35,8 +35,7 @@ export class MovementStore {
     try {
       await this.docs.insertMany(docs, { ordered: false });
     } catch (error) {
-      const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
-      if (!isDuplicateKey(error) && !writeErrors?.every((e) => isDuplicateKey(e))) throw error;
+      if (!onlyDuplicateKeys(error)) throw error;
     }
   }
 

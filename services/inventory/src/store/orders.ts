@@ -1,5 +1,5 @@
 import type { EventEnvelope, Order, OrderStatus } from '@allot/contracts';
-import { bulkWriteInParts, isDuplicateKey, type OutboxCollection } from '@allot/kit';
+import { bulkWriteInParts, type OutboxCollection, onlyDuplicateKeys } from '@allot/kit';
 import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
 import { finalStatuses, sourcesOf, waitingStatuses } from '../domain/transitions';
 
@@ -93,8 +93,7 @@ export class OrderStore {
         { ordered: false },
       );
     } catch (error) {
-      const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
-      if (!isDuplicateKey(error) && !writeErrors?.every((e) => isDuplicateKey(e))) throw error;
+      if (!onlyDuplicateKeys(error)) throw error;
     }
   }
 

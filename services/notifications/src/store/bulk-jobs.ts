@@ -1,5 +1,5 @@
 import type { BulkJob, Notification } from '@allot/contracts';
-import { isDuplicateKey } from '@allot/kit';
+import { onlyDuplicateKeys } from '@allot/kit';
 import type { Collection, Db, IndexDescription } from 'mongodb';
 
 /** A bulk send: its message and its progress. Its tenant's turns at the sender are kept in `bulkTenants`. */
@@ -53,8 +53,7 @@ async function writeOnce(write: () => Promise<unknown>): Promise<void> {
   try {
     await write();
   } catch (error) {
-    const writeErrors = (error as { writeErrors?: unknown[] }).writeErrors;
-    if (!isDuplicateKey(error) && !writeErrors?.every((e) => isDuplicateKey(e))) throw error;
+    if (!onlyDuplicateKeys(error)) throw error;
   }
 }
 
