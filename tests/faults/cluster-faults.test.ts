@@ -1,9 +1,9 @@
 /**
  * The fault suite on the deployed topology (tests/faults/cluster.ts): load on a hot date and many
- * dates, orders against a supplier that accepts, rejects, delays, fails and times out, and SSE
- * clients on every kind of channel, while faults happen one after another. Once the load stops and
- * the system settles, the promises are read back through the gateways and from the databases, and
- * the table of what happened is written to bench/results/faults.md.
+ * dates, orders against a supplier that accepts, rejects, delays, fails and times out, SSE
+ * clients on every kind of channel and a webhook endpoint, while faults happen one after another.
+ * Once the load stops and the system settles, the promises are read back through the gateways and
+ * from the databases, and the table of what happened is written to bench/results/faults.md.
  *
  * Size: FAULTS_PHASE_MS (load per fault, default 4000), FAULTS_WORKERS (clients per kind, default 3),
  * FAULTS_ROUNDS (how many times each kind of replica is killed, default 2: replica 0, then 1).
@@ -13,9 +13,11 @@ import path from 'node:path';
 import { availabilityRpc, eventStream, eventSubject } from '@allot/contracts';
 import { RpcClient } from '@allot/kit';
 import { eventually } from '@allot/kit/testing';
+import { startWebhookReceiver, type WebhookReceiver } from '@allot/webhook-receiver';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { MongoClient } from 'mongodb';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectLedgerBalances, finalStatuses } from '../e2e/inventory-checks';
 import { today } from '../e2e/stack';
@@ -34,7 +36,19 @@ const env = {
   capacity: { QUEUE_SWEEP_MS: '1000', HOLD_TTL_SECONDS: '600', REPAIR_AFTER_MS: '2000' },
   inventory: { SUPPLIER_CHECK_DELAY_MS: '300', SUPPLIER_RETRY_BASE_MS: '100', REPAIR_AFTER_MS: '1500', SUPPLIER_TIMEOUT_MS: '1000' },
   gateway: { RPC_TIMEOUT_MS: '3000' },
+  // Short attempts and retries (the default schedule waits 5 minutes after the second failure),
+  // so a delivery whose attempt a fault cut short is sent again within the suite's settling time.
+  webhooks: { WEBHOOK_TIMEOUT_MS: '3000', WEBHOOK_RETRY_SCHEDULE: '1,2,4,8,15,30,30,30' },
 };
+/** The events the suite's webhook endpoint takes: each must reach it at least once. */
+const webhookEvents = [
+  ['capacity', 'booking.confirmed'],
+  ['capacity', 'booking.cancelled'],
+  ['capacity', 'queue.promoted'],
+  ['inventory', 'order.created'],
+  ['inventory', 'order.failed'],
+  ['inventory', 'order.cancelled'],
+] as const;
 
 /**
  * Every message of a stream under these subjects, in stream order: read again until the read
@@ -74,8 +88,10 @@ describe('the cluster under faults', () => {
   let cluster: Cluster;
   let nc: NatsConnection;
   let mongo: MongoClient;
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
+    receiver = await startWebhookReceiver();
     cluster = await startCluster({ env });
     // The local user (no credentials) may inspect every stream.
     nc = await connect({ servers: cluster.nats.url.split(','), maxReconnectAttempts: -1 });
@@ -85,6 +101,7 @@ describe('the cluster under faults', () => {
     await mongo?.close();
     await nc?.close();
     await cluster?.stop();
+    await receiver?.close();
   }, 60_000);
 
   it('faults - every promise holds after kills, pauses and timeouts under load', async () => {
@@ -102,6 +119,15 @@ describe('the cluster under faults', () => {
       tally.add(kind, answer.outcome);
       return answer;
     };
+
+    // A webhook endpoint taking bookings' and orders' events, made before any of them happens
+    // (an endpoint gets the events from its creation on; each replica sees it within 2 s).
+    const hook = await request(bases[1]!, key, 'POST', '/v1/webhooks/endpoints', {
+      url: `${receiver.url}/hooks/accept/faults`,
+      eventTypes: webhookEvents.map(([, type]) => type),
+    });
+    expect(hook.status).toBe(201);
+    await sleep(2500);
 
     const hot = today(1);
     const dates = [hot, today(2), today(3), today(4), today(5)];
@@ -401,6 +427,7 @@ describe('the cluster under faults', () => {
             `/v1/skus/${skus.local}`,
             `/v1/bookings?limit=1`,
             `/v1/notifications?limit=1`,
+            `/v1/webhooks/endpoints`,
             `/v1/availability?date=${hot}&sessionId=${session.id}`,
           ]) {
             lastAnswer = await request(base, key, 'GET', path);
@@ -654,6 +681,37 @@ describe('the cluster under faults', () => {
       if (chosen.some((f) => f.name.includes('gateway')))
         expect(streams.filter((s) => s.reconnects === 0).map((s) => s.channels)).toEqual([]);
       return streams.map((s) => `${s.channels}: ${s.received.length} messages, ${s.reconnects} reconnects`).join('; ');
+    });
+    await check('every event reached the webhook endpoint at least once, signed, none invented', async () => {
+      const ids = new Set<string>();
+      for (const [source, type] of webhookEvents)
+        for (const m of await streamMessages(nc, eventStream(source), [eventSubject(source, tenantId, type)])) ids.add(m.json.id);
+      const got = () => new Set(receiver.received('/hooks/accept/faults').map((r) => r.headers['webhook-id']));
+      await eventually(async () => [...ids].every((id) => got().has(id)), remaining(), 500).catch(() => {});
+      const seen = got();
+      expect(
+        [...ids].filter((id) => !seen.has(id)),
+        'events never delivered',
+      ).toEqual([]);
+      expect(
+        [...seen].filter((id) => !ids.has(id as string)),
+        'deliveries of no event',
+      ).toEqual([]);
+      const hits = receiver.received('/hooks/accept/faults');
+      const webhook = new Webhook(hook.body.secret);
+      const verified = (hit: (typeof hits)[number]) => {
+        try {
+          webhook.verify(hit.body, hit.headers);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(
+        hits.filter((hit) => !verified(hit)).map((hit) => hit.headers['webhook-id']),
+        'unsigned',
+      ).toEqual([]);
+      return `${ids.size} events, ${hits.length} deliveries (${hits.length - seen.size} again: at least once)`;
     });
     await Promise.all(streams.map((s) => s.close()));
     await check('no replica exited by itself under the faults', async () => {

@@ -16,8 +16,8 @@ import { freePort, type LocalServer, type NatsCluster, startFerret, startNatsClu
 import { type CallbackTarget, startSupplierSim } from '@allot/supplier-sim';
 import { spawnService } from '../e2e/stack';
 
-export type DomainService = 'capacity' | 'availability' | 'notifications' | 'inventory';
-export const domainServices: DomainService[] = ['capacity', 'availability', 'notifications', 'inventory'];
+export type DomainService = 'capacity' | 'availability' | 'notifications' | 'inventory' | 'webhooks';
+export const domainServices: DomainService[] = ['capacity', 'availability', 'notifications', 'inventory', 'webhooks'];
 
 /** One replica of a service: its process now, and how to kill and start it again. */
 export interface Replica {
@@ -63,6 +63,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
   const rootKey = `root_${randomBytes(16).toString('hex')}`;
   const userTokenSecret = randomBytes(32).toString('hex');
+  // Both webhooks replicas open the endpoints' secrets with the same key; the receiver is local.
+  const webhooksEnv = { WEBHOOK_SECRET_KEY: randomBytes(32).toString('hex'), WEBHOOK_ALLOW_PRIVATE: 'true' };
   let callbackTarget: CallbackTarget | undefined;
   const sim = await startSupplierSim(0, { callbackTarget: () => callbackTarget });
 
@@ -76,6 +78,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     PORT: '0',
     LOG_LEVEL: 'info',
     ...(service === 'inventory' ? { SUPPLIER_URL: sim.url } : {}),
+    ...(service === 'webhooks' ? webhooksEnv : {}),
     ...options.env?.[service],
   });
 
@@ -145,7 +148,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
   try {
     // Services first (their streams exist before a gateway projects them), a few at a time on two cores.
-    for (const some of [replicas.slice(0, 4), replicas.slice(4), gateways]) await Promise.all(some.map((r) => r.start()));
+    for (const some of [replicas.slice(0, 4), replicas.slice(4, 8), replicas.slice(8), gateways])
+      await Promise.all(some.map((r) => r.start()));
   } catch (error) {
     await stop();
     throw new Error(`the cluster did not start (${(error as Error).message}); logs in ${logFile}`);
