@@ -173,6 +173,8 @@ describe('imports through the gateway', () => {
     await ended(stack, key, (await upload(stack, key, { type: 'sessions', file: 'externalId,name,maxCapacity\ntour,Tour,5\n' })).body.id);
     const date = today(2);
     const file = `externalRef,sessionExternalId,date,adults,children,userId\nold-1,tour,${date},2,,ann\nold-2,tour,${date},1,1,\nold-3,tour,${date},2,,bob\n`;
+    const stream = openStream(`${stack.base}/v1/stream?channels=bookings`, { authorization: `Bearer ${key}` });
+    expect((await stream.response).status).toBe(200);
     const first = await ended(stack, key, (await upload(stack, key, { type: 'bookings', file })).body.id);
     expect(first).toMatchObject({ status: 'completed', created: 2, failedRows: 1 });
     expect(first.errors[0]).toMatchObject({ line: 4, column: 'adults' });
@@ -182,6 +184,14 @@ describe('imports through the gateway', () => {
     const bookings = await stack.as(key)('GET', `/v1/bookings?sessionId=${session.id}&date=${date}`);
     expect(bookings.body.items).toHaveLength(2);
     expect(bookings.body.items.map((b: any) => b.userId).sort()).toEqual(['ann', null].sort());
+    // Each imported booking is announced as any booking is, once (the re-import announces nothing).
+    const announced = await eventually(() => {
+      const created = stream.events.filter((e) => e.event === 'booking.created').map((e) => JSON.parse(e.data));
+      return created.length >= 2 && created;
+    });
+    stream.close();
+    expect(announced).toHaveLength(2);
+    expect(announced).toEqual(expect.arrayContaining(bookings.body.items));
     const check = await stack.as(key)('GET', `/v1/capacity/check?sessionId=${session.id}&date=${date}&slots=1`);
     expect(check.body.availableSlots).toBe(1);
   });

@@ -4,7 +4,6 @@ import type { ImportRowKind, RowOutcome } from '@allot/kit';
 import type { z } from 'zod';
 import { checkHoarding, placeOf } from './bookings';
 import type { Capacity } from './context';
-import { newBooking } from './domain/bookings';
 import { isPastDate } from './domain/dates';
 import { createSession, setCapacity, updateSession } from './sessions';
 import type { SessionDoc } from './store/sessions';
@@ -95,8 +94,8 @@ export const capacityRows = (cap: Capacity): ImportRowKind<Row<typeof CapacityRo
  * with one insert (the claims already there are the rows imported before: `unchanged`), and
  * every take handed to the ledger in file order before any is awaited — so the ledger engine
  * decides each date's takes together, in file order (the earlier rows get the last seats),
- * writes each date once and the bookings with one insert, whatever API bookings of those dates
- * arrive meanwhile.
+ * writes each date once (the batch's bookings on it compactly: `Ledger.importTake`) and the
+ * bookings with one insert, whatever API bookings of those dates arrive meanwhile.
  */
 export const bookingRows = (cap: Capacity): ImportRowKind<Row<typeof BookingRow>> => ({
   schema: BookingRow,
@@ -151,27 +150,12 @@ export const bookingRows = (cap: Capacity): ImportRowKind<Row<typeof BookingRow>
     for (const [k, c] of candidates.entries())
       if (claimedBefore.has(k) && !own.has(ids[c.index] as string)) outcomes[c.index] = 'unchanged';
 
-    const now = cap.clock.now();
+    const createdAt = cap.clock.now().toISOString();
     // Every take is queued before any is awaited: the ledger decides each date's in this order.
     const taken = takes.map(({ index, session }) => {
       const row = rows[index] as Row<typeof BookingRow>;
-      const booking = newBooking(
-        {
-          id: ids[index] as string,
-          sessionId: session._id,
-          date: row.date,
-          adults: row.adults,
-          children: row.children ?? 0,
-          bookingType: 'regular',
-          userId: row.userId ?? null,
-          status: 'confirmed',
-          source: 'direct',
-          queueEntryId: null,
-          holdExpiresAt: null,
-        },
-        now,
-      );
-      return cap.ledger.take(placeOf(cap, tenantId, session._id, row.date), booking, retry);
+      const take = { id: ids[index] as string, adults: row.adults, children: row.children ?? 0, userId: row.userId ?? null };
+      return cap.ledger.importTake(placeOf(cap, tenantId, session._id, row.date), take, createdAt, retry);
     });
     const results = await Promise.all(taken);
     const refused: string[] = [];

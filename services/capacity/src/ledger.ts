@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AppError, type Booking, type CapacityAlertType, type EventEnvelope, quantity } from '@allot/contracts';
 import { LedgerEngine, type LedgerPlan, type Logger, type OutboxEntry } from '@allot/kit';
 import type { CapacityService } from './config';
@@ -5,7 +6,18 @@ import { type Decision, decideBatch, type SlotChange } from './domain/ledger';
 import { holdExpiry } from './job-kinds';
 import type { AcrossTenants } from './store/across-tenants';
 import { type BookingStore, toBooking } from './store/bookings';
-import { type Inflight, inflightKey, type LedgerFigures, releaseId, type SlotDoc, SlotStore, slotId, snapshotOf } from './store/slots';
+import {
+  type ImportedTakes,
+  type Inflight,
+  importedBookings,
+  inflightKey,
+  type LedgerFigures,
+  releaseId,
+  type SlotDoc,
+  SlotStore,
+  slotId,
+  snapshotOf,
+} from './store/slots';
 
 interface Place {
   tenantId: string;
@@ -16,7 +28,7 @@ interface Place {
 }
 
 type LedgerRequest =
-  | (Place & { kind: 'take'; booking: Booking; reused: boolean })
+  | (Place & { kind: 'take'; booking: Booking; reused: boolean; imported?: boolean })
   | (Place & { kind: 'release'; booking: Booking & { status: 'cancelled' | 'expired' } })
   | (Place & { kind: 'capacity'; to: number; scope: 'date' | 'default'; reason: string | null });
 
@@ -39,7 +51,7 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
 
   constructor(
     /** Of the service, what the ledger uses: its collection with an outbox, the time, its events and delayed jobs. */
-    private readonly service: Pick<CapacityService, 'outboxCollection' | 'clock' | 'event' | 'jobs'>,
+    private readonly service: Pick<CapacityService, 'outboxCollection' | 'clock' | 'event' | 'events' | 'jobs'>,
     private readonly bookings: BookingStore,
     log: Logger,
   ) {
@@ -80,6 +92,19 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     return this.submit({ ...place, kind: 'take', booking, reused });
   }
 
+  /**
+   * Takes the slots of a booking an import brings from another system: a confirmed regular
+   * booking made `createdAt`. It is written on the ledger compactly, and announced once written
+   * with an event id derived from the booking, not from the ledger's outbox: a file's worth of
+   * events stored and cleared on ledgers would cost more than the bookings themselves, and the
+   * derived id lets the sweep or a rerun of the batch announce it again as the same event.
+   * `retry`: the batch ran before, so a booking it already took is answered as a duplicate.
+   */
+  importTake(place: Place, take: ImportedTakes['bookings'][number], createdAt: string, retry: boolean): Promise<LedgerResult> {
+    const [booking] = importedBookings(place, { id: take.id, kind: 'import', at: createdAt, createdAt, bookings: [take] });
+    return this.submit({ ...place, kind: 'take', booking: booking as Booking, reused: retry, imported: true });
+  }
+
   /** Gives back the slots of a booking already marked cancelled or expired (once, however often asked). */
   release(place: Place, booking: Booking & { status: 'cancelled' | 'expired' }): Promise<LedgerResult> {
     return this.submit({ ...place, kind: 'release', booking });
@@ -110,7 +135,12 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
   /** Decides a batch against `doc`: what is accepted, the figures after it, its events and each request's result. */
   protected async plan(doc: SlotDoc, requests: LedgerRequest[]): Promise<LedgerPlan<SlotDoc, LedgerFigures, LedgerResult>> {
     const inflight = new Map(doc.inflight.map((change) => [inflightKey(change), change]));
-    const reused = requests.flatMap((r) => (r.kind === 'take' && r.reused && !inflight.has(r.booking.id) ? [r.booking.id] : []));
+    const takenInFlight = new Map<string, Booking>();
+    for (const change of doc.inflight) {
+      if (change.kind === 'take') takenInFlight.set(change.booking.id, change.booking);
+      if (change.kind === 'import') for (const booking of importedBookings(doc, change)) takenInFlight.set(booking.id, booking);
+    }
+    const reused = requests.flatMap((r) => (r.kind === 'take' && r.reused && !takenInFlight.has(r.booking.id) ? [r.booking.id] : []));
     const existing = await this.bookings.existing(doc.tenantId, reused);
     const releases = requests.flatMap((r) => (r.kind === 'release' && !inflight.has(releaseId(r.booking.id)) ? [r.booking.id] : []));
     const stillMarked = releases.length ? await this.bookings.releasing(releases) : new Set<string>();
@@ -121,9 +151,8 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     const sameAs = new Map<number, number>();
     const known: (Booking | true | undefined)[] = requests.map((r, index) => {
       if (r.kind === 'take') {
-        const taken = inflight.get(r.booking.id);
         const stored = existing.find((e) => e._id === r.booking.id);
-        const duplicate = (taken?.kind === 'take' ? taken.booking : undefined) ?? (stored && toBooking(stored));
+        const duplicate = takenInFlight.get(r.booking.id) ?? (stored && toBooking(stored));
         const first = firstInBatch.get(r.booking.id);
         if (!duplicate && first !== undefined) sameAs.set(index, first);
         else firstInBatch.set(r.booking.id, index);
@@ -150,9 +179,17 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     const slots = snapshotOf({ ...doc, ...figures, version: doc.version + 1 });
     const accepted: Inflight[] = [];
     const events: EventEnvelope[] = [];
+    /** Imported takes, one compact change per creation time (in practice: per import batch). */
+    const imported = new Map<string, ImportedTakes>();
     requests.forEach((r, index) => {
       if (!decided.get(index)?.accepted) return;
-      if (r.kind === 'take') {
+      if (r.kind === 'take' && r.imported) {
+        const { id, adults, children, userId, createdAt } = r.booking;
+        const change = imported.get(createdAt) ?? { id: `import-${id}`, kind: 'import', at, createdAt, bookings: [] };
+        if (!imported.has(createdAt)) accepted.push(change);
+        imported.set(createdAt, change);
+        change.bookings.push({ id, adults, children, userId });
+      } else if (r.kind === 'take') {
         accepted.push({ id: r.booking.id, kind: 'take', booking: r.booking, at });
         events.push(this.service.event(r.tenantId, `booking.${r.booking.status as 'held' | 'confirmed'}`, { booking: r.booking, slots }));
       } else if (r.kind === 'release') {
@@ -192,10 +229,18 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     return { figures, accepted, events, results, changed: decisions.some((d) => d.accepted) };
   }
 
-  /** Writes the taken bookings, unmarks the released ones, schedules hold expiries: one command each for every ledger. */
+  /**
+   * Writes the taken bookings, unmarks the released ones, schedules hold expiries: one command
+   * each for every ledger. Then announces the imported bookings (the others are announced from
+   * the ledger's outbox).
+   */
   protected async complete(batches: { doc: SlotDoc; changes: Inflight[] }[]): Promise<void> {
     const takes = batches.flatMap(({ doc, changes }) =>
-      changes.flatMap((c) => (c.kind === 'take' ? [{ tenantId: doc.tenantId, booking: c.booking }] : [])),
+      changes.flatMap((c) => {
+        if (c.kind === 'take') return [{ tenantId: doc.tenantId, booking: c.booking }];
+        if (c.kind === 'import') return importedBookings(doc, c).map((booking) => ({ tenantId: doc.tenantId, booking }));
+        return [];
+      }),
     );
     await this.bookings.insertMany(takes);
     await this.bookings.released(batches.flatMap(({ changes }) => changes.flatMap((c) => (c.kind === 'release' ? [c.bookingId] : []))));
@@ -209,6 +254,17 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
         payload: { tenantId, bookingId: b.id },
       })),
     );
+    const announcements = batches.flatMap(({ doc, changes }) =>
+      changes.flatMap((c) => (c.kind === 'import' ? importedBookings(doc, c).map((booking) => this.announceImported(doc, booking)) : [])),
+    );
+    await Promise.all(announcements.map((event) => this.service.events.publish(event)));
+  }
+
+  /** `booking.confirmed` of an imported booking, with the ledger's figures as written; its id is derived from the booking's. */
+  private announceImported(doc: SlotDoc, booking: Booking): EventEnvelope {
+    const event = this.service.event(doc.tenantId, 'booking.confirmed', { booking, slots: snapshotOf(doc) });
+    const id = `evt_${createHash('sha256').update(`import\u0000${booking.id}`).digest('base64url').slice(0, 26)}`;
+    return { ...event, id };
   }
 
   /**

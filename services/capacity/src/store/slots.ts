@@ -10,7 +10,41 @@ import { type AcrossTenants, acrossTenants } from './across-tenants';
  */
 export type Inflight =
   | { id: string; kind: 'take'; booking: Booking; at: string }
-  | { id: string; kind: 'release'; bookingId: string; at: string };
+  | { id: string; kind: 'release'; bookingId: string; at: string }
+  | ImportedTakes;
+
+/**
+ * Imported bookings a batch took on this ledger, written compactly: what differs between them,
+ * once per booking; the rest (session, date, a confirmed regular booking made `createdAt`) once.
+ * A whole file's bookings pass through ledgers, so their size is what an import costs.
+ */
+export interface ImportedTakes {
+  id: string;
+  kind: 'import';
+  at: string;
+  createdAt: string;
+  bookings: { id: string; adults: number; children: number; userId: string | null }[];
+}
+
+/** The bookings of imported takes on ledger `doc`, as they are stored and announced. */
+export function importedBookings(doc: Pick<SlotDoc, 'sessionId' | 'date'>, change: ImportedTakes): Booking[] {
+  return change.bookings.map(({ id, adults, children, userId }) => ({
+    id,
+    sessionId: doc.sessionId,
+    date: doc.date,
+    adults,
+    children,
+    slots: adults + children,
+    bookingType: 'regular',
+    userId,
+    status: 'confirmed',
+    source: 'direct',
+    queueEntryId: null,
+    holdExpiresAt: null,
+    createdAt: change.createdAt,
+    updatedAt: change.createdAt,
+  }));
+}
 
 /**
  * The id of a release on the ledger (a booking is released at most once): `release-<booking id>`,
