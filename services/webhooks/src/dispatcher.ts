@@ -361,6 +361,8 @@ export class Dispatcher {
       do {
         queue.again = false;
         if (settings.endpointConcurrency - queue.inFlight.size <= 0) break;
+        // Nothing held or waiting in the database (most first attempts end so): no endpoint read.
+        if (!queue.ready.length && !queue.stored) break;
         const endpoint = await this.deps.endpoint(endpointId);
         if (!endpoint?.enabled) {
           queue.ready.length = 0; // their leases run out; the deliveries wait in the database

@@ -1,4 +1,4 @@
-import type { Clock } from '@allot/kit';
+import { type Clock, GroupCommit } from '@allot/kit';
 import { RefreshingMap } from './refreshing-map';
 import type { EndpointDoc, EndpointStore } from './store/endpoints';
 
@@ -15,7 +15,16 @@ export class EndpointCache {
 
   constructor(store: EndpointStore, clock: Clock, ttlMs = 2000) {
     this.byId = new RefreshingMap(clock, ttlMs, (id) => store.byId(id));
-    this.byTenant = new RefreshingMap(clock, ttlMs, (tenantId) => store.enabledOf(tenantId));
+    // The tenants read while a read is under way are read together next, with one query: a cold
+    // start (every tenant's first event at once) or the refreshes of many busy tenants cost a few
+    // reads rather than one per tenant.
+    const reads = new GroupCommit<string, EndpointDoc[]>(async (_key, tenantIds) => {
+      const byTenant = new Map<string, EndpointDoc[]>();
+      for (const doc of await store.enabledOf([...new Set(tenantIds)]))
+        byTenant.set(doc.tenantId, [...(byTenant.get(doc.tenantId) ?? []), doc]);
+      return tenantIds.map((tenantId) => byTenant.get(tenantId) ?? []);
+    });
+    this.byTenant = new RefreshingMap(clock, ttlMs, (tenantId) => reads.submit('enabled', tenantId));
     this.tenants = new RefreshingMap(clock, ttlMs, async () => new Set(await store.tenantsWithEnabled()));
   }
 

@@ -60,8 +60,9 @@ export class EndpointStore {
     return (await this.docs.raw.distinct('tenantId', { enabled: true })) as string[];
   }
 
-  enabledOf(tenantId: string): Promise<EndpointDoc[]> {
-    return this.docs.find({ tenantId, enabled: true }).toArray();
+  /** The enabled endpoints of these tenants (one read for many: the endpoint cache batches its misses). */
+  enabledOf(tenantIds: string[]): Promise<EndpointDoc[]> {
+    return this.docs.find({ tenantId: { $in: tenantIds }, enabled: true }).toArray();
   }
 
   list(tenantId: string, limit: number, after?: string, enabled?: boolean): Promise<EndpointDoc[]> {
