@@ -56,7 +56,7 @@ describe('imports through the gateway', () => {
   const uploadLimit = 3 * 1024 * 1024;
   beforeAll(async () => {
     // Inventory too: the list of imports pages through both services' imports.
-    stack = await startStack({ inventory: {}, gateway: { IMPORT_FILE_LIMIT_BYTES: String(uploadLimit) } });
+    stack = await startStack({ inventory: {}, notifications: {}, gateway: { IMPORT_FILE_LIMIT_BYTES: String(uploadLimit) } });
   });
   afterAll(() => stack.stop());
 
@@ -192,6 +192,15 @@ describe('imports through the gateway', () => {
     stream.close();
     expect(announced).toHaveLength(2);
     expect(announced).toEqual(expect.arrayContaining(bookings.body.items));
+    // Nobody is notified of a migrated booking; a booking made afterwards notifies as always.
+    const ann = await stack.userToken(key, 'ann');
+    const later = await stack.as(ann)('POST', '/v1/bookings', { sessionId: session.id, date: today(3), adults: 1 });
+    expect(later.status).toBe(201);
+    const feed = await eventually(async () => {
+      const res = await stack.as(ann)('GET', '/v1/notifications');
+      return res.body.items.some((n: any) => n.data.bookingId === later.body.id) && res.body.items;
+    });
+    expect(feed.map((n: any) => n.data.bookingId)).toEqual([later.body.id]);
     const check = await stack.as(key)('GET', `/v1/capacity/check?sessionId=${session.id}&date=${date}&slots=1`);
     expect(check.body.availableSlots).toBe(1);
   });

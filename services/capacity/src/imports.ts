@@ -111,7 +111,7 @@ export const bookingRows = (cap: Capacity): ImportRowKind<Row<typeof BookingRow>
       throw new AppError('capacity_exhausted', `Only ${available} slots are left on ${row.date}`, { field: 'adults', value: row.adults });
     return 'created';
   },
-  async applyBatch(tenantId, rows, { batchId, retry }) {
+  async applyBatch(tenantId, rows, { importId, batchId, retry }) {
     const outcomes: (RowOutcome | AppError)[] = new Array(rows.length);
     const sessions = new Map<string, Promise<SessionDoc | AppError>>();
     const sessionFor = (row: Row<typeof BookingRow>) => {
@@ -155,7 +155,7 @@ export const bookingRows = (cap: Capacity): ImportRowKind<Row<typeof BookingRow>
     const taken = takes.map(({ index, session }) => {
       const row = rows[index] as Row<typeof BookingRow>;
       const take = { id: ids[index] as string, adults: row.adults, children: row.children ?? 0, userId: row.userId ?? null };
-      return cap.ledger.importTake(placeOf(cap, tenantId, session._id, row.date), take, createdAt, retry);
+      return cap.ledger.importTake(placeOf(cap, tenantId, session._id, row.date), take, { importId, createdAt, retry });
     });
     const results = await Promise.all(taken);
     const refused: string[] = [];

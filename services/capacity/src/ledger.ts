@@ -28,7 +28,7 @@ interface Place {
 }
 
 type LedgerRequest =
-  | (Place & { kind: 'take'; booking: Booking; reused: boolean; imported?: boolean })
+  | (Place & { kind: 'take'; booking: Booking; reused: boolean; importId?: string })
   | (Place & { kind: 'release'; booking: Booking & { status: 'cancelled' | 'expired' } })
   | (Place & { kind: 'capacity'; to: number; scope: 'date' | 'default'; reason: string | null });
 
@@ -100,9 +100,14 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
    * derived id lets the sweep or a rerun of the batch announce it again as the same event.
    * `retry`: the batch ran before, so a booking it already took is answered as a duplicate.
    */
-  importTake(place: Place, take: ImportedTakes['bookings'][number], createdAt: string, retry: boolean): Promise<LedgerResult> {
-    const [booking] = importedBookings(place, { id: take.id, kind: 'import', at: createdAt, createdAt, bookings: [take] });
-    return this.submit({ ...place, kind: 'take', booking: booking as Booking, reused: retry, imported: true });
+  importTake(
+    place: Place,
+    take: ImportedTakes['bookings'][number],
+    from: { importId: string; createdAt: string; retry: boolean },
+  ): Promise<LedgerResult> {
+    const { importId, createdAt, retry } = from;
+    const [booking] = importedBookings(place, { id: take.id, kind: 'import', at: createdAt, importId, createdAt, bookings: [take] });
+    return this.submit({ ...place, kind: 'take', booking: booking as Booking, reused: retry, importId });
   }
 
   /** Gives back the slots of a booking already marked cancelled or expired (once, however often asked). */
@@ -183,9 +188,9 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
     const imported = new Map<string, ImportedTakes>();
     requests.forEach((r, index) => {
       if (!decided.get(index)?.accepted) return;
-      if (r.kind === 'take' && r.imported) {
+      if (r.kind === 'take' && r.importId) {
         const { id, adults, children, userId, createdAt } = r.booking;
-        const change = imported.get(createdAt) ?? { id: `import-${id}`, kind: 'import', at, createdAt, bookings: [] };
+        const change = imported.get(createdAt) ?? { id: `import-${id}`, kind: 'import', at, importId: r.importId, createdAt, bookings: [] };
         if (!imported.has(createdAt)) accepted.push(change);
         imported.set(createdAt, change);
         change.bookings.push({ id, adults, children, userId });
@@ -255,14 +260,16 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
       })),
     );
     const announcements = batches.flatMap(({ doc, changes }) =>
-      changes.flatMap((c) => (c.kind === 'import' ? importedBookings(doc, c).map((booking) => this.announceImported(doc, booking)) : [])),
+      changes.flatMap((c) =>
+        c.kind === 'import' ? importedBookings(doc, c).map((booking) => this.announceImported(doc, c, booking)) : [],
+      ),
     );
     await Promise.all(announcements.map((event) => this.service.events.publish(event)));
   }
 
   /** `booking.confirmed` of an imported booking, with the ledger's figures as written; its id is derived from the booking's. */
-  private announceImported(doc: SlotDoc, booking: Booking): EventEnvelope {
-    const event = this.service.event(doc.tenantId, 'booking.confirmed', { booking, slots: snapshotOf(doc) });
+  private announceImported(doc: SlotDoc, change: ImportedTakes, booking: Booking): EventEnvelope {
+    const event = this.service.event(doc.tenantId, 'booking.confirmed', { booking, slots: snapshotOf(doc), importId: change.importId });
     const id = `evt_${createHash('sha256').update(`import\u0000${booking.id}`).digest('base64url').slice(0, 26)}`;
     return { ...event, id };
   }

@@ -95,7 +95,12 @@ export const CapacityAlert = z.object({
 });
 export type CapacityAlert = z.infer<typeof CapacityAlert>;
 
-const bookingChange = z.object({ booking: Booking, slots: SlotSnapshot });
+const bookingChange = z.object({
+  booking: Booking,
+  slots: SlotSnapshot,
+  /** The import that brought the booking in from another system (its `booking.confirmed` only): nobody is notified of it. */
+  importId: z.string().optional(),
+});
 
 /**
  * The session's version after the change: it increases with every change of the session, so

@@ -22,6 +22,8 @@ export interface ImportedTakes {
   id: string;
   kind: 'import';
   at: string;
+  /** The import the bookings come from, named on their events. */
+  importId: string;
   createdAt: string;
   bookings: { id: string; adults: number; children: number; userId: string | null }[];
 }

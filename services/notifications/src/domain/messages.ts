@@ -61,7 +61,8 @@ export function capacityNotifications(event: CatalogEvent<'capacity'>): Draft[] 
     case 'booking.confirmed':
     case 'booking.cancelled': {
       const { booking } = event.data;
-      if (!booking.userId) return [];
+      // A booking migrated by an import was confirmed long ago, in another system.
+      if (!booking.userId || event.data.importId) return [];
       const confirmed = event.type === 'booking.confirmed';
       return [
         {
