@@ -7,6 +7,7 @@ export { BULK_WRITE_PART, bulkWriteInParts } from './bulk-write';
 export { type Clock, systemClock } from './clock';
 export { type BaseEnv, baseEnv, ConfigError, loadConfig, positiveInt } from './config';
 export { type DeadLetter, errorText, type RunningConsumer } from './consumer';
+export { databaseUnreachable, unreachableDatabase } from './database-errors';
 export { type DeadLetterSubscription, redeliver, removeDeadLetter } from './dead-letters';
 export {
   type DefinedService,

@@ -12,6 +12,7 @@ import {
 } from '@allot/contracts';
 import { errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import type { z } from 'zod';
+import { databaseUnreachable, unreachableDatabase } from './database-errors';
 import type { Logger } from './logger';
 import { instruments } from './telemetry';
 import { contextFrom, headersWithTrace, inSpan, SpanKind } from './trace';
@@ -161,6 +162,10 @@ export class RpcServer {
       return { ok: true, data: contract.output.parse(output) };
     } catch (error) {
       if (error instanceof AppError) return { ok: false, error: error.toBody() };
+      if (databaseUnreachable(error)) {
+        log.warn({ err: error }, 'rpc handler could not reach its database');
+        return { ok: false, error: unreachableDatabase().toBody() };
+      }
       log.error({ err: error }, 'rpc handler failed');
       return { ok: false, error: { code: 'internal', message: 'internal error' } };
     }

@@ -1,4 +1,6 @@
 import { AppError, rpc } from '@allot/contracts';
+import { freePort } from '@allot/local-servers';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { assertBeforeDeadline, RpcClient, RpcServer } from '../src/rpc';
@@ -7,6 +9,7 @@ import { testLogger, testNats } from '../src/testing';
 const add = rpc('adds two numbers', z.strictObject({ a: z.number().int(), b: z.number().int() }), z.object({ sum: z.number() }));
 const slow = rpc('never answers in time', z.object({}), z.object({}));
 const failing = rpc('raises a domain error', z.object({}), z.object({}));
+const stored = rpc('writes to its database', z.object({}), z.object({}));
 const sized = rpc('answers a text of the size asked for', z.object({ bytes: z.number().int() }), z.object({ text: z.string() }));
 
 describe('rpc', () => {
@@ -16,9 +19,12 @@ describe('rpc', () => {
   const call = { tenantId: 't_1', actor: { kind: 'apiKey', keyId: 'k_1' } } as const;
   let lateWrites = 0;
   let slowAnswers = 0;
+  let mongo: MongoClient;
 
   beforeAll(async () => {
     conn = await testNats();
+    // A database nobody listens at: every operation fails to reach it.
+    mongo = new MongoClient(`mongodb://127.0.0.1:${await freePort()}/`, { serverSelectionTimeoutMS: 300 });
     // The "notifications" subjects are used only by this file's test server.
     server = new RpcServer(conn.nc, 'notifications', testLogger())
       .add('test-add', add, async ({ a, b }, ctx) => {
@@ -36,6 +42,10 @@ describe('rpc', () => {
         lateWrites++;
         return {};
       })
+      .add('test-stored', stored, async () => {
+        await mongo.db('rpc').collection('docs').insertOne({});
+        return {};
+      })
       .add('test-sized', sized, async ({ bytes }) => ({ text: 'x'.repeat(bytes) }))
       .add('test-fail', failing, async () => {
         throw new AppError('capacity_exhausted', 'No slots left', { availableSlots: 0 });
@@ -45,6 +55,7 @@ describe('rpc', () => {
   afterAll(async () => {
     await server.stop();
     await conn.close();
+    await mongo.close();
   });
 
   it('rpc - round trip returns the handler result', async () => {
@@ -69,6 +80,12 @@ describe('rpc', () => {
   it('rpc - a domain error arrives as the same typed error with its details', async () => {
     const error = await client.call('notifications', 'test-fail', failing, {}, call).catch((e) => e);
     expect(error).toMatchObject({ code: 'capacity_exhausted', details: { availableSlots: 0 } });
+  });
+
+  it('rpc - a handler whose database cannot be reached answers upstream_unavailable (a fault with an unknown outcome), not internal', async () => {
+    const error = await client.call('notifications', 'test-stored', stored, {}, call).catch((e) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.code).toBe('upstream_unavailable');
   });
 
   it('rpc - an absent service fails with upstream_unavailable at once (no responders), not at the deadline', async () => {

@@ -1,4 +1,5 @@
 import { AppError, type ErrorCode, errorStatus } from '@allot/contracts';
+import { databaseUnreachable, unreachableDatabase } from '@allot/kit';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -60,6 +61,8 @@ export function toAppError(error: unknown): { error: AppError; status: number } 
     if (status === 404) return { error: new AppError('not_found', 'Not found'), status: 404 };
     if (status === 401) return { error: new AppError('unauthorized', error.message), status: 401 };
   }
+  // The gateway's own database (keys, idempotency records) out of reach is a fault, not a bug.
+  if (databaseUnreachable(error)) return { error: unreachableDatabase(), status: errorStatus.upstream_unavailable };
   return { error: new AppError('internal', 'Internal error'), status: errorStatus.internal };
 }
 
