@@ -1,4 +1,4 @@
-import type { DeliveryAttempt, WebhookDelivery } from '@allot/contracts';
+import { type DeliveryAttempt, DeliveryStatus, type WebhookDelivery } from '@allot/contracts';
 import { bulkWriteInParts, GroupCommit, insertNew } from '@allot/kit';
 import type { AnyBulkWriteOperation, Collection, Db, Filter, IndexDescription } from 'mongodb';
 
@@ -31,10 +31,13 @@ export interface DeliveryDoc {
 
 export const KEPT_ATTEMPTS = 20;
 
+/**
+ * Due deliveries of an endpoint, due ones of all (the poll), an endpoint's list (by status or
+ * all, see `list`), old finished ones (the purge). Every write of a delivery updates each index.
+ */
 export const deliveryIndexes: IndexDescription[] = [
   { key: { endpointId: 1, nextAttemptAt: 1 } },
   { key: { nextAttemptAt: 1 } },
-  { key: { endpointId: 1, seq: -1 } },
   { key: { endpointId: 1, status: 1, seq: -1 } },
   { key: { createdAt: 1 } },
 ];
@@ -86,8 +89,9 @@ export class DeliveryStore {
   }
 
   list(endpointId: string, limit: number, before?: string, status?: Status): Promise<DeliveryDoc[]> {
-    const query: Filter<DeliveryDoc> = { endpointId };
-    if (status) query.status = status;
+    // Every status named when none is asked for: MongoDB serves the list from the status index as
+    // well (one scan per status, merged by `seq`), so no index of its own costs every write.
+    const query: Filter<DeliveryDoc> = { endpointId, status: status ?? { $in: DeliveryStatus.options } };
     if (before) query.seq = { $lt: before };
     return this.docs.find(query).sort({ seq: -1 }).limit(limit).toArray();
   }
