@@ -81,6 +81,7 @@ export class OutboxCollection<T extends OutboxDoc> {
   /** Inserts a document with its events, then publishes them. A duplicate `_id` throws (11000). */
   async insert(doc: Omit<T, 'outbox'>, events: EventEnvelope[] = [], effects?: unknown): Promise<T> {
     const full = { ...doc, outbox: outboxEntries(events, effects) } as unknown as T;
+    this.owe(events);
     await this.raw.insertOne(full as OptionalUnlessRequiredId<T>);
     await this.publish(full, events);
     return full;
@@ -96,6 +97,7 @@ export class OutboxCollection<T extends OutboxDoc> {
   async insertBatched(doc: Omit<T, 'outbox'>, events: EventEnvelope[] = []): Promise<boolean> {
     // The entries are made here, in the caller's trace, not in the batch's.
     const full = { ...doc, outbox: outboxEntries(events) } as unknown as T;
+    this.owe(events);
     const created = await this.inserts.submit(this.raw.collectionName, full);
     if (created) await this.publish(full, events);
     return created;
@@ -131,6 +133,7 @@ export class OutboxCollection<T extends OutboxDoc> {
     options: { publish?: boolean } = {},
   ): Promise<T | null> {
     const push = events.length ? { $push: { ...(update.$push ?? {}), outbox: { $each: outboxEntries(events, effects) } } } : {};
+    this.owe(events);
     const doc = (await this.raw.findOneAndUpdate(filter, { ...update, ...push } as UpdateFilter<T>, {
       returnDocument: 'after',
     })) as T | null;
@@ -155,6 +158,7 @@ export class OutboxCollection<T extends OutboxDoc> {
     if (writes.length === 0) return [];
     const mark = newId('w');
     const entries = writes.map((w) => outboxEntries(w.events));
+    this.owe(writes.flatMap((w) => w.events));
     const sets = writes.map(({ doc, set }) => ({
       ...set,
       version: doc.version + 1,
@@ -178,6 +182,11 @@ export class OutboxCollection<T extends OutboxDoc> {
       landed = (_id) => mine.has(_id);
     }
     return writes.map(({ doc }, i) => (landed(doc._id) ? ({ ...doc, ...sets[i], outbox: entries[i] } as D) : null));
+  }
+
+  /** Tells the relay these events are about to be stored: its sweep looks for them until they are published. */
+  private owe(events: EventEnvelope[]): void {
+    if (events.length) this.relay.owe(events.map((e) => e.id));
   }
 
   /** Publishes events stored on `doc` (as it was written); the relay's sweep is the backstop. */

@@ -38,6 +38,12 @@ export function outboxEntries(events: EventEnvelope[], effects?: unknown): Outbo
 const REMOVAL_DELAY_MS = 50;
 
 /**
+ * How often the relay scans every watched collection even when this process owes nothing: for
+ * what a peer replica left when it died and was not restarted (a restarted one sweeps on start).
+ */
+export const FULL_SWEEP_MS = 30_000;
+
+/**
  * Publishes the events pending on documents and then removes them from the document. Call
  * `flush` right after a write; `sweep` (on start and every few seconds) catches whatever a
  * crash left behind. Publishing uses the event id as `Nats-Msg-Id`, so publishing an event
@@ -58,6 +64,9 @@ export class OutboxRelay {
   private readonly publishedIds = new Set<string>();
   private removalTimer: NodeJS.Timeout | undefined;
   private removing: Promise<void> = Promise.resolve();
+  /** Events this process stored and has not published yet, with when it stored them (ms). */
+  private readonly owed = new Map<string, number>();
+  private lastFullSweep = 0;
 
   constructor(
     private readonly publisher: EventPublisher,
@@ -68,6 +77,16 @@ export class OutboxRelay {
   watch<T extends Document>(collection: Collection<T>, prepare?: PrepareEntry): this {
     this.collections.push({ collection: collection as unknown as Collection<Document>, prepare });
     return this;
+  }
+
+  /**
+   * Notes events about to be stored (by `OutboxCollection`): until they are published, the
+   * sweep knows this process owes them. A write that failed leaves them owed until a sweep
+   * finds nothing of them.
+   */
+  owe(eventIds: string[]): void {
+    const now = Date.now();
+    for (const id of eventIds) this.owed.set(id, now);
   }
 
   /**
@@ -96,6 +115,7 @@ export class OutboxRelay {
     for (const entry of pending) envelopes.push(prepare ? await prepare(entry, doc) : entry.envelope);
     // Sent in order without waiting for each acknowledgement in turn: a batch's events cost one round trip, not one each.
     await Promise.all(envelopes.map((envelope, i) => this.publisher.publish(envelope, pending[i]?.traceparent ?? null)));
+    for (const entry of pending) this.owed.delete(entry.envelope.id);
     this.removeLater(collection, doc._id, pending);
   }
 
@@ -149,6 +169,7 @@ export class OutboxRelay {
 
   /** Flushes every document of every watched collection that still has pending events. */
   async sweep(): Promise<number> {
+    const started = Date.now();
     let flushed = 0;
     for (const { collection } of this.collections) {
       for await (const doc of collection.find({ 'outbox.0': { $exists: true } })) {
@@ -156,18 +177,32 @@ export class OutboxRelay {
         flushed++;
       }
     }
+    // What was owed before the scan began is published now, or was never stored.
+    for (const [id, at] of this.owed) if (at < started) this.owed.delete(id);
+    this.lastFullSweep = started;
     return flushed;
   }
 
+  /** Whether a periodic sweep has anything to look for: events owed for a while, or the full sweep is due. */
+  private sweepDue(intervalMs: number): boolean {
+    const now = Date.now();
+    if (now - this.lastFullSweep >= FULL_SWEEP_MS) return true;
+    for (const at of this.owed.values()) if (now - at >= intervalMs) return true;
+    return false;
+  }
+
   /**
-   * Sweeps now and then again, one sweep at a time, each `intervalMs` after the last ended — or
-   * longer after a long one (`nextRunIn`): a sweep decodes every document of its collections on
-   * FerretDB, so on large ones it is paced rather than run back to back.
+   * Sweeps now, then checks every `intervalMs` whether a sweep is due: when this process owes
+   * events it stored more than `intervalMs` ago (a publish or the rest of a write failed), and
+   * every `FULL_SWEEP_MS` for peers that died. A sweep decodes every document of its collections
+   * on FerretDB, so it runs only when it has something to find, and is paced after a long one
+   * (`nextRunIn`) rather than run back to back.
    */
   start(intervalMs = 2000): void {
     const run = () => {
       const started = Date.now();
-      this.sweeping ??= this.sweep()
+      const due = this.lastFullSweep === 0 || this.sweepDue(intervalMs);
+      this.sweeping ??= (due ? this.sweep() : Promise.resolve(0))
         .catch((error) => this.log.warn({ err: error }, 'outbox sweep failed; will retry'))
         .finally(() => {
           this.sweeping = undefined;

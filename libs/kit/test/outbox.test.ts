@@ -6,7 +6,7 @@ import { connectMongo } from '../src/mongo';
 import { type OutboxEntry, OutboxRelay, outboxPush } from '../src/outbox';
 import { OutboxCollection } from '../src/outbox-collection';
 import { ensureStream, eventStreamConfig } from '../src/streams';
-import { testLogger, testNats, uniqueName } from '../src/testing';
+import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
 
 describe('embedded outbox', () => {
   let conn: Awaited<ReturnType<typeof testNats>>;
@@ -131,6 +131,42 @@ describe('embedded outbox', () => {
         .sort(),
     );
     expect(await raw.countDocuments({ 'outbox.0': { $exists: true } })).toBe(0);
+  });
+
+  it('outbox - a started relay scans only for events it owes (a failed publish), not on every tick', async () => {
+    const tenant = uniqueName('t');
+    const real = new EventPublisher(conn.js, 'capacity');
+    let down = true;
+    const flaky = {
+      publish: (...args: Parameters<EventPublisher['publish']>) =>
+        down ? Promise.reject(new Error('NATS is down')) : real.publish(...args),
+    };
+    const relay = new OutboxRelay(flaky as EventPublisher, testLogger());
+    const raw = mongo.db.collection<{ _id: string; n: number; outbox?: OutboxEntry[] }>(uniqueName('owed').toLowerCase());
+    relay.watch(raw);
+    const docs = new OutboxCollection(raw, relay);
+    let scans = 0;
+    const countScans = (e: { commandName: string; command: Record<string, unknown> }) => {
+      if (e.commandName === 'find' && e.command.find === raw.collectionName) scans++;
+    };
+    mongo.client.on('commandStarted', countScans);
+    try {
+      relay.start(50);
+      await eventually(() => scans === 1); // the sweep on start
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(scans).toBe(1); // ten ticks with nothing owed: no scan
+
+      const event = makeEvent('capacity', tenant, 'session.created', sampleSession(), systemClock);
+      await docs.insert({ _id: 'doc-1', n: 1 }, [event]); // its publish fails: the event is owed
+      down = false;
+      // Found by a sweep the owed event brings on, long before the full sweep is due.
+      await eventually(async () => (await publishedFor(tenant)).length === 1);
+      expect(await publishedFor(tenant)).toEqual([event.id]);
+      expect(scans).toBeGreaterThan(1);
+    } finally {
+      mongo.client.off('commandStarted', countScans);
+      await relay.stop();
+    }
   });
 });
 
