@@ -4,24 +4,46 @@ import type { Capacity } from '../context';
 import { expireEntry, processQueue } from '../waitlist';
 
 /**
+ * How often the backstops that read through every booking run after the first sweep: on
+ * FerretDB such a query decodes each booking, and they only find what a crash or a failed step
+ * left (hold expiry is a durable job; a release finishes in its own request).
+ */
+const BOOKING_SCAN_MS = 30_000;
+
+/**
  * The backstop of the timers and triggers, so nothing waits on a lost one: finishes ledger
  * changes a crash left half done, gives back the slots of bookings released but not yet
  * returned, expires overdue holds and waitlist entries, and processes every waitlist that has
  * entries.
  */
-export const queueSweep = (cap: Capacity) =>
-  every(cap.config.QUEUE_SWEEP_MS, 'queue-sweep', async () => {
+export const queueSweep = (cap: Capacity) => {
+  let bookingsScanned = 0;
+  return every(cap.config.QUEUE_SWEEP_MS, 'queue-sweep', async () => {
     const now = cap.clock.now();
     await cap.ledger.finishStale(cap.config.REPAIR_AFTER_MS);
-    for (const doc of await cap.bookings.releasingSince(new Date(now.getTime() - cap.config.REPAIR_AFTER_MS).toISOString(), 200)) {
-      const { _id, tenantId, releasing: _r, outbox: _o, ...rest } = doc;
-      if (rest.status === 'cancelled' || rest.status === 'expired')
-        await returnSlots(cap, tenantId, { ...rest, id: _id, status: rest.status });
-    }
-    for (const hold of await cap.bookings.heldDue(now.toISOString(), 200)) {
-      const expired = await expireHold(cap, hold.tenantId, hold._id);
-      if (expired) await processQueue(cap, hold.tenantId, expired.sessionId, expired.date);
+    if (Date.now() - bookingsScanned >= BOOKING_SCAN_MS) {
+      // A full page means there may be more: the next sweep looks again.
+      bookingsScanned = (await releaseAndExpireOverdue(cap, now)) ? 0 : Date.now();
     }
     for (const entry of await cap.queue.overdue(now.toISOString(), 200)) await expireEntry(cap, entry.tenantId, entry._id);
     for (const w of await cap.queue.waiting(500)) await processQueue(cap, w.tenantId, w.sessionId, w.date);
   });
+};
+
+/** Gives back the slots of bookings released but not yet returned, and expires overdue holds; true if a page was full. */
+async function releaseAndExpireOverdue(cap: Capacity, now: Date): Promise<boolean> {
+  const releasing = await cap.bookings.releasingSince(new Date(now.getTime() - cap.config.REPAIR_AFTER_MS).toISOString(), PAGE);
+  for (const doc of releasing) {
+    const { _id, tenantId, releasing: _r, outbox: _o, ...rest } = doc;
+    if (rest.status === 'cancelled' || rest.status === 'expired')
+      await returnSlots(cap, tenantId, { ...rest, id: _id, status: rest.status });
+  }
+  const held = await cap.bookings.heldDue(now.toISOString(), PAGE);
+  for (const hold of held) {
+    const expired = await expireHold(cap, hold.tenantId, hold._id);
+    if (expired) await processQueue(cap, hold.tenantId, expired.sessionId, expired.date);
+  }
+  return releasing.length === PAGE || held.length === PAGE;
+}
+
+const PAGE = 200;
