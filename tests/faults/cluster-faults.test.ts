@@ -30,6 +30,23 @@ const workers = Number(process.env.FAULTS_WORKERS ?? 3);
 const rounds = Number(process.env.FAULTS_ROUNDS ?? 2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A read of the JetStream API as an operator makes it: asked again while it fails, for up to
+ * `timeoutMs` (right after a node was stopped or killed, the cluster answers "JetStream system
+ * temporarily unavailable" until its leaders are elected again).
+ */
+async function inspect<T>(read: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await read();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(500);
+    }
+  }
+}
+
 const env = {
   // The waitlist sweep is a backstop (a cancel offers its slots at once); every run of it reads the
   // queue and bookings of each waitlist, so a few times a second is plenty.
@@ -60,12 +77,14 @@ async function streamMessages(nc: NatsConnection, stream: string, subjects: stri
   for (let attempt = 0; attempt < 20; attempt++) {
     let stored = 0;
     for (const subject of subjects) {
-      const info = await jsm.streams.info(stream, { subjects_filter: subject });
+      const info = await inspect(() => jsm.streams.info(stream, { subjects_filter: subject }));
       stored += Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
     }
     out = [];
-    const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subjects, deliver_policy: DeliverPolicy.All });
-    let left = (await consumer.info()).num_pending;
+    const consumer = await inspect(() =>
+      jetstream(nc).consumers.get(stream, { filter_subjects: subjects, deliver_policy: DeliverPolicy.All }),
+    );
+    let left = (await inspect(() => consumer.info())).num_pending;
     while (left > 0) {
       for await (const m of await consumer.fetch({ max_messages: Math.min(left, 500), expires: 2000 })) {
         out.push({
@@ -262,16 +281,17 @@ describe('the cluster under faults', () => {
       }, 30_000);
     const busiest = eventStream('capacity');
     /** A durable consumer's deliveries so far, the messages its filter holds, and those not yet delivered. */
-    const deliveries = async (stream: string, durable: string) => {
-      const info = await jsm.consumers.info(stream, durable);
-      const filters = info.config.filter_subjects ?? [info.config.filter_subject ?? '>'];
-      let messages = 0;
-      for (const subject of filters) {
-        const state = (await jsm.streams.info(stream, { subjects_filter: subject })).state;
-        messages += Object.values(state.subjects ?? {}).reduce((a, b) => a + b, 0);
-      }
-      return { delivered: info.delivered.consumer_seq, messages, pending: info.num_pending };
-    };
+    const deliveries = (stream: string, durable: string) =>
+      inspect(async () => {
+        const info = await jsm.consumers.info(stream, durable);
+        const filters = info.config.filter_subjects ?? [info.config.filter_subject ?? '>'];
+        let messages = 0;
+        for (const subject of filters) {
+          const state = (await jsm.streams.info(stream, { subjects_filter: subject })).state;
+          messages += Object.values(state.subjects ?? {}).reduce((a, b) => a + b, 0);
+        }
+        return { delivered: info.delivered.consumer_seq, messages, pending: info.num_pending };
+      });
     /** Events of capacity delivered again to notifications while one replica was paused. */
     let redelivered: number | undefined;
     // Each kind of replica killed once per round, replica 0 then replica 1; each gateway killed with streams open.
