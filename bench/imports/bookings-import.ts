@@ -4,21 +4,21 @@
  *
  * Baseline: `insertMany` of BENCH_IMPORT_ROWS booking-shaped documents (1,000 a call) into a fresh
  * collection of the run's FerretDB.
- * Measured: the capacity service and the gateway (in this process, on the run's own nats-server
- * and FerretDB). A session is imported, then a CSV of BENCH_IMPORT_ROWS bookings (one seat each,
- * spread over 100 dates) is uploaded to `POST /v1/imports` and polled every 200 ms until it ends:
- * rows applied per second = rows / (time from the 202 to `completed`). Checked: the import's
- * counts (every row created, none refused) and the bookings stored.
+ * Measured: the whole platform as `make dev` runs it (lib/targets.ts `startPlatform`: every
+ * service in its own process, consuming its events). A session is imported, then a CSV of
+ * BENCH_IMPORT_ROWS bookings (one seat each, spread over 100 dates) is uploaded to
+ * `POST /v1/imports` and polled every 200 ms until it ends: rows applied per second = rows /
+ * (time from the 202 to `completed`). Checked: the import's counts (every row created, none
+ * refused). The CPU each process used in both phases is reported: it says what bounds the figure.
  *
  * Env: BENCH_IMPORT_ROWS (default 100000), BENCH_LOG_LEVEL (default warn).
  * Writes bench/results/imports.{json,md}. Target: ≥ 0.5 × the insertMany rate.
  */
-import { startCapacity } from '@allot/capacity';
-import { startGateway } from '@allot/gateway';
-import { startInfra } from '@allot/local-servers';
-import { MongoClient } from 'mongodb';
-import { childEnv, createTenant, newRootKey, round, sleep, versions, writeResults } from '../gateway/common';
+
+import { round, sleep, versions, writeResults } from '../gateway/common';
+import { cpuLine, cpuMark, cpuSince } from '../lib/cpu';
 import { machineInfo } from '../lib/measure';
+import { startPlatform } from '../lib/targets';
 
 const rows = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
 const dates = 100;
@@ -26,11 +26,14 @@ const target = 0.5;
 
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
-const infra = await startInfra();
+const platform = await startPlatform();
 try {
+  const { base, key, admin } = platform;
+  const auth = { authorization: `Bearer ${key}` };
+
   // Baseline: the database's own bulk insert of the same number of documents.
-  const mongo = await MongoClient.connect(infra.mongoUrl);
-  const bare = mongo.db(`bench_insertmany_${Date.now()}`).collection('bookings');
+  const bare = admin.db(`bench_insertmany_${Date.now()}`).collection('bookings');
+  const bareCpu = cpuMark();
   const insertStarted = performance.now();
   for (let at = 0; at < rows; at += 1000) {
     const batch = Array.from({ length: Math.min(1000, rows - at) }, (_, i) => ({
@@ -48,20 +51,8 @@ try {
     await bare.insertMany(batch as never[], { ordered: false });
   }
   const insertSeconds = (performance.now() - insertStarted) / 1000;
-  await mongo.close();
-
-  const capacity = await startCapacity(childEnv(infra, 'capacity', { IMPORT_MAX_ROWS: String(Math.max(rows, 100_000)) }));
-  const rootKey = newRootKey();
-  const gateway = await startGateway({
-    ...childEnv(infra, 'gateway'),
-    ROOT_API_KEY: rootKey,
-    READY_SERVICES: 'capacity',
-    RATE_LIMIT_PER_SECOND: '100000',
-    RATE_LIMIT_BURST: '100000',
-  });
-  const base = `http://127.0.0.1:${gateway.port}`;
-  const { key } = await createTenant(base, rootKey);
-  const auth = { authorization: `Bearer ${key}` };
+  const insertCpu = cpuSince(bareCpu);
+  await bare.drop();
 
   const upload = async (type: string, csv: string) => {
     const form = new FormData();
@@ -89,12 +80,12 @@ try {
   await until(await upload('sessions', `externalId,name,maxCapacity\nbench,Bench,1000000\n`));
   const lines = Array.from({ length: rows }, (_, i) => `ref-${i},bench,${day(1 + (i % dates))},1,user-${i}`);
   const csv = `externalRef,sessionExternalId,date,adults,userId\n${lines.join('\n')}\n`;
+  const importCpuMark = cpuMark();
   const started = performance.now();
   const id = await upload('bookings', csv);
   const done = await until(id);
   const importSeconds = (performance.now() - started) / 1000;
-  await gateway.stop();
-  await capacity.stop();
+  const importCpu = cpuSince(importCpuMark);
 
   const importRate = rows / importSeconds;
   const insertRate = rows / insertSeconds;
@@ -102,8 +93,9 @@ try {
   const checks = { completed: done.status === 'completed', everyRowCreated: done.created === rows, noneRefused: done.failedRows === 0 };
   const report = {
     rows,
-    insertMany: { seconds: round(insertSeconds), docsPerSecond: round(insertRate) },
+    insertMany: { seconds: round(insertSeconds), docsPerSecond: round(insertRate), cpu: insertCpu },
     import: {
+      cpu: importCpu,
       seconds: round(importSeconds),
       rowsPerSecond: round(importRate),
       status: done.status,
@@ -121,6 +113,7 @@ try {
     '# Imports: bookings',
     '',
     `${rows} booking rows; baseline: bare \`insertMany\` of as many documents on the same FerretDB, in this run.`,
+    'The import runs on the whole platform as `make dev` starts it (every service in its own process, consuming its events).',
     '',
     '| what | seconds | per second |',
     '| --- | --- | --- |',
@@ -129,9 +122,14 @@ try {
     '',
     `Ratio ${report.ratio} (target ≥ ${target}: ${report.met ? 'met' : 'NOT met'}). Checks: ${JSON.stringify(checks)}.`,
     '',
+    'CPU in % of one core while each ran:',
+    '',
+    `- insertMany: ${cpuLine(insertCpu)}`,
+    `- import: ${cpuLine(importCpu)}`,
+    '',
   ].join('\n');
   writeResults('imports', report, md);
   console.log(md);
 } finally {
-  await infra.stop();
+  await platform.stop();
 }
