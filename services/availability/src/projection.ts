@@ -22,7 +22,9 @@ export interface Announcer {
  * Once this process has projected a session/date, it knows which version it wrote last, and
  * the announcement of a newer one goes out while the database is written: clients hear of a
  * booking one database write sooner. A failed write fails the event, which is redelivered and
- * written then (the announcement is not repeated). Clients order announcements by `version`
+ * written and announced then (JetStream drops the repeated announcement). A version written and
+ * announced is not written again: the events of one ledger batch all carry its figures, so a
+ * date's thousand imported bookings cost one write. Clients order announcements by `version`
  * (replicas share the events, so two may announce out of order).
  */
 export class Projection {
@@ -53,14 +55,19 @@ export class Projection {
       if (written === undefined) {
         // Not projected here yet: the guarded write tells whether the figures are new.
         if ((await this.store.applySlot(slot)) === 'stale') continue;
-        this.written.set(key, slot.version);
         await this.announce(slot, id);
+        this.remember(key, slot.version);
         continue;
       }
-      if (written > slot.version) continue; // superseded: the database has a newer one
-      this.written.set(key, slot.version);
+      if (written >= slot.version) continue; // superseded, or written and announced already
       await Promise.all([this.store.writeSlot(slot), this.announce(slot, id)]);
+      this.remember(key, slot.version);
     }
+  }
+
+  /** Records a version as written and announced (only once both are: a failure is retried in full). */
+  private remember(key: string, version: number): void {
+    this.written.set(key, Math.max(version, this.written.get(key) ?? 0));
   }
 
   /** Announces the figures again under a new id (an admin's refresh: clients get them even if unchanged). */
