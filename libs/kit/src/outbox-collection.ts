@@ -82,7 +82,10 @@ export class OutboxCollection<T extends OutboxDoc> {
   async insert(doc: Omit<T, 'outbox'>, events: EventEnvelope[] = [], effects?: unknown): Promise<T> {
     const full = { ...doc, outbox: outboxEntries(events, effects) } as unknown as T;
     this.owe(events);
-    await this.raw.insertOne(full as OptionalUnlessRequiredId<T>);
+    await this.raw.insertOne(full as OptionalUnlessRequiredId<T>).catch((error: unknown) => {
+      if (isDuplicateKey(error)) this.notStored(events); // nothing was written
+      throw error;
+    });
     await this.publish(full, events);
     return full;
   }
@@ -100,6 +103,7 @@ export class OutboxCollection<T extends OutboxDoc> {
     this.owe(events);
     const created = await this.inserts.submit(this.raw.collectionName, full);
     if (created) await this.publish(full, events);
+    else this.notStored(events);
     return created;
   }
 
@@ -137,6 +141,7 @@ export class OutboxCollection<T extends OutboxDoc> {
     const doc = (await this.raw.findOneAndUpdate(filter, { ...update, ...push } as UpdateFilter<T>, {
       returnDocument: 'after',
     })) as T | null;
+    if (!doc) this.notStored(events);
     if (doc && options.publish !== false) await this.publish(doc, events);
     return doc;
   }
@@ -181,12 +186,21 @@ export class OutboxCollection<T extends OutboxDoc> {
       const mine = new Set(stored.filter((d) => (d as { writes?: string[] }).writes?.includes(mark)).map((d) => d._id as string));
       landed = (_id) => mine.has(_id);
     }
-    return writes.map(({ doc }, i) => (landed(doc._id) ? ({ ...doc, ...sets[i], outbox: entries[i] } as D) : null));
+    return writes.map(({ doc, events }, i) => {
+      if (landed(doc._id)) return { ...doc, ...sets[i], outbox: entries[i] } as D;
+      this.notStored(events);
+      return null;
+    });
   }
 
   /** Tells the relay these events are about to be stored: its sweep looks for them until they are published. */
   private owe(events: EventEnvelope[]): void {
     if (events.length) this.relay.owe(events.map((e) => e.id));
+  }
+
+  /** Tells the relay a write did not store these events after all (another writer was first). */
+  private notStored(events: EventEnvelope[]): void {
+    if (events.length) this.relay.forget(events.map((e) => e.id));
   }
 
   /** Publishes events stored on `doc` (as it was written); the relay's sweep is the backstop. */

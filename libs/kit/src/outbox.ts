@@ -89,6 +89,11 @@ export class OutboxRelay {
     for (const id of eventIds) this.owed.set(id, now);
   }
 
+  /** Forgets events a write did not store after all (its guard did not match, the document existed). */
+  forget(eventIds: string[]): void {
+    for (const id of eventIds) this.owed.delete(id);
+  }
+
   /**
    * Publishes and clears the outbox of one document: the caller passes the document its update
    * returned (with `_id` and `outbox`) and, to publish just what it wrote, those event ids (other

@@ -133,7 +133,7 @@ describe('embedded outbox', () => {
     expect(await raw.countDocuments({ 'outbox.0': { $exists: true } })).toBe(0);
   });
 
-  it('outbox - a started relay scans only for events it owes (a failed publish), not on every tick', async () => {
+  it('outbox - a started relay scans only for events it owes (a failed publish), not on every tick nor for writes that stored nothing', async () => {
     const tenant = uniqueName('t');
     const real = new EventPublisher(conn.js, 'capacity');
     let down = true;
@@ -153,6 +153,9 @@ describe('embedded outbox', () => {
     try {
       relay.start(50);
       await eventually(() => scans === 1); // the sweep on start
+      // A guarded update that matches nothing stores no event: nothing is owed.
+      const unmatched = makeEvent('capacity', tenant, 'session.updated', sampleSession(), systemClock);
+      expect(await docs.update({ _id: 'missing' }, { $set: { n: 0 } }, [unmatched])).toBeNull();
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(scans).toBe(1); // ten ticks with nothing owed: no scan
 
