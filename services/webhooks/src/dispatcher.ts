@@ -404,9 +404,11 @@ export class Dispatcher {
       release();
       return false;
     }
-    // A lease that would not outlast the attempt is left to run out (the delivery is claimed again then).
+    // A lease that would not outlast the attempt is left to run out; the queue looks in the
+    // database once it has (rather than waiting for the poll) and claims the delivery again.
     if (lease.getTime() - clock.now().getTime() <= settings.timeoutMs + 2000) {
       release();
+      this.wakeAt(endpoint._id, lease);
       return true;
     }
     queue.inFlight.add(delivery._id);
