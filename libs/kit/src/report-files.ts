@@ -62,27 +62,44 @@ function xlsxFile(columns: readonly string[], rows: AsyncIterable<ReportRow>): R
 }
 
 /**
- * Reads a stream in chunks of exactly `size` bytes (the last one shorter), handing each to
- * `sink` before reading on: the stream waits while a chunk is stored.
+ * Reads a stream in chunks of exactly `size` bytes (the last one shorter), handing each to `sink`
+ * in order, one at a time. Each piece is copied into the chunk being filled as it comes, so no
+ * piece outlives a few rows (pieces kept until their chunk was full lived through young-generation
+ * collections and were promoted: the whole file passed through the old generation). While one
+ * chunk is stored the next is filled; a full chunk waits for the one before to be stored, so two
+ * buffers are all this holds. A chunk's bytes are reused once its `sink` settles: copy to keep.
  */
 export async function inChunks(stream: Readable, size: number, sink: (chunk: Buffer, seq: number) => Promise<void>): Promise<number> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const buffers = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)] as const;
+  let current = buffers[0];
+  let filled = 0;
   let seq = 0;
   let total = 0;
-  for await (const piece of stream) {
-    const buf = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
-    pending.push(buf);
-    pendingBytes += buf.length;
-    total += buf.length;
-    while (pendingBytes >= size) {
-      const all = Buffer.concat(pending);
-      await sink(all.subarray(0, size), seq++);
-      const rest = all.subarray(size);
-      pending = rest.length > 0 ? [rest] : [];
-      pendingBytes = rest.length;
+  let storing: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    // The buffer filled next is the one being stored: its store must end (a failed one fails the file).
+    await storing;
+    storing = sink(current.subarray(0, filled), seq++);
+    storing.catch(() => {}); // awaited at the next flush or at the end
+    current = current === buffers[0] ? buffers[1] : buffers[0];
+    filled = 0;
+  };
+  try {
+    for await (const piece of stream) {
+      let bytes = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
+      total += bytes.length;
+      while (bytes.length > 0) {
+        const copied = bytes.copy(current, filled);
+        filled += copied;
+        bytes = bytes.subarray(copied);
+        if (filled === size) await flush();
+      }
     }
+    if (filled > 0 || seq === 0) await flush();
+    await storing;
+    return total;
+  } finally {
+    // A file that failed still lets its last store end, so nothing is written after the caller moves on.
+    await storing.catch(() => {});
   }
-  if (pendingBytes > 0 || seq === 0) await sink(Buffer.concat(pending), seq++);
-  return total;
 }

@@ -89,4 +89,34 @@ describe('report files', () => {
     expect(await inChunks(Readable.from([]), 4, async (chunk) => void empty.push(chunk.length))).toBe(0);
     expect(empty).toEqual([0]); // an empty file is one empty chunk, so it can be downloaded
   });
+
+  it('report files - the next chunk is filled while one is stored, stores never overlap, and a store that fails fails the file', async () => {
+    let reachedThird: () => void = () => {};
+    const third = new Promise<void>((resolve) => {
+      reachedThird = resolve;
+    });
+    async function* pieces(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 4; i++) {
+        if (i === 2) reachedThird();
+        yield Buffer.alloc(4, i);
+      }
+    }
+    let storing = 0;
+    let most = 0;
+    const stored: number[][] = [];
+    const failing = inChunks(Readable.from(pieces()), 4, async (chunk, seq) => {
+      most = Math.max(most, ++storing);
+      // Were the stream read only after a store, the third piece would never come.
+      if (seq === 0) await third;
+      stored.push([...chunk]);
+      storing--;
+      if (seq === 1) throw new Error('database gone');
+    });
+    await expect(failing).rejects.toThrow('database gone');
+    expect(most).toBe(1);
+    expect(stored).toEqual([
+      [0, 0, 0, 0],
+      [1, 1, 1, 1],
+    ]);
+  });
 });

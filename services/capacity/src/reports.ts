@@ -1,4 +1,4 @@
-import type { ReportQuery, ReportRow, ReportSource } from '@allot/kit';
+import { type ReportQuery, type ReportRow, type ReportSource, readAhead } from '@allot/kit';
 import { periodDays, utilizationPercentage } from './domain/analytics';
 import { addDays } from './domain/dates';
 import type { ReportRowStore } from './store/report-rows';
@@ -8,13 +8,13 @@ const MAX_LISTED_DAYS = 366;
 
 /**
  * The `bookings` report: one row per booking dated in the range (a user's report: its own
- * bookings only), read through one cursor; session names are looked up once per session.
+ * bookings only), read through one cursor (reading ahead); session names are looked up once per session.
  */
 export const bookingReport = (store: ReportRowStore): ReportSource => ({
   count: (tenantId, q) => store.countBookings(tenantId, q),
   async *rows(tenantId, q) {
     const names = new Map<string, string | null>();
-    for await (const b of store.bookingCursor(tenantId, q)) {
+    for await (const b of readAhead(store.bookingCursor(tenantId, q))) {
       if (!names.has(b.sessionId)) names.set(b.sessionId, await store.sessionName(tenantId, b.sessionId));
       yield {
         bookingId: b._id,

@@ -1,4 +1,4 @@
-import type { ReportRow, ReportSource } from '@allot/kit';
+import { type ReportRow, type ReportSource, readAhead } from '@allot/kit';
 import { FifoValuation } from './domain/valuation';
 import type { ReportRowStore } from './store/report-rows';
 
@@ -6,7 +6,7 @@ import type { ReportRowStore } from './store/report-rows';
 export const orderReport = (store: ReportRowStore): ReportSource => ({
   count: (tenantId, q) => store.countOrders(tenantId, q),
   async *rows(tenantId, q) {
-    for await (const o of store.orderCursor(tenantId, q)) {
+    for await (const o of readAhead(store.orderCursor(tenantId, q))) {
       yield {
         orderId: o._id,
         sku: o.sku,
@@ -25,7 +25,7 @@ export const orderReport = (store: ReportRowStore): ReportSource => ({
 export const movementReport = (store: ReportRowStore): ReportSource => ({
   count: (tenantId, q) => store.countMovements(tenantId, q),
   async *rows(tenantId, q) {
-    for await (const m of store.movementCursor(tenantId, q)) {
+    for await (const m of readAhead(store.movementCursor(tenantId, q))) {
       yield { movementId: m._id, sku: m.sku, type: m.type, qty: m.quantity, orderId: m.orderId, at: m.at } satisfies ReportRow;
     }
   },

@@ -19,10 +19,10 @@ export class ReportRowStore {
     return this.db.collection<BookingDoc>('bookings');
   }
 
-  /** The bookings of a report: dated in [from, to], of a session or a user if asked; by date, then id. */
+  /** The bookings of a report: dated in [from, to], of a session or a user if asked; by date, then id. Raw: read it through `readAhead`. */
   bookingCursor(tenantId: string, q: ReportQuery): FindCursor<BookingDoc> {
     return this.bookings
-      .find(bookingFilter(tenantId, q), { projection: { outbox: 0 }, batchSize: REPORT_CURSOR_BATCH })
+      .find(bookingFilter(tenantId, q), { projection: { outbox: 0 }, batchSize: REPORT_CURSOR_BATCH, raw: true })
       .sort({ date: 1, _id: 1 });
   }
 
