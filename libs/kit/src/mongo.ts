@@ -1,15 +1,24 @@
 import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { type Db, type IndexDescription, MongoClient } from 'mongodb';
+import { tracesRecorded } from './telemetry';
 import { tracer } from './trace';
 
 /**
- * Connects to the service's own database. Works with FerretDB and MongoDB alike. Every command
- * becomes a client span under the caller's span (from the driver's command monitoring), so one
- * trace shows HTTP → service → database → event.
+ * Connects to the service's own database. Works with FerretDB and MongoDB alike. When spans are
+ * recorded (`startTelemetry` first), every command becomes a client span under the caller's span
+ * (from the driver's command monitoring), so one trace shows HTTP → service → database → event.
+ * Otherwise command monitoring stays off: the driver decodes every reply a second time, whole,
+ * for its events — a cursor's every batch — which is CPU and garbage for spans nobody keeps.
+ * `monitorCommands: true` turns it on regardless (tests that count commands).
  */
-export async function connectMongo(url: string, dbName: string): Promise<{ client: MongoClient; db: Db }> {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, retryWrites: true, monitorCommands: true });
-  traceCommands(client);
+export async function connectMongo(
+  url: string,
+  dbName: string,
+  options: { monitorCommands?: boolean } = {},
+): Promise<{ client: MongoClient; db: Db }> {
+  const monitorCommands = options.monitorCommands ?? tracesRecorded();
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, retryWrites: true, monitorCommands });
+  if (tracesRecorded()) traceCommands(client);
   await client.connect();
   return { client, db: client.db(dbName) };
 }

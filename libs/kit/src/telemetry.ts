@@ -10,6 +10,10 @@ export interface Telemetry {
 }
 
 let started: Telemetry | undefined;
+let recording = false;
+
+/** Whether this process records spans for someone (an OTLP exporter, a test's processors). */
+export const tracesRecorded = () => recording;
 
 /**
  * Starts OpenTelemetry once per process: W3C trace context, traces exported over OTLP when
@@ -24,6 +28,7 @@ export function startTelemetry(serviceName: string, options: { spanProcessors?: 
   // Logs go to stdout through pino; without this the SDK would also try to export them over OTLP.
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const exportTraces = Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_TRACES_EXPORTER);
+  recording = exportTraces || options.spanProcessors !== undefined;
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const serializer = new PrometheusSerializer();
   const sdk = new NodeSDK({

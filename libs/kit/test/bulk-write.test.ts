@@ -6,7 +6,7 @@ import { uniqueName } from '../src/testing';
 describe('bulk writes in parts', () => {
   let mongo: Awaited<ReturnType<typeof connectMongo>>;
   beforeAll(async () => {
-    mongo = await connectMongo(inject('mongoUrl'), uniqueName('bulk').toLowerCase());
+    mongo = await connectMongo(inject('mongoUrl'), uniqueName('bulk').toLowerCase(), { monitorCommands: true });
   });
   afterAll(() => mongo.client.close());
 

@@ -6,7 +6,7 @@ import { uniqueName } from '../src/testing';
 describe('newest wins', () => {
   let mongo: Awaited<ReturnType<typeof connectMongo>>;
   beforeAll(async () => {
-    mongo = await connectMongo(inject('mongoUrl'), uniqueName('newest').toLowerCase());
+    mongo = await connectMongo(inject('mongoUrl'), uniqueName('newest').toLowerCase(), { monitorCommands: true });
   });
   afterAll(() => mongo.client.close());
 

@@ -15,7 +15,7 @@ describe('embedded outbox', () => {
 
   beforeAll(async () => {
     conn = await testNats();
-    mongo = await connectMongo(inject('mongoUrl'), uniqueName('outbox').toLowerCase());
+    mongo = await connectMongo(inject('mongoUrl'), uniqueName('outbox').toLowerCase(), { monitorCommands: true });
     await ensureStream(conn.jsm, eventStreamConfig('capacity'));
   });
   afterAll(async () => {

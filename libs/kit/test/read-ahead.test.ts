@@ -7,7 +7,7 @@ describe('read ahead', () => {
   let mongo: Awaited<ReturnType<typeof connectMongo>>;
   const at = new Date('2026-01-02T03:04:05.000Z');
   beforeAll(async () => {
-    mongo = await connectMongo(inject('mongoUrl'), uniqueName('ahead').toLowerCase());
+    mongo = await connectMongo(inject('mongoUrl'), uniqueName('ahead').toLowerCase(), { monitorCommands: true });
     await mongo.db
       .collection<{ _id: string; n: number; note: string | null; at: Date }>('docs')
       .insertMany(Array.from({ length: 25 }, (_, i) => ({ _id: `d${String(i).padStart(2, '0')}`, n: i, note: i % 2 ? 'odd' : null, at })));
