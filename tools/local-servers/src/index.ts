@@ -178,9 +178,19 @@ function guardedPid(guardChild: ChildProcess): number | undefined {
       return [];
     }
   })();
+  // Not its `sleep`, nor a subshell it forked for one and has not yet turned into `sleep` (a
+  // window that grows on a busy machine): such a fork still has the guard's own command line.
+  const own = (() => {
+    try {
+      return readFileSync(`/proc/${guardChild.pid}/cmdline`, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
   const pid = children.map(Number).find((p) => {
     try {
-      return !readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep');
+      const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      return !cmdline.startsWith('sleep') && cmdline !== own;
     } catch {
       return false;
     }
