@@ -97,6 +97,8 @@ export class Dispatcher {
   /** Names this process's claims (`DeliveryStore.claim`). */
   private readonly mark = newId('dsp');
   private claims = 0;
+  /** By endpoint, when the last lease left to run out here (`launch`) ends: its queue looks again then. */
+  private readonly lapsing = new Map<string, number>();
   /** Endpoints whose last attempt here did not answer within `FIRST_ANSWER_WAIT_MS`: not tried first. */
   private readonly slow = new Set<string>();
 
@@ -378,9 +380,14 @@ export class Dispatcher {
         queue.stored = false;
         // Claimed together, as many as the queue holds: the ones without a slot wait in `ready`.
         const room = Math.max(free, READY_PER_SLOT * settings.endpointConcurrency - queue.ready.length - queue.inFlight.size);
-        const due = await deliveries.due(endpointId, clock.now(), room, [...queue.inFlight]);
+        const looked = clock.now();
+        const due = await deliveries.due(endpointId, looked, room, [...queue.inFlight]);
         const lease = new Date(clock.now().getTime() + leaseMs(settings.timeoutMs));
         const claimed = await deliveries.claim(due, clock.now(), lease, `${this.mark}-${++this.claims}`);
+        // Leases left to run out that ended after this look began: look again once the last has.
+        const lapsing = this.lapsing.get(endpointId);
+        if (lapsing !== undefined && lapsing > looked.getTime()) this.wakeAt(endpointId, new Date(lapsing));
+        else this.lapsing.delete(endpointId);
         queue.ready.push(...claimed.map((doc) => ({ doc, lease })));
         if (due.length === room)
           queue.stored = queue.again = true; // there may be more
@@ -405,9 +412,10 @@ export class Dispatcher {
       return false;
     }
     // A lease that would not outlast the attempt is left to run out; the queue looks in the
-    // database once it has (rather than waiting for the poll) and claims the delivery again.
+    // database as such leases end (rather than only at the poll) and claims the deliveries again.
     if (lease.getTime() - clock.now().getTime() <= settings.timeoutMs + 2000) {
       release();
+      this.lapsing.set(endpoint._id, Math.max(this.lapsing.get(endpoint._id) ?? 0, lease.getTime()));
       this.wakeAt(endpoint._id, lease);
       return true;
     }

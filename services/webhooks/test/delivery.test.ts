@@ -202,3 +202,51 @@ describe('webhooks service stopping', () => {
     }
   });
 });
+
+describe('webhooks queue leases', () => {
+  it('held deliveries whose leases would not outlast an attempt are claimed again as the leases run out, not at the poll', async () => {
+    // Each answer takes 1 s, one at a time: of nine held at once, the last ones wait longer than their
+    // lease leaves room for an attempt (8 s lease, 1.5 s timeout), so their leases are left to run
+    // out; they go once those have, with the poll (every 2 minutes) not running meanwhile.
+    const hooks = await receiver(() => ({ status: 200, delayMs: 1000 }));
+    const testing = testEnv({ ...env, WEBHOOK_TIMEOUT_MS: '1500', WEBHOOK_ENDPOINT_CONCURRENCY: '1', WEBHOOK_POLL_MS: '120000' });
+    const running = await startWebhooks(testing);
+    const conn = await testNats();
+    try {
+      const tenantId = newId('t');
+      const rpc = new RpcClient(conn.nc);
+      const context = { tenantId, actor: { kind: 'apiKey', keyId: 'k' } as never };
+      const endpoint = await rpc.call('webhooks', 'endpoint.create', webhooksRpc['endpoint.create'], { url: `${hooks.url}/slow` }, context);
+      const inventory = new EventPublisher(conn.js, 'inventory');
+      const publishOne = (i: number) =>
+        inventory.publish(
+          makeEvent(
+            'inventory',
+            tenantId,
+            'stock.low_detected',
+            { sku: `S-${i}`, quantity: 1, reorderLevel: 5 },
+            { now: () => new Date() },
+          ),
+        );
+      await publishOne(0);
+      await eventually(() => hooks.hits('/slow').length === 1); // slow: the next ones are stored and held
+      for (let i = 1; i < 10; i++) await publishOne(i);
+      const delivered = await eventually(async () => {
+        const page = await rpc.call(
+          'webhooks',
+          'delivery.list',
+          webhooksRpc['delivery.list'],
+          { id: endpoint.id, status: 'delivered' },
+          context,
+        );
+        return page.items.length === 10 && page.items;
+      }, 25_000);
+      expect(delivered.map((d) => d.attempts.length)).toEqual(Array(10).fill(1));
+      expect(hooks.hits('/slow')).toHaveLength(10);
+    } finally {
+      await running.stop();
+      await conn.close();
+      await hooks.close();
+    }
+  }, 40_000);
+});
