@@ -96,13 +96,21 @@ export async function consume(deps: JetStreamDeps, spec: ConsumerSpec, onMessage
   const consumer = await retryingSetup(what, () => deps.js.consumers.get(spec.stream, spec.durable), deps.log);
   const messages = await consumer.consume({ max_messages: Math.max(spec.prefetch ?? concurrency, concurrency) });
   const inFlight = new Set<Promise<void>>();
+  // Woken when a handler ends: one waiter, not a race over every handler in flight (which
+  // would add a reaction to each of up to `concurrency` promises for every message).
+  let slotFreed: (() => void) | undefined;
 
   const loop = (async () => {
     for await (const msg of messages) {
-      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      while (inFlight.size >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
       const done = withDeadline(Date.now() + ackWaitMs, () => onMessage(msg))
         .catch((error) => deps.log.error({ err: error, subject: msg.subject }, 'message handler crashed'))
-        .finally(() => inFlight.delete(done));
+        .finally(() => {
+          inFlight.delete(done);
+          const wake = slotFreed;
+          slotFreed = undefined;
+          wake?.();
+        });
       inFlight.add(done);
     }
   })();
