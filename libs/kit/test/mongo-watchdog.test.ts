@@ -1,18 +1,11 @@
-import { type LocalServer, startFerret } from '@allot/local-servers';
 import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger';
 import { reconnectWhenStuck } from '../src/mongo-watchdog';
-import { eventually } from '../src/testing';
+import { eventually, ownFerret } from '../src/testing';
 
 describe('MongoDB client watchdog', () => {
-  let ferret: LocalServer;
-  beforeAll(async () => {
-    ferret = await startFerret();
-  }, 60_000);
-  afterAll(async () => {
-    await ferret?.stop();
-  });
+  const ferret = ownFerret();
 
   it('a server check that does not end within the limit makes the client connect again, and operations go on', async () => {
     // Checks every half second, so one is under way while the server is paused and cannot end.
