@@ -105,6 +105,8 @@ export class OutboxRelay {
     try {
       await this.publishEntries(typed as unknown as Collection<Document>, doc, eventIds);
     } catch (error) {
+      // Owed (again: a sweep that began before the write may have cleared them) until published.
+      if (eventIds) this.owe(eventIds);
       this.log.warn({ err: error }, 'publishing stored events failed; the outbox sweep will retry');
     }
   }
