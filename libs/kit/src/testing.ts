@@ -1,10 +1,8 @@
 /** Helpers for tests that run against the NATS server and database of the vitest global setup. */
-
-import { type LocalServer, startFerret } from '@allot/local-servers';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { newId } from './ids';
 import { createLogger } from './logger';
 
@@ -27,30 +25,6 @@ export async function testNats(): Promise<{ nc: NatsConnection; js: JetStreamCli
 }
 
 export const testLogger = () => createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
-
-/**
- * A FerretDB of the test file's own, for tests that stop or kill the database: started before the
- * file's tests, stopped after them. Call it at the top of a `describe`.
- */
-export function ownFerret(): Pick<LocalServer, 'url' | 'signal'> {
-  let server: LocalServer | undefined;
-  beforeAll(async () => {
-    server = await startFerret();
-  }, 60_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
-  const started = () => {
-    if (!server) throw new Error('ownFerret: the server starts in beforeAll');
-    return server;
-  };
-  return {
-    get url() {
-      return started().url;
-    },
-    signal: (signal) => started().signal(signal),
-  };
-}
 
 /** A name no other test uses: streams, subjects and tenants are unique per test. */
 export const uniqueName = (prefix: string) => `${prefix}_${newId('').slice(1)}`.toUpperCase().replace(/-/g, '_');

@@ -1,12 +1,18 @@
+import { type LocalServer, startFerret } from '@allot/local-servers';
 import { MongoClient } from 'mongodb';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUnreachable } from '../src/database-errors';
 import { insertNew } from '../src/outbox-collection';
-import { ownFerret } from '../src/testing';
 
 // A server of its own: the test kills it.
 describe('an insert whose connection is lost', () => {
-  const ferret = ownFerret();
+  let ferret: LocalServer;
+  beforeAll(async () => {
+    ferret = await startFerret();
+  }, 60_000);
+  afterAll(async () => {
+    await ferret?.stop();
+  });
 
   it('fails (it is not taken for documents stored already), while a real duplicate is reported as stored', async () => {
     const client = await new MongoClient(ferret.url, { serverSelectionTimeoutMS: 1000 }).connect();

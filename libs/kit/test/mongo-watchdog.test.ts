@@ -1,11 +1,18 @@
+import { type LocalServer, startFerret } from '@allot/local-servers';
 import { MongoClient } from 'mongodb';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger';
 import { reconnectWhenStuck } from '../src/mongo-watchdog';
-import { eventually, ownFerret } from '../src/testing';
+import { eventually } from '../src/testing';
 
 describe('MongoDB client watchdog', () => {
-  const ferret = ownFerret();
+  let ferret: LocalServer;
+  beforeAll(async () => {
+    ferret = await startFerret();
+  }, 60_000);
+  afterAll(async () => {
+    await ferret?.stop();
+  });
 
   it('a server check that does not end within the limit makes the client connect again, and operations go on', async () => {
     // Checks every half second, so one is under way while the server is paused and cannot end.
