@@ -231,6 +231,9 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
           return { ok: false, reason: decision.reason, available: decision.available, booked: decision.booked, doc: written };
         return { ok: true, doc: written, booking: r.kind === 'take' ? r.booking : undefined, from: decision.from };
       });
+    // The batch's figures changed at one moment: every event carrying them says so, so read models
+    // that keep the first event of a version (whichever arrives first) agree on when.
+    for (const event of events) event.occurredAt = at;
     return { figures, accepted, events, results, changed: decisions.some((d) => d.accepted) };
   }
 
@@ -270,6 +273,7 @@ export class Ledger extends LedgerEngine<SlotDoc, LedgerRequest, LedgerResult, L
   /** `booking.confirmed` of an imported booking, with the ledger's figures as written; its id is derived from the booking's. */
   private announceImported(doc: SlotDoc, change: ImportedTakes, booking: Booking): EventEnvelope {
     const event = this.service.event(doc.tenantId, 'booking.confirmed', { booking, slots: snapshotOf(doc), importId: change.importId });
+    event.occurredAt = change.at; // when its batch was decided, as the batch's other events say
     const id = `evt_${createHash('sha256').update(`import\u0000${booking.id}`).digest('base64url').slice(0, 26)}`;
     return { ...event, id };
   }
