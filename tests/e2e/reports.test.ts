@@ -363,7 +363,9 @@ describe('reports through the gateway', () => {
 describe('reports that fail, expire, or outlive a crash', () => {
   let stack: Stack;
   let capacity: ChildProcess | undefined;
-  const env = { REPORT_TTL_SECONDS: '2', REPORT_MAX_ROWS: '20000', REPORT_STALE_MS: '3000' };
+  // A writer silent for 10 s is taken for dead: long enough that a busy machine's slow start
+  // (counting the rows before the first progress write) is not, short enough for the crash test.
+  const env = { REPORT_TTL_SECONDS: '2', REPORT_MAX_ROWS: '20000', REPORT_STALE_MS: '10000' };
   beforeAll(async () => {
     stack = await startStack({ capacityInProcess: false });
     capacity = await startServiceProcess(stack, 'capacity', env);
@@ -404,6 +406,7 @@ describe('reports that fail, expire, or outlive a crash', () => {
     const report = await ask(stack, key, { type: 'bookings', format: 'xlsx' });
     await eventually(async () => {
       const now = (await admin('GET', `/v1/reports/${report.id}`)).body;
+      if (now.status !== 'queued' && now.status !== 'running') throw new Error(`the report ended before the kill: ${now.status}`);
       return now.status === 'running' && now.percentage > 0;
     }, 60_000);
     capacity?.kill('SIGKILL');
