@@ -222,6 +222,9 @@ export class Imports {
       if (stored !== chunks) throw new AppError('validation_failed', `The file arrived in ${stored} chunks, not ${chunks}`);
       await this.schedule({ tenantId, importId: id, phase: doc.phase, from: 0 });
       await this.imports.updateOne({ _id: id, chunks: null }, { $set: { chunks } });
+      // Answered as accepted (queued): the job may already be running a small file, which GET and
+      // the stream tell; the answer to the upload does not race it.
+      return this.toImport({ ...doc, chunks });
     }
     return this.get(tenantId, id);
   }
