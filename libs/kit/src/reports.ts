@@ -216,11 +216,11 @@ export class Reports {
 
   /**
    * The job: writes the report's file from its rows. A run first claims the report (a run id and
-   * a heartbeat, renewed with the progress at least every `PROGRESS_MS` while rows come); another
-   * run finding it claimed with a fresh heartbeat leaves it to that run (if that one dies, the
-   * sweep schedules the report again once its heartbeat is stale); one finding a stale heartbeat —
-   * its runner crashed — starts the file over. Every write is guarded by the run id, so a run that
-   * was taken over stops at its next write.
+   * a heartbeat, renewed on a timer every third of `staleMs` until the run ends, however long the
+   * source takes to count or to yield a row); another run finding it claimed with a fresh
+   * heartbeat leaves it to that run (if that one dies, the sweep schedules the report again once
+   * its heartbeat is stale); one finding a stale heartbeat — its runner crashed — starts the file
+   * over. Every write is guarded by the run id, so a run that was taken over stops at its next write.
    */
   async run(reportId: string): Promise<void> {
     const doc = await this.reports.findOne({ _id: reportId }, { projection: { outbox: 0 } });
@@ -236,25 +236,30 @@ export class Reports {
       { status: 'running', percentage: 0, rows: 0, runId, heartbeatAt: now },
     );
     if (!claimed) return;
-    await this.chunks.deleteMany({ reportId });
     const mine = { _id: reportId, runId };
+    let lost = false;
+    const heartbeat = this.heartbeat(mine, () => {
+      lost = true;
+    });
     // The progress write in flight: awaited before the run's last write, so it never lands after it.
     let writing: Promise<void> = Promise.resolve();
     try {
+      await this.chunks.deleteMany({ reportId });
       const total = await source.count(doc.tenantId, doc.query);
+      if (lost) return;
       const { maxRows } = this.limits();
       if (total > maxRows)
         return await this.fail(doc, runId, `The report has ${total} rows; at most ${maxRows} are written at once: narrow its range`);
       let rows = 0;
       let lastWrite = Date.now();
-      let lost = false;
-      // Rows are counted as the writer takes them; the progress (and heartbeat) is written between
-      // two rows now and then, so a slow source still shows it is alive. Rows go on while it is
-      // written; the next one waits for it (its failure fails the file there).
+      // Rows are counted as the writer takes them; the progress is written between two rows now
+      // and then. Rows go on while it is written; the next one waits for it (its failure fails
+      // the file there).
       const progress = async () => {
         const percentage = total > 0 ? Math.min(99, Math.floor((rows * 100) / total)) : 0;
         const at = { status: 'running' as const, percentage, rows, heartbeatAt: this.now() };
-        lost = !(await this.change({ ...doc, ...at }, mine, at));
+        // Set, never cleared: the heartbeat may have found the run taken over meanwhile.
+        if (!(await this.change({ ...doc, ...at }, mine, at))) lost = true;
       };
       const counted = async function* (): AsyncGenerator<ReportRow> {
         for await (const row of source.rows(doc.tenantId, doc.query)) {
@@ -298,7 +303,40 @@ export class Reports {
       // cannot be written) fails the report with its reason.
       if (isTransient(error)) throw error;
       await this.fail(doc, runId, (error as Error).message);
+    } finally {
+      clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * Keeps a claimed run's heartbeat fresh while it runs: the progress writes come only between
+   * rows, and a source slow to count or to yield its first rows would otherwise look dead to the
+   * sweep, which would start the file over again and again. Only a running report still claimed
+   * by the run is touched (a late beat never lands on a report that ended); one that is no longer
+   * the run's calls `onLost`. A failed beat is left to the next (the run's own writes fail it).
+   */
+  private heartbeat(mine: { _id: string; runId: string }, onLost: () => void): NodeJS.Timeout {
+    let beating = false;
+    const timer = setInterval(
+      () => {
+        if (beating) return;
+        beating = true;
+        this.reports
+          .updateOne({ ...mine, status: 'running' }, { $set: { heartbeatAt: this.now() } })
+          .then(
+            (written) => {
+              if (written.matchedCount === 0) onLost();
+            },
+            () => {},
+          )
+          .finally(() => {
+            beating = false;
+          });
+      },
+      Math.max(1, Math.floor(this.limits().staleMs / 3)),
+    );
+    timer.unref();
+    return timer;
   }
 
   /** A report whose job ran out of attempts fails with the reason, so nothing waits on it forever. */

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { systemClock } from '../src/clock';
+import { EventPublisher, makeEvent } from '../src/events';
+import { connectMongo } from '../src/mongo';
+import { OutboxRelay } from '../src/outbox';
+import { OutboxCollection } from '../src/outbox-collection';
+import type { ReportRow } from '../src/report-files';
+import { type ReportDoc, type ReportLimits, type ReportSource, Reports } from '../src/reports';
+import { ensureStream, eventStreamConfig } from '../src/streams';
+import { eventually, testLogger, testNats, uniqueName } from '../src/testing';
+
+const apiKey = { kind: 'apiKey', keyId: 'key_1' } as const;
+
+describe('reports', () => {
+  let conn: Awaited<ReturnType<typeof testNats>>;
+  let mongo: Awaited<ReturnType<typeof connectMongo>>;
+
+  beforeAll(async () => {
+    conn = await testNats();
+    mongo = await connectMongo(inject('mongoUrl'), uniqueName('reports').toLowerCase());
+    await ensureStream(conn.jsm, eventStreamConfig('capacity'));
+  });
+  afterAll(async () => {
+    await conn?.close();
+    await mongo?.client.close();
+  });
+
+  /**
+   * The reports of one service whose jobs start a run at once, each scheduling another run beside
+   * those still going (as a second replica's job runner would), all of them kept in `runs`.
+   */
+  function reportsOf(source: ReportSource, limits: ReportLimits) {
+    const relay = new OutboxRelay(new EventPublisher(conn.js, 'capacity'), testLogger());
+    const raw = mongo.db.collection<ReportDoc>('reports');
+    relay.watch(raw);
+    const runs: Promise<void>[] = [];
+    const reports: Reports = new Reports(
+      mongo.db,
+      new OutboxCollection(raw, relay),
+      (tenantId, update) => makeEvent('capacity', tenantId, 'report.updated', update, systemClock),
+      systemClock,
+      'capacity',
+      { bookings: source },
+      () => limits,
+      async (_tenantId, reportId) => {
+        runs.push(reports.run(reportId));
+      },
+    );
+    return { reports, runs, raw };
+  }
+
+  it('reports - a source slower to count than the stale time is not taken for dead by the sweep: the report is written once', async () => {
+    const tenantId = uniqueName('t');
+    const staleMs = 600;
+    let counted = 0;
+    const source: ReportSource = {
+      async count() {
+        counted++;
+        // Several times the stale time without a row, as a count over a large range may take.
+        await new Promise((resolve) => setTimeout(resolve, staleMs * 4));
+        return 3;
+      },
+      async *rows(): AsyncGenerator<ReportRow> {
+        for (let i = 0; i < 3; i++) yield { bookingId: `bk_${i}`, sessionId: 'ses_1', adults: 1 };
+      },
+    };
+    const { reports, runs } = reportsOf(source, { maxRunning: 2, maxRows: 100, ttlMs: 60_000, staleMs });
+    const report = await reports.create(tenantId, apiKey, { type: 'bookings', format: 'ndjson' });
+    // The sweep runs all along, as often as a busy service's would at this stale time.
+    let sweeping = true;
+    const sweep = (async () => {
+      while (sweeping) {
+        await reports.purge();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    try {
+      await eventually(async () => ['ready', 'failed'].includes((await reports.get(tenantId, apiKey, report.id)).status), 20_000);
+    } finally {
+      sweeping = false;
+      await sweep;
+      await Promise.all(runs);
+    }
+    expect(await reports.get(tenantId, apiKey, report.id)).toMatchObject({ status: 'ready', rows: 3 });
+    expect(counted).toBe(1);
+  }, 30_000);
+});
