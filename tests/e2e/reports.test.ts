@@ -1,21 +1,59 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { type IncomingMessage, request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { REPORT_CHUNK_BYTES } from '@allot/contracts';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
-import { MongoClient } from 'mongodb';
+import { Binary, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, openStream, type Stack, startServiceProcess, startStack, today } from './stack';
 
-/** A report's file as the client gets it, with the headers that name it. */
-async function download(stack: Stack, key: string, id: string) {
-  const res = await fetch(`${stack.base}/v1/reports/${id}/download`, { headers: { authorization: `Bearer ${key}` } });
-  const bytes = Buffer.from(await res.arrayBuffer());
+/**
+ * A report's file as the client gets it, with the headers that name it: its bytes as they come
+ * (compressed if they come so; fetch would decompress them unseen), asking for `acceptEncoding`
+ * if given (none: the file as it is).
+ */
+async function download(stack: Stack, key: string, id: string, acceptEncoding?: string) {
+  const headers = { authorization: `Bearer ${key}`, ...(acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}) };
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    request(`${stack.base}/v1/reports/${id}/download`, { headers }, resolve).on('error', reject).end();
+  });
+  const bytes = Buffer.concat(await res.toArray());
   return {
-    status: res.status,
-    type: res.headers.get('content-type'),
-    disposition: res.headers.get('content-disposition'),
+    status: res.statusCode,
+    type: res.headers['content-type'] ?? null,
+    disposition: res.headers['content-disposition'] ?? null,
+    encoding: res.headers['content-encoding'] ?? null,
+    vary: res.headers.vary ?? null,
+    length: res.headers['content-length'] === undefined ? null : Number(res.headers['content-length']),
     bytes,
     problem: () => JSON.parse(bytes.toString('utf8')),
   };
+}
+
+/**
+ * A CSV or NDJSON file downloads the same both ways: gzip-compressed to a client that takes gzip,
+ * as it is to one that does not; `sizeBytes` is the file's own size. Returns the file.
+ */
+async function downloadBothWays(stack: Stack, key: string, report: { id: string; sizeBytes: number }) {
+  const plain = await download(stack, key, report.id, 'identity');
+  expect(plain.status).toBe(200);
+  expect(plain.encoding).toBeNull();
+  expect(plain.vary).toBe('Accept-Encoding');
+  expect([plain.length, plain.bytes.length]).toEqual([report.sizeBytes, report.sizeBytes]);
+  const gzipped = await download(stack, key, report.id, 'gzip, deflate, br');
+  expect(gzipped.status).toBe(200);
+  expect([gzipped.encoding, gzipped.vary, gzipped.type, gzipped.disposition]).toEqual([
+    'gzip',
+    'Accept-Encoding',
+    plain.type,
+    plain.disposition,
+  ]);
+  expect(gzipped.length).toBe(gzipped.bytes.length);
+  expect(gzipped.bytes.length).toBeLessThan(plain.bytes.length);
+  expect(gunzipSync(gzipped.bytes).equals(plain.bytes)).toBe(true);
+  return plain;
 }
 
 /** The report once it ended (ready or failed). */
@@ -54,7 +92,7 @@ const ndjson = (bytes: Buffer) =>
     .map((line) => JSON.parse(line));
 
 /** Stored bookings written straight into capacity's database: a report with many rows to read, made quickly. */
-async function seedBookings(stack: Stack, tenantId: string, sessionId: string, count: number) {
+async function seedBookings(stack: Stack, tenantId: string, sessionId: string, count: number, userOf = (i: number) => `user-${i % 50}`) {
   const client = await MongoClient.connect(inject('mongoUrl'));
   try {
     const at = new Date().toISOString();
@@ -67,7 +105,7 @@ async function seedBookings(stack: Stack, tenantId: string, sessionId: string, c
       children: 0,
       slots: 1,
       bookingType: 'regular',
-      userId: `user-${i % 50}`,
+      userId: userOf(i),
       status: 'confirmed',
       source: 'direct',
       queueEntryId: null,
@@ -104,9 +142,11 @@ describe('reports through the gateway', () => {
 
     const csv = await ask(stack, key, { type: 'bookings', format: 'csv', ...range });
     expect(csv).toMatchObject({ type: 'bookings', format: 'csv', status: 'queued', from: range.from, to: range.to });
-    expect(await ended(stack, key, csv.id)).toMatchObject({ status: 'ready', percentage: 100, rows: 2, error: null });
-    const csvFile = await download(stack, key, csv.id);
-    expect(csvFile.status).toBe(200);
+    const csvReady = await ended(stack, key, csv.id);
+    expect(csvReady).toMatchObject({ status: 'ready', percentage: 100, rows: 2, error: null });
+    const csvFile = await downloadBothWays(stack, key, csvReady);
+    // No Accept-Encoding: the file as it is.
+    expect((await download(stack, key, csv.id)).bytes.equals(csvFile.bytes)).toBe(true);
     expect(csvFile.type).toBe('text/csv; charset=utf-8');
     expect(csvFile.disposition).toBe(`attachment; filename="bookings-${csv.id}.csv"`);
     const rows = parse(csvFile.bytes, { columns: true }) as Record<string, string>[];
@@ -129,8 +169,9 @@ describe('reports through the gateway', () => {
     expect(rows.find((r) => r.userId === '')).toMatchObject({ status: 'held', slots: '1' });
 
     const nd = await ask(stack, key, { type: 'bookings', format: 'ndjson', ...range, sessionId: session.id });
-    expect(await ended(stack, key, nd.id)).toMatchObject({ status: 'ready', rows: 2 });
-    const ndFile = await download(stack, key, nd.id);
+    const ndReady = await ended(stack, key, nd.id);
+    expect(ndReady).toMatchObject({ status: 'ready', rows: 2 });
+    const ndFile = await downloadBothWays(stack, key, ndReady);
     expect(ndFile.type).toBe('application/x-ndjson');
     const lines = ndjson(ndFile.bytes);
     expect(lines).toHaveLength(2);
@@ -138,14 +179,41 @@ describe('reports through the gateway', () => {
     expect(lines.find((l) => l.userId === null)).toMatchObject({ status: 'held' });
 
     const xl = await ask(stack, key, { type: 'bookings', format: 'xlsx', ...range });
-    expect(await ended(stack, key, xl.id)).toMatchObject({ status: 'ready', rows: 2 });
-    const xlFile = await download(stack, key, xl.id);
+    const xlReady = await ended(stack, key, xl.id);
+    expect(xlReady).toMatchObject({ status: 'ready', rows: 2 });
+    // A zip already: sent as it is, whatever the client takes.
+    const xlFile = await download(stack, key, xl.id, 'gzip');
+    expect([xlFile.encoding, xlFile.vary, xlFile.length, xlFile.bytes.length]).toEqual([null, null, xlReady.sizeBytes, xlReady.sizeBytes]);
     expect(xlFile.type).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     expect(xlFile.disposition).toBe(`attachment; filename="bookings-${xl.id}.xlsx"`);
     const sheet = await xlsxRows(xlFile.bytes);
     expect(sheet[0]?.[0]).toBe('bookingId');
     expect(sheet).toHaveLength(3);
     expect(sheet.find((r) => r[8] === 'ann')).toEqual(expect.arrayContaining([session.id, 'Tour, "morning"', date, 'confirmed', 2, 1, 3]));
+  });
+
+  it('reports - a file stored before files were compressed (no encoding on its record) downloads as it is', async () => {
+    const { key } = await stack.newTenant();
+    const admin = stack.as(key);
+    const session = (await admin('POST', '/v1/sessions', { name: 'Old', maxCapacity: 10 })).body;
+    await admin('POST', '/v1/bookings', { sessionId: session.id, date: today(1), adults: 1 });
+    const report = await ask(stack, key, { type: 'bookings', format: 'csv' });
+    const ready = await ended(stack, key, report.id);
+    const plain = (await download(stack, key, report.id)).bytes;
+    // As such a report was stored: the file itself in its chunk, and neither field on the record.
+    const client = await MongoClient.connect(inject('mongoUrl'));
+    try {
+      const db = client.db(stack.capacityDb);
+      await db.collection('report_chunks').updateOne({ _id: `${report.id}:0` as never }, { $set: { data: new Binary(plain) } });
+      await db.collection('reports').updateOne({ _id: report.id as never }, { $unset: { encoding: '', storedBytes: '' } });
+    } finally {
+      await client.close();
+    }
+    for (const accept of ['gzip', 'identity']) {
+      const file = await download(stack, key, report.id, accept);
+      expect([file.status, file.encoding, file.length], accept).toEqual([200, null, ready.sizeBytes]);
+      expect(file.bytes.equals(plain), accept).toBe(true);
+    }
   });
 
   it('reports - occupancy lists every session/date of the range with capacity, booked, held, available and waitlist', async () => {
@@ -330,7 +398,8 @@ describe('reports through the gateway', () => {
     const admin = stack.as(key);
     const session = (await admin('POST', '/v1/sessions', { name: 'Busy', maxCapacity: 100_000 })).body;
     const count = 20_000;
-    await seedBookings(stack, tenantId, session.id, count);
+    // Users of their own: rows that do not compress to nothing, so the stored file spans chunks too.
+    await seedBookings(stack, tenantId, session.id, count, () => randomBytes(30).toString('base64url'));
     const burst = await Promise.all(Array.from({ length: 4 }, () => admin('POST', '/v1/reports', { type: 'bookings', format: 'csv' })));
     // Never more than two; racing requests may all step back, so the rest is asked one by one.
     const accepted = burst.filter((r) => r.status === 202).map((r) => r.body as { id: string });
@@ -349,10 +418,12 @@ describe('reports through the gateway', () => {
     expect((await admin('GET', '/v1/reports')).body.items).toHaveLength(2);
 
     expect(await ended(stack, key, first?.id as string, 180_000)).toMatchObject({ status: 'ready', rows: count });
-    expect(await ended(stack, key, second?.id as string, 180_000)).toMatchObject({ status: 'ready', rows: count });
-    const file = await download(stack, key, second?.id as string);
-    expect(file.status).toBe(200);
+    const ready = await ended(stack, key, second?.id as string, 180_000);
+    expect(ready).toMatchObject({ status: 'ready', rows: count });
+    const file = await downloadBothWays(stack, key, ready);
     expect(file.bytes.length).toBeGreaterThan(1024 * 1024); // more than one NATS message carries
+    // Stored compressed, it is still more than one chunk: the gzip stream runs on across them.
+    expect((await download(stack, key, ready.id, 'gzip')).bytes.length).toBeGreaterThan(REPORT_CHUNK_BYTES);
     const rows = parse(file.bytes, { columns: true }) as Record<string, string>[];
     expect(rows).toHaveLength(count);
     expect(new Set(rows.map((r) => r.bookingId)).size).toBe(count);
@@ -402,7 +473,10 @@ describe('reports that fail, expire, or outlive a crash', () => {
     const { key, tenantId } = await stack.newTenant();
     const admin = stack.as(key);
     const session = (await admin('POST', '/v1/sessions', { name: 'Crash', maxCapacity: 100_000 })).body;
-    await seedBookings(stack, tenantId, session.id, 8000);
+    // Enough rows that the file takes well over one progress interval (500 ms) once the rows come,
+    // so the test sees it running with rows written before it ends.
+    const count = 16_000;
+    await seedBookings(stack, tenantId, session.id, count);
     const report = await ask(stack, key, { type: 'bookings', format: 'xlsx' });
     await eventually(async () => {
       const now = (await admin('GET', `/v1/reports/${report.id}`)).body;
@@ -420,8 +494,8 @@ describe('reports that fail, expire, or outlive a crash', () => {
     await client.close();
     expect(left?.status).toBe('running');
     capacity = await startServiceProcess(stack, 'capacity', env);
-    expect(await ended(stack, key, report.id, 120_000)).toMatchObject({ status: 'ready', rows: 8000 });
+    expect(await ended(stack, key, report.id, 120_000)).toMatchObject({ status: 'ready', rows: count });
     const sheet = await xlsxRows((await download(stack, key, report.id)).bytes);
-    expect(sheet).toHaveLength(8001);
+    expect(sheet).toHaveLength(count + 1);
   }, 240_000);
 });

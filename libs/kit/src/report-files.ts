@@ -1,4 +1,5 @@
-import { PassThrough, pipeline, Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import type { ReportFormat } from '@allot/contracts';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
@@ -59,6 +60,67 @@ function xlsxFile(columns: readonly string[], rows: AsyncIterable<ReportRow>): R
   };
   write().catch((error) => out.destroy(error as Error));
   return out;
+}
+
+/** Whether a format's file is stored gzip-compressed: CSV and NDJSON are; XLSX is a zip already. */
+export const storedGzipped = (format: ReportFormat): boolean => format !== 'xlsx';
+
+/**
+ * A fast level: measured on 100,000 booking rows, CSV went from 13.3 MB to 1.0 MB and NDJSON from
+ * 26.8 MB to 1.3 MB, in about the time the rows took to be written (higher levels saved under 10%
+ * more, and took longer).
+ */
+const GZIP_LEVEL = 2;
+
+/**
+ * Bytes handed to zlib at once. Each write to a zlib stream is a round trip to its thread, and a
+ * file's pieces are a row each: written one by one, they made a 100,000-row file take five to ten
+ * times as long to write.
+ */
+const GZIP_INPUT_BYTES = 64 * 1024;
+
+/**
+ * A file as one gzip stream, with the size of the file itself (known once the stream has ended).
+ * A failure of the file fails the compressed stream, and destroying that one destroys the file.
+ */
+export function gzipped(file: Readable): { stream: Readable; size: () => number } {
+  let size = 0;
+  const stream = pipeline(
+    file,
+    inBlocks(GZIP_INPUT_BYTES, (bytes) => {
+      size += bytes;
+    }),
+    createGzip({ level: GZIP_LEVEL }),
+    () => {},
+  );
+  return { stream, size: () => size };
+}
+
+/** Gathers a stream's pieces into blocks of `size` bytes (the last one shorter), copied as they come. */
+function inBlocks(size: number, counted: (bytes: number) => void): Transform {
+  let block = Buffer.allocUnsafeSlow(size);
+  let filled = 0;
+  return new Transform({
+    transform(piece: Buffer | string, _encoding, done) {
+      let bytes = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      counted(bytes.length);
+      while (bytes.length > 0) {
+        const copied = bytes.copy(block, filled);
+        filled += copied;
+        bytes = bytes.subarray(copied);
+        if (filled === size) {
+          this.push(block);
+          block = Buffer.allocUnsafeSlow(size);
+          filled = 0;
+        }
+      }
+      done();
+    },
+    flush(done) {
+      if (filled > 0) this.push(block.subarray(0, filled));
+      done();
+    },
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   type CreateReport,
   REPORT_CHUNK_BYTES,
   type Report,
+  type ReportChunk,
   type ReportFormat,
   type ReportOwner,
   type ReportStatus,
@@ -21,7 +22,7 @@ import { newId } from './ids';
 import type { JobDefinition, JobType } from './jobs';
 import { insertNew, type OutboxCollection, type OutboxDoc } from './outbox-collection';
 import { toPage } from './pagination';
-import { inChunks, type ReportRow, reportFile } from './report-files';
+import { gzipped, inChunks, type ReportRow, reportFile, storedGzipped } from './report-files';
 import type { RequestIds } from './request-ids';
 
 /** What a report covers, as the service's row source reads it. */
@@ -75,7 +76,15 @@ export interface ReportDoc {
   status: Exclude<ReportStatus, 'expired'>;
   percentage: number;
   rows: number;
+  /** The file's size as it is downloaded (uncompressed). */
   sizeBytes: number | null;
+  /**
+   * How the file is stored: `gzip`, one gzip stream cut into the chunks (CSV and NDJSON), or null,
+   * as it is (XLSX, a zip already). Absent on reports written before files were compressed: as it is.
+   */
+  encoding?: ReportEncoding | null;
+  /** The bytes of all the chunks together (absent on reports written before: `sizeBytes`). */
+  storedBytes?: number | null;
   chunks: number | null;
   error: string | null;
   /** The run writing the file: a run that is no longer this one stops at its next write. */
@@ -98,6 +107,8 @@ export const reportIndexes: Record<string, IndexDescription[]> = {
   reports: [{ key: { tenantId: 1, _id: -1 } }, { key: { tenantId: 1, status: 1 } }, { key: { expiresAt: 1 } }],
   report_chunks: [{ key: { reportId: 1, seq: 1 } }],
 };
+
+type ReportEncoding = NonNullable<z.output<typeof ReportChunk>['encoding']>;
 
 /** How long a report's record (not its file) is kept: 30 days. */
 const KEEP_RECORDS_MS = 30 * 86_400_000;
@@ -158,6 +169,8 @@ export class Reports {
       percentage: 0,
       rows: 0,
       sizeBytes: null,
+      encoding: null,
+      storedBytes: null,
       chunks: null,
       error: null,
       runId: null,
@@ -211,7 +224,13 @@ export class Reports {
     if (seq >= chunks) throw new AppError('not_found', `The file has ${chunks} chunks`);
     const chunk = await this.chunks.findOne({ _id: chunkId(id, seq) });
     if (!chunk) throw new AppError('not_found', 'The report expired; ask for it again');
-    return { seq, data: Buffer.from(chunk.data.buffer).toString('base64'), last: seq === chunks - 1 };
+    return {
+      seq,
+      data: Buffer.from(chunk.data.buffer).toString('base64'),
+      last: seq === chunks - 1,
+      encoding: doc.encoding ?? null,
+      storedBytes: doc.storedBytes ?? doc.sizeBytes,
+    };
   }
 
   /**
@@ -274,8 +293,11 @@ export class Reports {
           if (lost) return;
         }
       };
-      const file = reportFile(doc.format, reportColumns[doc.type], counted());
-      const size = await inChunks(file, REPORT_CHUNK_BYTES, async (data, seq) => {
+      const plain = reportFile(doc.format, reportColumns[doc.type], counted());
+      // CSV and NDJSON shrink many times over in gzip: far fewer chunks for the database to store.
+      const gzip = storedGzipped(doc.format) ? gzipped(plain) : null;
+      const file = gzip?.stream ?? plain;
+      const stored = await inChunks(file, REPORT_CHUNK_BYTES, async (data, seq) => {
         if (lost) return;
         await this.chunks.updateOne({ _id: chunkId(reportId, seq) }, { $set: { reportId, seq, data: new Binary(data) } }, { upsert: true });
       });
@@ -284,13 +306,15 @@ export class Reports {
         file.destroy();
         return;
       }
-      const chunks = Math.max(1, Math.ceil(size / REPORT_CHUNK_BYTES));
+      const chunks = Math.max(1, Math.ceil(stored / REPORT_CHUNK_BYTES));
       const readyAt = this.now();
       const ready = {
         status: 'ready' as const,
         percentage: 100,
         rows,
-        sizeBytes: size,
+        sizeBytes: gzip ? gzip.size() : stored,
+        encoding: gzip ? ('gzip' as const) : null,
+        storedBytes: stored,
         chunks,
         readyAt,
         expiresAt: new Date(readyAt.getTime() + this.limits().ttlMs),

@@ -1,8 +1,9 @@
 import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
-import { inChunks, type ReportRow, reportFile } from '../src/report-files';
+import { gzipped, inChunks, type ReportRow, reportFile } from '../src/report-files';
 
 const columns = ['id', 'name', 'qty', 'note'] as const;
 
@@ -72,6 +73,21 @@ describe('report files', () => {
     for (const format of ['csv', 'ndjson', 'xlsx'] as const) {
       await expect(bytesOf(reportFile(format, columns, broken())), format).rejects.toThrow('cursor lost');
     }
+  });
+
+  it('report files - gzipped: one gzip stream of the whole file, with the size of the file itself; a failing file fails it', async () => {
+    const many: ReportRow[] = Array.from({ length: 5000 }, (_, i) => ({ id: `r${i}`, name: `row ${i}`, qty: i }));
+    const plain = await bytesOf(reportFile('csv', columns, rowsOf(many)));
+    const gzip = gzipped(reportFile('csv', columns, rowsOf(many)));
+    const compressed = await bytesOf(gzip.stream);
+    expect(gunzipSync(compressed).equals(plain)).toBe(true);
+    expect(gzip.size()).toBe(plain.length);
+    expect(compressed.length).toBeLessThan(plain.length / 3);
+    async function* broken(): AsyncGenerator<ReportRow> {
+      yield { id: 'a', name: 'x', qty: 1 };
+      throw new Error('cursor lost');
+    }
+    await expect(bytesOf(gzipped(reportFile('ndjson', columns, broken())).stream)).rejects.toThrow('cursor lost');
   });
 
   it('report files - chunks of exactly the size asked, the last one shorter, in order, and the total', async () => {

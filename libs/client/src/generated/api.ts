@@ -878,7 +878,7 @@ export interface paths {
         };
         /**
          * Download a report's file
-         * @description Streams a ready report as an attachment (`text/csv`, `application/x-ndjson` or the XLSX type, with a `Content-Disposition` filename). 409 `report_not_ready` while it is queued or running, 410 `report_failed` if it failed, 404 once it expired. Called with a tenant API key or a user token.
+         * @description Streams a ready report as an attachment (`text/csv`, `application/x-ndjson` or the XLSX type, with a `Content-Disposition` filename). CSV and NDJSON come with `Content-Encoding: gzip` when `Accept-Encoding` takes gzip, uncompressed otherwise. 409 `report_not_ready` while it is queued or running, 410 `report_failed` if it failed, 404 once it expired. Called with a tenant API key or a user token.
          */
         get: operations["downloadReport"];
         put?: never;

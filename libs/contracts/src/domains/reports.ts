@@ -95,7 +95,7 @@ export const Report = z.object({
   percentage: z.number().int().min(0).max(100),
   /** Rows written so far (all of them once ready). */
   rows: z.number().int(),
-  /** The file's size once ready. */
+  /** The file's size once ready: the bytes downloaded, uncompressed. */
   sizeBytes: z.number().int().nullable(),
   /** Why a failed report stopped. */
   error: z.string().nullable(),
@@ -136,6 +136,13 @@ export const ReportChunk = z.object({
   data: z.string(),
   /** Whether this is the file's last chunk. */
   last: z.boolean(),
+  /**
+   * How the file is stored, so how the chunks' bytes read: `gzip`, one gzip stream cut into the
+   * chunks (CSV and NDJSON), or null, the file as it is (XLSX, and files stored before compression).
+   */
+  encoding: z.enum(['gzip']).nullable().default(null),
+  /** The bytes of all the chunks together (the file's `sizeBytes` when it is stored as it is). */
+  storedBytes: z.number().int().nullable().default(null),
 });
 
 /** The operations an owning service serves for reports (`rpc.<service>.report.*`). */

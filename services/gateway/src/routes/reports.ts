@@ -15,6 +15,7 @@ import {
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { GatewayDeps } from '../deps';
+import { acceptsGzip } from '../http/accept-encoding';
 import { requireCredential } from '../http/auth';
 import type { GatewayEnv } from '../http/env';
 import { idempotent } from '../http/idempotency';
@@ -94,7 +95,8 @@ const downloadReportRoute = createRoute({
   summary: "Download a report's file",
   description:
     'Streams a ready report as an attachment (`text/csv`, `application/x-ndjson` or the XLSX type, with a `Content-Disposition` ' +
-    'filename). 409 `report_not_ready` while it is queued or running, 410 `report_failed` if it failed, 404 once it expired. ' +
+    'filename). CSV and NDJSON come with `Content-Encoding: gzip` when `Accept-Encoding` takes gzip, uncompressed otherwise. ' +
+    '409 `report_not_ready` while it is queued or running, 410 `report_failed` if it failed, 404 once it expired. ' +
     callableBy(...anyone),
   security: bearer,
   middleware: [requireCredential(...anyone)],
@@ -115,6 +117,8 @@ const downloadReportRoute = createRoute({
  * its type's owner, and a report's id names the owner (`reportOwnerOf`) for every later call.
  * The list pages through both owners' reports at once (their ids sort by creation time), and a
  * download streams the file chunk by chunk, one RPC each, so no message carries more than one.
+ * A file stored gzip-compressed goes out as it is stored to a client that takes gzip, and is
+ * decompressed on its way to one that does not.
  */
 export function reportRoutes(deps: GatewayDeps) {
   const call = <K extends ReportOp>(c: Context<GatewayEnv>, owner: ReportOwner, operation: K, input: unknown) =>
@@ -151,8 +155,10 @@ export function reportRoutes(deps: GatewayDeps) {
       const report = await call(c, owner, 'report.get', { id });
       // The first chunk answers the report's state (409, 410, 404) before any byte is sent.
       const first = await call(c, owner, 'report.chunk', { id, seq: 0 });
+      const gzip = first.encoding === 'gzip';
+      const decompress = gzip && !acceptsGzip(c.req.header('accept-encoding'));
       let next: typeof first | null = first;
-      const body = new ReadableStream<Uint8Array>({
+      const stored = new ReadableStream<Uint8Array>({
         async pull(controller) {
           if (!next) return controller.close();
           const chunk = next;
@@ -161,12 +167,17 @@ export function reportRoutes(deps: GatewayDeps) {
           if (!next) controller.close();
         },
       });
+      const body = decompress ? stored.pipeThrough(new DecompressionStream('gzip')) : stored;
+      // Decompressed, the file is `sizeBytes` long; sent as stored, it is the chunks' length.
+      const length = gzip && !decompress ? first.storedBytes : report.sizeBytes;
       return new Response(body, {
         status: 200,
         headers: {
           'content-type': reportContentType[report.format],
           'content-disposition': `attachment; filename="${report.type}-${report.id}.${report.format}"`,
-          ...(report.sizeBytes !== null ? { 'content-length': String(report.sizeBytes) } : {}),
+          ...(length !== null ? { 'content-length': String(length) } : {}),
+          ...(gzip ? { vary: 'Accept-Encoding' } : {}),
+          ...(gzip && !decompress ? { 'content-encoding': 'gzip' } : {}),
         },
       });
     }) as never);
