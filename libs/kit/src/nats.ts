@@ -1,6 +1,7 @@
 import { inboxPrefix, type ServiceName } from '@allot/contracts';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from './logger';
+import { connectCoalescing } from './nats-transport';
 
 /**
  * Connects to NATS and keeps reconnecting for as long as the process lives. `auth` is the
@@ -15,7 +16,7 @@ export async function connectNats(
   log: Logger,
   auth: { user?: string | undefined; pass?: string | undefined } = {},
 ): Promise<NatsConnection> {
-  const nc = await connect({
+  const nc = await connectCoalescing({
     servers: url.split(','),
     name,
     inboxPrefix: inboxPrefix(name),
