@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PNPM_VERSION := $(shell node -p "require('./package.json').packageManager.split('@')[1]")
 PNPM := .cache/pnpm/node_modules/.bin/pnpm
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-MANIFESTS := package.json pnpm-workspace.yaml pnpm-lock.yaml $(wildcard */*/package.json) $(wildcard */package.json)
+MANIFESTS := package.json pnpm-workspace.yaml pnpm-lock.yaml $(wildcard patches/*.patch) $(wildcard */*/package.json) $(wildcard */package.json)
 
 .PHONY: dev test faults install infra browser deploy-tools deploy-files deploy-check lint typecheck contracts client openapi-lint bench-baseline bench
 
