@@ -62,6 +62,14 @@ describe('gateway SSE limits', () => {
     };
     // 20 MiB the client missed: more than the sockets between it and the gateway hold.
     await publish(0, 2500);
+    // Once a marker published after them reaches a stream of another channel, the fan-out has
+    // read them all (in stream order): none of them can reach the client below as a live message
+    // held back during its replay.
+    const watcher = openStream(`${gw.base}/v1/stream?channels=bookings`, { authorization: `Bearer ${key}` });
+    await watcher.response;
+    await conn.js.publish(`client.${tenantId}.bookings.marker`, JSON.stringify({ event: 'booking.created', data: { marker: true } }));
+    await eventually(() => watcher.events.length > 0, 20_000);
+    watcher.close();
 
     // A client resuming from the start that reads nothing for now.
     let text = '';
