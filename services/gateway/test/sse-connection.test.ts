@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeSink, type SseLimits, type SseSink } from '../src/sse/connection';
+import { defaultSseLimits, nodeSink, type SseLimits, type SseSink } from '../src/sse/connection';
 import { eventually } from './harness';
 
 /** A server whose one response is an SSE sink with the given limits; records when it is gone. */
@@ -102,6 +102,37 @@ describe('SSE connection', () => {
     expect(state.gone).toBe(true);
     await done;
     expect(received).toBe(200 * chunk.length);
+  });
+
+  it('sse - an open stream sends the head it was given and keeps none of its fields afterwards', async () => {
+    let kept: string[] | undefined;
+    const server = http.createServer((_req, res) => {
+      res.setHeader('x-request-id', 'req-1'); // as the middleware sets it, before the route
+      const sink = nodeSink(res, { 'content-type': 'text/event-stream' }, () => {}, defaultSseLimits);
+      // Node would keep the fields it was given for as long as the response is open.
+      kept = res.getHeaderNames();
+      sink.write(Buffer.from('data: 1\n\n'));
+      sink.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => server.close());
+    const { port } = server.address() as net.AddressInfo;
+    const { headers, body } = await new Promise<{ headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            body += d;
+          });
+          res.on('end', () => resolve({ headers: res.headers, body }));
+        })
+        .on('error', reject);
+    });
+    expect(headers['x-request-id']).toBe('req-1');
+    expect(headers['content-type']).toBe('text/event-stream');
+    expect(body).toBe('data: 1\n\n');
+    expect(kept).toEqual([]);
   });
 
   it('sse - a client that goes away is released', async () => {

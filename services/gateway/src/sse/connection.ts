@@ -195,7 +195,28 @@ class NodeSink implements SseSink {
 export function nodeSink(res: ServerResponse, headers: OutgoingHttpHeaders, onGone: () => void, limits = defaultSseLimits): SseSink {
   const sink = new NodeSink(res, onGone, limits);
   res.writeHead(200, headers);
+  compactHead(res);
   return sink;
+}
+
+/** Node's (internal) symbol for the header fields a response keeps, found on the first response. */
+let fieldsKey: symbol | undefined;
+
+/**
+ * Once `writeHead` ran the head is final (Node refuses to change it) and serialised, but Node
+ * keeps it twice for as long as the response is open — hours for a stream: the fields as set
+ * (one two-element array per field in a dictionary, about 1.2 KiB), and the head's text
+ * (`_header`) as the rope its `+=` per field built (about 40 pieces, 1.3 KiB). The fields are
+ * dropped (getting a header of a sent response then gives undefined; nothing reads them); the
+ * text is only looked at for whether it exists, and reading one character makes V8 flatten the
+ * rope in place into one string of the same text (about 0.5 KiB).
+ */
+function compactHead(res: ServerResponse) {
+  const head = (res as { _header?: unknown })._header;
+  if (typeof head !== 'string') return;
+  head.charCodeAt(0);
+  fieldsKey ??= Object.getOwnPropertySymbols(res).find((key) => key.description === 'kOutHeaders');
+  if (fieldsKey) (res as unknown as Record<symbol, unknown>)[fieldsKey] = null;
 }
 
 /**
