@@ -52,11 +52,18 @@ describe('API key verification cache', () => {
     expect(await verifier.isLive(doc._id)).toBe(true);
     let told = 0;
     verifier.watch(doc._id, () => told++);
+    // A watcher may be an object (an SSE stream watches as itself); one that stopped is not told.
+    const stream = { revoked: 0, keyRevoked: () => stream.revoked++ };
+    const gone = { revoked: 0, keyRevoked: () => gone.revoked++ };
+    verifier.watch(doc._id, stream);
+    verifier.watch(doc._id, gone);
+    verifier.unwatch(doc._id, gone);
     verifier.forget('key_other');
     expect(verifier.known(key)).toBeDefined();
     expect(told).toBe(0);
     verifier.forget(doc._id);
     expect(told).toBe(1);
+    expect([stream.revoked, gone.revoked]).toEqual([1, 0]);
     expect(verifier.known(key)).toBeUndefined();
     expect(await verifier.isLive(doc._id)).toBe(false);
     store.doc = null;

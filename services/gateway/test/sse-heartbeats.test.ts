@@ -14,11 +14,11 @@ describe('SSE heartbeats', () => {
   it('sse - one timer gives every open stream its heartbeats and none to a stream that closed', async () => {
     const heartbeats = new Heartbeats<ReturnType<typeof counter>>(100);
     const streams = Array.from({ length: 25 }, counter);
-    const stops = streams.map((s) => heartbeats.add(s));
+    for (const s of streams) heartbeats.add(s);
     await eventually(() => streams.every((s) => s.beats >= 2));
 
     const closed = streams[3] as ReturnType<typeof counter>;
-    (stops[3] as () => void)();
+    heartbeats.delete(closed);
     const atClose = closed.beats;
     const open = streams.filter((s) => s !== closed);
     const before = open.map((s) => s.beats);
@@ -26,8 +26,8 @@ describe('SSE heartbeats', () => {
     await eventually(() => open.every((s, i) => s.beats >= (before[i] as number) + 2));
     expect(closed.beats).toBe(atClose);
 
-    for (const stop of stops) stop();
-    stops[0]?.(); // stopping twice changes nothing
+    for (const s of streams) heartbeats.delete(s);
+    heartbeats.delete(closed); // stopping twice changes nothing
     const last = streams.map((s) => s.beats);
     heartbeats.add(closed); // the timer starts again for a new stream, alone
     await eventually(() => closed.beats >= atClose + 2);

@@ -33,6 +33,12 @@ const CACHE_ENTRIES = 10_000;
 const SEEN_MS = 24 * 3_600_000;
 const SEEN_ENTRIES = 100_000;
 
+/**
+ * Told when a watched key is revoked: a function, or an object with a method (an SSE stream
+ * watches its key for hours, and as the object itself it costs no closure of its own).
+ */
+export type KeyWatcher = (() => void) | { keyRevoked(): void };
+
 /** A cached store read; `doc: null` remembers that nothing matched. */
 interface Found {
   doc: ApiKeyDoc | null;
@@ -54,7 +60,7 @@ export class ApiKeyVerifier {
   private readonly verified: LRUCache<string, ApiKeyDoc>;
   /** Prefixes of keys that verified here lately: never trusted, only worth a lookup (see `worthLookingUp`). */
   private readonly seen = new LRUCache<string, true>({ max: SEEN_ENTRIES, ttl: SEEN_MS });
-  private readonly watchers = new Map<string, Set<() => void>>();
+  private readonly watchers = new Map<string, Set<KeyWatcher>>();
   private recheck: NodeJS.Timeout | undefined;
 
   constructor(
@@ -109,20 +115,22 @@ export class ApiKeyVerifier {
   }
 
   /**
-   * Runs `onRevoked` once this replica learns that the key is revoked: from the revocation event
+   * Tells `watcher` once this replica learns that the key is revoked: from the revocation event
    * at once, or — if that was missed — from the store within half of `cacheMs`, as watched keys
    * are read again that often (one read per watched key, however many streams it has). Returns
-   * the unsubscriber.
+   * the unsubscriber; `unwatch` does the same without one.
    */
-  watch(keyId: string, onRevoked: () => void): () => void {
+  watch(keyId: string, watcher: KeyWatcher): () => void {
     const set = this.watchers.get(keyId) ?? new Set();
     this.watchers.set(keyId, set);
-    set.add(onRevoked);
+    set.add(watcher);
     this.recheck ??= setInterval(() => this.recheckWatched(), this.cacheMs / 2).unref();
-    return () => {
-      set.delete(onRevoked);
-      if (set.size === 0 && this.watchers.get(keyId) === set) this.watchers.delete(keyId);
-    };
+    return () => this.unwatch(keyId, watcher);
+  }
+
+  unwatch(keyId: string, watcher: KeyWatcher): void {
+    const set = this.watchers.get(keyId);
+    if (set?.delete(watcher) && set.size === 0) this.watchers.delete(keyId);
   }
 
   /** Stops checking watched keys (the gateway is shutting down). */
@@ -148,6 +156,9 @@ export class ApiKeyVerifier {
     this.byId.set(keyId, { doc: null });
     const watchers = this.watchers.get(keyId);
     this.watchers.delete(keyId);
-    for (const onRevoked of watchers ?? []) onRevoked();
+    for (const watcher of watchers ?? []) {
+      if (typeof watcher === 'function') watcher();
+      else watcher.keyRevoked();
+    }
   }
 }

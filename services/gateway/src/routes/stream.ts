@@ -12,7 +12,7 @@ import { gatewayMetrics } from '../metrics';
 import { type Channel, resolveChannels } from '../sse/channels';
 import { nodeSink, type SseSink, webSink } from '../sse/connection';
 import { type EventId, parseEventId } from '../sse/event-ids';
-import type { Listener } from '../sse/fanout';
+import type { Listener, Registration } from '../sse/fanout';
 import { Heartbeats } from '../sse/heartbeats';
 import { StreamLimits } from '../sse/stream-limits';
 
@@ -86,54 +86,67 @@ function streamHeaders(c: Context<GatewayEnv>): Record<string, string> {
   return headers;
 }
 
+/** What every stream of the route shares: kept once, each stream holds one reference to it. */
+interface StreamHub {
+  verifier: GatewayDeps['verifier'];
+  fanout: GatewayDeps['fanout'];
+  limits: StreamLimits;
+  heartbeats: Heartbeats<Stream>;
+}
+
 /**
  * One open stream, as the fan-out's listener: one object per connection with its methods shared,
- * since a replica holds many thousands for hours. `release` runs once when the connection is
+ * since a replica holds many thousands for hours. It is itself what the heartbeats, the key watch
+ * and the fan-out hold (no closure per registration); `release` runs once when the connection is
  * over: client gone, write failed, too slow, revoked, expired or shutdown.
  */
 class Stream implements Listener {
   sink!: SseSink;
   private gone = false;
   private expiry: NodeJS.Timeout | undefined;
-  private unlisten: (() => void) | undefined;
-  private unwatch: (() => void) | undefined;
-  private unbeat: (() => void) | undefined;
+  private registration: Registration | undefined;
   readonly tenantId: string;
 
   constructor(
+    private readonly hub: StreamHub,
     private readonly credential: Extract<Credential, { kind: 'apiKey' | 'user' }>,
     private readonly channels: Channel[],
-    private readonly countOut: () => void,
   ) {
     this.tenantId = credential.tenantId;
+    hub.limits.admit(credential.id, credential.tenantId);
     gatewayMetrics().sseConnections.add(1);
   }
 
   /** Goes live once the response has started: heartbeats, credential watch and expiry, fan-out. */
-  start(deps: GatewayDeps, heartbeats: Heartbeats<Stream>, lastEventId: EventId | undefined) {
+  start(lastEventId: EventId | undefined) {
     this.sink.write(RETRY);
     if (this.gone) return;
-    this.unbeat = heartbeats.add(this);
+    this.hub.heartbeats.add(this);
     // The stream lives no longer than its credential: the key (or the key that minted the token)
     // revoked, or the token expired.
-    this.unwatch = deps.verifier.watch(issuingKeyOf(this.credential) as string, () => this.end('credential_revoked'));
+    this.hub.verifier.watch(issuingKeyOf(this.credential) as string, this);
     if (this.credential.kind === 'user') {
       this.expiry = setTimeout(() => this.end('credential_expired'), this.credential.expiresAt - Date.now());
     }
-    this.unlisten = deps.fanout.listen(this, lastEventId);
+    this.registration = this.hub.fanout.register(this, lastEventId);
   }
 
   readonly release = () => {
     if (this.gone) return;
     this.gone = true;
+    const { hub, credential } = this;
     gatewayMetrics().sseConnections.add(-1);
-    this.countOut();
+    hub.limits.release(credential.id, credential.tenantId);
     clearTimeout(this.expiry);
-    this.unbeat?.();
-    this.unwatch?.();
-    this.unlisten?.();
-    this.unlisten = undefined;
+    hub.heartbeats.delete(this);
+    hub.verifier.unwatch(issuingKeyOf(credential) as string, this);
+    if (this.registration) hub.fanout.unregister(this.registration);
+    this.registration = undefined;
   };
+
+  keyRevoked() {
+    this.end('credential_revoked');
+  }
 
   end(reason: EndReason, lastSent?: EventId) {
     this.sink.write(endFrame(reason, lastSent));
@@ -167,11 +180,15 @@ class Stream implements Listener {
 }
 
 export function streamRoutes(deps: GatewayDeps) {
-  const limits = new StreamLimits({
-    perCredential: deps.config.SSE_MAX_STREAMS_PER_CREDENTIAL,
-    perTenant: deps.config.SSE_MAX_STREAMS_PER_TENANT,
-  });
-  const heartbeats = new Heartbeats<Stream>(deps.config.SSE_HEARTBEAT_MS);
+  const hub: StreamHub = {
+    verifier: deps.verifier,
+    fanout: deps.fanout,
+    limits: new StreamLimits({
+      perCredential: deps.config.SSE_MAX_STREAMS_PER_CREDENTIAL,
+      perTenant: deps.config.SSE_MAX_STREAMS_PER_TENANT,
+    }),
+    heartbeats: new Heartbeats<Stream>(deps.config.SSE_HEARTBEAT_MS),
+  };
   return router().openapi(stream, async (c) => {
     const credential = credentialOf(c, 'apiKey', 'user');
     const query = c.req.valid('query');
@@ -179,7 +196,7 @@ export function streamRoutes(deps: GatewayDeps) {
     const lastEventId = parseLastEventId(requestHeader(c, 'last-event-id') ?? query.lastEventId);
     const headers = streamHeaders(c);
     if (c.req.method === 'HEAD') return c.newResponse(null, 200, headers);
-    const open = new Stream(credential, channels, limits.admit(credential.id, credential.tenantId));
+    const open = new Stream(hub, credential, channels);
     const node = nodeBindings(c);
     let response: Response;
     if (node) {
@@ -191,7 +208,7 @@ export function streamRoutes(deps: GatewayDeps) {
       c.req.raw.signal?.addEventListener('abort', () => web.sink.end(), { once: true });
       response = c.newResponse(web.body, 200, headers);
     }
-    open.start(deps, heartbeats, lastEventId);
+    open.start(lastEventId);
     return response;
   });
 }

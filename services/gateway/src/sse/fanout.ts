@@ -60,6 +60,9 @@ interface Registered {
   buffer: SseMessage[] | undefined;
 }
 
+/** What `register` returns, for `unregister`: opaque to the caller. */
+export type Registration = { readonly tenantId: string };
+
 /** A live message on its way to the listeners of its tenant. */
 interface Delivery {
   message: SseMessage;
@@ -299,6 +302,15 @@ export class Fanout {
    * going live after a gap would break "everything missed, in order"; the client reconnects.
    */
   listen(listener: Listener, lastEventId?: EventId): () => void {
+    const registration = this.register(listener, lastEventId);
+    return () => this.unregister(registration);
+  }
+
+  /**
+   * `listen` without a closure: returns the registration to hand to `unregister`, for callers that
+   * hold many listeners for long (an SSE stream keeps it in a field).
+   */
+  register(listener: Listener, lastEventId?: EventId): Registration {
     const registered: Registered = {
       tenantId: listener.tenantId,
       listener,
@@ -309,12 +321,6 @@ export class Fanout {
     const set = this.listeners.get(listener.tenantId) ?? new Set();
     this.listeners.set(listener.tenantId, set);
     set.add(registered);
-    const remove = () => {
-      registered.closed = true;
-      set.delete(registered);
-      if (set.size === 0 && this.listeners.get(listener.tenantId) === set) this.listeners.delete(listener.tenantId);
-      registered.buffer = undefined;
-    };
     if (lastEventId !== undefined) {
       this.replay(registered, lastEventId).then(
         () => {
@@ -331,7 +337,16 @@ export class Fanout {
         },
       );
     }
-    return remove;
+    return registered;
+  }
+
+  /** Unregisters a listener; doing so again changes nothing. */
+  unregister(registration: Registration): void {
+    const registered = registration as Registered;
+    registered.closed = true;
+    registered.buffer = undefined;
+    const set = this.listeners.get(registered.tenantId);
+    if (set?.delete(registered) && set.size === 0) this.listeners.delete(registered.tenantId);
   }
 
   private dispatch(msg: JsMsg) {

@@ -17,19 +17,20 @@ export class Heartbeats<T extends { heartbeat(): void }> {
 
   constructor(private readonly intervalMs: number) {}
 
-  /** Starts the stream's heartbeats; returns the function that stops them. */
-  add(stream: T): () => void {
-    const group = this.groups[this.next++ % GROUPS] as Set<T>;
-    group.add(stream);
+  /** Starts the stream's heartbeats (`delete` stops them: no closure per stream). */
+  add(stream: T): void {
+    (this.groups[this.next++ % GROUPS] as Set<T>).add(stream);
     this.count++;
     this.timer ??= setInterval(() => this.beat(), this.intervalMs / GROUPS).unref();
-    return () => {
-      if (!group.delete(stream)) return;
-      if (--this.count === 0) {
-        clearInterval(this.timer);
-        this.timer = undefined;
-      }
-    };
+  }
+
+  /** Stops the stream's heartbeats; stopping them again changes nothing. */
+  delete(stream: T): void {
+    if (!this.groups.some((group) => group.delete(stream))) return;
+    if (--this.count === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   }
 
   private beat() {

@@ -11,8 +11,8 @@ export class StreamLimits {
 
   constructor(private readonly limits: { perCredential: number; perTenant: number }) {}
 
-  /** Counts a stream in, or throws 429 naming the cap; returns the function that counts it out. */
-  admit(credentialId: string, tenantId: string): () => void {
+  /** Counts a stream in, or throws 429 naming the cap. */
+  admit(credentialId: string, tenantId: string): void {
     if ((this.perCredential.get(credentialId) ?? 0) >= this.limits.perCredential) {
       throw new AppError('rate_limited', `At most ${this.limits.perCredential} streams may be open per credential`);
     }
@@ -21,13 +21,12 @@ export class StreamLimits {
     }
     add(this.perCredential, credentialId, 1);
     add(this.perTenant, tenantId, 1);
-    let counted = true;
-    return () => {
-      if (!counted) return;
-      counted = false;
-      add(this.perCredential, credentialId, -1);
-      add(this.perTenant, tenantId, -1);
-    };
+  }
+
+  /** Counts an admitted stream out; the caller does so once (no closure per stream remembers it). */
+  release(credentialId: string, tenantId: string): void {
+    add(this.perCredential, credentialId, -1);
+    add(this.perTenant, tenantId, -1);
   }
 }
 
