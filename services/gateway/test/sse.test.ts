@@ -1,3 +1,5 @@
+import http from 'node:http';
+import v8 from 'node:v8';
 import { EventPublisher, makeEvent, systemClock } from '@allot/kit';
 import { testNats } from '@allot/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +166,36 @@ describe('gateway SSE', () => {
     expect(alice.events[0]!.event).toBe('notification.created');
     alice.close();
     bob.close();
+  });
+
+  it('sse - the query is checked as declared: channels required, once', async () => {
+    const { key } = await createTenant(gw);
+    const missing = await gw.call('GET', '/v1/stream', { key });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors).toEqual([expect.objectContaining({ path: 'channels' })]);
+    expect((await gw.call('GET', '/v1/stream?channels=availability&channels=bookings', { key })).status).toBe(400);
+  });
+
+  it('sse - an open stream keeps no Web copy of its request headers', async () => {
+    const { key } = await createTenant(gw);
+    const gc = global.gc as () => void;
+    // Plain Node requests: a fetch would make Web Headers on this (the client's) side.
+    const open = () =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        http
+          .get(url('availability'), { headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' } }, (res) => {
+            res.once('data', () => resolve(res));
+            res.resume();
+          })
+          .on('error', reject);
+      });
+    gc();
+    const before = v8.queryObjects(Headers, { format: 'count' });
+    const streams = await Promise.all(Array.from({ length: 100 }, open));
+    gc();
+    const during = v8.queryObjects(Headers, { format: 'count' });
+    for (const s of streams) s.destroy();
+    expect(during - before).toBeLessThan(10);
   });
 
   it('sse - 1,000 streams opened and killed leave no listeners, timers or memory behind', async () => {
