@@ -84,4 +84,22 @@ describe('reports', () => {
     expect(await reports.get(tenantId, apiKey, report.id)).toMatchObject({ status: 'ready', rows: 3 });
     expect(counted).toBe(1);
   }, 30_000);
+  it('reports - a report with more rows than the limit fails naming its count, and keeps no file', async () => {
+    const tenantId = uniqueName('t');
+    const source: ReportSource = {
+      async count() {
+        return 150;
+      },
+      async *rows(): AsyncGenerator<ReportRow> {
+        for (let i = 0; i < 150; i++) yield { bookingId: `bk_${i}`, sessionId: 'ses_1', adults: 1 };
+      },
+    };
+    const { reports, runs } = reportsOf(source, { maxRunning: 2, maxRows: 100, ttlMs: 60_000, staleMs: 30_000 });
+    const report = await reports.create(tenantId, apiKey, { type: 'bookings', format: 'csv' });
+    await eventually(async () => (await reports.get(tenantId, apiKey, report.id)).status === 'failed', 10_000);
+    await Promise.all(runs);
+    const failed = await reports.get(tenantId, apiKey, report.id);
+    expect(failed.error).toContain('150 rows; at most 100');
+    expect(await mongo.db.collection('report_chunks').countDocuments({ reportId: report.id })).toBe(0);
+  });
 });
