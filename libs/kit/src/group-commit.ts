@@ -8,14 +8,20 @@
  * `commit` decides the batch (in arrival order) and writes it; it returns one outcome per
  * change, in order. Correctness across processes is `commit`'s job (e.g. a version
  * compare-and-set that re-reads and decides again on conflict).
+ *
+ * `writers` batches of one key may be written at once: 1 (the default) for a record whose changes
+ * must be decided in order; more where they are independent (inserts of separate documents),
+ * so a change arriving during a slow write need not wait for it to end.
  */
 export class GroupCommit<Change, Outcome> {
   private readonly queues = new Map<string, { change: Change; settle: (outcome: Promise<Outcome>) => void }[]>();
-  private readonly running = new Set<string>();
+  /** Batches being written, per key. */
+  private readonly running = new Map<string, number>();
 
   constructor(
     private readonly commit: (key: string, changes: Change[]) => Promise<Outcome[]>,
     private readonly maxBatch = 256,
+    private readonly writers = 1,
   ) {}
 
   /** Queues a change of `key`; resolves with its outcome once its batch is written. */
@@ -24,12 +30,12 @@ export class GroupCommit<Change, Outcome> {
       const queue = this.queues.get(key) ?? [];
       this.queues.set(key, queue);
       queue.push({ change, settle: (outcome) => outcome.then(resolve, reject) });
-      if (!this.running.has(key)) void this.drain(key);
+      if ((this.running.get(key) ?? 0) < this.writers) void this.drain(key);
     });
   }
 
   private async drain(key: string): Promise<void> {
-    this.running.add(key);
+    this.running.set(key, (this.running.get(key) ?? 0) + 1);
     try {
       for (let queue = this.queues.get(key); queue?.length; queue = this.queues.get(key)) {
         const batch = queue.splice(0, this.maxBatch);
@@ -48,8 +54,12 @@ export class GroupCommit<Change, Outcome> {
         );
       }
     } finally {
-      this.queues.delete(key);
-      this.running.delete(key);
+      const left = (this.running.get(key) ?? 1) - 1;
+      if (left > 0) this.running.set(key, left);
+      else {
+        this.running.delete(key);
+        if (this.queues.get(key)?.length === 0) this.queues.delete(key);
+      }
     }
   }
 }

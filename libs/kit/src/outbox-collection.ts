@@ -62,7 +62,9 @@ export async function insertNew<T extends Document>(collection: Collection<T>, d
  * (the relay's sweep is the backstop after a crash). Reads leave the outbox out.
  */
 export class OutboxCollection<T extends OutboxDoc> {
-  private readonly inserts = new GroupCommit<T, boolean>((_collection, docs) => this.insertBatch(docs));
+  // Two batches at once: the documents are independent, and one arriving during a slow write
+  // (a database busy with a hot date) need not wait for that write to end.
+  private readonly inserts = new GroupCommit<T, boolean>((_collection, docs) => this.insertBatch(docs), 256, 2);
 
   constructor(
     /** The collection itself, for the store that owns it (reads and writes without events). */
