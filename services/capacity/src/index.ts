@@ -1,1 +1,2 @@
 export { startCapacity } from './service';
+export { bookingIndexes } from './store/bookings';
