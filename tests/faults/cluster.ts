@@ -26,6 +26,11 @@ export interface Replica {
   process: ChildProcess;
   kill(signal?: NodeJS.Signals): Promise<void>;
   start(): Promise<void>;
+  /**
+   * Starts it again with a failpoint armed and waits (at most `withinMs`) for it to die there,
+   * then starts it as usual: that death is the fault, not a crash. Answers whether it died there.
+   */
+  dieAt(failpoint: string, withinMs: number): Promise<boolean>;
 }
 
 export interface Cluster {
@@ -119,6 +124,30 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         const gone = new Promise((resolve) => r.process.once('exit', resolve));
         r.process.kill(signal);
         await gone;
+      },
+      async dieAt(failpoint, withinMs) {
+        await r.kill('SIGKILL');
+        let armed: ChildProcess | undefined;
+        // It may die before it says it started: pending messages are handed to it at once.
+        const died = await spawnService(service, { ...envOf(service), ...extra, ALLOT_FAILPOINTS: failpoint }, log)
+          .then((child) => {
+            armed = child;
+            return new Promise<boolean>((resolve) => {
+              const timer = setTimeout(() => resolve(false), withinMs);
+              child.once('exit', (_code, signal) => {
+                clearTimeout(timer);
+                resolve(signal === 'SIGKILL');
+              });
+            });
+          })
+          .catch((error: Error) => error.message.endsWith('exited with SIGKILL'));
+        if (armed && !exited(armed)) {
+          const gone = new Promise((resolve) => armed?.once('exit', resolve));
+          armed.kill('SIGKILL');
+          await gone;
+        }
+        await r.start();
+        return died;
       },
     };
     return r;

@@ -1,6 +1,7 @@
 import { AppError, EventEnvelope } from '@allot/contracts';
 import type { JsMsg } from '@nats-io/jetstream';
 import { consume, deadLetter, errorText, eventPrefetch, type JetStreamDeps, jsonOf, type RunningConsumer } from './consumer';
+import { failpoint } from './failpoints';
 import { instruments } from './telemetry';
 import { contextFrom, inSpan, SpanKind } from './trace';
 
@@ -52,6 +53,7 @@ export function consumeEvents(deps: JetStreamDeps, options: EventConsumerOptions
         await inSpan(`${msg.subject} process`, { kind: SpanKind.CONSUMER, parent: contextFrom(msg.headers), attributes }, () =>
           options.handler(parsed.data, { subject: msg.subject, deliveries }),
         );
+        failpoint(`before-ack:${options.durable}`);
         msg.ack();
         instruments().eventDuration.record((performance.now() - started) / 1000, { consumer: options.durable, result: 'ok' });
       } catch (error) {
