@@ -58,7 +58,9 @@ export async function startPeer(): Promise<Target & { db: string }> {
  * gateway's rate limits are raised out of the way: 50 clients on one key are the load, not abuse.
  * `env` is added to every child's environment (e.g. lib/traces.ts's OTel variables).
  */
-export async function startPlatform(env: Record<string, string> = {}): Promise<Target & { dbs: string[]; rootKey: string }> {
+export async function startPlatform(
+  env: Record<string, string> = {},
+): Promise<Target & { dbs: string[]; rootKey: string; natsUrl: string }> {
   const infra = await startInfra();
   const stamp = Date.now();
   const children: Child[] = [];
@@ -128,7 +130,7 @@ export async function startPlatform(env: Record<string, string> = {}): Promise<T
     admin = await new MongoClient(infra.mongoUrl).connect();
     const { key } = await createTenant(base, rootKey, 'Bench tenant');
     const busyNames = ['gateway', ...domainServices, 'nats-server', 'ferretdb'];
-    return { kind: 'allot', base, key, admin, busyNames, children, stop, dbs, rootKey };
+    return { kind: 'allot', base, key, admin, busyNames, children, stop, dbs, rootKey, natsUrl: infra.natsUrl };
   } catch (error) {
     await stop();
     throw error;
