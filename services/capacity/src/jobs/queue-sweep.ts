@@ -4,9 +4,10 @@ import type { Capacity } from '../context';
 import { expireEntry, processQueue } from '../waitlist';
 
 /**
- * How often the backstops that read through every booking run after the first sweep: on
- * FerretDB such a query decodes each booking, and they only find what a crash or a failed step
- * left (hold expiry is a durable job; a release finishes in its own request).
+ * How often the backstop that reads through every booking runs after the first sweep: on
+ * FerretDB such a query decodes each booking (so releases and holds are looked for in one read),
+ * and it only finds what a crash or a failed step left (hold expiry is a durable job; a release
+ * finishes in its own request).
  */
 const BOOKING_SCAN_MS = 30_000;
 
@@ -30,20 +31,21 @@ export const queueSweep = (cap: Capacity) => {
   });
 };
 
-/** Gives back the slots of bookings released but not yet returned, and expires overdue holds; true if a page was full. */
+/** Gives back the slots of bookings released but not yet returned, and expires overdue holds; true if the page was full. */
 async function releaseAndExpireOverdue(cap: Capacity, now: Date): Promise<boolean> {
-  const releasing = await cap.bookings.releasingSince(new Date(now.getTime() - cap.config.REPAIR_AFTER_MS).toISOString(), PAGE);
-  for (const doc of releasing) {
-    const { _id, tenantId, releasing: _r, outbox: _o, ...rest } = doc;
-    if (rest.status === 'cancelled' || rest.status === 'expired')
-      await returnSlots(cap, tenantId, { ...rest, id: _id, status: rest.status });
+  const releasedBefore = new Date(now.getTime() - cap.config.REPAIR_AFTER_MS).toISOString();
+  const overdue = await cap.bookings.overdue(releasedBefore, now.toISOString(), PAGE);
+  for (const doc of overdue) {
+    const { _id, tenantId, releasing, outbox: _o, ...rest } = doc;
+    if (releasing) {
+      if (rest.status === 'cancelled' || rest.status === 'expired')
+        await returnSlots(cap, tenantId, { ...rest, id: _id, status: rest.status });
+    } else if (rest.status === 'held') {
+      const expired = await expireHold(cap, tenantId, _id);
+      if (expired) await processQueue(cap, tenantId, expired.sessionId, expired.date);
+    }
   }
-  const held = await cap.bookings.heldDue(now.toISOString(), PAGE);
-  for (const hold of held) {
-    const expired = await expireHold(cap, hold.tenantId, hold._id);
-    if (expired) await processQueue(cap, hold.tenantId, expired.sessionId, expired.date);
-  }
-  return releasing.length === PAGE || held.length === PAGE;
+  return overdue.length === PAGE;
 }
 
 const PAGE = 200;

@@ -99,18 +99,19 @@ export class BookingStore {
     await bulkWriteInParts(this.docs.raw, ops);
   }
 
-  /** Bookings cancelled or expired before `before` whose slots the ledger has not taken back (a crash). */
-  releasingSince(before: string, limit: number): Promise<BookingDoc[]> {
+  /**
+   * What the backstop finishes, in one read (on FerretDB a read by anything but `_id` decodes every
+   * booking): bookings cancelled or expired before `releasedBefore` whose slots the ledger has not
+   * taken back (a crash), and holds and offers past their expiry at `now` (their timers' backstop).
+   */
+  overdue(releasedBefore: string, now: string, limit: number): Promise<BookingDoc[]> {
     return this.docs
-      .find({ releasing: true, updatedAt: { $lt: before } })
-      .limit(limit)
-      .toArray();
-  }
-
-  /** Holds and offers past their expiry (the backstop of their timers). */
-  heldDue(now: string, limit: number): Promise<BookingDoc[]> {
-    return this.docs
-      .find({ status: 'held', holdExpiresAt: { $lte: now } })
+      .find({
+        $or: [
+          { releasing: true, updatedAt: { $lt: releasedBefore } },
+          { status: 'held', holdExpiresAt: { $lte: now } },
+        ],
+      })
       .limit(limit)
       .toArray();
   }
