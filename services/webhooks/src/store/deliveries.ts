@@ -111,14 +111,21 @@ export class DeliveryStore {
   }
 
   /**
-   * Takes due deliveries for attempts, until `leaseUntil`, with one write for all of them; returns
-   * those taken (another process may have taken some, or they changed). `mark` names this claim.
+   * Takes due deliveries for attempts, until `leaseUntil`, with guarded writes sent together;
+   * returns those taken (another process may have taken some, or they changed), each read back by
+   * its `_id`. `mark` names this claim. Each delivery is named by its own `_id`: FerretDB reads the
+   * whole collection for `_id: {$in: …}`, and did so twice per claim.
    */
   async claim(docs: DeliveryDoc[], now: Date, leaseUntil: Date, mark: string): Promise<DeliveryDoc[]> {
     if (docs.length === 0) return [];
-    const ids = docs.map((d) => d._id);
-    await this.docs.updateMany({ _id: { $in: ids }, nextAttemptAt: { $lte: now }, ...free(now) }, { $set: { leaseUntil, claim: mark } });
-    return this.docs.find({ _id: { $in: ids }, claim: mark }).toArray();
+    await bulkWriteInParts(
+      this.docs,
+      docs.map(({ _id }) => ({
+        updateOne: { filter: { _id, nextAttemptAt: { $lte: now }, ...free(now) }, update: { $set: { leaseUntil, claim: mark } } },
+      })),
+    );
+    const read = await Promise.all(docs.map(({ _id }) => this.docs.findOne({ _id, claim: mark })));
+    return read.filter((doc): doc is NonNullable<typeof doc> => doc !== null) as DeliveryDoc[];
   }
 
   /**
