@@ -1,24 +1,12 @@
 import { newId } from '@allot/kit';
-import { testEnv } from '@allot/kit/testing';
-import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCapacity } from '../src/service';
+import { describe, expect, it } from 'vitest';
+import { capacityUnderTest } from './service-under-test';
 
 describe('capacity backstop', () => {
-  const env = testEnv({ QUEUE_SWEEP_MS: '3600000' });
-  let running: Awaited<ReturnType<typeof startCapacity>>;
-  let mongo: MongoClient;
-
-  beforeAll(async () => {
-    running = await startCapacity(env);
-    mongo = await MongoClient.connect(env.MONGO_URL as string);
-  });
-  afterAll(async () => {
-    await running.stop();
-    await mongo.close();
-  });
+  const under = capacityUnderTest();
 
   it('backstop - one read finds the releases left unfinished and the holds past due, and nothing else', async () => {
+    const { running, mongo, env } = under;
     const tenantId = newId('t');
     const now = '2030-01-01T12:00:00.000Z';
     const before = '2030-01-01T11:59:00.000Z';

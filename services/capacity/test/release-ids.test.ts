@@ -1,28 +1,16 @@
 import { CreateBooking, CreateSession } from '@allot/contracts';
 import { newId } from '@allot/kit';
-import { testEnv } from '@allot/kit/testing';
-import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBooking, returnSlots } from '../src/bookings';
-import { startCapacity } from '../src/service';
 import { createSession } from '../src/sessions';
 import { type SlotDoc, slotId } from '../src/store/slots';
+import { capacityUnderTest } from './service-under-test';
 
 describe('capacity slot ledger', () => {
-  const env = testEnv({ QUEUE_SWEEP_MS: '3600000' });
-  let running: Awaited<ReturnType<typeof startCapacity>>;
-  let mongo: MongoClient;
-
-  beforeAll(async () => {
-    running = await startCapacity(env);
-    mongo = await MongoClient.connect(env.MONGO_URL as string);
-  });
-  afterAll(async () => {
-    await running.stop();
-    await mongo.close();
-  });
+  const under = capacityUnderTest();
 
   it('ledger - a release left in flight under the id form written before (release:<booking>) is recognised, not applied twice', async () => {
+    const { running, mongo, env } = under;
     const cap = running.context;
     const tenantId = newId('t');
     const date = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
