@@ -260,7 +260,7 @@ export async function spawnService(service: ServiceName, env: NodeJS.ProcessEnv,
   });
   if (onLine) createInterface({ input: child.stderr! }).on('line', onLine);
   await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code, signal) => reject(new Error(`${service} exited with ${code ?? signal}`)));
+    child.once('exit', (code, signal) => reject(Object.assign(new Error(`${service} exited with ${code ?? signal}`), { signal })));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       onLine?.(line);
       if (line.includes(`${service} started`)) resolve();

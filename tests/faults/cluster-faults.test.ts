@@ -11,6 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { availabilityRpc, eventStream, eventSubject } from '@allot/contracts';
+import { userKey } from '@allot/gateway';
 import { RpcClient } from '@allot/kit';
 import { eventually } from '@allot/kit/testing';
 import { startWebhookReceiver, type WebhookReceiver } from '@allot/webhook-receiver';
@@ -711,7 +712,7 @@ describe('the cluster under faults', () => {
       const subjectsOf = (channels: string) =>
         channels.split(',').map((c) => {
           if (c.startsWith('availability.')) return `client.${tenantId}.availability.*.${c.slice(13)}`;
-          if (c === 'user') return `client.${tenantId}.user.${Buffer.from(watcher).toString('base64url')}`;
+          if (c === 'user') return `client.${tenantId}.user.${userKey(watcher)}`;
           return `client.${tenantId}.${c}`;
         });
       for (const stream of streams) {

@@ -140,7 +140,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
               });
             });
           })
-          .catch((error: Error) => error.message.endsWith('exited with SIGKILL'));
+          .catch((error: { signal?: NodeJS.Signals | null }) => error.signal === 'SIGKILL');
         if (armed && !exited(armed)) {
           const gone = new Promise((resolve) => armed?.once('exit', resolve));
           armed.kill('SIGKILL');

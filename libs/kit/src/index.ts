@@ -48,6 +48,7 @@ export {
   OutboxLedgerStore,
 } from './ledger';
 export { createLogger, type Logger } from './logger';
+export { ensureIndexes } from './mongo';
 export { NewestWins } from './newest-wins';
 export type { OutboxEntry, PrepareEntry } from './outbox';
 export { insertNew, isDuplicateKey, OutboxCollection, type OutboxDoc, onlyDuplicateKeys } from './outbox-collection';

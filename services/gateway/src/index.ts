@@ -5,3 +5,4 @@ export { requireCredential } from './http/auth';
 export { registerRpcRoutes, rpcRoute } from './http/rpc-route';
 export { openApiDocument } from './openapi-document';
 export { startGateway } from './service';
+export { userKey } from './sse/client-messages';

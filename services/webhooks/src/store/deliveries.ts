@@ -125,7 +125,7 @@ export class DeliveryStore {
       })),
     );
     const read = await Promise.all(docs.map(({ _id }) => this.docs.findOne({ _id, claim: mark })));
-    return read.filter((doc): doc is NonNullable<typeof doc> => doc !== null) as DeliveryDoc[];
+    return read.filter((doc) => doc !== null);
   }
 
   /**
