@@ -27,14 +27,14 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startInfra } from '@allot/local-servers';
 import { connect } from '@nats-io/transport-node';
 import { machineInfo } from '../lib/measure';
-import { createTenant, here, mib, newRootKey, root, round, sleep, startGatewayChild, versions, writeResults } from './common';
+import { compiled, createTenant, here, mib, newRootKey, root, round, sleep, startGatewayChild, versions, writeResults } from './common';
 import type { BenchChild } from './ipc';
 import type { ClientReport, OpenCommand, Opened } from './sse-clients';
 import { wallNow } from './sse-clients';
@@ -96,25 +96,6 @@ interface Server {
 interface GatewayStats {
   memory: NodeJS.MemoryUsage;
   streams: number;
-}
-
-/**
- * The gateway as its image runs it: compiled by the image's build step (esbuild, workspace code
- * bundled, third-party packages left as imports) and run by plain Node. Under tsx every function
- * made at run time also gets its name set by a helper, which costs each stream a few KiB and some
- * of its open time that production never pays. Third-party imports resolve through pnpm's
- * flat view of every installed package (one version of each here), as `pnpm deploy` lays them out.
- */
-function compileGateway(): string {
-  const outDir = path.join(root, '.cache/bench-gateway');
-  execFileSync(process.execPath, ['--import', 'tsx', 'tools/image-build/bundle.ts', 'bench/gateway/gateway-server.ts', outDir], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-  writeFileSync(path.join(outDir, 'package.json'), '{ "type": "module" }\n');
-  const modules = path.join(outDir, 'node_modules');
-  if (!existsSync(modules)) symlinkSync(path.join(root, 'node_modules/.pnpm/node_modules'), modules);
-  return path.join(outDir, 'main.js');
 }
 
 async function startGatewayServer(infra: { natsUrl: string; mongoUrl: string }, streams: number, entry: string): Promise<Server> {
@@ -379,7 +360,7 @@ const centrifugoBinary = execFileSync('bash', [path.join(here, 'build-centrifugo
 // `go install` leaves the binary's own version unset: the built module version is beside it.
 const centrifugoVersion = `Centrifugo ${readFileSync(`${centrifugoBinary}.version`, 'utf8').trim()}`;
 
-const gatewayEntry = process.env.SSE_GATEWAY_UNDER_TSX === '1' ? path.join(here, 'gateway-server.ts') : compileGateway();
+const gatewayEntry = process.env.SSE_GATEWAY_UNDER_TSX === '1' ? path.join(here, 'gateway-server.ts') : compiled('gateway-server.ts');
 const loadAtStart = os.loadavg();
 const infra = await startInfra();
 const runs: { streams: number; gateway: Figure; centrifugo: Figure }[] = [];

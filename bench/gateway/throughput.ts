@@ -17,12 +17,11 @@
  * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) for the gateway's and the bare Hono+NATS server's Node processes.
  * Writes bench/results/gateway-throughput.{json,md}.
  */
-import path from 'node:path';
 import { startInfra } from '@allot/local-servers';
 import { cpuTimes, machineBusySince } from '../lib/cpu';
 import { type CheckedRate, httpLoadChecked } from '../lib/load';
 import { honoHello, machineInfo, natsRequestReply } from '../lib/measure';
-import { childEnv, createTenant, here, newRootKey, round, startGatewayChild, versions, writeResults } from './common';
+import { childEnv, compiled, createTenant, newRootKey, round, startGatewayChild, versions, writeResults } from './common';
 import { type BenchChild, startChild } from './ipc';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -39,6 +38,8 @@ interface Stats {
 const cpuPercent = (before: Stats, after: Stats, ms: number) =>
   round(((after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000 / ms) * 100, 0);
 
+// Each server compiled and run by plain Node, as its image runs it (see `compiled`).
+const servers = { echo: compiled('echo-service.ts'), peer: compiled('hono-nats-server.ts'), gateway: compiled('gateway-server.ts') };
 const infra = await startInfra();
 const children: BenchChild[] = [];
 try {
@@ -49,7 +50,7 @@ try {
   console.log(`baseline: NATS request-reply, ${seconds} s ...`);
   const nats = await natsRequestReply(infra.natsUrl, seconds);
 
-  const echo = await startChild(path.join(here, 'echo-service.ts'), childEnv(infra, 'capacity'));
+  const echo = await startChild(servers.echo, childEnv(infra, 'capacity'));
   children.push(echo);
 
   // The same echo RPC both ways, each a GET (fixed input) and a POST (a JSON body passed on).
@@ -58,7 +59,7 @@ try {
   const jsonPost = (headers: Record<string, string> = {}) => ({ ...post, headers: { ...headers, 'content-type': 'application/json' } });
 
   console.log(`peer: bare Hono + NATS request to the echo service, GET and POST, ${seconds} s each ...`);
-  const bare = await startChild(path.join(here, 'hono-nats-server.ts'), childEnv(infra, 'bare'), { nodeArgs: childNodeArgs });
+  const bare = await startChild(servers.peer, childEnv(infra, 'bare'), { nodeArgs: childNodeArgs });
   children.push(bare);
   const bareUrl = `http://127.0.0.1:${bare.ready.port}/`;
   await expectEcho(bareUrl, {}, 'bare GET');
@@ -69,7 +70,7 @@ try {
   await bare.stop();
 
   const rootKey = newRootKey();
-  const gw = await startGatewayChild(infra, rootKey, { readyServices: '', nodeArgs: childNodeArgs });
+  const gw = await startGatewayChild(infra, rootKey, { entry: servers.gateway, readyServices: '', nodeArgs: childNodeArgs });
   children.push(gw);
   const base = `http://127.0.0.1:${gw.ready.port}`;
   const { key } = await createTenant(base, rootKey);

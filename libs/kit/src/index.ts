@@ -72,7 +72,7 @@ export {
   reportJobs,
   reportLimitsOf,
 } from './reports';
-export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler, withDeadline } from './rpc';
+export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler, RpcServer, withDeadline } from './rpc';
 export { createService, type Service } from './service';
 export { ensureStream } from './streams';
 export { instruments, lazyInstruments, secondsHistogram, type Telemetry } from './telemetry';

@@ -11,11 +11,12 @@ import {
   validationError,
 } from '@allot/contracts';
 import { errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { Context } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { databaseUnreachable, unreachableDatabase } from './database-errors';
 import type { Logger } from './logger';
 import { instruments } from './telemetry';
-import { contextFrom, headersWithTrace, inSpan, SpanKind } from './trace';
+import { contextFrom, headersWithTrace, inDetachedSpan, inSpan, SpanKind } from './trace';
 
 const encoder = new TextEncoder();
 
@@ -183,6 +184,8 @@ export interface CallOptions {
   actor: Actor;
   idempotencyKey?: string;
   timeoutMs?: number;
+  /** The trace the call belongs to, when the caller does not make it active (default: the active one). */
+  traceContext?: Context;
 }
 
 /**
@@ -204,10 +207,10 @@ export class RpcClient {
     options: CallOptions,
   ): Promise<z.output<C['output']>> {
     const subject = rpcSubject(service, operation);
-    return inSpan(`${subject} request`, { kind: SpanKind.CLIENT }, async () => {
+    return inDetachedSpan(`${subject} request`, { kind: SpanKind.CLIENT, parent: options.traceContext }, async (_span, spanContext) => {
       const request: RpcRequest = { tenantId: options.tenantId, actor: options.actor, idempotencyKey: options.idempotencyKey, input };
       const timeout = options.timeoutMs ?? this.defaultTimeoutMs;
-      const headers = headersWithTrace();
+      const headers = headersWithTrace(spanContext);
       headers.set(DEADLINE_HEADER, String(Date.now() + timeout));
       const body = encode(request);
       const maxBytes = this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;

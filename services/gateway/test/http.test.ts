@@ -1,6 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { AppError, rpc } from '@allot/contracts';
+import { RpcServer } from '@allot/kit';
+import { testLogger } from '@allot/kit/testing';
 import { createRoute, z } from '@hono/zod-openapi';
+import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialOf, requireCredential } from '../src/http/auth';
 import { idempotent } from '../src/http/idempotency';
@@ -9,6 +12,7 @@ import { IdempotencyStore } from '../src/store/idempotency';
 import { createTenant, startTestGateway, type TestGateway } from './harness';
 
 const absent = rpc('nobody serves this', z.object({}), z.object({}));
+const traced = rpc('answers the trace it runs in', z.object({}), z.object({ traceId: z.string() }));
 
 describe('gateway HTTP conventions', () => {
   let gw: TestGateway;
@@ -26,6 +30,9 @@ describe('gateway HTTP conventions', () => {
         extend: (app, deps) => {
           app.get('/v1/probe/absent', requireCredential('apiKey'), async (c) =>
             c.json(await deps.callService(c, 'capacity', 'probe-absent', absent, {})),
+          );
+          app.get('/v1/probe/traced', requireCredential('apiKey'), async (c) =>
+            c.json(await deps.callService(c, 'capacity', 'probe-traced', traced, {})),
           );
           // A creating POST whose odd runs end in 503, under a store whose locks last 300 ms
           // (renewed while the request runs), so a takeover would come quickly if it could.
@@ -158,6 +165,24 @@ describe('gateway HTTP conventions', () => {
     expect(traced.body.code).toBe('not_found');
     expect(traced.headers.get('traceparent')).toContain('0af7651916cd43dd8448eb211c80319c');
     expect(traced.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it("http - the service an RPC route calls runs in the request's trace: the caller's, or the one the gateway began", async () => {
+    const service = new RpcServer(gw.service.nc, 'capacity', testLogger()).add('probe-traced', traced, async () => ({
+      traceId: trace.getActiveSpan()?.spanContext().traceId ?? 'none',
+    }));
+    try {
+      const callers = await gw.call('GET', '/v1/probe/traced', {
+        key,
+        headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      });
+      expect(callers.body).toEqual({ traceId: '0af7651916cd43dd8448eb211c80319c' });
+      const begun = await gw.call('GET', '/v1/probe/traced', { key });
+      expect(begun.status).toBe(200);
+      expect(begun.headers.get('traceparent')).toContain(`-${begun.body.traceId}-`);
+    } finally {
+      await service.stop();
+    }
   });
 
   it('http - a body over the limit is refused before it is read', async () => {

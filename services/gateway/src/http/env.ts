@@ -1,9 +1,13 @@
 import type { Logger } from '@allot/kit';
+import type { Context } from '@opentelemetry/api';
 import type { Credential } from '../auth/credentials';
 
 /** What middleware puts on the context for the routes. */
 export interface GatewayVariables {
   requestId: string;
+  /** The request's trace (its span): passed on explicitly, not made active (see `requestContext`). */
+  traceContext: Context;
+  /** The request's logger: its lines carry the request id and the trace. */
   log: Logger;
   credential: Credential | undefined;
   /**

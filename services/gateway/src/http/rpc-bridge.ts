@@ -32,6 +32,7 @@ export function createRpcBridge(client: RpcClient, timeoutMs: number) {
       actor: actorOf(credential),
       idempotencyKey,
       timeoutMs,
+      traceContext: c.get('traceContext'),
     });
   };
 }

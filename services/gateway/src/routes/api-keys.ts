@@ -6,6 +6,7 @@ import type { GatewayDeps } from '../deps';
 import { credentialOf, requireCredential } from '../http/auth';
 import { idempotent } from '../http/idempotency';
 import { bearer, callableBy, IdempotencyHeader, notFound, problems, router } from '../http/openapi';
+import { inRequestTrace } from '../http/request-context';
 import { toApiKey } from '../store/api-keys';
 
 const CreateApiKey = z.strictObject({ name: z.string().trim().min(1).max(200) });
@@ -83,7 +84,8 @@ export function apiKeyRoutes(deps: GatewayDeps) {
       const { id } = c.req.valid('param');
       const { tenantId } = credentialOf(c, 'apiKey');
       const event = deps.event(tenantId, 'apikey.revoked', { keyId: id });
-      const revoked = await deps.apiKeys.revoke(tenantId, id, deps.clock.now().toISOString(), event);
+      // The event is stored with the trace it belongs to, which the outbox reads from the active context.
+      const revoked = await inRequestTrace(c, () => deps.apiKeys.revoke(tenantId, id, deps.clock.now().toISOString(), event));
       if (!revoked) throw notFound('API key');
       deps.verifier.forget(id);
       return c.body(null, 204);

@@ -228,6 +228,7 @@ function supplierWebhook(deps: GatewayDeps): Handler<GatewayEnv> {
         tenantId: null,
         actor: { kind: 'root' },
         timeoutMs: deps.config.RPC_TIMEOUT_MS,
+        traceContext: c.get('traceContext'),
       });
       return c.json(receipt, 200);
     } catch (error) {
