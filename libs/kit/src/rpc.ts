@@ -207,7 +207,7 @@ export class RpcClient {
     options: CallOptions,
   ): Promise<z.output<C['output']>> {
     const subject = rpcSubject(service, operation);
-    return inDetachedSpan(`${subject} request`, { kind: SpanKind.CLIENT, parent: options.traceContext }, async (_span, spanContext) => {
+    return inDetachedSpan(`${subject} request`, { kind: SpanKind.CLIENT, parent: options.traceContext }, async (spanContext) => {
       const request: RpcRequest = { tenantId: options.tenantId, actor: options.actor, idempotencyKey: options.idempotencyKey, input };
       const timeout = options.timeoutMs ?? this.defaultTimeoutMs;
       const headers = headersWithTrace(spanContext);

@@ -1,6 +1,7 @@
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { type Context, context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { tracesRecorded } from './telemetry';
 
 export const tracer = trace.getTracer('allot');
 
@@ -49,15 +50,18 @@ export function inSpan<T>(
  * itself (e.g. to `headersWithTrace`). For work that starts no spans of its own and logs
  * nothing, like a request to another service: making a context active costs every promise that
  * follows its share of Node 20's async hooks, and the gateway pays that on each HTTP request.
+ * A process that records no spans makes none here: `fn` gets the parent's context, so the
+ * trace still goes on, one span shorter.
  */
 export function inDetachedSpan<T>(
   name: string,
   options: { kind: SpanKind; parent?: Context },
-  fn: (span: Span, spanContext: Context) => Promise<T>,
+  fn: (spanContext: Context) => Promise<T>,
 ): Promise<T> {
   const parent = options.parent ?? context.active();
+  if (!tracesRecorded()) return fn(parent);
   const span = tracer.startSpan(name, { kind: options.kind }, parent);
-  return endingSpan(span, (s) => fn(s, trace.setSpan(parent, s)));
+  return endingSpan(span, (s) => fn(trace.setSpan(parent, s)));
 }
 
 /** Awaits `fn`, then ends the span, with the exception and error status recorded if it threw. */

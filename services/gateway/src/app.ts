@@ -10,7 +10,7 @@ import type { GatewayEnv } from './http/env';
 import { openApiInfo } from './http/openapi-info';
 import { problem, toAppError } from './http/problem';
 import { Limit, rateLimit } from './http/rate-limit';
-import { requestContext } from './http/request-context';
+import { requestContext, requestLogger } from './http/request-context';
 import { apiKeyRoutes } from './routes/api-keys';
 import { availabilityRoutes } from './routes/availability';
 import { capacityRoutes } from './routes/capacity';
@@ -39,7 +39,7 @@ export function createApp(deps: GatewayDeps) {
 
   app.onError((error, c) => {
     const { error: appError, status } = toAppError(error);
-    if (appError.code === 'internal') c.get('log')?.error({ err: error }, 'unhandled error');
+    if (appError.code === 'internal') requestLogger(deps.log, c).error({ err: error }, 'unhandled error');
     return problem(c, appError, status);
   });
   app.notFound((c) => problem(c, new AppError('not_found', `No route ${c.req.method} ${c.req.path}`)));

@@ -1,4 +1,3 @@
-import type { Logger } from '@allot/kit';
 import type { Context } from '@opentelemetry/api';
 import type { Credential } from '../auth/credentials';
 
@@ -7,8 +6,6 @@ export interface GatewayVariables {
   requestId: string;
   /** The request's trace (its span): passed on explicitly, not made active (see `requestContext`). */
   traceContext: Context;
-  /** The request's logger: its lines carry the request id and the trace. */
-  log: Logger;
   credential: Credential | undefined;
   /**
    * Charges a failed authentication to the client's address and answers it: throws 401, or

@@ -32,7 +32,7 @@ const nodeHeadersGetter: TextMapGetter<IncomingHttpHeaders> = {
  * would cost every request a log write), at warn when the gateway answered 5xx.
  *
  * The span is not made the active context: routes find it as `traceContext` (the RPC bridge
- * passes it on with each call) and the request's logger carries its ids. Running the rest of
+ * passes it on with each call) and `requestLogger` binds its ids into the request's lines. Running the rest of
  * the request inside `context.with` cost about a quarter of the gateway's CPU for a `GET` that is
  * one RPC (Node 20's `AsyncLocalStorage` works through async hooks that every promise runs).
  * Code that needs the trace as the active context (an outbox write records it) runs in
@@ -59,7 +59,6 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
     const started = performance.now();
     c.set('requestId', requestId);
     c.set('traceContext', trace.setSpan(parent, span));
-    c.set('log', log.child({ requestId, traceId, spanId }));
     if (node) {
       node.outgoing.setHeader('x-request-id', requestId);
       node.outgoing.setHeader('traceparent', traceparent);
@@ -81,15 +80,24 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
       span.setAttribute('http.response.status_code', c.res.status);
       if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
-      const credential = c.get('credential');
-      const requestLog = c.get('log');
       const level = c.res.status >= 500 ? 'warn' : 'debug';
-      if (requestLog.isLevelEnabled(level)) {
+      if (log.isLevelEnabled(level)) {
         const ms = Math.round(performance.now() - started);
-        requestLog[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms, tenantId: credential?.tenantId }, 'request');
+        const tenantId = c.get('credential')?.tenantId;
+        requestLogger(log, c)[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms, tenantId }, 'request');
       }
     }
   };
+}
+
+/**
+ * A logger whose lines carry the request's id and trace, made when a line is written: most
+ * requests write none (their line is at debug level), and a child logger per request would cost
+ * each one its bindings' serialisation.
+ */
+export function requestLogger(log: Logger, c: Context<GatewayEnv>): Logger {
+  const span = trace.getSpanContext(c.get('traceContext') ?? context.active());
+  return log.child({ requestId: c.get('requestId'), traceId: span?.traceId, spanId: span?.spanId });
 }
 
 /** Runs `fn` with the request's trace as the active context (for code that reads it from there). */
