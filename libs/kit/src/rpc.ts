@@ -18,8 +18,6 @@ import type { Logger } from './logger';
 import { instruments } from './telemetry';
 import { contextFrom, headersWithTrace, inDetachedSpan, inSpan, SpanKind } from './trace';
 
-const encoder = new TextEncoder();
-
 /** Header carrying the caller's deadline (epoch ms): work it would wait for is not started after it. */
 const DEADLINE_HEADER = 'Allot-Deadline';
 const deadlines = new AsyncLocalStorage<number | undefined>();
@@ -44,7 +42,8 @@ export function assertBeforeDeadline(): void {
     throw new AppError('upstream_unavailable', 'The request reached its deadline before it could be applied');
   }
 }
-const encode = (value: unknown) => encoder.encode(JSON.stringify(value));
+/** JSON as UTF-8 bytes: a small one is a view of Node's shared pool, where `TextEncoder` allocates a buffer for each. */
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
 
 /** NATS's default `max_payload`, for a connection whose server has not told its own yet. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;

@@ -1,4 +1,5 @@
 import { type Meter, metrics } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor, ParentBasedSampler, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -34,6 +35,8 @@ export function startTelemetry(serviceName: string, options: { spanProcessors?: 
   const sdk = new NodeSDK({
     serviceName,
     metricReaders: [prometheus],
+    // `traceparent` only: nothing here uses baggage, and its propagator ran on every call and event.
+    textMapPropagator: new W3CTraceContextPropagator(),
     spanProcessors: options.spanProcessors ?? (exportTraces ? undefined : [new NoopSpanProcessor()]),
     ...(exportTraces || options.spanProcessors ? {} : { sampler: new ParentBasedSampler({ root: new AlwaysOffSampler() }) }),
   });
