@@ -32,11 +32,11 @@ const nodeHeadersGetter: TextMapGetter<IncomingHttpHeaders> = {
  * would cost every request a log write), at warn when the gateway answered 5xx.
  *
  * The span is not made the active context: routes find it as `traceContext` (the RPC bridge
- * passes it on with each call) and `requestLogger` binds its ids into the request's lines. Running the rest of
- * the request inside `context.with` cost about a quarter of the gateway's CPU for a `GET` that is
- * one RPC (Node 20's `AsyncLocalStorage` works through async hooks that every promise runs).
- * Code that needs the trace as the active context (an outbox write records it) runs in
- * `inRequestTrace`.
+ * passes it on with each call) and `requestLogger` binds its ids into the request's lines.
+ * Running the rest of the request inside `context.with` cost about a quarter of the gateway's
+ * CPU for a `GET` that is one RPC (Node 20's `AsyncLocalStorage` works through async hooks that
+ * every promise runs). Code that needs the trace as the active context (an outbox write records
+ * it) runs in `inRequestTrace`.
  *
  * Served by Node, the two headers are set on the Node response before the route runs: Node
  * merges them into whatever is written, a response made through the context, any other, or a
