@@ -12,8 +12,9 @@
  * are the run's own servers; autocannon runs in this process. All share the machine's cores,
  * as the baseline's hello server and autocannon do.
  *
- * Env: BENCH_SECONDS (default 5) per figure, BENCH_WARMUP_SECONDS (default 1) of gateway load
- * before its measured run, BENCH_LOG_LEVEL (default warn) for the children, BENCH_CHILD_NODE_ARGS
+ * Env: BENCH_SECONDS (default 5) per figure, split into BENCH_ROUNDS (default 3) rounds in which
+ * the peer and the gateway take turns, BENCH_WARMUP_SECONDS (default 1) of each load on each server
+ * before the measured rounds, BENCH_LOG_LEVEL (default warn) for the children, BENCH_CHILD_NODE_ARGS
  * (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) for the gateway's and the bare Hono+NATS server's Node processes.
  * Writes bench/results/gateway-throughput.{json,md}.
  */
@@ -35,8 +36,14 @@ interface Stats {
   cpu: NodeJS.CpuUsage;
   memory: NodeJS.MemoryUsage;
 }
-const cpuPercent = (before: Stats, after: Stats, ms: number) =>
-  round(((after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000 / ms) * 100, 0);
+const cpuMicros = (before: Stats, after: Stats) => after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system;
+/**
+ * The peer and the gateway take turns (`rounds` each, alternating), so a change of the machine's
+ * speed during the run, which moves the same code's figures by a fifth within minutes here,
+ * meets both alike.
+ */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const roundSeconds = Math.max(1, Math.round(seconds / rounds));
 
 // Each server compiled and run by plain Node, as its image runs it (see `compiled`).
 const servers = { echo: compiled('echo-service.ts'), peer: compiled('hono-nats-server.ts'), gateway: compiled('gateway-server.ts') };
@@ -58,16 +65,11 @@ try {
   const post = { method: 'POST' as const, body };
   const jsonPost = (headers: Record<string, string> = {}) => ({ ...post, headers: { ...headers, 'content-type': 'application/json' } });
 
-  console.log(`peer: bare Hono + NATS request to the echo service, GET and POST, ${seconds} s each ...`);
   const bare = await startChild(servers.peer, childEnv(infra, 'bare'), { nodeArgs: childNodeArgs });
   children.push(bare);
   const bareUrl = `http://127.0.0.1:${bare.ready.port}/`;
   await expectEcho(bareUrl, {}, 'bare GET');
   await expectEcho(bareUrl, jsonPost(), 'bare POST', 'load');
-  if (warmupSeconds > 0) await httpLoadChecked(bareUrl, { connections, seconds: warmupSeconds });
-  const [honoNats, bareGetCpu] = await withCpu(bare, () => httpLoadChecked(bareUrl, { connections, seconds }));
-  const [honoNatsPost, barePostCpu] = await withCpu(bare, () => httpLoadChecked(bareUrl, { connections, seconds, ...jsonPost() }));
-  await bare.stop();
 
   const rootKey = newRootKey();
   const gw = await startGatewayChild(infra, rootKey, { entry: servers.gateway, readyServices: '', nodeArgs: childNodeArgs });
@@ -88,28 +90,30 @@ try {
   await expectEcho(url, jsonPost(headers), 'gateway POST', 'load');
 
   if (warmupSeconds > 0) {
-    console.log(`gateway: warm-up ${warmupSeconds} s ...`);
+    console.log(`warm-up: ${warmupSeconds} s of each load on each server ...`);
+    await httpLoadChecked(bareUrl, { connections, seconds: warmupSeconds });
+    await httpLoadChecked(bareUrl, { connections, seconds: warmupSeconds, ...jsonPost() });
     await httpLoadChecked(url, { connections, seconds: warmupSeconds, headers });
     await httpLoadChecked(url, { connections, seconds: warmupSeconds, ...jsonPost(headers) });
   }
-  console.log(`gateway: GET and POST /v1/bench/echo, ${seconds} s each ...`);
-  const [gwBefore, echoBefore] = await Promise.all([gw.ask<Stats>('stats'), echo.ask<Stats>('stats')]);
-  const started = performance.now();
-  const [machineBefore, selfBefore] = [cpuTimes(), process.cpuUsage()];
-  const gateway = await httpLoadChecked(url, { connections, seconds, headers });
-  const elapsedMs = performance.now() - started;
-  const machineBusyGateway = machineBusySince(machineBefore);
-  const self = process.cpuUsage(selfBefore);
-  const loadGeneratorCpu = round(((self.user + self.system) / 1000 / elapsedMs) * 100, 0);
-  const [gwAfter, echoAfter] = await Promise.all([gw.ask<Stats>('stats'), echo.ask<Stats>('stats')]);
-  const [gatewayPost, gatewayPostCpu] = await withCpu(gw, () => httpLoadChecked(url, { connections, seconds, ...jsonPost(headers) }));
-  // CPU per answered request: what each process spends, whatever else the machine is doing.
-  const gatewayGetCpu = round((gwAfter.cpu.user - gwBefore.cpu.user + gwAfter.cpu.system - gwBefore.cpu.system) / gateway.requests, 1);
+  console.log(`GET, then POST: ${rounds} rounds of ${roundSeconds} s on the peer, then on the gateway ...`);
+  const get = await alternate(
+    { child: bare, load: { connections, seconds: roundSeconds }, url: bareUrl },
+    { child: gw, load: { connections, seconds: roundSeconds, headers }, url },
+    echo,
+  );
+  const posts = await alternate(
+    { child: bare, load: { connections, seconds: roundSeconds, ...jsonPost() }, url: bareUrl },
+    { child: gw, load: { connections, seconds: roundSeconds, ...jsonPost(headers) }, url },
+    echo,
+  );
+  const [honoNats, gateway, honoNatsPost, gatewayPost] = [get.peer, get.gateway, posts.peer, posts.gateway];
+  const machineBusyGateway = get.during.machineBusy;
   const cpuPerRequest = {
-    bareGet: round(bareGetCpu / honoNats.requests, 1),
-    gatewayGet: gatewayGetCpu,
-    barePost: round(barePostCpu / honoNatsPost.requests, 1),
-    gatewayPost: round(gatewayPostCpu / gatewayPost.requests, 1),
+    bareGet: round(get.peerCpu / honoNats.requests, 1),
+    gatewayGet: round(get.gatewayCpu / gateway.requests, 1),
+    barePost: round(posts.peerCpu / honoNatsPost.requests, 1),
+    gatewayPost: round(posts.gatewayCpu / gatewayPost.requests, 1),
   };
 
   const ratio = round(gateway.perSecond / hono.perSecond, 3);
@@ -126,6 +130,7 @@ try {
   const report = {
     measuredAt: new Date().toISOString(),
     seconds,
+    rounds,
     warmupSeconds,
     connections,
     machine: machineInfo(),
@@ -135,9 +140,9 @@ try {
     peer: { bareHonoNatsEcho: honoNats, bareHonoNatsEchoPost: honoNatsPost },
     measured: { gatewayEcho: gateway, gatewayEchoPost: gatewayPost },
     cpuPercentDuringLoad: {
-      gatewayProcess: cpuPercent(gwBefore, gwAfter, elapsedMs),
-      echoServiceProcess: cpuPercent(echoBefore, echoAfter, elapsedMs),
-      loadGeneratorProcess: loadGeneratorCpu,
+      gatewayProcess: get.during.gateway,
+      echoServiceProcess: get.during.echo,
+      loadGeneratorProcess: get.during.loadGenerator,
       machineBusyPercentOfAllCores: machineBusyGateway,
       machineBusyPercentOfAllCoresDuringHonoBaseline: machineBusyHono,
     },
@@ -162,7 +167,7 @@ try {
     '',
     `Measured ${report.measuredAt} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform};`,
     `nats-server ${v.NATS_SERVER_VERSION}, FerretDB ${v.FERRETDB_VERSION} (SQLite). ${seconds} s per figure, autocannon with ${connections} connections`,
-    `(gateway after a ${warmupSeconds} s warm-up). Layout: ${report.layout}.`,
+    `(in ${rounds} rounds of ${roundSeconds} s, peer and gateway taking turns; after ${warmupSeconds} s of warm-up each). Layout: ${report.layout}.`,
     '',
     '`GET` and `POST /v1/bench/echo`: probe routes added with `startGateway(..., { extend })` through `registerRpcRoutes`,',
     'as every built-in route that is one RPC: each request passes every gateway middleware (request context, CORS, body limit,',
@@ -182,7 +187,7 @@ try {
     `CPU per request, peer ÷ gateway (the same comparison by the server's own CPU, steadier when the machine is shared): GET ${report.ratio.bareCpuToGatewayCpuGet}, POST ${report.ratio.bareCpuToGatewayCpuPost}.`,
     '',
     `Gateway GET ÷ bare Hono "hello": ${ratio}. Gateway runs: GET ${gateway.requests} requests (${gateway.ok2xx} 2xx, ${gateway.non2xx} non-2xx, ${gateway.errors} errors, ${gateway.timeouts} timeouts), POST ${gatewayPost.requests} (${gatewayPost.ok2xx} 2xx, ${gatewayPost.non2xx} non-2xx, ${gatewayPost.errors} errors, ${gatewayPost.timeouts} timeouts).`,
-    `CPU during the measured GET run (% of one core): gateway ${cpu.gatewayProcess}, echo service ${cpu.echoServiceProcess}, autocannon ${cpu.loadGeneratorProcess};`,
+    `CPU during the gateway's GET rounds (% of one core): gateway ${cpu.gatewayProcess}, echo service ${cpu.echoServiceProcess}, autocannon ${cpu.loadGeneratorProcess};`,
     `whole machine ${cpu.machineBusyPercentOfAllCores}% busy (all ${m.cores} cores; ${cpu.machineBusyPercentOfAllCoresDuringHonoBaseline}% during the Hono baseline).`,
     '',
     `**Verdict — ${verdict}.**`,
@@ -203,10 +208,61 @@ async function expectEcho(url: string, init: RequestInit, what: string, instance
   if (!ok) throw new Error(`${what} probe answered ${res.status} ${text}`);
 }
 
-/** Runs `load` and measures the CPU time (µs) `child` spent meanwhile. */
-async function withCpu<T>(child: BenchChild, load: () => Promise<T>): Promise<[T, number]> {
-  const before = await child.ask<Stats>('stats');
-  const result = await load();
-  const after = await child.ask<Stats>('stats');
-  return [result, after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system];
+interface Server {
+  child: BenchChild;
+  url: string;
+  load: Omit<Parameters<typeof httpLoadChecked>[1], 'seconds'> & { seconds: number };
+}
+
+/**
+ * The same load on the peer and on the gateway in alternating rounds: each one's rate over all
+ * its rounds, the CPU time (µs) its process spent in them, and, for the gateway's rounds, the
+ * CPU of each process (% of one core) and how busy the machine was.
+ */
+async function alternate(peer: Server, gateway: Server, echo: BenchChild) {
+  const peerRates: CheckedRate[] = [];
+  const gatewayRates: CheckedRate[] = [];
+  let [peerCpu, gatewayCpu, echoCpu, selfCpu, gatewayMs, busy] = [0, 0, 0, 0, 0, 0];
+  for (let i = 0; i < rounds; i++) {
+    const peerBefore = await peer.child.ask<Stats>('stats');
+    peerRates.push(await httpLoadChecked(peer.url, peer.load));
+    peerCpu += cpuMicros(peerBefore, await peer.child.ask<Stats>('stats'));
+
+    const [gwBefore, echoBefore] = await Promise.all([gateway.child.ask<Stats>('stats'), echo.ask<Stats>('stats')]);
+    const [machineBefore, selfBefore, started] = [cpuTimes(), process.cpuUsage(), performance.now()];
+    gatewayRates.push(await httpLoadChecked(gateway.url, gateway.load));
+    gatewayMs += performance.now() - started;
+    busy += machineBusySince(machineBefore);
+    const self = process.cpuUsage(selfBefore);
+    selfCpu += self.user + self.system;
+    const [gwAfter, echoAfter] = await Promise.all([gateway.child.ask<Stats>('stats'), echo.ask<Stats>('stats')]);
+    gatewayCpu += cpuMicros(gwBefore, gwAfter);
+    echoCpu += cpuMicros(echoBefore, echoAfter);
+  }
+  const percent = (micros: number) => round((micros / 1000 / gatewayMs) * 100, 0);
+  return {
+    peer: combined(peerRates),
+    gateway: combined(gatewayRates),
+    peerCpu,
+    gatewayCpu,
+    during: { gateway: percent(gatewayCpu), echo: percent(echoCpu), loadGenerator: percent(selfCpu), machineBusy: round(busy / rounds, 0) },
+  };
+}
+
+/** Rounds of equal length as one run: counts added, the rate averaged, p50 the rounds' mean and p99 the highest. */
+function combined(rates: CheckedRate[]): CheckedRate {
+  const sum = (pick: (r: CheckedRate) => number) => rates.reduce((total, r) => total + pick(r), 0);
+  const statusCodes: Record<string, number> = {};
+  for (const r of rates) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  return {
+    perSecond: round(sum((r) => r.perSecond) / rates.length),
+    p50Ms: round(sum((r) => r.p50Ms) / rates.length),
+    p99Ms: Math.max(...rates.map((r) => r.p99Ms)),
+    requests: sum((r) => r.requests),
+    ok2xx: sum((r) => r.ok2xx),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    statusCodes,
+  };
 }
