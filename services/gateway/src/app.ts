@@ -7,6 +7,7 @@ import { limitBody } from './http/body-limit';
 import { clientAddressOf } from './http/client-address';
 import { cors } from './http/cors';
 import type { GatewayEnv } from './http/env';
+import { MatchCache } from './http/match-cache';
 import { openApiInfo } from './http/openapi-info';
 import { problem, toAppError } from './http/problem';
 import { Limit, rateLimit } from './http/rate-limit';
@@ -34,7 +35,7 @@ import { webhookEndpointRoutes } from './routes/webhook-endpoints';
  * route files to the `/v1` list.
  */
 export function createApp(deps: GatewayDeps) {
-  const app = new OpenAPIHono<GatewayEnv>();
+  const app = new OpenAPIHono<GatewayEnv>({ router: new MatchCache() });
   const { config } = deps;
 
   app.onError((error, c) => {
