@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Logger, SpanKind, tracer } from '@allot/kit';
+import { type Logger, startServerSpan } from '@allot/kit';
 import { context, propagation, SpanStatusCode, type TextMapGetter, trace } from '@opentelemetry/api';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
@@ -53,7 +53,7 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
     const parent = node
       ? propagation.extract(context.active(), node.incoming.headers, nodeHeadersGetter)
       : propagation.extract(context.active(), c.req.raw.headers, headersGetter);
-    const span = tracer.startSpan(`${c.req.method} /v1`, { kind: SpanKind.SERVER }, parent);
+    const span = startServerSpan(`${c.req.method} /v1`, parent);
     const { traceId, spanId, traceFlags } = span.spanContext();
     const traceparent = `00-${traceId}-${spanId}-0${traceFlags}`;
     const started = performance.now();
