@@ -140,6 +140,36 @@ describe('dashboard in a browser', () => {
     await page.close();
   });
 
+  it('dashboard - an import and a report that end before the page reads the answer starting them are still shown ended', async () => {
+    const { page, errors } = await signIn(key);
+    // The answers to the upload, the confirmation and the report's request reach the page only
+    // after the job has ended and said so on the stream.
+    const late = (ms: number) => async (route: import('playwright-core').Route) => {
+      const response = await route.fetch();
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      await route.fulfill({ response });
+    };
+    await page.route('**/v1/imports', late(4000));
+    await page.route('**/v1/imports/*/confirm', late(4000));
+    await page.route('**/v1/reports', late(4000));
+    const code = `late-${Date.now()}`;
+    await page.selectOption('.imports select[name=type]', 'skus');
+    const csv = `sku,name,quantity\n${code}-a,Lamp,5\n`;
+    await page.setInputFiles('.imports input[name=file]', { name: 'late.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.click('.imports button[type=submit]');
+    const status = page.locator('.imports .import-status p');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 20_000 }).toBe('previewed');
+    await page.click('.imports button:has-text("Confirm import")');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 20_000 }).toBe('completed');
+
+    await page.selectOption('.reports select[name=type]', 'bookings');
+    await page.click('.reports button[type=submit]');
+    const report = page.locator('.reports .report-status p');
+    await expect.poll(() => report.getAttribute('data-status'), { timeout: 30_000 }).toBe('ready');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('dashboard - a report is asked for, followed on the stream until ready, and downloaded', async () => {
     const { page, errors } = await signIn(key);
     await page.selectOption('.reports select[name=type]', 'bookings');

@@ -1,6 +1,7 @@
 import type { paths } from '@allot/client';
 import { type AllotClient, must } from './api';
 import { el, fill } from './dom';
+import { EarlyUpdates } from './early-updates';
 
 type Import = paths['/v1/imports/{id}']['get']['responses'][200]['content']['application/json'];
 type Progress = Pick<Import, 'id' | 'status' | 'processedRows' | 'totalRows'>;
@@ -31,6 +32,7 @@ export class ImportPanel {
     required: true,
   });
   private current: Import | undefined;
+  private readonly early = new EarlyUpdates<Progress>();
 
   constructor(
     private readonly client: AllotClient,
@@ -49,9 +51,20 @@ export class ImportPanel {
 
   /** An `import.updated` from the stream: the progress of the import shown, and its result once it ends. */
   updated(progress: Progress) {
-    if (!this.current || progress.id !== this.current.id) return;
+    if (!this.current || progress.id !== this.current.id) return this.early.note(progress);
+    this.apply(progress);
+  }
+
+  private apply(progress: Progress) {
     if (ended.includes(progress.status)) void this.load(progress.id);
-    else this.show({ ...this.current, ...progress });
+    else if (this.current) this.show({ ...this.current, ...progress });
+  }
+
+  /** An import as a POST answered it (as it was accepted), then what the stream said of it meanwhile. */
+  private accepted(imp: Import) {
+    this.show(imp);
+    const early = this.early.take(imp.id);
+    if (early) this.apply(early);
   }
 
   private async preview(event: Event) {
@@ -63,13 +76,15 @@ export class ImportPanel {
     form.set('file', file, file.name);
     form.set('dryRun', 'true');
     await this.run(async () => {
-      this.show(await must(() => this.client.POST('/v1/imports', { body: form as never })));
+      this.accepted(await must(() => this.client.POST('/v1/imports', { body: form as never })));
     });
   }
 
   private async confirm(id: string) {
+    // Until the answer comes, the stream's news of this import waits for it (see `accepted`).
+    this.current = undefined;
     await this.run(async () => {
-      this.show(await must(() => this.client.POST('/v1/imports/{id}/confirm', { params: { path: { id } } })));
+      this.accepted(await must(() => this.client.POST('/v1/imports/{id}/confirm', { params: { path: { id } } })));
     });
   }
 

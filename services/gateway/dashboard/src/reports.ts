@@ -1,6 +1,7 @@
 import type { paths } from '@allot/client';
 import { type AllotClient, ApiError, must } from './api';
 import { el, fill } from './dom';
+import { EarlyUpdates } from './early-updates';
 
 type Report = paths['/v1/reports/{id}']['get']['responses'][200]['content']['application/json'];
 type ReportUpdate = Pick<Report, 'id' | 'status' | 'percentage' | 'rows' | 'sizeBytes' | 'error'>;
@@ -21,6 +22,7 @@ export class ReportPanel {
   private readonly from = el('input', { type: 'date', name: 'from' });
   private readonly to = el('input', { type: 'date', name: 'to' });
   private current: Report | undefined;
+  private readonly early = new EarlyUpdates<ReportUpdate>();
 
   constructor(private readonly client: AllotClient) {
     const form = el(
@@ -38,6 +40,7 @@ export class ReportPanel {
   /** A `report.updated` from the stream: the report shown moves on. */
   updated(update: ReportUpdate) {
     if (this.current && update.id === this.current.id) this.show({ ...this.current, ...update });
+    else this.early.note(update);
   }
 
   private async ask(event: Event) {
@@ -49,7 +52,9 @@ export class ReportPanel {
       ...(this.to.value ? { to: this.to.value } : {}),
     };
     try {
-      this.show(await must(() => this.client.POST('/v1/reports', { body })));
+      // As the POST answered it, then what the stream said of it meanwhile.
+      const report = await must(() => this.client.POST('/v1/reports', { body }));
+      this.show({ ...report, ...this.early.take(report.id) });
     } catch (error) {
       fill(this.status, el('p', { class: 'error' }, (error as Error).message));
     }
