@@ -108,7 +108,6 @@ try {
     echo,
   );
   const [honoNats, gateway, honoNatsPost, gatewayPost] = [get.peer, get.gateway, posts.peer, posts.gateway];
-  const machineBusyGateway = get.during.machineBusy;
   const cpuPerRequest = {
     bareGet: round(get.peerCpu / honoNats.requests, 1),
     gatewayGet: round(get.gatewayCpu / gateway.requests, 1),
@@ -143,7 +142,7 @@ try {
       gatewayProcess: get.during.gateway,
       echoServiceProcess: get.during.echo,
       loadGeneratorProcess: get.during.loadGenerator,
-      machineBusyPercentOfAllCores: machineBusyGateway,
+      machineBusyPercentOfAllCores: get.during.machineBusy,
       machineBusyPercentOfAllCoresDuringHonoBaseline: machineBusyHono,
     },
     cpuMicrosecondsPerRequest: cpuPerRequest,
@@ -211,7 +210,7 @@ async function expectEcho(url: string, init: RequestInit, what: string, instance
 interface Server {
   child: BenchChild;
   url: string;
-  load: Omit<Parameters<typeof httpLoadChecked>[1], 'seconds'> & { seconds: number };
+  load: Parameters<typeof httpLoadChecked>[1];
 }
 
 /**
