@@ -26,6 +26,22 @@ describe('contracts', () => {
     expect(IsoDate.safeParse('2027-02-29').success).toBe(false);
     expect(IsoDate.safeParse('2027-13-01').success).toBe(false);
     expect(IsoDate.safeParse('27-01-01').success).toBe(false);
+    expect(IsoDate.safeParse('2000-02-29').success).toBe(true);
+    expect(IsoDate.safeParse('2100-02-29').success).toBe(false);
+  });
+
+  it('dates - every day from 2000 to 2100 passes, and no other YYYY-MM-DD does, as the calendar says', () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    const disagreements: string[] = [];
+    for (let year = 2000; year <= 2100; year++)
+      for (let month = 0; month <= 13; month++)
+        for (let day = 0; day <= 32; day++) {
+          const s = `${year}-${pad(month, 2)}-${pad(day, 2)}`;
+          const date = new Date(`${s}T00:00:00Z`);
+          const real = !Number.isNaN(date.getTime()) && date.toISOString().startsWith(s);
+          if (IsoDate.safeParse(s).success !== real) disagreements.push(s);
+        }
+    expect(disagreements).toEqual([]);
   });
 
   it('errors - validation errors name every offending field, unknown fields included', () => {
