@@ -178,4 +178,6 @@ process.on('message', async (m: { type?: string }) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
+// Stopped by the parent: exit as a normal end, so Node writes what its flags ask (`--cpu-prof`).
+process.on('SIGTERM', () => process.exit(0));
 process.send?.({ type: 'ready' });

@@ -22,6 +22,7 @@
  * (200 in all), SSE_CLIENT_PROCESSES (3), SSE_PAYLOAD_BYTES (200: padding in each message),
  * SSE_GATEWAY_UNDER_TSX (1: run the gateway's TypeScript under tsx instead of compiled, as the
  * other gateway benchmarks do), BENCH_GATEWAY_NODE_ARGS (extra Node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
+ * SSE_CLIENT_NODE_ARGS (the same for the load generators),
  * BENCH_LOG_LEVEL. `ulimit -n` must exceed the largest count (every process holds one file per stream).
  * Writes bench/results/gateway-sse-vs-centrifugo.{json,md}.
  */
@@ -44,6 +45,7 @@ const messages = Number(process.env.SSE_MESSAGES ?? 20);
 const gapMs = Number(process.env.SSE_GAP_MS ?? 200);
 const openConcurrency = Number(process.env.SSE_OPEN_CONCURRENCY ?? 200);
 const clientProcesses = Number(process.env.SSE_CLIENT_PROCESSES ?? 3);
+const clientNodeArgs = process.env.SSE_CLIENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const payloadBytes = Number(process.env.SSE_PAYLOAD_BYTES ?? 200);
 /** SSE_ONLY_GATEWAY=1 (profiling): no Centrifugo run, and no result files. */
 const onlyGateway = process.env.SSE_ONLY_GATEWAY === '1';
@@ -215,7 +217,7 @@ interface Worker {
 }
 
 async function startWorker(): Promise<Worker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'sse-clients.ts')], {
+  const child = spawn(process.execPath, [...clientNodeArgs, '--import', 'tsx', path.join(here, 'sse-clients.ts')], {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
