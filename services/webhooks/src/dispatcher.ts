@@ -84,7 +84,7 @@ const READY_PER_SLOT = 32;
  * (`reserve`) and hands them over (`enqueue`), so a delivery costs two writes, its insert and its
  * settle. An endpoint holds at most `READY_PER_SLOT` of those per slot; beyond that (a slow
  * endpoint) new ones are stored unleased and wait in the database, and a held one whose lease
- * would not outlast its attempt is left to run out and be claimed again.
+ * would not outlast its attempt by the time its turn comes has the lease renewed.
  */
 export class Dispatcher {
   private readonly queues = new Map<string, EndpointQueue>();
@@ -411,33 +411,54 @@ export class Dispatcher {
       release();
       return false;
     }
-    // A lease that would not outlast the attempt is left to run out; the queue looks in the
-    // database as such leases end (rather than only at the poll) and claims the deliveries again.
+    // A lease that would not outlast the attempt (the delivery waited long for a slot) is renewed:
+    // left to run out, the delivery would sit idle until it had, then be claimed again.
+    let held = lease;
     if (lease.getTime() - clock.now().getTime() <= settings.timeoutMs + 2000) {
-      release();
-      this.lapsing.set(endpoint._id, Math.max(this.lapsing.get(endpoint._id) ?? 0, lease.getTime()));
-      this.wakeAt(endpoint._id, lease);
-      return true;
+      const renewed = new Date(clock.now().getTime() + leaseMs(settings.timeoutMs));
+      const ours = await this.deps.deliveries.renew(delivery, lease, renewed).catch((error) => {
+        this.deps.log.warn({ err: error, endpointId: endpoint._id }, 'renewing a lease failed; it is left to run out');
+        return null;
+      });
+      if (ours === null) {
+        // The queue looks in the database as the lease ends (rather than only at the poll).
+        this.lapsing.set(endpoint._id, Math.max(this.lapsing.get(endpoint._id) ?? 0, lease.getTime()));
+        this.wakeAt(endpoint._id, lease);
+      }
+      if (!ours) {
+        release(); // not renewed, or no longer ours (handed back by a stop)
+        return true;
+      }
+      held = renewed;
     }
     queue.inFlight.add(delivery._id);
-    const attempt = this.attempt(endpoint, delivery, lease)
+    // The slots are the endpoint's and the tenant's requests in flight: freed once the endpoint
+    // answered, not after the outcome is written (under load, a write can take longer than a request).
+    let answered = false;
+    const free = () => {
+      if (answered) return;
+      answered = true;
+      release();
+      queue.inFlight.delete(delivery._id);
+      this.freed(queue);
+      this.pump(endpoint._id);
+    };
+    const attempt = this.attempt(endpoint, delivery, held, free)
       .catch((error) =>
         this.deps.log.error({ err: error, endpointId: endpoint._id, messageId: delivery.messageId }, 'attempt failed to settle'),
       )
       .finally(() => {
-        release();
-        queue.inFlight.delete(delivery._id);
-        this.freed(queue);
+        free();
         this.attempts.delete(attempt);
-        this.pump(endpoint._id);
       });
     this.attempts.add(attempt);
     return true;
   }
 
-  private async attempt(endpoint: EndpointDoc, delivery: DeliveryDoc, lease: Date): Promise<void> {
+  private async attempt(endpoint: EndpointDoc, delivery: DeliveryDoc, lease: Date, answered: () => void): Promise<void> {
     const at = this.deps.clock.now();
     const result = await this.send(endpoint, delivery, at);
+    answered();
     if (this.stopping.signal.aborted && result.statusCode === null) {
       // Cut short by the stop: no attempt to record; due again for whoever runs next.
       await this.deps.deliveries.release(delivery, lease);

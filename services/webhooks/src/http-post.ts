@@ -17,6 +17,11 @@ export interface PostResult {
 /** The most of an answer's body read (the rest is not waited for) and the most kept of it. */
 export const READ_BYTES = 4096;
 export const EXCERPT_BYTES = 256;
+/**
+ * Resends of one attempt after a kept-alive connection turned out closed: each stale connection
+ * found is dropped, and a receiver that closed several idle ones at once may leave a few.
+ */
+const MAX_STALE_RESENDS = 3;
 
 /** A URL refused by the safety rules: at creation a 400 `invalid_webhook_url`, at delivery a failed attempt. */
 export class UnsafeUrl extends Error {}
@@ -97,71 +102,85 @@ export class WebhookPoster {
     const secure = url.protocol === 'https:';
     return new Promise((resolve) => {
       let settled = false;
+      let request: http.ClientRequest | undefined;
       const finish = (result: PostResult) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
         resolve(result);
       };
-      const request = (secure ? https : http).request(url, {
-        method: 'POST',
-        agent: secure ? this.agents.https : this.agents.http,
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(body)),
-          'user-agent': 'Allot-Webhooks/1',
-        },
-      });
       const timer = setTimeout(() => {
         finish(failed(`timed out after ${this.timeoutMs} ms`));
-        request.destroy();
+        request?.destroy();
       }, this.timeoutMs);
       const abort = () => {
         finish(failed('aborted: the service is stopping'));
-        request.destroy();
+        request?.destroy();
       };
-      if (signal?.aborted) abort();
-      signal?.addEventListener('abort', abort, { once: true });
-      request.on('close', () => signal?.removeEventListener('abort', abort));
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        finish(failed(error instanceof UnsafeUrl ? `URL refused: ${error.message}` : (error.code ?? error.message)));
-      });
-      request.on('response', (response) => {
-        const chunks: Buffer[] = [];
-        let read = 0;
-        const done = () => {
-          const text = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8');
-          const statusCode = response.statusCode ?? null;
-          const redirect = statusCode !== null && statusCode >= 300 && statusCode < 400;
-          const retryAfter = response.headers['retry-after'];
-          finish({
-            statusCode,
-            retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-            response: text.length ? text : null,
-            error: redirect
-              ? 'redirect (not followed)'
-              : statusCode !== null && (statusCode < 200 || statusCode >= 300)
-                ? `HTTP ${statusCode}`
-                : null,
-            durationMs: elapsed(),
-          });
-        };
-        response.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          read += chunk.length;
-          if (read >= READ_BYTES) {
-            // Enough: the rest is neither waited for nor kept (the connection is closed).
-            done();
-            response.destroy();
-          }
+      const send = (resends: number) => {
+        const sent = (secure ? https : http).request(url, {
+          method: 'POST',
+          agent: secure ? this.agents.https : this.agents.http,
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+            'user-agent': 'Allot-Webhooks/1',
+          },
         });
-        response.on('end', done);
-        response.on('error', () => done());
-        response.on('aborted', () => done());
-      });
-      request.end(body);
+        request = sent;
+        sent.on('error', (error: NodeJS.ErrnoException) => {
+          // A kept-alive connection the receiver closed as it was reused (its idle timeout ran out
+          // then): nothing was received, so the POST goes again, on another connection, as Node's
+          // documentation of `reusedSocket` advises; otherwise the attempt would fail and wait for
+          // the retry schedule.
+          const stale = sent.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+          if (stale && resends < MAX_STALE_RESENDS && !settled) return send(resends + 1);
+          finish(failed(error instanceof UnsafeUrl ? `URL refused: ${error.message}` : (error.code ?? error.message)));
+        });
+        sent.on('response', (response) => this.read(response, finish, elapsed));
+        sent.end(body);
+      };
+      if (signal?.aborted) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      send(0);
     });
+  }
+
+  /** Reads an answer up to `READ_BYTES` and makes the attempt's result of it. */
+  private read(response: http.IncomingMessage, finish: (result: PostResult) => void, elapsed: () => number): void {
+    const chunks: Buffer[] = [];
+    let read = 0;
+    const done = () => {
+      const text = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8');
+      const statusCode = response.statusCode ?? null;
+      const redirect = statusCode !== null && statusCode >= 300 && statusCode < 400;
+      const retryAfter = response.headers['retry-after'];
+      finish({
+        statusCode,
+        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        response: text.length ? text : null,
+        error: redirect
+          ? 'redirect (not followed)'
+          : statusCode !== null && (statusCode < 200 || statusCode >= 300)
+            ? `HTTP ${statusCode}`
+            : null,
+        durationMs: elapsed(),
+      });
+    };
+    response.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      read += chunk.length;
+      if (read >= READ_BYTES) {
+        // Enough: the rest is neither waited for nor kept (the connection is closed).
+        done();
+        response.destroy();
+      }
+    });
+    response.on('end', done);
+    response.on('error', () => done());
+    response.on('aborted', () => done());
   }
 
   close(): void {

@@ -204,10 +204,11 @@ describe('webhooks service stopping', () => {
 });
 
 describe('webhooks queue leases', () => {
-  it('held deliveries whose leases would not outlast an attempt are claimed again as the leases run out, not at the poll', async () => {
+  it('held deliveries whose leases would not outlast an attempt have them renewed and go on, never claimed again', async () => {
     // Each answer takes 1 s, one at a time: of nine held at once, the last ones wait longer than their
-    // lease leaves room for an attempt (8 s lease, 1.5 s timeout), so their leases are left to run
-    // out; they go once those have, with the poll (every 2 minutes) not running meanwhile.
+    // lease leaves room for an attempt (8 s lease, 1.5 s timeout). Their leases are renewed when
+    // their turn comes, so they go on in turn, with the poll (every 2 minutes) not running
+    // meanwhile; none is left to run out and claimed again from the database.
     const hooks = await receiver(() => ({ status: 200, delayMs: 1000 }));
     const testing = testEnv({ ...env, WEBHOOK_TIMEOUT_MS: '1500', WEBHOOK_ENDPOINT_CONCURRENCY: '1', WEBHOOK_POLL_MS: '120000' });
     const running = await startWebhooks(testing);
@@ -243,6 +244,15 @@ describe('webhooks queue leases', () => {
       }, 25_000);
       expect(delivered.map((d) => d.attempts.length)).toEqual(Array(10).fill(1));
       expect(hooks.hits('/slow')).toHaveLength(10);
+      // Held since they were stored (`<dispatcher>-held`); a claim from the database would be `<dispatcher>-<n>`.
+      const mongo = await new MongoClient(testing.MONGO_URL as string).connect();
+      try {
+        const claims = await mongo.db(testing.MONGO_DB).collection('deliveries').distinct('claim', { endpointId: endpoint.id });
+        expect(claims.length).toBeGreaterThan(0);
+        for (const claim of claims) expect(claim).toMatch(/-held$/);
+      } finally {
+        await mongo.close();
+      }
     } finally {
       await running.stop();
       await conn.close();

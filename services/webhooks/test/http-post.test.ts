@@ -49,4 +49,31 @@ describe('the POST of one attempt', () => {
     expect(hang).toMatchObject({ statusCode: null, error: 'timed out after 500 ms' });
     poster.close();
   });
+
+  it('a kept-alive connection the receiver closed as it was reused is not a failed attempt: the POST goes again', async () => {
+    // Each connection takes one request; the next one on it is cut off unanswered, as when a
+    // receiver's idle timeout closes a connection just as it is reused.
+    const connections: number[] = [];
+    const oneShot = createServer((req, res) => {
+      const socket = req.socket as typeof req.socket & { served?: boolean };
+      if (socket.served) return socket.destroy();
+      socket.served = true;
+      connections.push(1);
+      req.resume();
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((r) => oneShot.listen(0, '127.0.0.1', r));
+    const target = `http://127.0.0.1:${(oneShot.address() as { port: number }).port}/hook`;
+    const poster = new WebhookPoster({ allowPrivate: true }, 2000);
+    try {
+      expect((await poster.post(target, {}, '{}')).statusCode).toBe(204);
+      const again = await poster.post(target, {}, '{}'); // on the kept-alive connection first
+      expect(again).toMatchObject({ statusCode: 204, error: null });
+      expect(connections).toHaveLength(2);
+    } finally {
+      poster.close();
+      oneShot.closeAllConnections();
+      await new Promise((r) => oneShot.close(r));
+    }
+  });
 });

@@ -152,6 +152,15 @@ export class DeliveryStore {
     await this.docs.updateMany({ claim: { $regex: `^${mark}-` }, leaseUntil: { $gt: now } }, { $set: { leaseUntil: null } });
   }
 
+  /**
+   * Extends a lease this process holds (`lease`) to `until`; false if it no longer holds it. The
+   * write is guarded by the lease itself, so only its holder can extend it.
+   */
+  async renew(doc: DeliveryDoc, lease: Date, until: Date): Promise<boolean> {
+    const result = await this.docs.updateOne({ _id: doc._id, leaseUntil: lease }, { $set: { leaseUntil: until } });
+    return result.modifiedCount === 1;
+  }
+
   /** Hands a delivery back unattempted (the process is stopping): due again for whoever runs next. */
   async release(doc: DeliveryDoc, lease: Date): Promise<void> {
     await this.docs.updateOne({ _id: doc._id, leaseUntil: lease }, { $set: { leaseUntil: null } });
