@@ -160,16 +160,7 @@ export class Dispatcher {
       this.pump(endpoint._id); // forgets the queue if nothing else uses it
       return null;
     }
-    queue.inFlight.add(doc._id);
-    let ended = false;
-    const done = () => {
-      if (ended) return;
-      ended = true;
-      release();
-      queue.inFlight.delete(doc._id);
-      this.freed(queue);
-      this.pump(endpoint._id);
-    };
+    const done = this.occupy(endpoint._id, queue, doc._id, release);
     return this.first(endpoint, doc, done).catch((error) => {
       done();
       throw error;
@@ -401,6 +392,23 @@ export class Dispatcher {
   }
 
   /**
+   * Counts a delivery's attempt in its endpoint's slots (the tenant's slot is `release`); the
+   * function returned frees them once, however often it is called, and lets the queue go on.
+   */
+  private occupy(endpointId: string, queue: EndpointQueue, deliveryId: string, release: () => void): () => void {
+    queue.inFlight.add(deliveryId);
+    let freed = false;
+    return () => {
+      if (freed) return;
+      freed = true;
+      release();
+      queue.inFlight.delete(deliveryId);
+      this.freed(queue);
+      this.pump(endpointId);
+    };
+  }
+
+  /**
    * Starts one attempt of a delivery this process holds a lease on, once the tenant has a slot.
    * False when the dispatcher is stopping.
    */
@@ -431,18 +439,9 @@ export class Dispatcher {
       }
       held = renewed;
     }
-    queue.inFlight.add(delivery._id);
     // The slots are the endpoint's and the tenant's requests in flight: freed once the endpoint
     // answered, not after the outcome is written (under load, a write can take longer than a request).
-    let answered = false;
-    const free = () => {
-      if (answered) return;
-      answered = true;
-      release();
-      queue.inFlight.delete(delivery._id);
-      this.freed(queue);
-      this.pump(endpoint._id);
-    };
+    const free = this.occupy(endpoint._id, queue, delivery._id, release);
     const attempt = this.attempt(endpoint, delivery, held, free)
       .catch((error) =>
         this.deps.log.error({ err: error, endpointId: endpoint._id, messageId: delivery.messageId }, 'attempt failed to settle'),
