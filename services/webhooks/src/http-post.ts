@@ -132,9 +132,9 @@ export class WebhookPoster {
         request = sent;
         sent.on('error', (error: NodeJS.ErrnoException) => {
           // A kept-alive connection the receiver closed as it was reused (its idle timeout ran out
-          // then): nothing was received, so the POST goes again, on another connection, as Node's
+          // then): no answer came, so the POST goes again, on another connection, as Node's
           // documentation of `reusedSocket` advises; otherwise the attempt would fail and wait for
-          // the retry schedule.
+          // the retry schedule. A receiver that did read it sees the same `webhook-id` twice.
           const stale = sent.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
           if (stale && resends < MAX_STALE_RESENDS && !settled) return send(resends + 1);
           finish(failed(error instanceof UnsafeUrl ? `URL refused: ${error.message}` : (error.code ?? error.message)));
