@@ -20,7 +20,7 @@ export {
 export { type EventData, EventPublisher, makeEvent } from './events';
 export { GroupCommit } from './group-commit';
 export { startHealthServer } from './health';
-export { idFor, newId } from './ids';
+export { newId } from './ids';
 export {
   type BatchAt,
   type ImportDoc,

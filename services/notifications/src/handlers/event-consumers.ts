@@ -17,7 +17,7 @@ function notifyingConsumer<S extends 'capacity' | 'inventory' | 'webhooks'>(
     filterSubjects: types.map((type) => eventOfEveryTenant(source, type)),
     handler: async (envelope) => {
       const event = parseCatalogEvent(source, envelope);
-      if (event) await notifyFrom(ntf, event.tenantId, event, drafts(event));
+      if (event) await notifyFrom(ntf, event.tenantId, event.id, drafts(event));
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Notification } from '@allot/contracts';
+import type { EventEnvelope, Notification } from '@allot/contracts';
 import { insertNew, type OutboxCollection, type OutboxEntry } from '@allot/kit';
 import type { Filter, IndexDescription } from 'mongodb';
 
@@ -26,11 +26,11 @@ export class NotificationStore {
   constructor(private readonly docs: OutboxCollection<NotificationDoc>) {}
 
   /**
-   * Stores a notification (its announcement is the caller's); false if it is there already (a
-   * redelivered event: the same id) or this source already notified this recipient.
+   * Stores a notification with the event announcing it; false if this source already notified
+   * this recipient (a redelivered event): the first one's outbox announces it, nothing else does.
    */
-  store(doc: Omit<NotificationDoc, 'outbox'>): Promise<boolean> {
-    return this.docs.insertBatched(doc); // together with the other events' notifications
+  create(doc: Omit<NotificationDoc, 'outbox'>, event: EventEnvelope): Promise<boolean> {
+    return this.docs.insertBatched(doc, [event]); // together with the other events' notifications
   }
 
   /**
