@@ -156,14 +156,19 @@ export class DeliveryStore {
    * Extends a lease this process holds (`lease`) to `until`; false if it no longer holds it. The
    * write is guarded by the lease itself, so only its holder can extend it.
    */
-  async renew(doc: DeliveryDoc, lease: Date, until: Date): Promise<boolean> {
-    const result = await this.docs.updateOne({ _id: doc._id, leaseUntil: lease }, { $set: { leaseUntil: until } });
-    return result.modifiedCount === 1;
+  renew(doc: DeliveryDoc, lease: Date, until: Date): Promise<boolean> {
+    return this.moveLease(doc, lease, until);
   }
 
   /** Hands a delivery back unattempted (the process is stopping): due again for whoever runs next. */
   async release(doc: DeliveryDoc, lease: Date): Promise<void> {
-    await this.docs.updateOne({ _id: doc._id, leaseUntil: lease }, { $set: { leaseUntil: null } });
+    await this.moveLease(doc, lease, null);
+  }
+
+  /** Sets a held delivery's lease end, only while `lease` still holds it; true if it did. */
+  private async moveLease(doc: DeliveryDoc, lease: Date, until: Date | null): Promise<boolean> {
+    const result = await this.docs.updateOne({ _id: doc._id, leaseUntil: lease }, { $set: { leaseUntil: until } });
+    return result.modifiedCount === 1;
   }
 
   /**
