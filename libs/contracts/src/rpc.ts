@@ -19,6 +19,10 @@ export const RpcRequest = z.object({
   actor: Actor,
   idempotencyKey: z.string().min(1).max(128).optional(),
   input: z.unknown(),
+  /** When the caller stops waiting (epoch ms): work it would wait for is not started after it. */
+  deadline: z.number().optional(),
+  /** The caller's trace (W3C), which the service's spans continue. */
+  traceparent: z.string().max(256).optional(),
 });
 export type RpcRequest = z.infer<typeof RpcRequest>;
 

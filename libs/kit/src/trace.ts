@@ -26,8 +26,13 @@ export function contextFrom(h: MsgHdrs | undefined): Context {
 
 /** The W3C `traceparent` of the active span, for storing beside an event to publish later. */
 export function currentTraceparent(): string | null {
+  return traceparentOf(context.active());
+}
+
+/** The W3C `traceparent` of `ctx`'s span (null if it has none): a trace passed on in a message body. */
+export function traceparentOf(ctx: Context): string | null {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(ctx, carrier);
   return carrier.traceparent ?? null;
 }
 
