@@ -34,13 +34,46 @@ export interface Infra {
   stop(): Promise<void>;
 }
 
-/** Asks the OS for a port that is free right now. */
-export function freePort(): Promise<number> {
+/** Lowest port `freePort` picks itself: below it lie ports other software is configured for. */
+const MIN_PICKED_PORT = 10_000;
+/** Ports this process handed out: a server may not be listening on one yet, so a probe would find it free. */
+const handedOut = new Set<number>();
+
+/**
+ * A port that is free right now, picked below the kernel's ephemeral range where it can. The OS
+ * answers `listen(0)` from that range, which every outgoing connection of every process draws
+ * from too: a server started a moment later on such a port can find a connection's local end
+ * on it (EADDRINUSE, seen when a benchmark started seven services at once). Below the range
+ * only another listener can take it.
+ */
+export async function freePort(): Promise<number> {
+  const ephemeralLow = lowestEphemeralPort();
+  for (let attempt = 0; ephemeralLow > MIN_PICKED_PORT && attempt < 20; attempt++) {
+    const port = MIN_PICKED_PORT + Math.floor(Math.random() * (ephemeralLow - MIN_PICKED_PORT));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port); // before the probe, so that a concurrent call does not pick it too
+    if (await listens(port)) return port;
+    handedOut.delete(port);
+  }
+  return listens(0);
+}
+
+/** The first port of Linux's ephemeral range; 0 where it cannot be read. */
+function lowestEphemeralPort(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Listens on `port` (0: one the OS picks) and closes again: the port it got, or 0 if it was taken. */
+function listens(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' && port !== 0 ? resolve(0) : reject(error)));
+    srv.listen(port, '127.0.0.1', () => {
       const address = srv.address();
       srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });

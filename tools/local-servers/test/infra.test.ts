@@ -1,12 +1,23 @@
 import { execSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { isAlive as alive, spawnGuarded, startNats } from '../src/index';
+import { isAlive as alive, freePort, spawnGuarded, startNats } from '../src/index';
 
 describe('local infrastructure', () => {
+  it('infra - free ports lie below the ephemeral range, which outgoing connections take theirs from, and are not handed out twice', async () => {
+    const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const ports = await Promise.all(Array.from({ length: 50 }, () => freePort()));
+    expect(new Set(ports).size).toBe(50);
+    for (const port of ports) expect(port).toBeLessThan(ephemeralLow);
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(ports[0], resolve)); // on every interface, as services listen
+    await new Promise((resolve) => server.close(resolve));
+  });
+
   it('infra - a server started by a process that is SIGKILLed is stopped and its data removed', async () => {
     const script = `
       import { startNats } from ${JSON.stringify(path.resolve(__dirname, '../src/index.ts'))};
