@@ -42,6 +42,13 @@ export function summarize(latencies: number[], seconds: number): Rate {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
+/** The middle value (the mean of the two middle ones for an even count): one odd round does not decide. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 /** Drives an HTTP URL with autocannon (a separate load generator, not a hand-written loop). */
 export async function httpLoad(
   url: string,
