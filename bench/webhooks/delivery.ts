@@ -130,7 +130,7 @@ try {
 
   // (b) Bursts to the fast endpoints against a bare fetch loop, taking turns (`burstRounds` each):
   // deliveries per second from one burst varied by half between runs of the same code here, the
-  // loop's by a third, so one pair decided the verdict by chance. Each starts from a quiet
+  // loop's by a quarter, so one pair decided the verdict by chance. Each starts from a quiet
   // platform (what came before, such as settles and the hanging endpoint's retries, done first:
   // measured while the platform still worked off a burst, the loop ran at half its speed in some
   // runs, which flattered the ratio).
