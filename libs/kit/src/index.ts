@@ -77,4 +77,4 @@ export { createService, type Service } from './service';
 export { ensureStream } from './streams';
 export { instruments, lazyInstruments, secondsHistogram, type Telemetry } from './telemetry';
 export { TenantLimits } from './tenant-limits';
-export { currentTraceparent, SpanKind, startServerSpan, tracer } from './trace';
+export { currentTraceparent, formatTraceparent, SpanKind, startServerSpan, tracer } from './trace';

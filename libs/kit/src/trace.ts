@@ -6,6 +6,7 @@ import {
   isSpanContextValid,
   propagation,
   type Span,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
@@ -41,11 +42,16 @@ export function currentTraceparent(): string | null {
 
 /**
  * The W3C `traceparent` of `ctx`'s span (null if it has none): a trace passed on in a message
- * body. Written out here: the propagator checks both ids with a regular expression on each call.
+ * body. Written out (`formatTraceparent`): the propagator checks both ids with a regular
+ * expression on each call.
  */
 export function traceparentOf(ctx: Context): string | null {
   const span = trace.getSpanContext(ctx);
-  if (!span || !isSpanContextValid(span)) return null;
+  return span && isSpanContextValid(span) ? formatTraceparent(span) : null;
+}
+
+/** A span's W3C `traceparent` (version 00, the sampled flag). */
+export function formatTraceparent(span: SpanContext): string {
   return `00-${span.traceId}-${span.spanId}-0${span.traceFlags & TraceFlags.SAMPLED}`;
 }
 

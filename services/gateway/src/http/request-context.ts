@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Logger, startServerSpan } from '@allot/kit';
+import { formatTraceparent, type Logger, startServerSpan } from '@allot/kit';
 import { context, propagation, SpanStatusCode, type TextMapGetter, trace } from '@opentelemetry/api';
 import type { Context, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
@@ -54,8 +54,7 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
       ? propagation.extract(context.active(), node.incoming.headers, nodeHeadersGetter)
       : propagation.extract(context.active(), c.req.raw.headers, headersGetter);
     const span = startServerSpan(`${c.req.method} /v1`, parent);
-    const { traceId, spanId, traceFlags } = span.spanContext();
-    const traceparent = `00-${traceId}-${spanId}-0${traceFlags}`;
+    const traceparent = formatTraceparent(span.spanContext());
     const started = performance.now();
     c.set('requestId', requestId);
     c.set('traceContext', trace.setSpan(parent, span));
