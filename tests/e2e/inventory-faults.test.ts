@@ -69,13 +69,25 @@ describe('inventory service killed mid-flow', () => {
     const db = new MongoClient(inject('mongoUrl'));
     try {
       const inventory = db.db(stack.inventoryDb);
+      // What is still unsettled: SKUs with changes in flight, orders to release or still waiting.
+      const unsettled = async () => ({
+        skus: await inventory
+          .collection('skus')
+          .find({ 'inflight.0': { $exists: true } }, { projection: { inflight: 1, waiting: 1 } })
+          .toArray(),
+        orders: await inventory
+          .collection('orders')
+          .find({ $or: [{ releasing: true }, { status: { $in: ['pending', 'awaiting_restock'] } }] })
+          .toArray(),
+      });
       await eventually(
-        async () =>
-          (await inventory.collection('skus').countDocuments({ 'inflight.0': { $exists: true } })) === 0 &&
-          (await inventory.collection('orders').countDocuments({ releasing: true })) === 0 &&
-          (await inventory.collection('orders').countDocuments({ status: { $in: ['pending', 'awaiting_restock'] } })) === 0,
+        async () => {
+          const { skus, orders } = await unsettled();
+          return skus.length === 0 && orders.length === 0;
+        },
         90_000,
         500,
+        unsettled,
       );
     } finally {
       await db.close();

@@ -29,17 +29,24 @@ export const testLogger = () => createLogger('test', process.env.TEST_LOG_LEVEL 
 /** A name no other test uses: streams, subjects and tenants are unique per test. */
 export const uniqueName = (prefix: string) => `${prefix}_${newId('').slice(1)}`.toUpperCase().replace(/-/g, '_');
 
-/** Polls `probe` until it returns something truthy (which it returns), or fails after `timeoutMs`. */
+/**
+ * Polls `probe` until it returns something truthy (which it returns), or fails after `timeoutMs`;
+ * the failure carries what `explain` says of the state it gave up on.
+ */
 export async function eventually<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 10_000,
   stepMs = 25,
+  explain?: () => unknown,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+    if (Date.now() > deadline) {
+      const state = explain ? `: ${JSON.stringify(await explain())}` : '';
+      throw new Error(`condition not met in time${state}`);
+    }
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

@@ -184,7 +184,7 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
     await this.movements.insertMany(changes.flatMap((c) => c.movements));
     const created = changes.flatMap((c) => (c.newOrder ? [c.newOrder] : []));
     await this.orders.insertMany(created);
-    await this.orders.applyOutcomes(changes.flatMap((c) => c.outcomes));
+    const unstored = await this.orders.applyOutcomes(changes.flatMap((c) => c.outcomes));
     await this.orders.released(changes.flatMap((c) => (c.released ? [c.released] : [])));
     // An order the stock could not serve asks the supplier, durably.
     const toSupplier = created.filter((o) => o.status === 'pending');
@@ -192,6 +192,9 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
       supplierReserve,
       toSupplier.map((o) => ({ id: o._id, tenantId: o.tenantId, dueAt: this.service.clock.now(), payload: { orderId: o._id } })),
     );
+    // A crash left a waiting order's creation in flight, and this batch already settled it: the
+    // batch stays in flight too, and the sweep finishes both in order (creations come first above).
+    if (unstored.length) throw new Error(`settled orders not stored yet: ${unstored.slice(0, 5).join(', ')}`);
   }
 
   /**

@@ -37,4 +37,26 @@ describe('inventory stock ledger', () => {
     expect(movements.map((m) => m.type)).toEqual(['initial', 'reserve', 'restock', 'release']);
     expect((await inv.orders.get(tenantId, order.id))?.releasing).toBeUndefined();
   });
+
+  it('faults - a waiting order settled before its creation was finished ends as settled, not waiting', async () => {
+    const inv = running.context;
+    const tenantId = newId('t');
+    await createSku(inv, tenantId, { sku: 'LATE', name: 'Late', quantity: 0, reorderLevel: 0 });
+    // The order's batch is written, then its other half fails (as a crash would leave it): the order is not stored yet.
+    const insertMany = inv.orders.insertMany;
+    inv.orders.insertMany = () => Promise.reject(new Error('crashed before the order was stored'));
+    const order = await createOrder(inv, tenantId, { kind: 'apiKey', keyId: 'k' }, { sku: 'LATE', qty: 2 });
+    inv.orders.insertMany = insertMany;
+    expect(await inv.orders.get(tenantId, order.id)).toBeNull();
+
+    // A restock serves the waiting order before the sweep finished its creation.
+    await changeStock(inv, tenantId, 'LATE', { kind: 'restock', quantity: 5, reason: null });
+    await new Promise((r) => setTimeout(r, 5));
+    await inv.ledger.finishStale(0);
+
+    expect((await inv.orders.get(tenantId, order.id))?.status).toBe('reserved');
+    const sku = await inv.ledger.skus.byKey(skuKey(tenantId, 'LATE'));
+    expect(sku?.quantity).toBe(3);
+    expect(sku?.waiting).toEqual([]);
+  });
 });

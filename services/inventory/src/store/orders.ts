@@ -97,9 +97,12 @@ export class OrderStore {
     }
   }
 
-  /** Writes what the SKU decided for waiting orders; an order already past it is left alone. */
-  async applyOutcomes(outcomes: OrderOutcomeDoc[]): Promise<void> {
-    if (outcomes.length === 0) return;
+  /**
+   * Writes what the SKU decided for waiting orders; an order already past it is left alone.
+   * Returns the orders not stored yet (their creation is still in flight after a crash).
+   */
+  async applyOutcomes(outcomes: OrderOutcomeDoc[]): Promise<string[]> {
+    if (outcomes.length === 0) return [];
     const ops: AnyBulkWriteOperation<OrderDoc>[] = outcomes.map(({ orderId, status, reason, at, supplierChecks }) => ({
       updateOne: {
         filter: { _id: orderId, status: { $in: sourcesOf(status).filter((s) => waitingStatuses.includes(s)) } },
@@ -110,7 +113,11 @@ export class OrderStore {
         },
       },
     }));
-    await bulkWriteInParts(this.docs.raw, ops);
+    const { matchedCount } = await bulkWriteInParts(this.docs.raw, ops);
+    if (matchedCount === outcomes.length) return [];
+    const ids = outcomes.map((o) => o.orderId);
+    const stored = new Set((await this.existing(ids)).map((o) => o._id));
+    return ids.filter((id) => !stored.has(id));
   }
 
   /**
