@@ -162,7 +162,13 @@ export abstract class LedgerEngine<D extends LedgerDoc, Request, Result, F> {
     const stale = await this.store.withInflightSince(before, 100);
     // Their other halves together (one write per collection), then a tidy-up write that drops them.
     const open = stale.map((doc) => ({ doc, changes: doc.inflight.filter((c) => c.at < before && !this.done.get(doc._id)?.has(c.id)) }));
-    await this.completeAndMark(open);
+    await this.completeAndMark(open).catch(async () => {
+      // One ledger whose other half cannot be done yet must not hold up the others': one at a time.
+      for (const one of open)
+        await this.completeAndMark([one]).catch((error) =>
+          this.log.warn({ err: error, ledger: one.doc._id }, 'finishing a stale ledger batch failed; the next sweep retries'),
+        );
+    });
     await Promise.all(stale.map((doc) => this.enqueue(doc._id, TIDY)));
     return stale.length;
   }
