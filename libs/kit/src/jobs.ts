@@ -307,7 +307,9 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
       const delay = backoff[Math.min(job.attempt, backoff.length) - 1] ?? 1000;
       const retry = { ...job, dueAt: new Date(clock.now().getTime() + delay), attempt: job.attempt + 1, leaseUntil: null };
       await docs.updateOne(mine, { $set: { dueAt: retry.dueAt, attempt: retry.attempt, leaseUntil: null } });
-      if (!found) time(retry);
+      // Timed here even if it was taken over from a runner that died: left to the look for overdue
+      // jobs, each retry of it would wait the grace and a poll, not its backoff.
+      time(retry);
     }
   };
 

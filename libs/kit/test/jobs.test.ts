@@ -188,6 +188,26 @@ describe('delayed jobs', () => {
     expect(attempts).toEqual([1, 2, 3]);
   });
 
+  it('jobs - a job taken over from a runner that died is retried after its backoff, not left to the next look for overdue jobs', async () => {
+    // Scheduled, then its runner died: the next runner finds it overdue. Overdue jobs are only
+    // looked for past an hour's grace here, so the retry runs only if this runner times it.
+    await scheduler.schedule(kind('orphan'), { id: 'job-o', tenantId: null, dueAt: new Date(Date.now() - 2 * 3600_000), payload: {} });
+    const attempts: number[] = [];
+    const running = await runner({
+      kind: 'orphan',
+      backoffMs: [50],
+      pollMs: 50,
+      graceMs: 3600_000,
+      handler: async (_p, job) => {
+        attempts.push(job.attempt);
+        if (job.attempt < 2) throw new Error('not yet');
+      },
+    });
+    await eventually(() => attempts.length >= 2);
+    await running.stop();
+    expect(attempts).toEqual([1, 2]);
+  });
+
   it('jobs - two runners of one kind run each job once', async () => {
     const fired: string[] = [];
     const handler = async (_p: unknown, job: { id: string }) => void fired.push(job.id);
