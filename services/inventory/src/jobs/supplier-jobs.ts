@@ -12,6 +12,10 @@ import { checkReservation, requestReservation } from '../supplier';
 export const supplierJobs = (inv: Inventory): JobDefinition[] => {
   const retries = inv.config.SUPPLIER_RETRIES;
   const options = {
+    // A step is a supplier call (at most SUPPLIER_TIMEOUT_MS) and a few writes: a lease well past
+    // that, rather than the kit's minute, is how long a step claimed by a process that died waits
+    // before another process takes it.
+    leaseMs: 4 * inv.config.SUPPLIER_TIMEOUT_MS + 10_000,
     maxAttempts: retries + 1,
     backoffMs: Array.from({ length: Math.max(1, retries) }, (_, i) => inv.config.SUPPLIER_RETRY_BASE_MS * 2 ** i),
   };
