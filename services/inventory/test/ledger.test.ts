@@ -45,8 +45,9 @@ describe('inventory stock ledger', () => {
     // The order's batch is written, then its other half fails (as a crash would leave it): the order is not stored yet.
     const insertMany = inv.orders.insertMany;
     inv.orders.insertMany = () => Promise.reject(new Error('crashed before the order was stored'));
-    const order = await createOrder(inv, tenantId, { kind: 'apiKey', keyId: 'k' }, { sku: 'LATE', qty: 2 });
-    inv.orders.insertMany = insertMany;
+    const order = await createOrder(inv, tenantId, { kind: 'apiKey', keyId: 'k' }, { sku: 'LATE', qty: 2 }).finally(() => {
+      inv.orders.insertMany = insertMany;
+    });
     expect(await inv.orders.get(tenantId, order.id)).toBeNull();
 
     // A restock serves the waiting order before the sweep finished its creation.
