@@ -15,9 +15,6 @@ function notifyingConsumer<S extends 'capacity' | 'inventory' | 'webhooks'>(
     source,
     durable: `notifications-${source}`,
     filterSubjects: types.map((type) => eventOfEveryTenant(source, type)),
-    // Each event's notifications join one insert with the other events' in hand (`insertBatched`):
-    // many at once make those inserts large, where 16 made them 4–5 documents each under a burst.
-    concurrency: 256,
     handler: async (envelope) => {
       const event = parseCatalogEvent(source, envelope);
       if (event) await notifyFrom(ntf, event.tenantId, event.id, drafts(event));
