@@ -115,9 +115,12 @@ export class OrderStore {
     }));
     const { matchedCount } = await bulkWriteInParts(this.docs.raw, ops);
     if (matchedCount === outcomes.length) return [];
+    // Some matched nothing: stored and already past it, or not stored. One read by `_id` each
+    // (the repair sweep repeats finished outcomes, and FerretDB reads the whole collection for
+    // `_id: {$in: …}`, where it finds one `_id` by its index).
     const ids = outcomes.map((o) => o.orderId);
-    const stored = new Set((await this.existing(ids)).map((o) => o._id));
-    return ids.filter((id) => !stored.has(id));
+    const stored = await Promise.all(ids.map((_id) => this.docs.raw.findOne({ _id }, { projection: { _id: 1 } })));
+    return ids.filter((_, i) => !stored[i]);
   }
 
   /**
