@@ -2,6 +2,7 @@ import { type EventEnvelope, eventSubject, type Order } from '@allot/contracts';
 import { defineService, EventPublisher, makeEvent, systemClock } from '@allot/kit';
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, openStream, type Stack, startStack, today } from './stack';
 
@@ -248,6 +249,40 @@ describe('notifications through the gateway', () => {
     expect(user.events.some((e) => e.data.includes('"low_stock"'))).toBe(false);
     user.close();
     alerts.close();
+  });
+
+  it('notifications - one stored by a process that died before announcing it is announced when its event comes again', async () => {
+    const { key, tenantId } = await stack.newTenant();
+    const hana = await stack.userToken(key, 'hana');
+    const user = openStream(`${stack.base}/v1/stream?channels=user`, { authorization: `Bearer ${hana}` });
+    expect((await user.response).status).toBe(200);
+    const reserved = makeEvent('inventory', tenantId, 'order.reserved', { order: order({ userId: 'hana' }), reason: null }, systemClock);
+    // What the dead process left: the notification of this event, stored, never announced.
+    const mongo = await new MongoClient(inject('mongoUrl')).connect();
+    const left = {
+      _id: 'ntf_leftbyacrashedprocess01',
+      tenantId,
+      source: reserved.id,
+      recipient: 'user:hana',
+      type: 'order_status',
+      severity: 'info',
+      title: 'Order reserved',
+      message: 'Stock for your order of 3 × WIDGET-1 is reserved.',
+      data: {},
+      readAt: null,
+      createdAt: new Date().toISOString(),
+    };
+    try {
+      await mongo.db(stack.notificationsDb).collection<{ _id: string }>('notifications').insertOne(left);
+    } finally {
+      await mongo.close();
+    }
+
+    await inventory.publish(reserved);
+    const live = await eventually(() => user.events.find((e) => e.event === 'notification.created'));
+    expect(JSON.parse(live.data)).toMatchObject({ id: left._id, recipient: 'user:hana', type: 'order_status' });
+    expect((await feed(hana)).items.map((n) => n.id)).toEqual([left._id]);
+    user.close();
   });
 
   it('dead letters - a poisoned message is listed for its tenant only; a retry after the fix is processed once; delete removes it', async () => {

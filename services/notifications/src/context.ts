@@ -16,7 +16,7 @@ export interface Notifications {
   log: Logger;
   /** Makes one of the notifications events of the contracts' catalog. */
   event: NotificationsService['event'];
-  /** Publishes an event at once (a bulk batch announces what it stored). */
+  /** Publishes an event at once (what a consumer or a bulk batch stored is announced by it, not by an outbox). */
   publish(envelope: EventEnvelope): Promise<void>;
   /** Ids of what keyed (idempotent) requests create. */
   requestIds: NotificationsService['requestIds'];
@@ -31,7 +31,7 @@ export interface Notifications {
   deadLetters: DeadLetterStore;
 }
 
-/** The composition root: the stores on the service's database, the notifications wired to the outbox. */
+/** The composition root: the stores on the service's database. */
 export function notificationsContext(service: NotificationsService): Notifications {
   return {
     config: service.config,
@@ -44,7 +44,7 @@ export function notificationsContext(service: NotificationsService): Notificatio
       redeliver: (record, at) => redeliver(service.js, record, at),
       remove: (seq) => removeDeadLetter(service.jsm, seq),
     },
-    notifications: new NotificationStore(service.outboxCollection<NotificationDoc>('notifications')),
+    notifications: new NotificationStore(service.db.collection<NotificationDoc>('notifications')),
     bulkJobs: new BulkJobStore(service.db),
     bulkTenants: new BulkTenantStore(service.db),
     bulkLimits: new TenantLimits(service.db, service.clock, defaultBulkLimits),

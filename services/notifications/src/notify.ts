@@ -17,10 +17,15 @@ export function notificationCreated(ntf: Notifications, tenantId: string, notifi
   return { ...ntf.event(tenantId, 'notification.created', { notification }), id: notification.id.replace(/^ntf_/, 'evt_') };
 }
 
-/** Stores the drafts an event gave rise to, once per (event, recipient) however often it is delivered. */
+/**
+ * Stores the drafts an event gave rise to, once per (event, recipient) however often it is
+ * delivered, and announces each. No outbox: the event is acked only once this returns, so a
+ * crash before the announcement delivers the event again, which finds the notification stored
+ * and announces it again under the same event id (dropped by JetStream if it went out).
+ */
 export async function notifyFrom(ntf: Notifications, tenantId: string, eventId: string, drafts: Draft[]): Promise<void> {
   for (const draft of drafts) {
-    const doc = notificationDoc(ntf, tenantId, eventId, draft);
-    await ntf.notifications.create(doc, notificationCreated(ntf, tenantId, toNotification(doc)));
+    const stored = await ntf.notifications.create(notificationDoc(ntf, tenantId, eventId, draft));
+    await ntf.publish(notificationCreated(ntf, tenantId, toNotification(stored)));
   }
 }

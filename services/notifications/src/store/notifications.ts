@@ -1,13 +1,12 @@
-import type { EventEnvelope, Notification } from '@allot/contracts';
-import { insertNew, type OutboxCollection, type OutboxEntry } from '@allot/kit';
-import type { Filter, IndexDescription } from 'mongodb';
+import type { Notification } from '@allot/contracts';
+import { GroupCommit, insertNew } from '@allot/kit';
+import type { Collection, Filter, IndexDescription } from 'mongodb';
 
 export interface NotificationDoc extends Omit<Notification, 'id'> {
   _id: string;
   tenantId: string;
   /** What it was created from (an event id, or `bulk:<jobId>`): one notification per (source, recipient). */
   source: string;
-  outbox?: OutboxEntry[];
 }
 
 export const notificationIndexes: IndexDescription[] = [
@@ -18,19 +17,33 @@ export const notificationIndexes: IndexDescription[] = [
 ];
 
 export function toNotification(doc: NotificationDoc): Notification {
-  const { _id, tenantId: _t, source: _s, outbox: _o, ...rest } = doc;
+  const { _id, tenantId: _t, source: _s, ...rest } = doc;
   return { id: _id, ...rest };
 }
 
 export class NotificationStore {
-  constructor(private readonly docs: OutboxCollection<NotificationDoc>) {}
+  // The notifications that arrive while a batch is written go in the next one; two batches at
+  // once, so one arriving during a slow write need not wait for that write to end.
+  private readonly inserts = new GroupCommit<NotificationDoc, boolean>(
+    async (_collection, docs) => {
+      const stored = await insertNew(this.docs, docs);
+      return docs.map((_, i) => !stored.has(i));
+    },
+    256,
+    2,
+  );
+
+  constructor(private readonly docs: Collection<NotificationDoc>) {}
 
   /**
-   * Stores a notification with the event announcing it; false if this source already notified
-   * this recipient (a redelivered event): the first one's outbox announces it, nothing else does.
+   * Stores a notification together with the others arriving meanwhile (one insert), or returns
+   * the one its source already gave this recipient (the source event redelivered).
    */
-  create(doc: Omit<NotificationDoc, 'outbox'>, event: EventEnvelope): Promise<boolean> {
-    return this.docs.insertBatched(doc, [event]); // together with the other events' notifications
+  async create(doc: NotificationDoc): Promise<NotificationDoc> {
+    if (await this.inserts.submit(this.docs.collectionName, doc)) return doc;
+    const existing = await this.docs.findOne({ tenantId: doc.tenantId, source: doc.source, recipient: doc.recipient });
+    if (!existing) throw new Error(`notification ${doc._id} was refused as a duplicate, but its source has none for its recipient`);
+    return existing;
   }
 
   /**
@@ -38,7 +51,7 @@ export class NotificationStore {
    * Returns the ids stored now and how many were already there.
    */
   async insertMany(docs: NotificationDoc[]): Promise<{ inserted: string[]; existing: number }> {
-    const stored = await insertNew(this.docs.raw, docs);
+    const stored = await insertNew(this.docs, docs);
     return { inserted: docs.filter((_, i) => !stored.has(i)).map((d) => d._id), existing: stored.size };
   }
 
@@ -56,23 +69,23 @@ export class NotificationStore {
 
   /** Counted from the documents themselves, so it is exact whatever happens concurrently. */
   unreadCount(tenantId: string, recipient: string): Promise<number> {
-    return this.docs.raw.countDocuments({ tenantId, recipient, readAt: null });
+    return this.docs.countDocuments({ tenantId, recipient, readAt: null });
   }
 
   /** Marks it read unless it already is (the first read time stays); null if the feed has no such notification. */
   async markRead(tenantId: string, recipient: string, id: string, at: string): Promise<NotificationDoc | null> {
-    await this.docs.raw.updateOne({ _id: id, tenantId, recipient, readAt: null }, { $set: { readAt: at } });
+    await this.docs.updateOne({ _id: id, tenantId, recipient, readAt: null }, { $set: { readAt: at } });
     return this.docs.findOne({ _id: id, tenantId, recipient });
   }
 
   async markAllRead(tenantId: string, recipient: string, at: string): Promise<number> {
-    const result = await this.docs.raw.updateMany({ tenantId, recipient, readAt: null }, { $set: { readAt: at } });
+    const result = await this.docs.updateMany({ tenantId, recipient, readAt: null }, { $set: { readAt: at } });
     return result.modifiedCount;
   }
 
   /** Deletes notifications read before `before` (never an unread one), across tenants. */
   async purgeRead(before: string): Promise<number> {
-    const result = await this.docs.raw.deleteMany({ readAt: { $lt: before } });
+    const result = await this.docs.deleteMany({ readAt: { $lt: before } });
     return result.deletedCount;
   }
 }
