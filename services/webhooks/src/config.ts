@@ -35,7 +35,12 @@ export const webhooksEnv = baseEnv.extend({
   WEBHOOK_CONCURRENCY: positiveInt(512),
   /** Endpoints one tenant may have: each event is stored and sent once per endpoint that wants it. */
   WEBHOOK_MAX_ENDPOINTS: positiveInt(50),
-  /** How often due deliveries that nothing in this process is waiting for are looked for. */
-  WEBHOOK_POLL_MS: positiveInt(1000),
+  /**
+   * How often due deliveries that nothing in this process is waiting for are looked for: retries
+   * more than 10 minutes ahead (nearer ones have timers) and what a replica that died left (its
+   * leases run 2 × the timeout + 5 s first), so a few seconds more cost nobody; each look is a
+   * scan of every delivery on FerretDB.
+   */
+  WEBHOOK_POLL_MS: positiveInt(5000),
 });
 export type WebhooksConfig = z.infer<typeof webhooksEnv>;
