@@ -42,7 +42,9 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
     log: Logger,
   ) {
     // The relay's hook is only called after construction, when `this` is the ledger.
-    const skus = new SkuStore(service.outboxCollection<SkuDoc>('skus', (entry) => (this as StockLedger).prepare(entry)));
+    const skus = new SkuStore(
+      service.outboxCollection<SkuDoc>('skus', (entry, doc) => (this as StockLedger).prepare(entry, doc as SkuDoc)),
+    );
     super(skus, service.clock, log);
     this.skus = skus;
   }
@@ -201,11 +203,19 @@ export class StockLedger extends LedgerEngine<SkuDoc, StockRequest, StockResult,
    * Before an order event stored on the SKU is published: an order the SKU settled without its
    * document at hand (a waiting order) is announced as its document now reads, in the state the
    * event announces — after the batch's other half, so the order can be read when it is heard of.
+   * If a crash left the order's creation in flight (the relay's sweep can come before the
+   * ledger's), the SKU's open changes are finished first, creations before settlements.
    */
-  private async prepare(entry: OutboxEntry): Promise<EventEnvelope> {
+  private async prepare(entry: OutboxEntry, doc: SkuDoc): Promise<EventEnvelope> {
     const data = entry.envelope.data as { order?: Order; reason: string | null };
     if (!data.order || data.order.history.length > 0) return entry.envelope;
-    const stored = await this.orders.byId(data.order.id);
+    let stored = await this.orders.byId(data.order.id);
+    if (!stored && doc.inflight.length > 0) {
+      await this.finishOpen(doc, doc.inflight).catch((error: unknown) =>
+        this.log.warn({ err: error, ledger: doc._id }, 'finishing a SKU batch before its event failed; announced as the SKU knows it'),
+      );
+      stored = await this.orders.byId(data.order.id);
+    }
     if (!stored) return entry.envelope;
     return { ...entry.envelope, data: { ...data, order: { ...toOrder(stored), status: data.order.status } } };
   }

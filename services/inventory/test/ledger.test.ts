@@ -1,3 +1,4 @@
+import { eventSubject, type Order } from '@allot/contracts';
 import { newId } from '@allot/kit';
 import { testEnv } from '@allot/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,5 +60,28 @@ describe('inventory stock ledger', () => {
     const sku = await inv.ledger.skus.byKey(skuKey(tenantId, 'LATE'));
     expect(sku?.quantity).toBe(3);
     expect(sku?.waiting).toEqual([]);
+  });
+
+  it('faults - the event of a waiting order settled before its creation was finished names the stored order, even when the relay comes first', async () => {
+    const inv = running.context;
+    const { service } = running;
+    const tenantId = newId('t');
+    await createSku(inv, tenantId, { sku: 'EARLY', name: 'Early', quantity: 0, reorderLevel: 0 });
+    const insertMany = inv.orders.insertMany;
+    inv.orders.insertMany = () => Promise.reject(new Error('crashed before the order was stored'));
+    const order = await createOrder(inv, tenantId, { kind: 'apiKey', keyId: 'k' }, { sku: 'EARLY', qty: 2 }).finally(() => {
+      inv.orders.insertMany = insertMany;
+    });
+    await changeStock(inv, tenantId, 'EARLY', { kind: 'restock', quantity: 5, reason: null });
+
+    // The relay's sweep publishes the restock's events before the ledger's sweep finished the batches.
+    const heard = service.nc.subscribe(eventSubject('inventory', tenantId, 'order.reserved'), { max: 1 });
+    await service.nc.flush();
+    await service.outbox.sweep();
+    let message: { data: { order: Order } } | undefined;
+    for await (const m of heard) message = m.json();
+    expect(message?.data.order).toMatchObject({ id: order.id, status: 'reserved' });
+    expect(message?.data.order.history.map((h) => h.status)).toEqual(['pending', 'reserved']);
+    expect((await inv.orders.get(tenantId, order.id))?.status).toBe('reserved');
   });
 });
