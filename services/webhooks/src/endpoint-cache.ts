@@ -14,17 +14,21 @@ export class EndpointCache {
   private readonly tenants: RefreshingMap<'all', Set<string>>;
 
   constructor(store: EndpointStore, clock: Clock, ttlMs = 2000) {
-    this.byId = new RefreshingMap(clock, ttlMs, (id) => store.byId(id));
-    // The tenants read while a read is under way are read together next, with one query: a cold
-    // start (every tenant's first event at once) or the refreshes of many busy tenants cost a few
-    // reads rather than one per tenant.
-    const reads = new GroupCommit<string, EndpointDoc[]>(async (_key, tenantIds) => {
+    // What is asked for while a read is under way is read together next, with one query: a cold
+    // start (every tenant's first event at once) or the refreshes of many busy tenants or
+    // endpoints cost a few reads rather than one each.
+    const readsById = new GroupCommit<string, EndpointDoc | null>(async (_key, ids) => {
+      const byId = new Map((await store.byIds([...new Set(ids)])).map((doc) => [doc._id, doc]));
+      return ids.map((id) => byId.get(id) ?? null);
+    });
+    this.byId = new RefreshingMap(clock, ttlMs, (id) => readsById.submit('byId', id));
+    const readsByTenant = new GroupCommit<string, EndpointDoc[]>(async (_key, tenantIds) => {
       const byTenant = new Map<string, EndpointDoc[]>();
       for (const doc of await store.enabledOf([...new Set(tenantIds)]))
         byTenant.set(doc.tenantId, [...(byTenant.get(doc.tenantId) ?? []), doc]);
       return tenantIds.map((tenantId) => byTenant.get(tenantId) ?? []);
     });
-    this.byTenant = new RefreshingMap(clock, ttlMs, (tenantId) => reads.submit('enabled', tenantId));
+    this.byTenant = new RefreshingMap(clock, ttlMs, (tenantId) => readsByTenant.submit('enabled', tenantId));
     this.tenants = new RefreshingMap(clock, ttlMs, async () => new Set(await store.tenantsWithEnabled()));
   }
 
