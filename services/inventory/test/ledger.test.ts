@@ -39,16 +39,24 @@ describe('inventory stock ledger', () => {
     expect((await inv.orders.get(tenantId, order.id))?.releasing).toBeUndefined();
   });
 
+  /**
+   * An order of 2 waiting on a new SKU with no stock, whose batch is written and whose other half
+   * then fails (as a crash would leave it): the order is not stored yet.
+   */
+  async function orderLeftUnstored(tenantId: string, sku: string) {
+    const inv = running.context;
+    await createSku(inv, tenantId, { sku, name: sku, quantity: 0, reorderLevel: 0 });
+    const insertMany = inv.orders.insertMany;
+    inv.orders.insertMany = () => Promise.reject(new Error('crashed before the order was stored'));
+    return createOrder(inv, tenantId, { kind: 'apiKey', keyId: 'k' }, { sku, qty: 2 }).finally(() => {
+      inv.orders.insertMany = insertMany;
+    });
+  }
+
   it('faults - a waiting order settled before its creation was finished ends as settled, not waiting', async () => {
     const inv = running.context;
     const tenantId = newId('t');
-    await createSku(inv, tenantId, { sku: 'LATE', name: 'Late', quantity: 0, reorderLevel: 0 });
-    // The order's batch is written, then its other half fails (as a crash would leave it): the order is not stored yet.
-    const insertMany = inv.orders.insertMany;
-    inv.orders.insertMany = () => Promise.reject(new Error('crashed before the order was stored'));
-    const order = await createOrder(inv, tenantId, { kind: 'apiKey', keyId: 'k' }, { sku: 'LATE', qty: 2 }).finally(() => {
-      inv.orders.insertMany = insertMany;
-    });
+    const order = await orderLeftUnstored(tenantId, 'LATE');
     expect(await inv.orders.get(tenantId, order.id)).toBeNull();
 
     // A restock serves the waiting order before the sweep finished its creation.
@@ -66,12 +74,7 @@ describe('inventory stock ledger', () => {
     const inv = running.context;
     const { service } = running;
     const tenantId = newId('t');
-    await createSku(inv, tenantId, { sku: 'EARLY', name: 'Early', quantity: 0, reorderLevel: 0 });
-    const insertMany = inv.orders.insertMany;
-    inv.orders.insertMany = () => Promise.reject(new Error('crashed before the order was stored'));
-    const order = await createOrder(inv, tenantId, { kind: 'apiKey', keyId: 'k' }, { sku: 'EARLY', qty: 2 }).finally(() => {
-      inv.orders.insertMany = insertMany;
-    });
+    const order = await orderLeftUnstored(tenantId, 'EARLY');
     await changeStock(inv, tenantId, 'EARLY', { kind: 'restock', quantity: 5, reason: null });
 
     // The relay's sweep publishes the restock's events before the ledger's sweep finished the batches.
