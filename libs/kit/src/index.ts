@@ -51,7 +51,7 @@ export { createLogger, type Logger } from './logger';
 export { ensureIndexes } from './mongo';
 export { NewestWins } from './newest-wins';
 export type { OutboxEntry, PrepareEntry } from './outbox';
-export { insertNew, isDuplicateKey, OutboxCollection, type OutboxDoc, onlyDuplicateKeys } from './outbox-collection';
+export { groupedInserts, insertNew, isDuplicateKey, OutboxCollection, type OutboxDoc, onlyDuplicateKeys } from './outbox-collection';
 export { jsonBytes, PAGE_BYTES, type PageOptions, pageLength, toPage } from './pagination';
 export { every, type PeriodicTask } from './periodic';
 export { readAhead } from './read-ahead';

@@ -57,20 +57,38 @@ export async function insertNew<T extends Document>(collection: Collection<T>, d
 }
 
 /**
+ * Inserts documents together with those that arrive while a batch is written: one unordered
+ * `insertMany` per batch, two batches at once (the documents are independent, and one arriving
+ * during a slow write need not wait for that write to end). Each caller learns whether its
+ * document was stored now: false when its `_id` or a unique key of it exists already.
+ */
+export function groupedInserts<T extends Document>(collection: Collection<T>, maxBatch = 256): (doc: T) => Promise<boolean> {
+  const inserts = new GroupCommit<T, boolean>(
+    async (_collection, docs) => {
+      const stored = await insertNew(collection, docs);
+      return docs.map((_, i) => !stored.has(i));
+    },
+    maxBatch,
+    2,
+  );
+  return (doc) => inserts.submit(collection.collectionName, doc);
+}
+
+/**
  * A collection whose documents carry their own outbox: every write stores the events that
  * announce it on the same document (one atomic update), then publishes them through the relay
  * (the relay's sweep is the backstop after a crash). Reads leave the outbox out.
  */
 export class OutboxCollection<T extends OutboxDoc> {
-  // Two batches at once: the documents are independent, and one arriving during a slow write
-  // (a database busy with a hot date) need not wait for that write to end.
-  private readonly inserts = new GroupCommit<T, boolean>((_collection, docs) => this.insertBatch(docs), 256, 2);
+  private readonly insertGrouped: (doc: T) => Promise<boolean>;
 
   constructor(
     /** The collection itself, for the store that owns it (reads and writes without events). */
     readonly raw: Collection<T>,
     private readonly relay: OutboxRelay,
-  ) {}
+  ) {
+    this.insertGrouped = groupedInserts(raw);
+  }
 
   findOne(filter: Filter<T>, options: FindOptions = {}): Promise<T | null> {
     return this.raw.findOne(filter, { ...withoutOutbox, ...options }) as Promise<T | null>;
@@ -103,15 +121,10 @@ export class OutboxCollection<T extends OutboxDoc> {
     // The entries are made here, in the caller's trace, not in the batch's.
     const full = { ...doc, outbox: outboxEntries(events) } as unknown as T;
     this.owe(events);
-    const created = await this.inserts.submit(this.raw.collectionName, full);
+    const created = await this.insertGrouped(full);
     if (created) await this.publish(full, events);
     else this.notStored(events);
     return created;
-  }
-
-  private async insertBatch(docs: T[]): Promise<boolean[]> {
-    const stored = await insertNew(this.raw, docs);
-    return docs.map((_, i) => !stored.has(i));
   }
 
   /** Inserts the document, or returns the one already stored under its `_id` (no events then). */

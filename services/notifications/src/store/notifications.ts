@@ -1,5 +1,5 @@
 import type { Notification } from '@allot/contracts';
-import { GroupCommit, insertNew } from '@allot/kit';
+import { groupedInserts, insertNew } from '@allot/kit';
 import type { Collection, Filter, IndexDescription } from 'mongodb';
 
 export interface NotificationDoc extends Omit<Notification, 'id'> {
@@ -22,25 +22,18 @@ export function toNotification(doc: NotificationDoc): Notification {
 }
 
 export class NotificationStore {
-  // The notifications that arrive while a batch is written go in the next one; two batches at
-  // once, so one arriving during a slow write need not wait for that write to end.
-  private readonly inserts = new GroupCommit<NotificationDoc, boolean>(
-    async (_collection, docs) => {
-      const stored = await insertNew(this.docs, docs);
-      return docs.map((_, i) => !stored.has(i));
-    },
-    256,
-    2,
-  );
+  private readonly insertGrouped: (doc: NotificationDoc) => Promise<boolean>;
 
-  constructor(private readonly docs: Collection<NotificationDoc>) {}
+  constructor(private readonly docs: Collection<NotificationDoc>) {
+    this.insertGrouped = groupedInserts(docs);
+  }
 
   /**
    * Stores a notification together with the others arriving meanwhile (one insert), or returns
    * the one its source already gave this recipient (the source event redelivered).
    */
   async create(doc: NotificationDoc): Promise<NotificationDoc> {
-    if (await this.inserts.submit(this.docs.collectionName, doc)) return doc;
+    if (await this.insertGrouped(doc)) return doc;
     const existing = await this.docs.findOne({ tenantId: doc.tenantId, source: doc.source, recipient: doc.recipient });
     if (!existing) throw new Error(`notification ${doc._id} was refused as a duplicate, but its source has none for its recipient`);
     return existing;
