@@ -170,6 +170,9 @@ export interface JobRunnerOptions {
   onGiveUp?(payload: unknown, letter: GivenUp): Promise<void>;
 }
 
+/** How soon a retry that met its job's last attempt still finishing is asked again. */
+const GIVING_UP_RETRY_MS = 250;
+
 const RetriedJob = z.object({
   id: z.string(),
   tenantId: z.string().nullable().optional(),
@@ -346,6 +349,11 @@ export async function runJobs(deps: JetStreamDeps, scheduler: JobScheduler, opti
       const retried = RetriedJob.safeParse(jsonOf(msg));
       if (retried.success) {
         const { id, tenantId, payload, dueAt } = retried.data;
+        // Its last attempt may still be finishing: the dead letter goes out before the job's
+        // document is removed, and until then this retry would be taken for a job scheduled
+        // already, and removed with it. Asked again shortly, once that document is gone.
+        const givingUp = await docs.findOne({ _id: `${kind}:${id}`, attempt: { $gte: maxAttempts } }, { projection: { _id: 1 } });
+        if (givingUp) return msg.nak(GIVING_UP_RETRY_MS);
         const now = clock.now();
         await scheduler.scheduleKind(kind, [
           { id, tenantId: tenantId ?? tenantOf(payload), dueAt: dueAt && dueAt > now ? dueAt : now, payload },

@@ -133,6 +133,36 @@ describe('delayed jobs', () => {
     expect(ran).toEqual(['ord_1:check:2']);
   });
 
+  it('jobs - a dead letter retried while its job is still being given up runs, rather than being removed with it', async () => {
+    let failing = true;
+    const ran: string[] = [];
+    let release = () => {};
+    const givingUp = new Promise<void>((r) => {
+      release = r;
+    });
+    const running = await runner({
+      kind: 'retried-early',
+      maxAttempts: 1,
+      handler: async (_p, job) => {
+        if (failing) throw new Error('supplier down');
+        ran.push(job.id);
+      },
+      onGiveUp: () => givingUp, // the last attempt is still finishing: its document is not removed yet
+    });
+    await scheduler.schedule(kind('retried-early'), { id: 'early-1', tenantId: 't_jobs', dueAt: new Date(), payload: {} });
+    const letters = await conn.js.consumers.get(deadLetterStreamConfig.name, { filter_subjects: [`dlq.${service}.jobs-retried-early`] });
+    const letter = await eventually(async () => (await letters.next({ expires: 1000 }))?.json<DeadLetter>());
+
+    failing = false;
+    await redeliver(conn.js, letter, 'retry-1');
+    // The retry has reached the runner before the give-up ends.
+    await eventually(async () => (await conn.jsm.consumers.info(jobStream(service), 'jobs-retried-early')).delivered.consumer_seq > 0);
+    release();
+    await eventually(() => ran.length > 0);
+    await running.stop();
+    expect(ran).toEqual(['early-1']);
+  });
+
   it("jobs - a consumer started inside a request handles its messages under deadlines of its own, not the request's", async () => {
     const subject = `${jobSubject(service, 'redeliver')}.own-deadline`;
     const outcomes: string[] = [];
