@@ -110,6 +110,7 @@ export async function confirmBooking(cap: Capacity, tenantId: string, actor: Act
   // Confirming changes no figures: the event carries the ledger's current ones.
   const slots = ledger ? snapshotOf(ledger) : pendingSlots(booking.sessionId, booking.date);
   const event = cap.event(tenantId, 'booking.confirmed', { booking: confirmed, slots });
+  await cap.bookings.noteConfirmed(tenantId, confirmed);
   const moved = await cap.bookings.transition(
     tenantId,
     id,

@@ -10,6 +10,7 @@ import { LimitStore } from './store/limits';
 import { type QueueDoc, type QueueEffects, QueueStore } from './store/queue';
 import { ReportRowStore } from './store/report-rows';
 import { type SessionDoc, SessionStore } from './store/sessions';
+import { UserBookings } from './store/user-bookings';
 
 /** What the capacity handlers, jobs and tasks work with: settings, time, events and the stores. */
 export interface Capacity {
@@ -36,7 +37,7 @@ export interface Capacity {
 
 /** The composition root: the stores on the service's database, wired to its outbox and jobs. */
 export function capacityContext(service: CapacityService): Capacity {
-  const bookings = new BookingStore(service.outboxCollection<BookingDoc>('bookings'));
+  const bookings = new BookingStore(service.outboxCollection<BookingDoc>('bookings'), UserBookings.of(service.db));
   const queue = service.outboxCollection<QueueDoc>('queue', async (entry) => {
     // A new waitlist entry gets its durable expiry before it is announced.
     const expiry = (entry.effects as QueueEffects | undefined)?.expiry;

@@ -45,6 +45,8 @@ export const capacityService = defineService({
   jobs: (cap) => [...expiryJobs(cap), importJobs(cap.imports), reportJobs(reportJob, cap.reports)],
   tasks: (cap) => [
     queueSweep(cap),
+    // Once after an upgrade; then one read by `_id` per turn.
+    every(5_000, 'list-users-bookings', () => cap.bookings.listExisting()),
     every(3_600_000, 'import-purge', () => cap.imports.purge()),
     every(10_000, 'report-sweep', () => cap.reports.purge()),
   ],
