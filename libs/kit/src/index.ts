@@ -20,6 +20,7 @@ export {
 export { type EventData, EventPublisher, makeEvent } from './events';
 export { GroupCommit } from './group-commit';
 export { startHealthServer } from './health';
+export { IdLists } from './id-lists';
 export { newId } from './ids';
 export {
   type BatchAt,

@@ -1,4 +1,14 @@
-import { type Clock, type ImportDoc, Imports, importLimitsOf, type Logger, type ReportDoc, Reports, reportLimitsOf } from '@allot/kit';
+import {
+  type Clock,
+  IdLists,
+  type ImportDoc,
+  Imports,
+  importLimitsOf,
+  type Logger,
+  type ReportDoc,
+  Reports,
+  reportLimitsOf,
+} from '@allot/kit';
 import type { CapacityConfig, CapacityService } from './config';
 import { bookingRows, capacityRows, sessionRows } from './imports';
 import { importSlice, queueExpiry, reportJob } from './job-kinds';
@@ -10,7 +20,6 @@ import { LimitStore } from './store/limits';
 import { type QueueDoc, type QueueEffects, QueueStore } from './store/queue';
 import { ReportRowStore } from './store/report-rows';
 import { type SessionDoc, SessionStore } from './store/sessions';
-import { UserBookings } from './store/user-bookings';
 
 /** What the capacity handlers, jobs and tasks work with: settings, time, events and the stores. */
 export interface Capacity {
@@ -37,7 +46,7 @@ export interface Capacity {
 
 /** The composition root: the stores on the service's database, wired to its outbox and jobs. */
 export function capacityContext(service: CapacityService): Capacity {
-  const bookings = new BookingStore(service.outboxCollection<BookingDoc>('bookings'), UserBookings.of(service.db));
+  const bookings = new BookingStore(service.outboxCollection<BookingDoc>('bookings'), IdLists.of(service.db, 'user_bookings'));
   const queue = service.outboxCollection<QueueDoc>('queue', async (entry) => {
     // A new waitlist entry gets its durable expiry before it is announced.
     const expiry = (entry.effects as QueueEffects | undefined)?.expiry;

@@ -65,7 +65,7 @@ describe("capacity: each user's bookings by state (the limits' reads)", () => {
     await bookings.insertMany([{ tenantId, booking }]);
     await db()
       .collection('user_bookings')
-      .updateOne({ _id: JSON.stringify(['held', tenantId, 'cy']) } as never, { $addToSet: { bookings: notYet } } as never);
+      .updateOne({ _id: JSON.stringify(['held', tenantId, 'cy']) } as never, { $addToSet: { ids: notYet } } as never);
     expect(await bookings.heldSlotsOf(tenantId, 'cy')).toBe(2);
 
     // Confirming lists it as confirmed first, then moves it.
@@ -74,10 +74,10 @@ describe("capacity: each user's bookings by state (the limits' reads)", () => {
     await setStatus('confirmed');
     expect(await bookings.heldSlotsOf(tenantId, 'cy')).toBe(0);
     expect(await bookings.confirmedSlotsOf(tenantId, 'cy', 'ses_1', '2030-01-01')).toBe(2);
-    expect((await list('held', tenantId, 'cy'))?.bookings).toEqual([notYet]);
+    expect((await list('held', tenantId, 'cy'))?.ids).toEqual([notYet]);
 
     await setStatus('cancelled');
     expect(await bookings.confirmedSlotsOf(tenantId, 'cy', 'ses_1', '2030-01-01')).toBe(0);
-    expect((await list('confirmed', tenantId, 'cy', 'ses_1', '2030-01-01'))?.bookings).toEqual([]);
+    expect((await list('confirmed', tenantId, 'cy', 'ses_1', '2030-01-01'))?.ids).toEqual([]);
   });
 });

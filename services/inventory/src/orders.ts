@@ -1,7 +1,7 @@
 import { type Actor, AppError, type Order, type OrderStatus } from '@allot/contracts';
 import { lazyInstruments, newId } from '@allot/kit';
 import type { Inventory } from './context';
-import { checkOpenOrders, openStatuses } from './domain/limits';
+import { checkOpenOrders } from './domain/limits';
 import { canMove, isFinal, waitingStatuses } from './domain/transitions';
 import type { StockRequest } from './ledger';
 import { type NewOrder, type OrderDoc, toOrder } from './store/orders';
@@ -55,7 +55,7 @@ export async function createOrder(
  */
 async function checkOrderLimit(inv: Inventory, tenantId: string, userId: string, id: string): Promise<void> {
   if (await inv.orders.get(tenantId, id)) return;
-  checkOpenOrders(await inv.limits.get(tenantId), await inv.orders.countOf(tenantId, userId, openStatuses));
+  checkOpenOrders(await inv.limits.get(tenantId), await inv.orders.openOrdersOf(tenantId, userId));
 }
 
 /** An order the actor may see: another tenant's, or another user's, is 404. */

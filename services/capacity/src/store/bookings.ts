@@ -1,9 +1,8 @@
 import { type Actor, AppError, type Booking, type EventEnvelope } from '@allot/contracts';
-import { bulkWriteInParts, type OutboxCollection, type OutboxEntry, onlyDuplicateKeys } from '@allot/kit';
+import { bulkWriteInParts, IdLists, type OutboxCollection, type OutboxEntry, onlyDuplicateKeys } from '@allot/kit';
 import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
 import { canSee } from '../domain/bookings';
 import { type AcrossTenants, acrossTenants } from './across-tenants';
-import type { UserBookings } from './user-bookings';
 
 /**
  * A booking: the source of its state, moved only by guarded transitions (`status` is compared
@@ -36,11 +35,22 @@ export interface BookingFilter {
   status?: Booking['status'];
 }
 
+/**
+ * The list a user's booking is on in its state (`IdLists`), which the limits against hoarding
+ * count: held bookings per tenant and user, confirmed ones per session and date.
+ */
+function listed(tenantId: string, b: Pick<Booking, 'id' | 'userId' | 'status' | 'sessionId' | 'date'>): { key: string; id: string }[] {
+  if (!b.userId) return [];
+  if (b.status === 'held') return [{ key: IdLists.key('held', tenantId, b.userId), id: b.id }];
+  if (b.status === 'confirmed') return [{ key: IdLists.key('confirmed', tenantId, b.userId, b.sessionId, b.date), id: b.id }];
+  return [];
+}
+
 export class BookingStore {
   constructor(
     private readonly docs: OutboxCollection<BookingDoc>,
-    /** Each user's bookings by state, for the limits against hoarding (see `UserBookings`). */
-    private readonly users: UserBookings,
+    /** Each user's bookings by state, for the limits against hoarding (`listOf`). */
+    private readonly users: IdLists,
   ) {}
 
   async find(tenantId: string, id: string): Promise<Booking | null> {
@@ -58,7 +68,7 @@ export class BookingStore {
   /** Writes new bookings; one already there (a retry, the sweep) is left as it is. */
   async insertMany(bookings: { tenantId: string; booking: Booking }[]): Promise<void> {
     if (bookings.length === 0) return;
-    await this.users.note(bookings); // listed before they can be seen
+    await this.users.add(bookings.flatMap(({ tenantId, booking }) => listed(tenantId, booking))); // before they can be seen
     const docs = bookings.map(({ tenantId, booking: { id, ...rest } }) => ({ _id: id, tenantId, ...rest }));
     try {
       await this.docs.raw.insertMany(docs, { ordered: false });
@@ -122,69 +132,43 @@ export class BookingStore {
       .toArray();
   }
 
-  /**
-   * Lists the users' live bookings made before the lists existed (an upgrade): once, in pages,
-   * then marks the lists complete. Running it twice, or beside new bookings, lists nothing twice.
-   */
-  async listExisting(): Promise<void> {
-    if (await this.users.complete()) return;
-    const cursor = this.docs.raw.find(
+  /** Lists the users' live bookings stored before the lists existed (an upgrade), once. */
+  listExisting(): Promise<void> {
+    const docs = this.docs.raw.find(
       { userId: { $ne: null }, status: { $in: ['held', 'confirmed'] } },
       { projection: { tenantId: 1, userId: 1, status: 1, sessionId: 1, date: 1 } },
     );
-    const page: { tenantId: string; booking: BookingDoc & { id: string } }[] = [];
-    for await (const doc of cursor) {
-      page.push({ tenantId: doc.tenantId, booking: { ...doc, id: doc._id } });
-      if (page.length === 1000) await this.users.note(page.splice(0));
-    }
-    await this.users.note(page);
-    await this.users.markComplete();
+    return this.users.fillOnce('listed-existing', async function* () {
+      for await (const doc of docs) yield* listed(doc.tenantId, { ...doc, id: doc._id });
+    });
   }
 
   /** Lists a held booking of a user as confirmed, before it is confirmed. */
   noteConfirmed(tenantId: string, booking: Booking): Promise<void> {
-    return this.users.note([{ tenantId, booking: { ...booking, status: 'confirmed' } }]);
+    return this.users.add(listed(tenantId, { ...booking, status: 'confirmed' }));
   }
 
   /** The slots a user holds (held bookings) in the tenant. */
-  heldSlotsOf(tenantId: string, userId: string): Promise<number> {
+  async heldSlotsOf(tenantId: string, userId: string): Promise<number> {
     // A booking that is no longer held never is again.
-    return this.listedSlots(tenantId, userId, 'held', (b) => b.status === 'held');
+    const held = await this.users.counted(
+      IdLists.key('held', tenantId, userId),
+      (ids) => this.existing(tenantId, ids),
+      (b) => b.userId === userId && b.status === 'held',
+    );
+    return held.reduce((sum, b) => sum + b.slots, 0);
   }
 
   /** The slots a user has confirmed on one session and date. */
-  confirmedSlotsOf(tenantId: string, userId: string, sessionId: string, date: string): Promise<number> {
+  async confirmedSlotsOf(tenantId: string, userId: string, sessionId: string, date: string): Promise<number> {
     // A confirmed booking stays so until it is cancelled; a held one listed here may still be confirmed.
-    return this.listedSlots(
-      tenantId,
-      userId,
-      { sessionId, date },
-      (b) => b.status === 'confirmed' && b.sessionId === sessionId && b.date === date,
-      (b) => ['cancelled', 'expired'].includes(b.status),
+    const confirmed = await this.users.counted(
+      IdLists.key('confirmed', tenantId, userId, sessionId, date),
+      (ids) => this.existing(tenantId, ids),
+      (b) => b.userId === userId && b.status === 'confirmed' && b.sessionId === sessionId && b.date === date,
+      (b) => b.status === 'cancelled' || b.status === 'expired',
     );
-  }
-
-  /**
-   * The slots of the bookings listed for a user that still `count`, each read by `_id`. Those that
-   * exist and never will count again (by default: every one that does not count now) are dropped
-   * from the list; one not written yet is kept.
-   */
-  private async listedSlots(
-    tenantId: string,
-    userId: string,
-    where: { sessionId: string; date: string } | 'held',
-    count: (b: BookingDoc) => boolean,
-    gone: (b: BookingDoc) => boolean = (b) => !count(b),
-  ): Promise<number> {
-    const docs = await this.existing(tenantId, await this.users.listed(tenantId, userId, where));
-    const mine = docs.filter((d) => d.userId === userId);
-    await this.users.drop(
-      tenantId,
-      userId,
-      where,
-      mine.filter(gone).map((d) => d._id),
-    );
-    return mine.filter(count).reduce((sum, d) => sum + d.slots, 0);
+    return confirmed.reduce((sum, b) => sum + b.slots, 0);
   }
 
   /** A page of every tenant's bookings in any state, for read models to rebuild from (see `acrossTenants`). */

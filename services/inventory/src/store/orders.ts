@@ -1,7 +1,8 @@
 import type { EventEnvelope, Order, OrderStatus } from '@allot/contracts';
-import { bulkWriteInParts, type OutboxCollection, onlyDuplicateKeys } from '@allot/kit';
+import { bulkWriteInParts, IdLists, type OutboxCollection, onlyDuplicateKeys } from '@allot/kit';
 import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
-import { finalStatuses, sourcesOf, waitingStatuses } from '../domain/transitions';
+import { openStatuses } from '../domain/limits';
+import { finalStatuses, isFinal, sourcesOf, waitingStatuses } from '../domain/transitions';
 
 export interface OrderDoc {
   _id: string;
@@ -53,9 +54,16 @@ export interface OrderFilter {
   userId?: string;
 }
 
+/** The list a user's open order is on (`IdLists`), which the open-orders limit counts. */
+const openList = (tenantId: string, userId: string) => IdLists.key('open', tenantId, userId);
+
 /** Orders: each change is one update guarded by the transition table's `from` states. */
 export class OrderStore {
-  constructor(readonly docs: OutboxCollection<OrderDoc>) {}
+  constructor(
+    readonly docs: OutboxCollection<OrderDoc>,
+    /** Each user's open orders (`openOrdersOf`). */
+    private readonly users: IdLists,
+  ) {}
 
   get(tenantId: string, id: string): Promise<OrderDoc | null> {
     return this.docs.findOne({ _id: id, tenantId });
@@ -79,14 +87,29 @@ export class OrderStore {
     return this.docs.find(query).sort({ _id: -1 }).limit(limit).toArray();
   }
 
-  /** How many orders of these statuses a user has. */
-  countOf(tenantId: string, userId: string, statuses: readonly OrderStatus[]): Promise<number> {
-    return this.docs.raw.countDocuments({ tenantId, userId, status: { $in: [...statuses] } });
+  /** How many open orders a user has: the listed ones, each read by `_id` (an order never reopens). */
+  async openOrdersOf(tenantId: string, userId: string): Promise<number> {
+    const open = await this.users.counted(
+      openList(tenantId, userId),
+      async (ids) => (await Promise.all(ids.map((id) => this.get(tenantId, id)))).filter((o) => o !== null),
+      (o) => o.userId === userId && !isFinal(o.status),
+    );
+    return open.length;
+  }
+
+  /** Lists the users' open orders stored before the lists existed (an upgrade), once. */
+  listExisting(): Promise<void> {
+    const docs = this.docs.raw.find({ userId: { $ne: null }, status: { $in: openStatuses } }, { projection: { tenantId: 1, userId: 1 } });
+    return this.users.fillOnce('listed-existing', async function* () {
+      for await (const o of docs) yield { key: openList(o.tenantId, o.userId as string), id: o._id };
+    });
   }
 
   /** Writes new orders with one command; an order already written (a retry, the sweep) stays. */
   async insertMany(orders: NewOrder[]): Promise<void> {
     if (orders.length === 0) return;
+    // Listed before they can be seen; every new order is open.
+    await this.users.add(orders.flatMap((o) => (o.userId ? [{ key: openList(o.tenantId, o.userId), id: o._id }] : [])));
     try {
       await this.docs.raw.insertMany(
         orders.map((o) => ({ ...o, outbox: [] })),
