@@ -4,6 +4,7 @@
  */
 export type { BackgroundWork, RunningWork } from './background';
 export { BULK_WRITE_PART, bulkWriteInParts } from './bulk-write';
+export { findEachById } from './by-id';
 export { type Clock, systemClock } from './clock';
 export { type BaseEnv, baseEnv, ConfigError, loadConfig, positiveInt } from './config';
 export { type DeadLetter, errorText, type RunningConsumer } from './consumer';

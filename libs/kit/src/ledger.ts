@@ -1,6 +1,7 @@
 import { AppError, type EventEnvelope } from '@allot/contracts';
 import { context, ROOT_CONTEXT, type Span, trace } from '@opentelemetry/api';
 import type { Filter } from 'mongodb';
+import { findEachById } from './by-id';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { OutboxCollection, OutboxDoc } from './outbox-collection';
@@ -343,7 +344,7 @@ export class OutboxLedgerStore<D extends LedgerDoc & OutboxDoc & { writes?: stri
   constructor(readonly docs: OutboxCollection<D>) {}
 
   byKeys(keys: string[]): Promise<D[]> {
-    return this.docs.find({ _id: { $in: keys } } as unknown as Filter<D>).toArray() as Promise<D[]>;
+    return findEachById(this.docs, keys);
   }
 
   commitMany(writes: LedgerWrite<D, F>[]): Promise<(D | null)[]> {

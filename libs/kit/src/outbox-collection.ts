@@ -9,6 +9,7 @@ import {
   type UpdateFilter,
 } from 'mongodb';
 import { bulkWriteInParts } from './bulk-write';
+import { findEachById } from './by-id';
 import { GroupCommit } from './group-commit';
 import { newId } from './ids';
 import { type OutboxEntry, type OutboxRelay, outboxEntries } from './outbox';
@@ -197,7 +198,7 @@ export class OutboxCollection<T extends OutboxDoc> {
     let landed = (_id: string) => true;
     if (result.matchedCount < writes.length) {
       const ids = writes.map((w) => w.doc._id);
-      const stored = await this.raw.find({ _id: { $in: ids } } as Filter<T>, { projection: { writes: 1 } }).toArray();
+      const stored = await findEachById(this.raw, ids, {}, { projection: { writes: 1 } });
       const mine = new Set(stored.filter((d) => (d as { writes?: string[] }).writes?.includes(mark)).map((d) => d._id as string));
       landed = (_id) => mine.has(_id);
     }

@@ -1,5 +1,5 @@
 import { type Actor, AppError, type Booking, type EventEnvelope } from '@allot/contracts';
-import { bulkWriteInParts, IdLists, type OutboxCollection, type OutboxEntry, onlyDuplicateKeys } from '@allot/kit';
+import { bulkWriteInParts, findEachById, IdLists, type OutboxCollection, type OutboxEntry, onlyDuplicateKeys } from '@allot/kit';
 import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
 import { canSee } from '../domain/bookings';
 import { type AcrossTenants, acrossTenants } from './across-tenants';
@@ -82,8 +82,7 @@ export class BookingStore {
    * document by `_id` through its key but reads `_id: {$in: …}` by scanning every booking.)
    */
   async existing(tenantId: string, ids: string[]): Promise<BookingDoc[]> {
-    const docs = await Promise.all(ids.map((_id) => this.docs.findOne({ _id, tenantId })));
-    return docs.filter((d): d is BookingDoc => d !== null);
+    return findEachById(this.docs, ids, { tenantId });
   }
 
   /**
@@ -102,7 +101,7 @@ export class BookingStore {
 
   /** Of these ids, the bookings still waiting for the ledger to take their slots back. */
   async releasing(ids: string[]): Promise<Set<string>> {
-    const docs = await this.docs.find({ _id: { $in: ids }, releasing: true }, { projection: { _id: 1 } }).toArray();
+    const docs = await findEachById(this.docs, ids, { releasing: true }, { projection: { _id: 1 } });
     return new Set(docs.map((d) => d._id));
   }
 

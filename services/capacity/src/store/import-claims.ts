@@ -1,4 +1,4 @@
-import { bulkWriteInParts, insertNew } from '@allot/kit';
+import { bulkWriteInParts, findEachById, insertNew } from '@allot/kit';
 import type { Collection, Db } from 'mongodb';
 
 /** An imported booking's id, claimed by the import batch that makes it. */
@@ -33,8 +33,8 @@ export class ImportClaims {
 
   /** Of these claimed ids, those `batch` claimed (one read by id each: only a batch run again asks). */
   async claimedBy(ids: string[], batch: string): Promise<Set<string>> {
-    const docs = await Promise.all(ids.map((_id) => this.docs.findOne({ _id })));
-    return new Set(docs.flatMap((d) => (d?.batch === batch ? [d._id] : [])));
+    const docs = await findEachById(this.docs, ids, { batch });
+    return new Set(docs.map((d) => d._id));
   }
 
   /** Gives back claims whose bookings were not made (the ledger refused them). */

@@ -1,5 +1,5 @@
 import type { EventEnvelope, Order, OrderStatus } from '@allot/contracts';
-import { bulkWriteInParts, IdLists, type OutboxCollection, onlyDuplicateKeys } from '@allot/kit';
+import { bulkWriteInParts, findEachById, IdLists, type OutboxCollection, onlyDuplicateKeys } from '@allot/kit';
 import type { AnyBulkWriteOperation, Filter, IndexDescription } from 'mongodb';
 import { openStatuses } from '../domain/limits';
 import { finalStatuses, isFinal, sourcesOf, waitingStatuses } from '../domain/transitions';
@@ -192,18 +192,18 @@ export class OrderStore {
   /** Orders still marked `releasing`, of these. */
   async releasing(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const docs = await this.docs.find({ _id: { $in: ids }, releasing: true }, { projection: { _id: 1 } }).toArray();
+    const docs = await findEachById(this.docs, ids, { releasing: true }, { projection: { _id: 1 } });
     return new Set(docs.map((d) => d._id));
   }
 
   /** Clears the `releasing` mark once the stock is back on the SKU. */
   async released(ids: string[]): Promise<void> {
-    if (ids.length) await this.docs.raw.updateMany({ _id: { $in: ids } }, { $unset: { releasing: '' } });
+    const ops = ids.map((_id) => ({ updateOne: { filter: { _id }, update: { $unset: { releasing: '' as const } } } }));
+    if (ops.length) await bulkWriteInParts(this.docs.raw, ops);
   }
 
   /** Which of these orders exist (a retried create under an idempotency key). */
   async existing(ids: string[]): Promise<OrderDoc[]> {
-    if (ids.length === 0) return [];
-    return this.docs.find({ _id: { $in: ids } }).toArray();
+    return findEachById(this.docs, ids);
   }
 }
