@@ -44,7 +44,7 @@ export interface Inventory {
 
 /** The composition root: the stores on the service's database, wired to its outbox and jobs. */
 export function inventoryContext(service: InventoryService): Inventory {
-  const orders = new OrderStore(service.outboxCollection<OrderDoc>('orders'), IdLists.of(service.db, 'user_orders'));
+  const orders = new OrderStore(service.outboxCollection<OrderDoc>('orders'), IdLists.of(service.db, 'order_lists'));
   const movements = new MovementStore(service.db.collection<MovementDoc>('movements'));
   const rows = new ReportRowStore(service.db);
   // The import row kind works with the context it is part of: it is completed once the kind exists.

@@ -33,7 +33,7 @@ export const inventoryService = defineService({
   tasks: (inv) => [
     repairSweep(inv),
     // Once after an upgrade; then one read by `_id` per turn.
-    every(5_000, 'list-users-orders', () => inv.orders.listExisting()),
+    every(5_000, 'list-orders', () => inv.orders.listExisting()),
     every(10_000, 'report-sweep', () => inv.reports.purge()),
     every(3_600_000, 'import-purge', () => inv.imports.purge()),
   ],

@@ -26,6 +26,7 @@ export async function requestReservation(inv: Inventory, orderId: string, last: 
     await settle(inv, doc, { kind: 'settle', orderId, to: 'failed', reason: 'supplier_rejected' });
     return;
   }
+  await inv.orders.listSupplierRef(doc._id, reply.ref);
   const at = inv.clock.now().toISOString();
   const event = (order: Parameters<Parameters<typeof inv.orders.transition>[4]>[0]) =>
     inv.event(doc.tenantId, 'order.awaiting_restock', { order, reason: null });

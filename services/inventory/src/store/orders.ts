@@ -54,15 +54,17 @@ export interface OrderFilter {
   userId?: string;
 }
 
-/** The list a user's open order is on (`IdLists`), which the open-orders limit counts. */
+/** The list a user's orders are on (`IdLists`), which the open-orders limit counts. */
 const openList = (tenantId: string, userId: string) => IdLists.key('open', tenantId, userId);
+/** The order a supplier reference was given for, listed under the reference. */
+const refList = (ref: string) => IdLists.key('supplier-ref', ref);
 
 /** Orders: each change is one update guarded by the transition table's `from` states. */
 export class OrderStore {
   constructor(
     readonly docs: OutboxCollection<OrderDoc>,
-    /** Each user's open orders (`openOrdersOf`). */
-    private readonly users: IdLists,
+    /** Each user's orders (`openOrdersOf`) and the order of each supplier reference (`bySupplierRef`). */
+    private readonly lists: IdLists,
   ) {}
 
   get(tenantId: string, id: string): Promise<OrderDoc | null> {
@@ -73,8 +75,20 @@ export class OrderStore {
     return this.docs.findOne({ _id: id });
   }
 
-  bySupplierRef(ref: string): Promise<OrderDoc | null> {
-    return this.docs.findOne({ supplierRef: ref });
+  /** The order a supplier reference was given for: listed under it before it is stored on the order (`listSupplierRef`). */
+  async bySupplierRef(ref: string): Promise<OrderDoc | null> {
+    const [order] = await this.lists.counted(
+      refList(ref),
+      (ids) => findEachById(this.docs, ids),
+      (o) => o.supplierRef === ref,
+      () => false,
+    );
+    return order ?? null;
+  }
+
+  /** Lists an order under the reference its supplier gave, before the order stores it. */
+  listSupplierRef(orderId: string, ref: string): Promise<void> {
+    return this.lists.add([{ key: refList(ref), id: orderId }]);
   }
 
   /** A page of orders, newest first (ids sort by creation); the cursor is the last id shown. */
@@ -89,19 +103,25 @@ export class OrderStore {
 
   /** How many open orders a user has: the listed ones, each read by `_id` (an order never reopens). */
   async openOrdersOf(tenantId: string, userId: string): Promise<number> {
-    const open = await this.users.counted(
+    const open = await this.lists.counted(
       openList(tenantId, userId),
-      async (ids) => (await Promise.all(ids.map((id) => this.get(tenantId, id)))).filter((o) => o !== null),
+      (ids) => findEachById(this.docs, ids, { tenantId }),
       (o) => o.userId === userId && !isFinal(o.status),
     );
     return open.length;
   }
 
-  /** Lists the users' open orders stored before the lists existed (an upgrade), once. */
+  /** Lists the users' open orders and the supplier references stored before the lists existed (an upgrade), once. */
   listExisting(): Promise<void> {
-    const docs = this.docs.raw.find({ userId: { $ne: null }, status: { $in: openStatuses } }, { projection: { tenantId: 1, userId: 1 } });
-    return this.users.fillOnce('listed-existing', async function* () {
-      for await (const o of docs) yield { key: openList(o.tenantId, o.userId as string), id: o._id };
+    const docs = this.docs.raw.find(
+      { $or: [{ userId: { $ne: null }, status: { $in: openStatuses } }, { supplierRef: { $ne: null } }] },
+      { projection: { tenantId: 1, userId: 1, status: 1, supplierRef: 1 } },
+    );
+    return this.lists.fillOnce('listed-existing', async function* () {
+      for await (const o of docs) {
+        if (o.userId && !isFinal(o.status)) yield { key: openList(o.tenantId, o.userId), id: o._id };
+        if (o.supplierRef) yield { key: refList(o.supplierRef), id: o._id };
+      }
     });
   }
 
@@ -109,7 +129,7 @@ export class OrderStore {
   async insertMany(orders: NewOrder[]): Promise<void> {
     if (orders.length === 0) return;
     // Listed before they can be seen; every new order is open.
-    await this.users.add(orders.flatMap((o) => (o.userId ? [{ key: openList(o.tenantId, o.userId), id: o._id }] : [])));
+    await this.lists.add(orders.flatMap((o) => (o.userId ? [{ key: openList(o.tenantId, o.userId), id: o._id }] : [])));
     try {
       await this.docs.raw.insertMany(
         orders.map((o) => ({ ...o, outbox: [] })),
