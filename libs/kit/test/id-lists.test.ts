@@ -11,14 +11,17 @@ interface Thing {
 describe('id lists', () => {
   let mongo: MongoClient;
   let lists: IdLists;
-  let things: ReturnType<ReturnType<MongoClient['db']>['collection']>;
+  let db: ReturnType<MongoClient['db']>;
+  let things: ReturnType<typeof db.collection>;
   const read = async (ids: string[]) =>
     (await Promise.all(ids.map((_id) => things.findOne({ _id } as never)))).filter((t) => t !== null) as unknown as Thing[];
   const open = (t: Thing) => t.state === 'open';
+  /** What the list under `key` holds, as stored. */
+  const listed = async (key: string) => (await db.collection('lists').findOne({ _id: key } as never))?.ids;
 
   beforeAll(async () => {
     mongo = await new MongoClient(inject('mongoUrl')).connect();
-    const db = mongo.db(uniqueName('lists').toLowerCase());
+    db = mongo.db(uniqueName('lists').toLowerCase());
     lists = IdLists.of(db, 'lists');
     things = db.collection('things');
   });
@@ -42,26 +45,12 @@ describe('id lists', () => {
     ] as never[]);
 
     expect((await lists.counted(key, read, open)).map((t) => t._id)).toEqual(['one']);
-    expect(
-      (
-        await mongo
-          .db(things.dbName)
-          .collection('lists')
-          .findOne({ _id: key } as never)
-      )?.ids,
-    ).toEqual(['one', 'later']);
+    expect(await listed(key)).toEqual(['one', 'later']);
 
     // A `gone` narrower than "does not count now" keeps what may still come to count.
     await things.updateOne({ _id: 'one' } as never, { $set: { state: 'closed' } });
     expect(await lists.counted(key, read, open, () => false)).toEqual([]);
-    expect(
-      (
-        await mongo
-          .db(things.dbName)
-          .collection('lists')
-          .findOne({ _id: key } as never)
-      )?.ids,
-    ).toEqual(['one', 'later']);
+    expect(await listed(key)).toEqual(['one', 'later']);
   });
 
   it('fills the lists from what was stored before them once, then only reads its mark', async () => {
@@ -74,10 +63,6 @@ describe('id lists', () => {
     await lists.fillOnce('filled-mark', entries);
     await lists.fillOnce('filled-mark', entries);
     expect(pages).toBe(1);
-    const doc = await mongo
-      .db(things.dbName)
-      .collection('lists')
-      .findOne({ _id: key } as never);
-    expect(doc?.ids).toHaveLength(2500);
+    expect(await listed(key)).toHaveLength(2500);
   });
 });
