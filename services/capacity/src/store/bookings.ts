@@ -49,7 +49,7 @@ function listed(tenantId: string, b: Pick<Booking, 'id' | 'userId' | 'status' | 
 export class BookingStore {
   constructor(
     private readonly docs: OutboxCollection<BookingDoc>,
-    /** Each user's bookings by state, for the limits against hoarding (`listOf`). */
+    /** Each user's bookings by state, for the limits against hoarding (`listed`). */
     private readonly users: IdLists,
   ) {}
 
