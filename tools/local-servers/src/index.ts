@@ -4,7 +4,7 @@
  * `guard.sh`, which stops them when this process dies, even by SIGKILL.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -154,14 +154,39 @@ function killProcess(pid: number) {
   } catch {}
 }
 
-/** Whether a process runs: alive and not a zombie (one whose guard died is nobody's to reap). */
-function running(pid: number): boolean {
+/**
+ * Waits (at most 2 s) until a process sent SIGSTOP has stopped: kill() returns once the signal is
+ * queued, and each thread of a multi-threaded server stops on its own way back from the kernel.
+ * A fault test that acts next (an insert that must not be answered) needs it stopped already.
+ */
+function waitStopped(pid: number) {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 2000;
+  while (!everyThreadStopped(pid) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 1);
+}
+
+function everyThreadStopped(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((tid) => processState(`${pid}/task/${tid}`) === 'T');
+  } catch {
+    return true; // gone
+  }
+}
+
+/** A process's (or `pid/task/tid`'s) state letter (R, S, T, Z…), or undefined once it is gone. */
+function processState(pid: number | string): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether a process runs: alive and not a zombie (one whose guard died is nobody's to reap). */
+function running(pid: number): boolean {
+  const state = processState(pid);
+  return state !== undefined && state !== 'Z';
 }
 
 interface ServerSpec {
@@ -191,9 +216,10 @@ async function startServer(spec: ServerSpec, url: string, keepData: boolean): Pr
       await launch();
     },
     signal(signal) {
-      // The guard's only child is the server (guard.sh runs it in the background, then sleeps in turn).
       const server = guardedPid(child);
-      if (server) process.kill(server, signal);
+      if (server === undefined) throw new Error(`${spec.name} is not running: no process to send ${signal} to`);
+      process.kill(server, signal);
+      if (signal === 'SIGSTOP') waitStopped(server);
     },
     get running() {
       return child.exitCode === null && child.signalCode === null && guardedPid(child) !== undefined;
@@ -201,9 +227,15 @@ async function startServer(spec: ServerSpec, url: string, keepData: boolean): Pr
   };
 }
 
-/** The pid of the server a guard runs: the guard's child that is not its `sleep`. */
+/**
+ * The pid of the server a guard runs: the guard's child whose command line starts with the
+ * command it was given. Matching by exclusion picked, now and then, a `sleep` that had exited
+ * and not yet been reaped (a zombie's command line is empty), so a fault test's SIGSTOP went to
+ * it and the server answered on.
+ */
 function guardedPid(guardChild: ChildProcess): number | undefined {
   if (!guardChild.pid) return undefined;
+  const command = `${guardChild.spawnargs[2]}\0`;
   const children = (() => {
     try {
       return readFileSync(`/proc/${guardChild.pid}/task/${guardChild.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
@@ -211,24 +243,13 @@ function guardedPid(guardChild: ChildProcess): number | undefined {
       return [];
     }
   })();
-  // Not its `sleep`, nor a subshell it forked for one and has not yet turned into `sleep` (a
-  // window that grows on a busy machine): such a fork still has the guard's own command line.
-  const own = (() => {
+  return children.map(Number).find((p) => {
     try {
-      return readFileSync(`/proc/${guardChild.pid}/cmdline`, 'utf8');
-    } catch {
-      return '';
-    }
-  })();
-  const pid = children.map(Number).find((p) => {
-    try {
-      const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      return !cmdline.startsWith('sleep') && cmdline !== own;
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(command);
     } catch {
       return false;
     }
   });
-  return pid;
 }
 
 export interface StartOptions {
