@@ -40,8 +40,12 @@ const REMOVAL_DELAY_MS = 50;
 /**
  * How often the relay scans every watched collection even when this process owes nothing: for
  * what a peer replica left when it died and was not restarted (a restarted one sweeps on start).
+ * At least this often; a scan that took longer than a twentieth of it waits twenty times its own
+ * duration: on FerretDB a scan decodes every document, and a bookings collection that an import
+ * was filling took 4.5 s, then 9.5 s, to scan — a third of the database's time at 30 s.
  */
 export const FULL_SWEEP_MS = 30_000;
+const FULL_SWEEP_PACE = 20;
 
 /**
  * Publishes the events pending on documents and then removes them from the document. Call
@@ -67,6 +71,7 @@ export class OutboxRelay {
   /** Events this process stored and has not published yet, with when it stored them (ms). */
   private readonly owed = new Map<string, number>();
   private lastFullSweep = 0;
+  private fullSweepEvery = FULL_SWEEP_MS;
 
   constructor(
     private readonly publisher: EventPublisher,
@@ -187,13 +192,14 @@ export class OutboxRelay {
     // What was owed before the scan began is published now, or was never stored.
     for (const [id, at] of this.owed) if (at < started) this.owed.delete(id);
     this.lastFullSweep = started;
+    this.fullSweepEvery = Math.max(FULL_SWEEP_MS, (Date.now() - started) * FULL_SWEEP_PACE);
     return flushed;
   }
 
   /** Whether a periodic sweep has anything to look for: events owed for a while, or the full sweep is due. */
   private sweepDue(intervalMs: number): boolean {
     const now = Date.now();
-    if (now - this.lastFullSweep >= FULL_SWEEP_MS) return true;
+    if (now - this.lastFullSweep >= this.fullSweepEvery) return true;
     for (const at of this.owed.values()) if (now - at >= intervalMs) return true;
     return false;
   }
@@ -201,7 +207,7 @@ export class OutboxRelay {
   /**
    * Sweeps now, then checks every `intervalMs` whether a sweep is due: when this process owes
    * events it stored more than `intervalMs` ago (a publish or the rest of a write failed), and
-   * every `FULL_SWEEP_MS` for peers that died. A sweep decodes every document of its collections
+   * every `FULL_SWEEP_MS` (or longer after a long scan) for peers that died. A sweep decodes every document of its collections
    * on FerretDB, so it runs only when it has something to find, and is paced after a long one
    * (`nextRunIn`) rather than run back to back.
    */
