@@ -207,9 +207,9 @@ export class OutboxRelay {
   /**
    * Sweeps now, then checks every `intervalMs` whether a sweep is due: when this process owes
    * events it stored more than `intervalMs` ago (a publish or the rest of a write failed), and
-   * every `FULL_SWEEP_MS` (or longer after a long scan) for peers that died. A sweep decodes every document of its collections
-   * on FerretDB, so it runs only when it has something to find, and is paced after a long one
-   * (`nextRunIn`) rather than run back to back.
+   * every `FULL_SWEEP_MS` (or longer after a long scan) for peers that died. A sweep decodes
+   * every document of its collections on FerretDB, so it runs only when it has something to
+   * find, and is paced after a long one (`nextRunIn`) rather than run back to back.
    */
   start(intervalMs = 2000): void {
     const run = () => {

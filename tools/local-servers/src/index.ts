@@ -229,9 +229,9 @@ async function startServer(spec: ServerSpec, url: string, keepData: boolean): Pr
 
 /**
  * The pid of the server a guard runs: the guard's child whose command line starts with the
- * command it was given. Matching by exclusion picked, now and then, a `sleep` that had exited
- * and not yet been reaped (a zombie's command line is empty), so a fault test's SIGSTOP went to
- * it and the server answered on.
+ * command it was given. (Telling it by exclusion — not the guard's `sleep`, nor a fork of the
+ * guard — would also take a `sleep` that exited and is not yet reaped: a zombie's command line
+ * is empty.)
  */
 function guardedPid(guardChild: ChildProcess): number | undefined {
   if (!guardChild.pid) return undefined;
