@@ -1,5 +1,5 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { systemClock } from '../src/clock';
 import { EventPublisher, makeEvent } from '../src/events';
 import { connectMongo } from '../src/mongo';
@@ -169,6 +169,41 @@ describe('embedded outbox', () => {
     } finally {
       mongo.client.off('commandStarted', countScans);
       await relay.stop();
+    }
+  });
+
+  it('outbox - after a scan that took long, the sweep for dead peers waits twenty times its duration', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      /** A watched collection whose scan takes `ms` (by the clock) and finds nothing. */
+      const scanTaking = (ms: number) => ({
+        namespace: uniqueName('scan'),
+        find: () => ({
+          [Symbol.asyncIterator]: () => ({
+            next: async () => {
+              vi.setSystemTime(Date.now() + ms);
+              return { done: true, value: undefined };
+            },
+          }),
+        }),
+      });
+      const relayScanning = async (ms: number) => {
+        const relay = new OutboxRelay({} as EventPublisher, testLogger());
+        relay.watch(scanTaking(ms) as never);
+        const startedAt = Date.now();
+        await relay.sweep();
+        // Whether the periodic check would sweep `after` ms past the start of that sweep.
+        return (after: number) => {
+          vi.setSystemTime(startedAt + after);
+          return (relay as unknown as { sweepDue(intervalMs: number): boolean }).sweepDue(2000);
+        };
+      };
+      const quick = await relayScanning(100);
+      expect([quick(29_000), quick(30_000)]).toEqual([false, true]);
+      const slow = await relayScanning(2000);
+      expect([slow(30_000), slow(39_000), slow(40_000)]).toEqual([false, false, true]);
+    } finally {
+      vi.useRealTimers();
     }
   });
 });
