@@ -20,6 +20,9 @@ interface IdListDoc {
  * longer come back to that state.
  */
 export class IdLists {
+  /** Marks seen: a listing done once stays done, so it is read until found, then never again. */
+  private readonly marks = new Set<string>();
+
   constructor(private readonly docs: Collection<IdListDoc>) {}
 
   static of(db: Db, collection: string): IdLists {
@@ -84,5 +87,17 @@ export class IdLists {
     }
     await this.add(page);
     await this.docs.updateOne({ _id: mark }, { $set: { ids: [] } }, { upsert: true });
+    this.marks.add(mark);
+  }
+
+  /**
+   * Whether `fillOnce(mark)` has finished (here or in another replica). Until it has, the lists
+   * may miss what was stored before them: a caller asks the documents themselves meanwhile.
+   */
+  async filled(mark: string): Promise<boolean> {
+    if (this.marks.has(mark)) return true;
+    if (!(await this.docs.findOne({ _id: mark }))) return false;
+    this.marks.add(mark);
+    return true;
   }
 }

@@ -60,9 +60,12 @@ describe('id lists', () => {
       pages++;
       for (let i = 0; i < 2500; i++) yield { key, id: `id-${i}` };
     };
+    expect(await lists.filled('filled-mark')).toBe(false);
     await lists.fillOnce('filled-mark', entries);
     await lists.fillOnce('filled-mark', entries);
     expect(pages).toBe(1);
     expect(await listed(key)).toHaveLength(2500);
+    // Seen done by another replica's lists too (from the mark it left).
+    expect(await IdLists.of(db, 'lists').filled('filled-mark')).toBe(true);
   });
 });

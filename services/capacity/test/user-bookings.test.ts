@@ -1,5 +1,6 @@
-import { newId } from '@allot/kit';
+import { IdLists, newId, OutboxCollection } from '@allot/kit';
 import { describe, expect, it } from 'vitest';
+import { BookingStore } from '../src/store/bookings';
 import { capacityUnderTest } from './service-under-test';
 
 describe("capacity: each user's bookings by state (the limits' reads)", () => {
@@ -32,6 +33,14 @@ describe("capacity: each user's bookings by state (the limits' reads)", () => {
     await db()
       .collection('user_bookings')
       .deleteOne({ _id: 'listed-existing' } as never);
+
+    // Until they are listed (lists of their own here, never filled), the bookings themselves are asked.
+    const unlisted = new BookingStore(
+      new OutboxCollection(db().collection('bookings') as never, undefined as never),
+      IdLists.of(db(), newId('lists')),
+    );
+    expect(await unlisted.heldSlotsOf(tenantId, 'ann')).toBe(2);
+    expect(await unlisted.confirmedSlotsOf(tenantId, 'ann', 'ses_1', '2030-01-01')).toBe(4);
 
     await bookings.listExisting();
 

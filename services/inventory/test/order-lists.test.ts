@@ -1,8 +1,9 @@
-import { newId } from '@allot/kit';
+import { IdLists, newId } from '@allot/kit';
 import { testEnv } from '@allot/kit/testing';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInventory } from '../src/service';
+import { OrderStore } from '../src/store/orders';
 
 // The open-orders limit and the supplier's callbacks find orders through lists read by `_id`;
 // orders stored before the lists existed (an upgrade) are listed once.
@@ -41,7 +42,12 @@ describe('inventory - order lists', () => {
       ] as never[]);
     await db.collection('order_lists').deleteOne({ _id: 'listed-existing' } as never);
 
+    // Until they are listed (lists of their own here, never filled), the orders themselves are asked.
     const { orders } = running.context;
+    const unlisted = new OrderStore(orders.docs, IdLists.of(db, newId('lists')));
+    expect(await unlisted.openOrdersOf(tenantId, 'ann')).toBe(2);
+    expect((await unlisted.bySupplierRef(`ref-${tenantId}`))?._id).toBe(waiting._id);
+
     await orders.listExisting();
 
     expect(await orders.openOrdersOf(tenantId, 'ann')).toBe(2);

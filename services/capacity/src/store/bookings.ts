@@ -39,6 +39,9 @@ export interface BookingFilter {
  * The list a user's booking is on in its state (`IdLists`), which the limits against hoarding
  * count: held bookings per tenant and user, confirmed ones per session and date.
  */
+/** The mark `listExisting` leaves once the bookings stored before the lists are listed. */
+const LISTED_EXISTING = 'listed-existing';
+
 function listed(tenantId: string, b: Pick<Booking, 'id' | 'userId' | 'status' | 'sessionId' | 'date'>): { key: string; id: string }[] {
   if (!b.userId) return [];
   if (b.status === 'held') return [{ key: IdLists.key('held', tenantId, b.userId), id: b.id }];
@@ -137,7 +140,7 @@ export class BookingStore {
       { userId: { $ne: null }, status: { $in: ['held', 'confirmed'] } },
       { projection: { tenantId: 1, userId: 1, status: 1, sessionId: 1, date: 1 } },
     );
-    return this.users.fillOnce('listed-existing', async function* () {
+    return this.users.fillOnce(LISTED_EXISTING, async function* () {
       for await (const doc of docs) yield* listed(doc.tenantId, { ...doc, id: doc._id });
     });
   }
@@ -149,6 +152,7 @@ export class BookingStore {
 
   /** The slots a user holds (held bookings) in the tenant. */
   async heldSlotsOf(tenantId: string, userId: string): Promise<number> {
+    if (!(await this.users.filled(LISTED_EXISTING))) return this.slotsWhere({ tenantId, userId, status: 'held' });
     // A booking that is no longer held never is again.
     const held = await this.users.counted(
       IdLists.key('held', tenantId, userId),
@@ -160,6 +164,7 @@ export class BookingStore {
 
   /** The slots a user has confirmed on one session and date. */
   async confirmedSlotsOf(tenantId: string, userId: string, sessionId: string, date: string): Promise<number> {
+    if (!(await this.users.filled(LISTED_EXISTING))) return this.slotsWhere({ tenantId, userId, sessionId, date, status: 'confirmed' });
     // A confirmed booking stays so until it is cancelled; a held one listed here may still be confirmed.
     const confirmed = await this.users.counted(
       IdLists.key('confirmed', tenantId, userId, sessionId, date),
@@ -168,6 +173,16 @@ export class BookingStore {
       (b) => b.status === 'cancelled' || b.status === 'expired',
     );
     return confirmed.reduce((sum, b) => sum + b.slots, 0);
+  }
+
+  /**
+   * The slots of the bookings a filter matches, read from the bookings themselves: only until the
+   * bookings stored before the lists are listed (an upgrade's first seconds), since on FerretDB
+   * the read decodes every booking.
+   */
+  private async slotsWhere(filter: Filter<BookingDoc>): Promise<number> {
+    const docs = await this.docs.find(filter, { projection: { slots: 1 } }).toArray();
+    return docs.reduce((sum, d) => sum + d.slots, 0);
   }
 
   /** A page of every tenant's bookings in any state, for read models to rebuild from (see `acrossTenants`). */

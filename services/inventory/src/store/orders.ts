@@ -58,6 +58,8 @@ export interface OrderFilter {
 const openList = (tenantId: string, userId: string) => IdLists.key('open', tenantId, userId);
 /** The order a supplier reference was given for, listed under the reference. */
 const refList = (ref: string) => IdLists.key('supplier-ref', ref);
+/** The mark `listExisting` leaves once the orders stored before the lists are listed. */
+const LISTED_EXISTING = 'listed-existing';
 
 /** Orders: each change is one update guarded by the transition table's `from` states. */
 export class OrderStore {
@@ -83,7 +85,10 @@ export class OrderStore {
       (o) => o.supplierRef === ref,
       () => false,
     );
-    return order ?? null;
+    if (order) return order;
+    // Until the orders stored before the lists are listed (an upgrade's first seconds), an older
+    // order is found by the reference itself (a scan on FerretDB, never after that).
+    return (await this.lists.filled(LISTED_EXISTING)) ? null : this.docs.findOne({ supplierRef: ref });
   }
 
   /** Lists an order under the reference its supplier gave, before the order stores it. */
@@ -103,6 +108,8 @@ export class OrderStore {
 
   /** How many open orders a user has: the listed ones, each read by `_id` (an order never reopens). */
   async openOrdersOf(tenantId: string, userId: string): Promise<number> {
+    if (!(await this.lists.filled(LISTED_EXISTING)))
+      return this.docs.raw.countDocuments({ tenantId, userId, status: { $in: [...openStatuses] } });
     const open = await this.lists.counted(
       openList(tenantId, userId),
       (ids) => findEachById(this.docs, ids, { tenantId }),
@@ -117,7 +124,7 @@ export class OrderStore {
       { $or: [{ userId: { $ne: null }, status: { $in: openStatuses } }, { supplierRef: { $ne: null } }] },
       { projection: { tenantId: 1, userId: 1, status: 1, supplierRef: 1 } },
     );
-    return this.lists.fillOnce('listed-existing', async function* () {
+    return this.lists.fillOnce(LISTED_EXISTING, async function* () {
       for await (const o of docs) {
         if (o.userId && !isFinal(o.status)) yield { key: openList(o.tenantId, o.userId), id: o._id };
         if (o.supplierRef) yield { key: refList(o.supplierRef), id: o._id };
