@@ -55,7 +55,7 @@ export { NewestWins } from './newest-wins';
 export type { OutboxEntry, PrepareEntry } from './outbox';
 export { groupedInserts, insertNew, isDuplicateKey, OutboxCollection, type OutboxDoc, onlyDuplicateKeys } from './outbox-collection';
 export { jsonBytes, PAGE_BYTES, type PageOptions, pageLength, toPage } from './pagination';
-export { every, type PeriodicTask } from './periodic';
+export { every, type PeriodicTask, ScanPace } from './periodic';
 export { readAhead } from './read-ahead';
 // Reports: files of rows written by durable jobs from a cursor, downloaded in chunks.
 export { type ReportRow, reportFile } from './report-files';

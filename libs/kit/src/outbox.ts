@@ -3,7 +3,7 @@ import type { Collection, Document, Filter } from 'mongodb';
 import { bulkWriteInParts } from './bulk-write';
 import type { EventPublisher } from './events';
 import type { Logger } from './logger';
-import { nextRunIn } from './periodic';
+import { nextRunIn, ScanPace } from './periodic';
 import { currentTraceparent } from './trace';
 
 /** An event waiting on its document to be published, with the trace it was raised in. */
@@ -40,12 +40,9 @@ const REMOVAL_DELAY_MS = 50;
 /**
  * How often the relay scans every watched collection even when this process owes nothing: for
  * what a peer replica left when it died and was not restarted (a restarted one sweeps on start).
- * At least this often; a scan that took longer than a twentieth of it waits twenty times its own
- * duration: on FerretDB a scan decodes every document, and a bookings collection that an import
- * was filling took 4.5 s, then 9.5 s, to scan — a third of the database's time at 30 s.
+ * At least this often, and less often after a long scan (`ScanPace`).
  */
 export const FULL_SWEEP_MS = 30_000;
-const FULL_SWEEP_PACE = 20;
 
 /**
  * Publishes the events pending on documents and then removes them from the document. Call
@@ -70,8 +67,7 @@ export class OutboxRelay {
   private removing: Promise<void> = Promise.resolve();
   /** Events this process stored and has not published yet, with when it stored them (ms). */
   private readonly owed = new Map<string, number>();
-  private lastFullSweep = 0;
-  private fullSweepEvery = FULL_SWEEP_MS;
+  private readonly fullSweeps = new ScanPace(FULL_SWEEP_MS);
 
   constructor(
     private readonly publisher: EventPublisher,
@@ -191,15 +187,14 @@ export class OutboxRelay {
     }
     // What was owed before the scan began is published now, or was never stored.
     for (const [id, at] of this.owed) if (at < started) this.owed.delete(id);
-    this.lastFullSweep = started;
-    this.fullSweepEvery = Math.max(FULL_SWEEP_MS, (Date.now() - started) * FULL_SWEEP_PACE);
+    this.fullSweeps.ran(started);
     return flushed;
   }
 
   /** Whether a periodic sweep has anything to look for: events owed for a while, or the full sweep is due. */
   private sweepDue(intervalMs: number): boolean {
+    if (this.fullSweeps.due()) return true;
     const now = Date.now();
-    if (now - this.lastFullSweep >= this.fullSweepEvery) return true;
     for (const at of this.owed.values()) if (now - at >= intervalMs) return true;
     return false;
   }
@@ -214,7 +209,7 @@ export class OutboxRelay {
   start(intervalMs = 2000): void {
     const run = () => {
       const started = Date.now();
-      const due = this.lastFullSweep === 0 || this.sweepDue(intervalMs);
+      const due = this.sweepDue(intervalMs);
       this.sweeping ??= (due ? this.sweep() : Promise.resolve(0))
         .catch((error) => this.log.warn({ err: error }, 'outbox sweep failed; will retry'))
         .finally(() => {

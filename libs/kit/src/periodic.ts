@@ -21,6 +21,42 @@ export const PACE = 4;
 /** When the next run starts after one that took `tookMs`: its interval, or longer after a long run. */
 export const nextRunIn = (intervalMs: number, tookMs: number) => Math.max(intervalMs, tookMs * PACE);
 
+/** How many times its own duration a whole-collection scan waits (`ScanPace`), at least. */
+const SCAN_PACE = 20;
+
+/**
+ * When a backstop that reads a whole collection, within a periodic run that does other work too,
+ * is due again: every `everyMs` at least, and after a scan that took longer than a twentieth of
+ * that, twenty times that scan's duration. Such scans look for the few documents a crash left; on
+ * FerretDB each one decodes every document (an indexed filter does not help there): a scan of
+ * 100,000 bookings took 4–13 s, and at a fixed 30 s the backstops took a third of the database's
+ * time from the work they back up (a report's read, an import's writes).
+ */
+export class ScanPace {
+  private lastStart = 0;
+  private interval: number;
+
+  constructor(private readonly everyMs: number) {
+    this.interval = everyMs;
+  }
+
+  /** Whether a scan is due now: never run yet, or its interval has passed since the last began. */
+  due(): boolean {
+    return this.lastStart === 0 || Date.now() - this.lastStart >= this.interval;
+  }
+
+  /** Records a scan that began at `startedAt` (ms) and has just ended. */
+  ran(startedAt: number): void {
+    this.lastStart = startedAt;
+    this.interval = Math.max(this.everyMs, (Date.now() - startedAt) * SCAN_PACE);
+  }
+
+  /** Makes the next scan due at once (the last one stopped at a page limit: there may be more). */
+  again(): void {
+    this.lastStart = 0;
+  }
+}
+
 /**
  * Starts a task: runs never overlap, the next starts `nextRunIn` after one ends, and a failed
  * run is logged and tried again at the next turn. `stop` waits for a run under way, so it never

@@ -1,13 +1,13 @@
-import { every } from '@allot/kit';
+import { every, ScanPace } from '@allot/kit';
 import { expireHold, returnSlots } from '../bookings';
 import type { Capacity } from '../context';
 import { expireEntry, processQueue } from '../waitlist';
 
 /**
- * How often the backstop that reads through every booking runs after the first sweep: on
- * FerretDB such a query decodes each booking (so releases and holds are looked for in one read),
- * and it only finds what a crash or a failed step left (hold expiry is a durable job; a release
- * finishes in its own request).
+ * How often, at least, the backstop that reads through every booking runs after the first sweep
+ * (less often after a long read: `ScanPace`): on FerretDB such a query decodes each booking (so
+ * releases and holds are looked for in one read), and it only finds what a crash or a failed
+ * step left (hold expiry is a durable job; a release finishes in its own request).
  */
 const BOOKING_SCAN_MS = 30_000;
 
@@ -18,13 +18,16 @@ const BOOKING_SCAN_MS = 30_000;
  * entries.
  */
 export const queueSweep = (cap: Capacity) => {
-  let bookingsScanned = 0;
+  const bookingScans = new ScanPace(BOOKING_SCAN_MS);
   return every(cap.config.QUEUE_SWEEP_MS, 'queue-sweep', async () => {
     const now = cap.clock.now();
     await cap.ledger.finishStale(cap.config.REPAIR_AFTER_MS);
-    if (Date.now() - bookingsScanned >= BOOKING_SCAN_MS) {
+    if (bookingScans.due()) {
+      const started = Date.now();
+      const fullPage = await releaseAndExpireOverdue(cap, now);
+      bookingScans.ran(started);
       // A full page means there may be more: the next sweep looks again.
-      bookingsScanned = (await releaseAndExpireOverdue(cap, now)) ? 0 : Date.now();
+      if (fullPage) bookingScans.again();
     }
     for (const entry of await cap.queue.overdue(now.toISOString(), 200)) await expireEntry(cap, entry.tenantId, entry._id);
     for (const w of await cap.queue.waiting(500)) await processQueue(cap, w.tenantId, w.sessionId, w.date);
