@@ -47,12 +47,33 @@ export interface ReportQuery {
 export const REPORT_CURSOR_BATCH = 250;
 
 /**
- * How the owning service reads one type's rows: `count` tells how many `rows` will yield (for
- * the percentage; an estimate is fine), `rows` yields them from a database cursor, one at a time.
+ * How the owning service reads one type's rows: `rows` yields them from a database cursor, one
+ * at a time, and the source says how a run's percentage is reckoned, in one of two ways.
  */
-export interface ReportSource {
-  count(tenantId: string, query: ReportQuery): Promise<number>;
+export type ReportSource = CountedSource | TimedSource;
+
+interface RowSource {
   rows(tenantId: string, query: ReportQuery): AsyncIterable<ReportRow>;
+}
+
+/** `count` tells how many rows `rows` will yield (an estimate is fine): for few rows, of a small collection. */
+interface CountedSource extends RowSource {
+  count(tenantId: string, query: ReportQuery): Promise<number>;
+}
+
+/**
+ * Rows that come in time order say when each one is (`timeOf`: an ISO date or date-time), and the
+ * percentage is the share of the time from the first row to the rows' end that lies behind the
+ * current row. No count is made: where the database counts by reading every document (FerretDB),
+ * a count of a large report costs as much as its rows. The row limit is met as the rows come.
+ */
+interface TimedSource extends RowSource {
+  timeOf(row: ReportRow): string;
+  /**
+   * When the rows end (exclusive), if the source can tell without reading them (an estimate is
+   * fine); else the end of `to`, or now.
+   */
+  endOf?(tenantId: string, query: ReportQuery): Promise<string | null>;
 }
 
 export interface ReportLimits {
@@ -264,30 +285,34 @@ export class Reports {
     let writing: Promise<void> = Promise.resolve();
     try {
       await this.chunks.deleteMany({ reportId });
-      const total = await source.count(doc.tenantId, doc.query);
-      if (lost) return;
       const { maxRows } = this.limits();
-      if (total > maxRows)
+      const total = 'count' in source ? await source.count(doc.tenantId, doc.query) : null;
+      if (lost) return;
+      if (total !== null && total > maxRows)
         return await this.fail(doc, runId, `The report has ${total} rows; at most ${maxRows} are written at once: narrow its range`);
+      const timed = total === null ? await timedPercentage(source as TimedSource, doc.tenantId, doc.query, this.now()) : null;
       let rows = 0;
+      let first: ReportRow | undefined;
       let lastWrite = Date.now();
       // Rows are counted as the writer takes them; the progress is written between two rows now
       // and then. Rows go on while it is written; the next one waits for it (its failure fails
       // the file there).
-      const progress = async () => {
-        const percentage = total > 0 ? Math.min(99, Math.floor((rows * 100) / total)) : 0;
+      const progress = async (row: ReportRow) => {
+        const percentage = timed ? timed(row, first ?? row) : shareOf(rows, total ?? 0);
         const at = { status: 'running' as const, percentage, rows, heartbeatAt: this.now() };
         // Set, never cleared: the heartbeat may have found the run taken over meanwhile.
         if (!(await this.change({ ...doc, ...at }, mine, at))) lost = true;
       };
       const counted = async function* (): AsyncGenerator<ReportRow> {
         for await (const row of source.rows(doc.tenantId, doc.query)) {
-          rows++;
+          first ??= row;
+          if (++rows > maxRows)
+            throw new Error(`The report has more than ${maxRows} rows; at most ${maxRows} are written at once: narrow its range`);
           yield row;
           if (Date.now() - lastWrite >= PROGRESS_MS) {
             lastWrite = Date.now();
             await writing;
-            writing = progress();
+            writing = progress(row);
             writing.catch(() => {}); // awaited by the next one or at the end
           }
           if (lost) return;
@@ -434,6 +459,28 @@ export class Reports {
 }
 
 const chunkId = (reportId: string, seq: number) => `${reportId}:${seq}`;
+
+/** A run's percentage when `rows` of `total` are written: 99 at most until the file is stored. */
+function shareOf(rows: number, total: number): number {
+  return total > 0 ? Math.min(99, Math.floor((rows * 100) / total)) : 0;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A timed source's percentage at `row`: how much of the time from the first row to the rows' end
+ * (`endOf`, else the end of `to`, else now) lies behind it. Rows past that end count as 99; when
+ * the end is not after the first row (bookings dated after today, in a report without `to`, from
+ * a source that cannot tell their end), the percentage stays 0 until the file is stored.
+ */
+async function timedPercentage(source: TimedSource, tenantId: string, query: ReportQuery, now: Date) {
+  const known = await source.endOf?.(tenantId, query);
+  const end = known ? Date.parse(known) : query.to ? Date.parse(query.to) + DAY_MS : now.getTime();
+  return (row: ReportRow, first: ReportRow): number => {
+    const start = Date.parse(source.timeOf(first));
+    return end > start ? shareOf(Date.parse(source.timeOf(row)) - start, end - start) : 0;
+  };
+}
 
 const tooMany = (limit: number) =>
   new AppError('too_many_jobs', `At most ${limit} reports may be queued or running at once; wait for one to end`, { limit });

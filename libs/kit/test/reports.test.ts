@@ -102,4 +102,55 @@ describe('reports', () => {
     expect(failed.error).toContain('150 rows; at most 100');
     expect(await mongo.db.collection('report_chunks').countDocuments({ reportId: report.id })).toBe(0);
   });
+  it('reports - an uncounted source with more rows than the limit fails while its rows are written, and keeps no file', async () => {
+    const tenantId = uniqueName('t');
+    let yielded = 0;
+    const source: ReportSource = {
+      timeOf: (row) => row.date as string,
+      async *rows(): AsyncGenerator<ReportRow> {
+        for (let i = 0; i < 150; i++) {
+          yielded++;
+          yield { bookingId: `bk_${i}`, sessionId: 'ses_1', date: '2026-03-01', adults: 1 };
+        }
+      },
+    };
+    const { reports, runs } = reportsOf(source, { maxRunning: 2, maxRows: 100, ttlMs: 60_000, staleMs: 30_000 });
+    const report = await reports.create(tenantId, apiKey, { type: 'bookings', format: 'csv' });
+    await eventually(async () => (await reports.get(tenantId, apiKey, report.id)).status === 'failed', 10_000);
+    await Promise.all(runs);
+    const failed = await reports.get(tenantId, apiKey, report.id);
+    expect(failed.error).toContain('more than 100 rows; at most 100');
+    expect(yielded).toBe(101);
+    expect(await mongo.db.collection('report_chunks').countDocuments({ reportId: report.id })).toBe(0);
+  });
+  it('reports - the percentage of an uncounted source is the share of the time from its first row to its end behind the row being written', async () => {
+    const tenantId = uniqueName('t');
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Ten days, which end before the query's range does; the sixth's row comes after the progress
+    // interval, then the rows wait.
+    const source: ReportSource = {
+      timeOf: (row) => row.date as string,
+      endOf: async () => '2026-03-11',
+      async *rows(): AsyncGenerator<ReportRow> {
+        for (let day = 1; day <= 10; day++) {
+          if (day === 6) await new Promise((resolve) => setTimeout(resolve, 600));
+          yield { bookingId: `bk_${day}`, sessionId: 'ses_1', date: `2026-03-${String(day).padStart(2, '0')}`, adults: 1 };
+          if (day === 6) await released;
+        }
+      },
+    };
+    const { reports, runs } = reportsOf(source, { maxRunning: 2, maxRows: 100, ttlMs: 60_000, staleMs: 30_000 });
+    const report = await reports.create(tenantId, apiKey, { type: 'bookings', format: 'csv', from: '2026-02-01', to: '2026-03-31' });
+    try {
+      await eventually(async () => (await reports.get(tenantId, apiKey, report.id)).rows === 6, 10_000);
+      expect(await reports.get(tenantId, apiKey, report.id)).toMatchObject({ status: 'running', percentage: 50 });
+    } finally {
+      release();
+      await Promise.all(runs);
+    }
+    expect(await reports.get(tenantId, apiKey, report.id)).toMatchObject({ status: 'ready', percentage: 100, rows: 10 });
+  });
 });

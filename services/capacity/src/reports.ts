@@ -8,10 +8,16 @@ const MAX_LISTED_DAYS = 366;
 
 /**
  * The `bookings` report: one row per booking dated in the range (a user's report: its own
- * bookings only), read through one cursor (reading ahead); session names are looked up once per session.
+ * bookings only), read by date through one cursor (reading ahead) and not counted first; session
+ * names are looked up once per session.
  */
 export const bookingReport = (store: ReportRowStore): ReportSource => ({
-  count: (tenantId, q) => store.countBookings(tenantId, q),
+  timeOf: (row) => row.date as string,
+  // The day after the last ledger in the range: bookings are made through the ledger of their date.
+  endOf: async (tenantId, q) => {
+    const last = await store.lastLedgerDate(tenantId, q);
+    return last ? addDays(last, 1) : null;
+  },
   async *rows(tenantId, q) {
     const names = new Map<string, string | null>();
     for await (const b of readAhead(store.bookingCursor(tenantId, q))) {

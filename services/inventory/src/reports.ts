@@ -4,7 +4,7 @@ import type { ReportRowStore } from './store/report-rows';
 
 /** The `orders` report: one row per order created in the range, oldest first; `reason` is that of its latest change. */
 export const orderReport = (store: ReportRowStore): ReportSource => ({
-  count: (tenantId, q) => store.countOrders(tenantId, q),
+  timeOf: (row) => row.createdAt as string,
   async *rows(tenantId, q) {
     for await (const o of readAhead(store.orderCursor(tenantId, q))) {
       yield {
@@ -23,7 +23,7 @@ export const orderReport = (store: ReportRowStore): ReportSource => ({
 
 /** The `stock-movements` report: one row per ledger movement in the range (`qty` signed: + in, − out). */
 export const movementReport = (store: ReportRowStore): ReportSource => ({
-  count: (tenantId, q) => store.countMovements(tenantId, q),
+  timeOf: (row) => row.at as string,
   async *rows(tenantId, q) {
     for await (const m of readAhead(store.movementCursor(tenantId, q))) {
       yield { movementId: m._id, sku: m.sku, type: m.type, qty: m.quantity, orderId: m.orderId, at: m.at } satisfies ReportRow;

@@ -26,10 +26,6 @@ export class ReportRowStore {
       .sort({ date: 1, _id: 1 });
   }
 
-  countBookings(tenantId: string, q: ReportQuery): Promise<number> {
-    return this.bookings.countDocuments(bookingFilter(tenantId, q));
-  }
-
   /** The tenant's sessions (or the one asked for), by id. */
   sessionCursor(tenantId: string, sessionId: string | null): FindCursor<SessionDoc> {
     const filter: Filter<SessionDoc> = sessionId ? { tenantId, _id: sessionId } : { tenantId };
@@ -46,6 +42,18 @@ export class ReportRowStore {
   async sessionName(tenantId: string, id: string): Promise<string | null> {
     const doc = await this.db.collection<SessionDoc>('sessions').findOne({ _id: id, tenantId }, { projection: { name: 1 } });
     return doc?.name ?? null;
+  }
+
+  /** The last date in [from, to] that has a ledger (of the session, if asked), or null. */
+  async lastLedgerDate(tenantId: string, q: ReportQuery): Promise<string | null> {
+    const filter = { tenantId, ...(q.sessionId ? { sessionId: q.sessionId } : {}), ...dateRange(q) };
+    const [last] = await this.db
+      .collection<SlotDoc>('slots')
+      .find(filter, { projection: { date: 1 } })
+      .sort({ date: -1 })
+      .limit(1)
+      .toArray();
+    return last?.date ?? null;
   }
 
   /** A session's ledgers in [from, to], by date (one a date: at most the days of the range). */

@@ -31,17 +31,9 @@ export class ReportRowStore {
     return this.orders.find(orderFilter(tenantId, q), { batchSize: REPORT_CURSOR_BATCH, raw: true }).sort({ createdAt: 1, _id: 1 });
   }
 
-  countOrders(tenantId: string, q: ReportQuery): Promise<number> {
-    return this.orders.countDocuments(orderFilter(tenantId, q));
-  }
-
   /** Movements made in [from, to], of one SKU if asked; by time, then in each SKU's ledger order. Raw: read it through `readAhead`. */
   movementCursor(tenantId: string, q: ReportQuery): FindCursor<MovementDoc> {
     return this.movements.find(movementFilter(tenantId, q), { batchSize: REPORT_CURSOR_BATCH, raw: true }).sort({ at: 1, sku: 1, seq: 1 });
-  }
-
-  countMovements(tenantId: string, q: ReportQuery): Promise<number> {
-    return this.movements.countDocuments(movementFilter(tenantId, q));
   }
 
   /** The tenant's SKUs (or the one asked for), by code. */
