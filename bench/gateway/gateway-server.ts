@@ -10,6 +10,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { registerRpcRoutes, rpcRoute, startGateway } from '@allot/gateway';
+import { tuneV8 } from '@allot/kit';
 import { BENCH_ECHO, benchEcho } from './contract';
 import { serveParent } from './ipc';
 
@@ -24,6 +25,7 @@ const probe = {
   operation: BENCH_ECHO,
   contract: benchEcho,
 } as const;
+tuneV8(); // as the gateway's own process (`runService`) runs
 const gateway = await startGateway(process.env, {
   extend(app, deps) {
     registerRpcRoutes(app, deps, [

@@ -75,7 +75,7 @@ export {
   reportLimitsOf,
 } from './reports';
 export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler, RpcServer, withDeadline } from './rpc';
-export { createService, type Service } from './service';
+export { createService, type Service, tuneV8 } from './service';
 export { ensureStream } from './streams';
 export { instruments, lazyInstruments, secondsHistogram, type Telemetry } from './telemetry';
 export { TenantLimits } from './tenant-limits';
