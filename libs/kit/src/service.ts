@@ -208,13 +208,6 @@ export async function createService<C extends BaseEnv = BaseEnv, N extends Servi
 }
 
 /**
- * The process entry point of a service: starts it, and on SIGTERM/SIGINT stops it and exits 0 —
- * or 1 if stopping takes longer than 10 s. A configuration error exits 1 with a message naming
- * each bad variable. A crash — an exception no handler caught, a rejection nobody awaited — is
- * logged and exits 1 at once: the state it leaves is unknown, and a supervisor (Kubernetes,
- * compose, `make dev`) must see a failure to restart or report it, never a clean stop.
- */
-/**
  * The V8 settings of a service process, set as it starts (`runService`; a process that starts a
  * service otherwise, as the gateway benchmarks' server, calls it too).
  *
@@ -223,13 +216,20 @@ export async function createService<C extends BaseEnv = BaseEnv, N extends Servi
  * rows, read a batch ahead) can look like that for a moment and then make old-generation garbage
  * at their full rate until the next major collection. A 100,000-row bookings report grew the
  * capacity process by 69–116 MiB in 16 runs of 21 with it (0.3–4.6 MiB in the others), and by
- * 0.6–20.6 MiB in 8 runs of 8 without it (`--trace-gc-nvp` over the report: 149–160 MB promoted
+ * 0.6–23.2 MiB in 10 runs of 10 without it (`--trace-gc-nvp` over the report: 149–160 MB promoted
  * in the first kind of run, 5–7 MB without it).
  */
 export function tuneV8(): void {
   setFlagsFromString('--no-allocation-site-pretenuring');
 }
 
+/**
+ * The process entry point of a service: starts it, and on SIGTERM/SIGINT stops it and exits 0 —
+ * or 1 if stopping takes longer than 10 s. A configuration error exits 1 with a message naming
+ * each bad variable. A crash — an exception no handler caught, a rejection nobody awaited — is
+ * logged and exits 1 at once: the state it leaves is unknown, and a supervisor (Kubernetes,
+ * compose, `make dev`) must see a failure to restart or report it, never a clean stop.
+ */
 export async function runService(start: () => Promise<{ service: Service<any, any>; stop(): Promise<void> }>): Promise<void> {
   tuneV8();
   let log: Logger | undefined;
