@@ -10,7 +10,7 @@ export type ReportRow = Record<string, string | number | boolean | null | undefi
 /**
  * A report's file as a stream of bytes, written row by row as `rows` yields them: nothing holds
  * more than a few rows, whatever the file's size. CSV is written by csv-stringify (quotes,
- * separators and line breaks inside values), XLSX by exceljs's streaming workbook writer (each
+ * separators and line breaks inside values, formulas escaped), XLSX by exceljs's streaming workbook writer (each
  * row committed as it is added), NDJSON one JSON object a line.
  */
 export function reportFile(format: ReportFormat, columns: readonly string[], rows: AsyncIterable<ReportRow>): Readable {
@@ -19,7 +19,16 @@ export function reportFile(format: ReportFormat, columns: readonly string[], row
       // pipeline, not pipe: a failing row source must fail the file, not leave it waiting for more.
       return pipeline(
         Readable.from(rows),
-        stringify({ header: true, columns: [...columns], cast: { boolean: (v) => String(v) }, record_delimiter: 'unix' }),
+        stringify({
+          header: true,
+          columns: [...columns],
+          cast: { boolean: (v) => String(v) },
+          record_delimiter: 'unix',
+          // A text starting with = + - @ (or a tab or CR) gets a leading ': a spreadsheet opening
+          // the file shows it rather than running it (CSV formula injection: names and user ids
+          // in a report come from users). Numbers, negative ones too, are written as they are.
+          escape_formulas: true,
+        }),
         () => {},
       );
     case 'ndjson':

@@ -35,6 +35,18 @@ describe('report files', () => {
     ]);
   });
 
+  it('report files - CSV: a text that a spreadsheet would run as a formula is escaped; numbers are not', async () => {
+    const risky: ReportRow[] = [
+      { id: '@a', name: '=HYPERLINK("http://evil.example","x")', qty: -3, note: '+1' },
+      { id: 'b', name: '-x', qty: 2, note: 'a=b' },
+    ];
+    const bytes = await bytesOf(reportFile('csv', columns, rowsOf(risky)));
+    expect(parse(bytes, { columns: true })).toEqual([
+      { id: "'@a", name: `'=HYPERLINK("http://evil.example","x")`, qty: '-3', note: "'+1" },
+      { id: 'b', name: "'-x", qty: '2', note: 'a=b' },
+    ]);
+  });
+
   it('report files - NDJSON: one object a line, in column order, absent values as null', async () => {
     const text = (await bytesOf(reportFile('ndjson', columns, rowsOf(tricky)))).toString('utf8');
     const lines = text.trimEnd().split('\n');
