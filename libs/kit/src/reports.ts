@@ -290,7 +290,7 @@ export class Reports {
       if (lost) return;
       if (total !== null && total > maxRows)
         return await this.fail(doc, runId, `The report has ${total} rows; at most ${maxRows} are written at once: narrow its range`);
-      const timed = total === null ? await timedPercentage(source as TimedSource, doc.tenantId, doc.query, this.now()) : null;
+      const timed = 'count' in source ? null : await timedPercentage(source, doc.tenantId, doc.query, this.now());
       let rows = 0;
       let first: ReportRow | undefined;
       let lastWrite = Date.now();

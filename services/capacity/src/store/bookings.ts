@@ -35,13 +35,13 @@ export interface BookingFilter {
   status?: Booking['status'];
 }
 
+/** The mark `listExisting` leaves once the bookings stored before the lists are listed. */
+const LISTED_EXISTING = 'listed-existing';
+
 /**
  * The list a user's booking is on in its state (`IdLists`), which the limits against hoarding
  * count: held bookings per tenant and user, confirmed ones per session and date.
  */
-/** The mark `listExisting` leaves once the bookings stored before the lists are listed. */
-const LISTED_EXISTING = 'listed-existing';
-
 function listed(tenantId: string, b: Pick<Booking, 'id' | 'userId' | 'status' | 'sessionId' | 'date'>): { key: string; id: string }[] {
   if (!b.userId) return [];
   if (b.status === 'held') return [{ key: IdLists.key('held', tenantId, b.userId), id: b.id }];
