@@ -337,7 +337,12 @@ export async function startNatsCluster(options: StartOptions & { size?: number }
   };
 }
 
-/** Starts FerretDB v1 with its SQLite backend on a free port. */
+/**
+ * Starts FerretDB v1 with its SQLite backend on a free port. Commits are not synced to disk one
+ * by one (`synchronous(normal)` in WAL mode): a write survives FerretDB or any service dying, and
+ * only a crash of the machine itself could lose the last ones. FerretDB writes each statement of
+ * an update in its own transaction, so syncing each cost more than the update itself.
+ */
 export async function startFerret(options: StartOptions = {}): Promise<LocalServer> {
   const port = await freePort();
   const debugPort = await freePort();
@@ -346,7 +351,7 @@ export async function startFerret(options: StartOptions = {}): Promise<LocalServ
       name: 'ferretdb',
       args: (dir) => [
         '--handler=sqlite',
-        `--sqlite-url=file:${dir}/`,
+        `--sqlite-url=file:${dir}/?_pragma=synchronous(normal)`,
         `--state-dir=${dir}`,
         `--listen-addr=127.0.0.1:${port}`,
         `--debug-addr=127.0.0.1:${debugPort}`,
