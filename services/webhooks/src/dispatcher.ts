@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { DeliveryAttempt } from '@allot/contracts';
-import { type Clock, type Logger, newId } from '@allot/kit';
+import { type Clock, type Logger, newId, ScanPace } from '@allot/kit';
 import type { FairSlots } from './domain/fair-slots';
 import { outcomeOf, retryDelayMs } from './domain/retry';
 import type { PostResult } from './http-post';
@@ -63,8 +63,6 @@ export interface FirstAttempt {
  */
 export const FIRST_ANSWER_WAIT_MS = 500;
 
-/** The most of the time the poll spends looking (see `start`). */
-const POLL_SHARE = 0.1;
 /** A retry due within this long gets a timer here; later ones are found by the poll. */
 const TIMER_HORIZON_MS = 10 * 60_000;
 /** A lease outlives its attempt (bounded by the timeout) with room to spare: only a crashed process's lease runs out. */
@@ -296,15 +294,17 @@ export class Dispatcher {
 
   /**
    * Starts looking for due deliveries every `pollMs` (retries far ahead, another process's
-   * leftovers), and at most a `POLL_SHARE` of the time: where the look is a scan of every
-   * delivery (FerretDB uses no secondary index), a large collection makes it rarer instead of
-   * keeping the database busy with it.
+   * leftovers), paced as the kit paces whole-collection scans (`ScanPace`): where the look is a
+   * scan of every delivery (FerretDB uses no secondary index), a large collection makes it rarer
+   * instead of keeping the database busy with it.
    */
   start(): void {
-    const schedule = (wait: number) => {
+    const pace = new ScanPace(this.deps.settings.pollMs);
+    const schedule = () => {
       if (this.stopping.signal.aborted) return;
       this.poll = setTimeout(() => {
-        const started = performance.now();
+        if (!pace.due()) return schedule();
+        const started = Date.now();
         void this.deps.deliveries
           .endpointsWithDue(this.deps.clock.now())
           .then((ids) => {
@@ -315,13 +315,13 @@ export class Dispatcher {
             if (!this.stopping.signal.aborted) this.deps.log.warn({ err: error }, 'looking for due deliveries failed; will retry');
           })
           .finally(() => {
-            const took = performance.now() - started;
-            schedule(Math.max(this.deps.settings.pollMs - took, (took * (1 - POLL_SHARE)) / POLL_SHARE));
+            pace.ran(started);
+            schedule();
           });
-      }, wait);
+      }, this.deps.settings.pollMs);
       this.poll.unref();
     };
-    schedule(this.deps.settings.pollMs);
+    schedule();
   }
 
   /** Attempts in flight now (all endpoints). */
