@@ -11,10 +11,17 @@
  * something at once (the gateway its `retry:`, Centrifugo its `connect` reply with the
  * subscriptions made).
  *
+ * A stream is a bare TCP socket with the request written by hand, and its bytes are searched for
+ * `data:` lines: the chunked encoding's size lines around them are not `data:` lines, and both
+ * servers send a frame as one chunk (a frame split across chunks would fail to parse and count as
+ * bogus, which the report shows). Node's HTTP client (its parser, response stream and text
+ * decoder) cost the load generators about twice the CPU per message, and their event-loop delay
+ * is part of every delay measured.
+ *
  * Parent → child: `{type: 'open', url, headers, count, concurrency, localAddress, messages}`,
  * `{type: 'report'}`, `{type: 'close'}`; each answered with a message of the same type.
  */
-import http from 'node:http';
+import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface OpenCommand {
@@ -51,7 +58,7 @@ export interface ClientReport {
 /** Wall-clock now, in ms with sub-millisecond precision. */
 export const wallNow = () => performance.timeOrigin + performance.now();
 
-const requests: http.ClientRequest[] = [];
+const sockets: net.Socket[] = [];
 let delays: number[] = [];
 let perMessage: number[] = [];
 let received = 0;
@@ -62,70 +69,93 @@ let closing = false;
 const loop = monitorEventLoopDelay({ resolution: 10 });
 let cpuBefore = process.cpuUsage();
 
-function openOne(command: OpenCommand, agent: http.Agent): Promise<void> {
+/** Records one `data:` line's message, if it is one. */
+function onData(line: string, at: number, seen: Uint8Array, messages: number): void {
+  let body: { k?: unknown; sentAt?: unknown; pub?: { data?: { k?: unknown; sentAt?: unknown } } };
+  try {
+    body = JSON.parse(line);
+  } catch {
+    bogus++;
+    return;
+  }
+  const message = body.pub?.data ?? body;
+  if (message.k === undefined) return; // connect reply, ping, retry
+  const k = message.k;
+  if (typeof k !== 'number' || typeof message.sentAt !== 'number' || k < 0 || k >= messages) {
+    bogus++;
+    return;
+  }
+  if (seen[k]) {
+    duplicates++;
+    return;
+  }
+  seen[k] = 1;
+  perMessage[k] = (perMessage[k] ?? 0) + 1;
+  received++;
+  delays.push(at - message.sentAt);
+}
+
+function openOne(command: OpenCommand, target: URL, request: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const seen = new Uint8Array(command.messages);
-    const req = http.get(command.url, { agent, headers: command.headers, localAddress: command.localAddress, timeout: 60_000 }, (res) => {
-      if (res.statusCode !== 200) {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => reject(new Error(`answered ${res.statusCode}: ${body.slice(0, 160)}`)));
-        return;
+    const socket = net.connect({ host: target.hostname, port: Number(target.port), localAddress: command.localAddress });
+    sockets.push(socket);
+    const firstBytes = setTimeout(() => socket.destroy(new Error('no first bytes in 60 s')), 60_000);
+    // Until the head has ended: the head so far. Then: the end of the last chunk that may start a `data:` line.
+    let pending = '';
+    let open = false;
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => {
+      const at = wallNow();
+      let text = pending + chunk.toString('latin1');
+      if (!open) {
+        const headEnd = text.indexOf('\r\n\r\n');
+        if (headEnd < 0) {
+          pending = text;
+          return;
+        }
+        clearTimeout(firstBytes);
+        const status = text.slice(9, 12);
+        if (status !== '200') {
+          reject(new Error(`answered ${status}: ${text.slice(headEnd + 4, headEnd + 164)}`));
+          socket.destroy();
+          return;
+        }
+        open = true;
+        resolve();
+        text = text.slice(headEnd + 4);
       }
-      res.setEncoding('utf8');
-      let buffer = '';
-      let open = false;
-      res.on('data', (chunk: string) => {
-        const at = wallNow();
-        if (!open) {
-          open = true;
-          req.setTimeout(0);
-          resolve();
+      let from = 0;
+      pending = '';
+      for (let start = text.indexOf('data:'); start >= 0; start = text.indexOf('data:', from)) {
+        const end = text.indexOf('\n', start);
+        if (end < 0) {
+          pending = text.slice(start);
+          return;
         }
-        buffer += chunk;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const line = frame.split('\n').find((l) => l.startsWith('data:'));
-          if (!line) continue;
-          let body: { k?: unknown; sentAt?: unknown; pub?: { data?: { k?: unknown; sentAt?: unknown } } };
-          try {
-            body = JSON.parse(line.slice(5));
-          } catch {
-            bogus++;
-            continue;
-          }
-          const message = body.pub?.data ?? body;
-          if (message.k === undefined) continue; // connect reply, ping, retry
-          const k = message.k;
-          if (typeof k !== 'number' || typeof message.sentAt !== 'number' || k < 0 || k >= command.messages) {
-            bogus++;
-            continue;
-          }
-          if (seen[k]) {
-            duplicates++;
-            continue;
-          }
-          seen[k] = 1;
-          perMessage[k] = (perMessage[k] ?? 0) + 1;
-          received++;
-          delays.push(at - message.sentAt);
-        }
-      });
-      res.on('close', () => {
-        if (!closing) closedEarly++;
-      });
+        onData(text.slice(start + 5, end), at, seen, command.messages);
+        from = end + 1;
+      }
+      // Shorter than `data:`: the start of one, perhaps.
+      pending = text.slice(Math.max(from, text.length - 4));
     });
-    req.on('timeout', () => req.destroy(new Error('no first bytes in 60 s')));
-    req.on('error', reject);
-    requests.push(req);
+    socket.on('error', (error) => {
+      clearTimeout(firstBytes);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(firstBytes);
+      if (!open) reject(new Error('closed before its head'));
+      else if (!closing) closedEarly++;
+    });
   });
 }
 
 async function open(command: OpenCommand): Promise<Opened> {
   perMessage = new Array<number>(command.messages).fill(0);
-  const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+  const target = new URL(command.url);
+  const headers = Object.entries(command.headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  const request = `GET ${target.pathname}${target.search} HTTP/1.1\r\nhost: ${target.host}\r\n${headers.join('')}\r\n`;
   const errors: Record<string, number> = {};
   const startedAt = wallNow();
   let next = 0;
@@ -135,7 +165,7 @@ async function open(command: OpenCommand): Promise<Opened> {
       while (next < command.count) {
         next++;
         try {
-          await openOne(command, agent);
+          await openOne(command, target, request);
           opened++;
         } catch (error) {
           const message = (error as Error).message;
@@ -173,7 +203,7 @@ process.on('message', async (m: { type?: string }) => {
   else if (m.type === 'report') process.send?.(report());
   else if (m.type === 'close') {
     closing = true;
-    for (const req of requests.splice(0)) req.destroy();
+    for (const socket of sockets.splice(0)) socket.destroy();
     process.send?.({ type: 'close' });
   }
 });
