@@ -341,7 +341,7 @@ export async function startNatsCluster(options: StartOptions & { size?: number }
  * Starts FerretDB v1 with its SQLite backend on a free port. Commits are not synced to disk one
  * by one (`synchronous(normal)` in WAL mode): a write survives FerretDB or any service dying, and
  * only a crash of the machine itself could lose the last ones. FerretDB writes each statement of
- * an update in its own transaction, so syncing each cost more than the update itself.
+ * an update in its own transaction, and syncing each doubled what an update cost.
  */
 export async function startFerret(options: StartOptions = {}): Promise<LocalServer> {
   const port = await freePort();
