@@ -10,8 +10,8 @@ export type ReportRow = Record<string, string | number | boolean | null | undefi
 /**
  * A report's file as a stream of bytes, written row by row as `rows` yields them: nothing holds
  * more than a few rows, whatever the file's size. CSV is written by csv-stringify (quotes,
- * separators and line breaks inside values, formulas escaped), XLSX by exceljs's streaming workbook writer (each
- * row committed as it is added), NDJSON one JSON object a line.
+ * separators and line breaks inside values, formulas escaped), XLSX by exceljs's streaming
+ * workbook writer (each row committed as it is added), NDJSON one JSON object a line.
  */
 export function reportFile(format: ReportFormat, columns: readonly string[], rows: AsyncIterable<ReportRow>): Readable {
   switch (format) {

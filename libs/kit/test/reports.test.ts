@@ -49,6 +49,16 @@ describe('reports', () => {
     return { reports, runs, raw };
   }
 
+  /** Runs a CSV bookings report of `source` with at most 100 rows until it has failed; its record then. */
+  async function failedReport(source: ReportSource) {
+    const tenantId = uniqueName('t');
+    const { reports, runs } = reportsOf(source, { maxRunning: 2, maxRows: 100, ttlMs: 60_000, staleMs: 30_000 });
+    const report = await reports.create(tenantId, apiKey, { type: 'bookings', format: 'csv' });
+    await eventually(async () => (await reports.get(tenantId, apiKey, report.id)).status === 'failed', 10_000);
+    await Promise.all(runs);
+    return reports.get(tenantId, apiKey, report.id);
+  }
+
   it('reports - a source slower to count than the stale time is not taken for dead by the sweep: the report is written once', async () => {
     const tenantId = uniqueName('t');
     const staleMs = 600;
@@ -85,7 +95,6 @@ describe('reports', () => {
     expect(counted).toBe(1);
   }, 30_000);
   it('reports - a report with more rows than the limit fails naming its count, and keeps no file', async () => {
-    const tenantId = uniqueName('t');
     const source: ReportSource = {
       async count() {
         return 150;
@@ -94,16 +103,11 @@ describe('reports', () => {
         for (let i = 0; i < 150; i++) yield { bookingId: `bk_${i}`, sessionId: 'ses_1', adults: 1 };
       },
     };
-    const { reports, runs } = reportsOf(source, { maxRunning: 2, maxRows: 100, ttlMs: 60_000, staleMs: 30_000 });
-    const report = await reports.create(tenantId, apiKey, { type: 'bookings', format: 'csv' });
-    await eventually(async () => (await reports.get(tenantId, apiKey, report.id)).status === 'failed', 10_000);
-    await Promise.all(runs);
-    const failed = await reports.get(tenantId, apiKey, report.id);
+    const failed = await failedReport(source);
     expect(failed.error).toContain('150 rows; at most 100');
-    expect(await mongo.db.collection('report_chunks').countDocuments({ reportId: report.id })).toBe(0);
+    expect(await mongo.db.collection('report_chunks').countDocuments({ reportId: failed.id })).toBe(0);
   });
   it('reports - an uncounted source with more rows than the limit fails while its rows are written, and keeps no file', async () => {
-    const tenantId = uniqueName('t');
     let yielded = 0;
     const source: ReportSource = {
       timeOf: (row) => row.date as string,
@@ -114,14 +118,10 @@ describe('reports', () => {
         }
       },
     };
-    const { reports, runs } = reportsOf(source, { maxRunning: 2, maxRows: 100, ttlMs: 60_000, staleMs: 30_000 });
-    const report = await reports.create(tenantId, apiKey, { type: 'bookings', format: 'csv' });
-    await eventually(async () => (await reports.get(tenantId, apiKey, report.id)).status === 'failed', 10_000);
-    await Promise.all(runs);
-    const failed = await reports.get(tenantId, apiKey, report.id);
+    const failed = await failedReport(source);
     expect(failed.error).toContain('more than 100 rows; at most 100');
     expect(yielded).toBe(101);
-    expect(await mongo.db.collection('report_chunks').countDocuments({ reportId: report.id })).toBe(0);
+    expect(await mongo.db.collection('report_chunks').countDocuments({ reportId: failed.id })).toBe(0);
   });
   it('reports - the percentage of an uncounted source is the share of the time from its first row to its end behind the row being written', async () => {
     const tenantId = uniqueName('t');
