@@ -73,6 +73,8 @@ export interface CpuShare {
   /** % of one core per process (100 = one core busy). */
   percentOfOneCore: Record<string, number>;
   machineBusyPercentOfAllCores: number;
+  /** How long the share was measured over. */
+  seconds: number;
 }
 
 /** CPU use of this process, each process it started, and the rest of the machine since `before`. */
@@ -88,8 +90,15 @@ export function cpuSince(before: CpuMark): CpuShare {
   const ours = Object.values(perProcess).reduce((a, b) => a + b, 0);
   // Whatever else runs on this machine (another benchmark, a test run) competes for the same cores.
   perProcess['everything else on the machine'] = Math.max(0, round(machineBusy * os.cpus().length * 100 - ours));
-  return { percentOfOneCore: perProcess, machineBusyPercentOfAllCores: round(machineBusy * 100) };
+  return { percentOfOneCore: perProcess, machineBusyPercentOfAllCores: round(machineBusy * 100), seconds };
 }
+
+/** CPU milliseconds per item (event, request) of each process, `items` handled over the share's time. */
+export const cpuPerItemLine = (c: CpuShare, items: number) =>
+  Object.entries(c.percentOfOneCore)
+    .filter(([, p]) => p > 0)
+    .map(([k, p]) => `${k} ${Math.round(((p / 100) * c.seconds * 100_000) / items) / 100}`)
+    .join(', ');
 
 export const cpuLine = (c: CpuShare) =>
   `${Object.entries(c.percentOfOneCore)

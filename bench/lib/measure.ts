@@ -97,6 +97,22 @@ export async function mongoFindOneAndUpdate(mongoUrl: string, seconds = 5): Prom
   }
 }
 
+/**
+ * CPU time (µs) this process spends per wake-up of an otherwise idle event loop, woken every
+ * `intervalMs` by a timer that does nothing: the fixed price of handling one message alone. On a
+ * virtual machine it includes the exits to the hypervisor that arming a timer and leaving idle
+ * take, which on some machines here cost more than a small handler's own work.
+ */
+export async function wakeupCpuMicros(intervalMs: number, seconds = 2): Promise<number> {
+  let wakeups = 0;
+  const before = process.cpuUsage();
+  const timer = setInterval(() => wakeups++, intervalMs);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  clearInterval(timer);
+  const used = process.cpuUsage(before);
+  return Math.round((used.user + used.system) / Math.max(1, wakeups));
+}
+
 export function machineInfo() {
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',

@@ -14,7 +14,8 @@
  *     over the events of the fast endpoints; every one must arrive. Measured after
  *     BENCH_WARMUP_SECONDS (1) of the same load, as every benchmark here warms up: the first
  *     quarter second meets cold connections and code (p50 86 ms, max 173 ms once; afterwards
- *     max 55 ms), and would be the whole p99. The warm-up's own figures are reported beside it.
+ *     max 55 ms), and would be the whole p99. The warm-up's own figures are reported beside it,
+ *     and (a) starts once the platform is quiet again (`waitQuiet`), as each burst of (b) does.
  * (b) Throughput: WEBHOOK_BENCH_BURST (5000) events published at once to the fast endpoints;
  *     deliveries/s from the first publish to the last delivery. Peer, in the same run: a bare
  *     `fetch` loop POSTing as many requests of the same body to the same server with the same
@@ -22,6 +23,11 @@
  *     platform's processes are quiet (`waitQuiet`), so neither runs beside the other's leftovers.
  *     They take turns for WEBHOOK_BENCH_BURST_ROUNDS (3) rounds; the verdict is on the median
  *     of the rounds' ratios.
+ *
+ * Also reported: each process's CPU per event in (a), and what a wake-up of an idle Node process
+ * costs this machine (`wakeupCpuMicros`), since handling events one at a time pays one per
+ * process each. WEBHOOK_BENCH_SWEEP_RATES (e.g. `100,250,500`; none by default) runs the steady
+ * load of (a) once more at each rate, from a quiet platform, for CPU per event against the rate.
  *
  * Targets (issue 22): (a) p99 < 200 ms with one endpoint hanging; (b) ≥ 0.5 × the fetch loop.
  * Writes bench/results/webhooks.{json,md}.
@@ -33,8 +39,8 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { round, versions, writeResults } from '../gateway/common';
 import { childLogLine, sleep } from '../lib/children';
-import { cpuLine, cpuMark, cpuSince, waitQuiet } from '../lib/cpu';
-import { machineInfo, median, summarize } from '../lib/measure';
+import { cpuLine, cpuMark, cpuPerItemLine, cpuSince, waitQuiet } from '../lib/cpu';
+import { machineInfo, median, summarize, wakeupCpuMicros } from '../lib/measure';
 import { startPlatform } from '../lib/targets';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -43,6 +49,7 @@ const rate = Number(process.env.WEBHOOK_BENCH_RATE ?? 500);
 const endpoints = Number(process.env.WEBHOOK_BENCH_ENDPOINTS ?? 50);
 const burst = Number(process.env.WEBHOOK_BENCH_BURST ?? 5000);
 const burstRounds = Number(process.env.WEBHOOK_BENCH_BURST_ROUNDS ?? 3);
+const sweepRates = (process.env.WEBHOOK_BENCH_SWEEP_RATES ?? '').split(',').filter(Boolean).map(Number);
 const perEndpoint = 4; // WEBHOOK_ENDPOINT_CONCURRENCY's default
 const targets = { latencyP99Ms: 200, throughputToFetch: 0.5 };
 
@@ -58,6 +65,8 @@ const receiver = createServer((req, res) => {
   });
 });
 await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+// Measured before anything else runs here: this process is idle but for the timer.
+const wakeup = { every1Ms: await wakeupCpuMicros(1), every10Ms: await wakeupCpuMicros(10) };
 const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
 
 const platform = await startPlatform({
@@ -102,13 +111,13 @@ try {
 
   // (a) A steady rate over every endpoint, one of them hanging: first unmeasured (warm-up), then measured.
   const tenants = [hanging, ...fast];
-  const steady = async (label: string, forSeconds: number) => {
-    const total = Math.round(rate * forSeconds);
+  const steady = async (label: string, forSeconds: number, perSecond = rate) => {
+    const total = Math.round(perSecond * forSeconds);
     const fastIds: string[] = [];
     const started = performance.now();
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < total; i++) {
-      const due = started + (i * 1000) / rate;
+      const due = started + (i * 1000) / perSecond;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
       const tenantId = tenants[i % tenants.length] as string;
@@ -124,9 +133,19 @@ try {
     return { latency: summarize(latencies, forSeconds), arrived: latencies.length, expected: fastIds.length };
   };
   const cold = warmupSeconds > 0 ? await steady('W', warmupSeconds) : undefined;
+  // The warm-up's events are delivered, but notifications and the gateway may still be working
+  // them off: measured beside that, (a) would say how the cold start ends, not what the load costs.
+  const settled = await waitQuiet(platform.busyNames, 30_000);
   const latencyCpu = cpuMark();
   const { latency, arrived, expected } = await steady('A', seconds);
   const cpu = cpuSince(latencyCpu);
+  const sweep: { rate: number; p99Ms: number; cpu: ReturnType<typeof cpuSince>; events: number }[] = [];
+  for (const perSecond of sweepRates) {
+    await waitQuiet(platform.busyNames, 30_000);
+    const mark = cpuMark();
+    const run = await steady(`S${perSecond}`, seconds, perSecond);
+    sweep.push({ rate: perSecond, p99Ms: run.latency.p99Ms, cpu: cpuSince(mark), events: Math.round(perSecond * seconds) });
+  }
 
   // (b) Bursts to the fast endpoints against a bare fetch loop, taking turns (`burstRounds` each):
   // deliveries per second from one burst varied by half between runs of the same code here, the
@@ -203,7 +222,7 @@ try {
     `| (a) ${rate} events/s for ${seconds} s over ${endpoints} endpoints, one hanging: publish → endpoint | p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms | — | p99 < ${targets.latencyP99Ms} ms |`,
     ...(cold
       ? [
-          `| (a, warm-up before it, not in the verdict) the same load for ${warmupSeconds} s, as the platform meets it cold | p50 ${cold.latency.p50Ms} ms, p99 ${cold.latency.p99Ms} ms, ${cold.arrived} of ${cold.expected} arrived | — | — |`,
+          `| (a, warm-up before it, not in the verdict) the same load for ${warmupSeconds} s, as the platform meets it cold; (a) started once the platform was quiet again, ${settled.seconds} s after its last delivery${settled.quiet ? '' : ' (not quiet within 30 s)'} | p50 ${cold.latency.p50Ms} ms, p99 ${cold.latency.p99Ms} ms, ${cold.arrived} of ${cold.expected} arrived | — | — |`,
         ]
       : []),
     ...rounds.flatMap((r, i) => [
@@ -214,6 +233,13 @@ try {
     '',
     `CPU in % of one core while (a) ran, until its last delivery: ${cpuLine(cpu)}.`,
     '',
+    `CPU per event in (a), in ms: ${cpuPerItemLine(cpu, Math.round(rate * seconds))}. For scale, a wake-up of an idle Node process costs this machine ${wakeup.every1Ms} µs of CPU when woken every millisecond and ${wakeup.every10Ms} µs every 10 ms (a timer that does nothing).`,
+    '',
+    ...sweep.map(
+      (s) =>
+        `CPU per event at ${s.rate} events/s for ${seconds} s (p99 ${s.p99Ms} ms), in ms: ${cpuPerItemLine(s.cpu, s.events)}; machine ${s.cpu.machineBusyPercentOfAllCores}% busy.`,
+    ),
+    ...(sweep.length ? [''] : []),
     ...rounds.map((r, i) => `CPU while burst ${i + 1} ran, until its last delivery: ${cpuLine(r.burst.cpu)}.`),
     '',
     `Service logs: ${childLogLine(logs)}.`,
@@ -230,7 +256,9 @@ try {
       machine: m,
       settings: { seconds, warmupSeconds, rate, endpoints, burst, perEndpoint },
       latency: { ...latency, arrived, expected, cpu },
-      warmup: cold,
+      wakeupCpuMicros: wakeup,
+      sweep,
+      warmup: cold && { ...cold, quietAfter: settled },
       throughput: { deliveriesPerSecond, delivered, fetchPerSecond, concurrency, ratio, rounds },
       targets,
       logs,
