@@ -99,9 +99,9 @@ export async function mongoFindOneAndUpdate(mongoUrl: string, seconds = 5): Prom
 
 /**
  * CPU time (µs) this process spends per wake-up of an otherwise idle event loop, woken every
- * `intervalMs` by a timer that does nothing: the fixed price of handling one message alone. On a
- * virtual machine it includes the exits to the hypervisor that arming a timer and leaving idle
- * take, which on some machines here cost more than a small handler's own work.
+ * `intervalMs` by a timer that does nothing: the fixed price of handling one message alone. It
+ * differs a lot between machines (48–166 µs on one of the virtual machines here, more than a
+ * small handler's own work).
  */
 export async function wakeupCpuMicros(intervalMs: number, seconds = 2): Promise<number> {
   let wakeups = 0;

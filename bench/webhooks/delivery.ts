@@ -39,7 +39,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { round, versions, writeResults } from '../gateway/common';
 import { childLogLine, sleep } from '../lib/children';
-import { cpuLine, cpuMark, cpuPerItemLine, cpuSince, waitQuiet } from '../lib/cpu';
+import { type CpuShare, cpuLine, cpuMark, cpuPerItemLine, cpuSince, waitQuiet } from '../lib/cpu';
 import { machineInfo, median, summarize, wakeupCpuMicros } from '../lib/measure';
 import { startPlatform } from '../lib/targets';
 
@@ -139,7 +139,7 @@ try {
   const latencyCpu = cpuMark();
   const { latency, arrived, expected } = await steady('A', seconds);
   const cpu = cpuSince(latencyCpu);
-  const sweep: { rate: number; p99Ms: number; cpu: ReturnType<typeof cpuSince>; events: number }[] = [];
+  const sweep: { rate: number; p99Ms: number; cpu: CpuShare; events: number }[] = [];
   for (const perSecond of sweepRates) {
     await waitQuiet(platform.busyNames, 30_000);
     const mark = cpuMark();
