@@ -6,7 +6,7 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -114,18 +114,9 @@ export function spawnGuarded(command: string, args: string[], options: SpawnOpti
   return spawn(guard, [String(process.pid), command, ...args], options);
 }
 
-/**
- * Go threads a local server (nats-server, FerretDB) runs its code on: half the machine's cores,
- * since the servers share it with every service. Measured on two cores, in the webhooks
- * benchmark's latency load (four runs each, interleaved): one thread each gave a p99 of 110–245 ms,
- * Go's default of two 135–1,077 ms, and the servers' CPU per event was 5–10 % lower with one. An
- * explicit `GOMAXPROCS` wins.
- */
-const goThreads = process.env.GOMAXPROCS ?? String(Math.max(1, Math.floor(availableParallelism() / 2)));
-
 function startGuarded(command: string, args: string[], dataDir: string, logFile: string, keepData: boolean) {
   const log = openSync(logFile, 'a');
-  const env = { ...process.env, GOMAXPROCS: goThreads, ...(keepData ? {} : { GUARD_REMOVE: dataDir }) };
+  const env = keepData ? process.env : { ...process.env, GUARD_REMOVE: dataDir };
   return spawnGuarded(command, args, { stdio: ['ignore', log, log], env });
 }
 

@@ -1,7 +1,6 @@
 import { execSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -40,17 +39,6 @@ describe('local infrastructure', () => {
     while ((alive(pid) || existsSync(dataDir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(alive(pid)).toBe(false);
     expect(existsSync(dataDir)).toBe(false);
-  });
-
-  it('infra - a local Go server runs its code on half the cores (GOMAXPROCS), one at least, unless GOMAXPROCS is set', async () => {
-    const nats = await startNats();
-    try {
-      const pid = execSync(`pgrep -f -- "-sd ${nats.dataDir}"`).toString().trim().split('\n')[0];
-      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      expect(environ).toContain(`GOMAXPROCS=${process.env.GOMAXPROCS ?? Math.max(1, Math.floor(availableParallelism() / 2))}`);
-    } finally {
-      await nats.stop();
-    }
   });
 
   it('infra - a guarded process that crashes is seen to exit with its own status', async () => {
