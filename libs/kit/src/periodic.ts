@@ -26,11 +26,11 @@ const SCAN_PACE = 20;
 
 /**
  * When a backstop that reads a whole collection (on its own timer, or within a periodic run that
- * does other work too) is due again: every `everyMs` at least, and after a scan that took longer than a twentieth of
- * that, twenty times that scan's duration. Such scans look for the few documents a crash left; on
- * FerretDB each one decodes every document (an indexed filter does not help there): a scan of
- * 100,000 bookings took 4–13 s, and at a fixed 30 s the backstops took a third of the database's
- * time from the work they back up (a report's read, an import's writes).
+ * does other work too) is due again: every `everyMs` at least, and after a scan that took longer
+ * than a twentieth of that, twenty times that scan's duration. Such scans look for the few
+ * documents a crash left; on FerretDB each one decodes every document (an indexed filter does not
+ * help there): a scan of 100,000 bookings took 4–13 s, and at a fixed 30 s the backstops took a
+ * third of the database's time from the work they back up (a report's read, an import's writes).
  */
 export class ScanPace {
   private lastStart = 0;
