@@ -36,4 +36,20 @@ describe('index bootstrap', () => {
     expect(names).toEqual(['_id_', 'code_1', 'tenantId_1']);
     await conn.client.close();
   });
+
+  it('indexes - the local FerretDB builds unique indexes, enforced, and records the others unbuilt (nothing there reads them)', async () => {
+    const conn = await connectMongo(inject('mongoUrl'), uniqueName('idx').toLowerCase());
+    const { ensureIndexes } = await import('../src/mongo');
+    await ensureIndexes(conn.db, { items: [{ key: { tenantId: 1 } }, { key: { code: 1 }, unique: true }] });
+    const items = conn.db.collection('items');
+    await items.insertMany(Array.from({ length: 100 }, (_, i) => ({ tenantId: `t${i % 3}`, code: `c${i}` })));
+    await expect(items.insertOne({ tenantId: 't0', code: 'c7' })).rejects.toMatchObject({ code: 11000 });
+    const sizes = (await conn.db.command({ collStats: 'items' })).indexSizes as Record<string, number>;
+    expect(sizes.code_1).toBeGreaterThan(0);
+    expect(sizes.tenantId_1 ?? 0).toBe(0);
+    expect(await items.countDocuments({ tenantId: 't1' })).toBe(33); // read as before, by a scan
+    await items.dropIndex('tenantId_1'); // dropping an unbuilt index works as dropping a built one
+    expect((await items.listIndexes().toArray()).map((i) => i.name).sort()).toEqual(['_id_', 'code_1']);
+    await conn.client.close();
+  });
 });
