@@ -1,2 +1,1 @@
 export { startCapacity } from './service';
-export { bookingIndexes } from './store/bookings';
