@@ -3,8 +3,8 @@
  * documents on the same database, both measured in this run.
  *
  * Baseline: `insertMany` of BENCH_IMPORT_ROWS booking-shaped documents (1,000 a call) into a fresh
- * collection of the run's FerretDB. (Its bookings' indexes are not in it: the local FerretDB
- * builds no non-unique index, docs/decisions.md, so the import maintains none either.)
+ * collection of the run's FerretDB, with no index but `_id`: the local FerretDB builds no
+ * non-unique index (docs/decisions.md), so the import maintains none of the bookings' either.
  * Measured: the whole platform as `make dev` runs it (lib/targets.ts `startPlatform`: every
  * service in its own process, consuming its events). A session is imported, then a CSV of
  * BENCH_IMPORT_ROWS bookings (one seat each, spread over 100 dates) is uploaded to
