@@ -253,7 +253,18 @@ async function waitFor(probe: () => Promise<boolean>, timeoutMs: number): Promis
 }
 
 /** One figure: `streams` streams on `server`, then the messages. */
+/**
+ * Each figure's load generators connect from loopback addresses of their own (`127.<run>.<figure>.<process>`,
+ * the run's octet drawn at random): a closed stream leaves its client port in TIME_WAIT for a
+ * minute, and a `bind` to an address crowded with them is slow. With the same addresses every
+ * time, each figure opened its streams more slowly than the one before, and a run started soon
+ * after another more slowly still (4,000 streams a second, then 1,800, with the same code).
+ */
+const addressOctet = 1 + Math.floor(Math.random() * 254);
+let figuresMeasured = 0;
+
 async function measure(server: Server, streams: number) {
+  const figure = ++figuresMeasured;
   const workers = await Promise.all(Array.from({ length: clientProcesses }, startWorker));
   try {
     await sleep(1000);
@@ -268,7 +279,7 @@ async function measure(server: Server, streams: number) {
           headers: server.headers,
           count: share(i),
           concurrency: Math.max(1, Math.round(openConcurrency / clientProcesses)),
-          localAddress: `127.0.0.${10 + i}`,
+          localAddress: `127.${addressOctet}.${figure}.${10 + i}`,
           messages,
         } satisfies OpenCommand),
       ),
@@ -309,6 +320,9 @@ async function measure(server: Server, streams: number) {
     const delays = reports.flatMap((r) => r.delays).sort((a, b) => a - b);
     const perMessage = new Array<number>(messages).fill(0);
     for (const r of last) for (const [k, n] of r.perMessage.entries()) perMessage[k] = (perMessage[k] ?? 0) + n;
+    // A message's spread: from its first receipt in any process to its last.
+    const firstReceiptMs = perMessage.map((_, k) => round(Math.min(...last.map((r) => r.firstDelay[k] ?? Number.NaN))));
+    const lastReceiptMs = perMessage.map((_, k) => round(Math.max(...last.map((r) => r.lastDelay[k] ?? Number.NaN))));
     await Promise.all(workers.map((w) => w.ask({ type: 'close' })));
     return {
       streams,
@@ -333,6 +347,8 @@ async function measure(server: Server, streams: number) {
       bogus: last.reduce((n, r) => n + r.bogus, 0),
       closedEarly: last.reduce((n, r) => n + r.closedEarly, 0),
       perMessage,
+      firstReceiptMsPerMessage: firstReceiptMs,
+      lastReceiptMsPerMessage: lastReceiptMs,
       delay: {
         p50Ms: round(percentile(delays, 0.5)),
         p99Ms: round(percentile(delays, 0.99)),
@@ -418,6 +434,13 @@ const report = {
 
 const row = (name: string, f: Figure) =>
   `| ${f.streams.toLocaleString('en')} | ${name} | ${f.openPerSecond.toLocaleString('en')}/s | ${f.memoryPerStreamKiB} KiB${f.heapPerStreamKiB === null ? '' : ` (heap ${f.heapPerStreamKiB})`} | ${f.delay.p50Ms} ms | ${f.delay.p99Ms} ms | ${f.delay.maxMs} ms | ${f.missing === 0 && f.duplicates === 0 ? 'all' : `${f.received}/${f.expected} (${f.duplicates} dup)`} | ${f.openCpuPercentOfOneCore}% · ${f.deliveryCpuPercentOfOneCore}% | ${f.clientsCpuPercentOfOneCore}% · ${f.clientsEventLoopDelayP99Ms} ms | ${f.rssIdleMiB} → ${f.rssOpenMiB} MiB |`;
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+const spread = (f: Figure) =>
+  `${median(f.firstReceiptMsPerMessage)} → ${median(f.lastReceiptMsPerMessage)} ms, slowest ${Math.max(...f.lastReceiptMsPerMessage)} ms`;
 const m = report.machine;
 const md = [
   '# Gateway SSE side by side with Centrifugo',
@@ -434,6 +457,13 @@ const md = [
   '|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|',
   ...runs.flatMap((r) => [row('gateway', r.gateway), row('Centrifugo', r.centrifugo)]),
   '',
+  ...runs.flatMap((r) =>
+    (onlyGateway ? [r.gateway] : [r.gateway, r.centrifugo]).map(
+      (f, i) =>
+        `- ${i === 0 ? 'gateway' : 'Centrifugo'} at ${f.streams.toLocaleString('en')}, a message's first → last receipt (median of the ${messages}, and the slowest): ${spread(f)}`,
+    ),
+  ),
+  '',
   ...verdicts.map(
     (v) =>
       `- ${v.streams.toLocaleString('en')} streams: ${v.met ? 'MET' : 'NOT MET'} — ${Object.entries(v.checks)
@@ -446,3 +476,12 @@ const md = [
 ].join('\n');
 if (!onlyGateway) writeResults('gateway-sse-vs-centrifugo', report, md);
 console.log(md);
+if (onlyGateway)
+  for (const r of runs)
+    console.log(
+      'DIAG',
+      JSON.stringify({
+        first: r.gateway.firstReceiptMsPerMessage.map(Math.round),
+        last: r.gateway.lastReceiptMsPerMessage.map(Math.round),
+      }),
+    );

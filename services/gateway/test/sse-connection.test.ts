@@ -104,6 +104,35 @@ describe('SSE connection', () => {
     expect(received).toBe(200 * chunk.length);
   });
 
+  it('sse - a client whose buffers fill up still gets every frame once, in order', async () => {
+    const { server, port, state } = await serve({ maxBufferedBytes: 64 * 1024 * 1024, maxStallMs: 10_000 });
+    cleanups.push(() => server.close());
+    const socket = await stuckClient(port); // not reading yet: the kernel's buffers fill, then the socket's queue
+    cleanups.push(() => socket.destroy());
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      text += d;
+    });
+    socket.pause();
+    await eventually(() => state.sink);
+    const frames = 3000;
+    const frame = (n: number) => Buffer.from(`data: ${n} ${'x'.repeat(4000)}\n\n`);
+    let queued = 0;
+    for (let n = 0; n < frames; n++) {
+      state.sink?.write(frame(n));
+      queued = Math.max(queued, state.res?.writableLength ?? 0);
+      // Reads from halfway on, while frames keep coming: the queue drains as the kernel takes more.
+      if (n === frames / 2) socket.resume();
+      if (n % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(queued).toBeGreaterThan(0); // some frames did wait in the queue
+    await eventually(() => text.includes(`data: ${frames - 1} `), 10_000);
+    const numbers = [...text.matchAll(/data: (\d+) x+\n\n/g)].map((m) => Number(m[1]));
+    expect(numbers).toEqual(Array.from({ length: frames }, (_, n) => n));
+    expect(state.gone).toBe(false);
+  });
+
   it('sse - an open stream sends the head it was given and keeps none of its fields afterwards', async () => {
     let kept: string[] | undefined;
     const server = http.createServer((_req, res) => {

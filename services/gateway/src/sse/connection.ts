@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -88,11 +89,11 @@ function chunkOf(frame: Uint8Array): Buffer {
  * (the listeners are module functions that find it through the response or its socket).
  *
  * The first write goes through the response, which sends the head with it; every later one goes
- * straight to the socket, framed as a chunk once per frame (see `chunkOf`): the response's own
- * `write` would build the chunk framing, check its state and cork the socket again for every
- * connection of every message, which is most of what a fan-out costs. The socket's queue keeps
- * the order, `res.end()` still ends the body, and the response's `writableLength` counts what
- * waits on the socket.
+ * straight to the socket (see `writeToSocket`), framed as a chunk once per frame (see `chunkOf`):
+ * the response's own `write` would build the chunk framing, check its state and cork the socket
+ * again for every connection of every message, which is most of what a fan-out costs. The
+ * socket's queue keeps the order, `res.end()` still ends the body, and the response's
+ * `writableLength` counts what waits on the socket.
  */
 class NodeSink implements SseSink {
   private gone = false;
@@ -124,7 +125,7 @@ class NodeSink implements SseSink {
     try {
       let sent: boolean;
       if (this.socket) {
-        sent = this.socket.write(res.chunkedEncoding ? chunkOf(chunk) : chunk);
+        sent = writeToSocket(this.socket, res.chunkedEncoding ? chunkOf(chunk) : chunk);
       } else {
         sent = writeNow(res, chunk);
         const socket = res.socket as SinkedSocket | null;
@@ -234,6 +235,32 @@ function writeNow(res: ServerResponse, chunk: Uint8Array): boolean {
   } finally {
     socket.uncork();
   }
+}
+
+/**
+ * Writes to an open connection's socket: with nothing waiting in its queue, straight to its file
+ * descriptor, one `write` system call and nothing else. `socket.write` costs, besides that system
+ * call, a write request (a C++ object with its JavaScript wrapper, for the garbage collector),
+ * the stream's bookkeeping and an after-write tick, for every connection of every message: in
+ * the SSE benchmark at 15,000 streams the gateway's CPU while delivering fell by about a tenth
+ * without them, and its p99 by about a seventh. Whatever the kernel does not take (the client's
+ * buffers are full) goes through `socket.write`, which queues it; later writes follow it through
+ * the queue until it is empty, so the order holds. A socket without a descriptor of its own (TLS
+ * in the process, another platform) always goes through `socket.write`.
+ */
+function writeToSocket(socket: Socket, bytes: Uint8Array): boolean {
+  // Node's handle of a TCP socket; `fd` is not public, hence the guards.
+  const fd = (socket as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (socket.writableLength > 0 || typeof fd !== 'number' || fd < 0 || (socket as { encrypted?: boolean }).encrypted) {
+    return socket.write(bytes);
+  }
+  let written = 0;
+  try {
+    written = writeSync(fd, bytes);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error; // the caller drops the connection
+  }
+  return written === bytes.length || socket.write(bytes.subarray(written));
 }
 
 /**
