@@ -476,12 +476,3 @@ const md = [
 ].join('\n');
 if (!onlyGateway) writeResults('gateway-sse-vs-centrifugo', report, md);
 console.log(md);
-if (onlyGateway)
-  for (const r of runs)
-    console.log(
-      'DIAG',
-      JSON.stringify({
-        first: r.gateway.firstReceiptMsPerMessage.map(Math.round),
-        last: r.gateway.lastReceiptMsPerMessage.map(Math.round),
-      }),
-    );
