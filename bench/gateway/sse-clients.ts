@@ -18,7 +18,7 @@
  * decoder) took about 45 % of a load generator's CPU while messages were delivered, and the load
  * generators' event-loop delay is part of every delay measured. Every socket of a process reads
  * into one buffer (`onread`): a `'data'` event costs a new buffer per read and the socket's
- * readable stream around it; without them the three processes took 53–68 % of a core while
+ * readable stream around it; without them the three processes took 51–77 % of a core while
  * messages were delivered at 15,000 streams, against 78–106 %, and on two cores that CPU is
  * taken from the server measured.
  *

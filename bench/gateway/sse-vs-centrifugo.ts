@@ -252,7 +252,6 @@ async function waitFor(probe: () => Promise<boolean>, timeoutMs: number): Promis
   return false;
 }
 
-/** One figure: `streams` streams on `server`, then the messages. */
 /**
  * Each figure's load generators connect from loopback addresses of their own (`127.<run>.<figure>.<process>`,
  * the run's octet drawn at random): a closed stream leaves its client port in TIME_WAIT for a
@@ -263,6 +262,7 @@ async function waitFor(probe: () => Promise<boolean>, timeoutMs: number): Promis
 const addressOctet = 1 + Math.floor(Math.random() * 254);
 let figuresMeasured = 0;
 
+/** One figure: `streams` streams on `server`, then the messages. */
 async function measure(server: Server, streams: number) {
   const figure = ++figuresMeasured;
   const workers = await Promise.all(Array.from({ length: clientProcesses }, startWorker));
