@@ -1,5 +1,8 @@
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultSseLimits, nodeSink, type SseLimits, type SseSink } from '../src/sse/connection';
 import { eventually } from './harness';
@@ -131,6 +134,29 @@ describe('SSE connection', () => {
     const numbers = [...text.matchAll(/data: (\d+) x+\n\n/g)].map((m) => Number(m[1]));
     expect(numbers).toEqual(Array.from({ length: frames }, (_, n) => n));
     expect(state.gone).toBe(false);
+  });
+
+  it('sse - a stream whose connection closed never writes to the descriptor it had', async () => {
+    const { server, port, state } = await serve(defaultSseLimits);
+    cleanups.push(() => server.close());
+    const client = await stuckClient(port);
+    cleanups.push(() => client.destroy());
+    await eventually(() => state.sink);
+    state.sink?.write(Buffer.from('retry: 3000\n\n')); // the head: later frames go to the descriptor
+    const socket = state.res?.socket;
+    if (!socket) throw new Error('the response has no socket');
+    const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+    socket.destroy();
+    // The lowest free descriptor is reused at once: a file now has the number the connection had.
+    const file = path.join(os.tmpdir(), `sse-closed-${process.pid}`);
+    const reused = openSync(file, 'w+');
+    cleanups.push(() => {
+      closeSync(reused);
+      rmSync(file, { force: true });
+    });
+    expect(reused).toBe(fd);
+    state.sink?.write(Buffer.from('data: late\n\n'));
+    expect(readFileSync(file, 'utf8')).toBe('');
   });
 
   it('sse - an open stream sends the head it was given and keeps none of its fields afterwards', async () => {

@@ -101,6 +101,9 @@ class NodeSink implements SseSink {
   private waiting: (() => void)[] | undefined;
   /** Set once the head went out: later writes go straight to it. */
   private socket: SinkedSocket | undefined;
+  /** The socket's handle and descriptor when the head went out (see `writeToSocket`). */
+  private handle: unknown;
+  private fd = -1;
 
   constructor(
     private readonly res: SinkedResponse,
@@ -125,11 +128,17 @@ class NodeSink implements SseSink {
     try {
       let sent: boolean;
       if (this.socket) {
-        sent = writeToSocket(this.socket, res.chunkedEncoding ? chunkOf(chunk) : chunk);
+        const bytes = res.chunkedEncoding ? chunkOf(chunk) : chunk;
+        // The descriptor is this connection's only while the handle it was read from is open.
+        sent = handleOf(this.socket) === this.handle ? writeToSocket(this.socket, this.fd, bytes) : this.socket.write(bytes);
       } else {
         sent = writeNow(res, chunk);
         const socket = res.socket as SinkedSocket | null;
-        if (socket?.[sinkOf] === this) this.socket = socket;
+        if (socket?.[sinkOf] === this) {
+          this.socket = socket;
+          this.handle = handleOf(socket);
+          this.fd = descriptorOf(socket);
+        }
       }
       if (!sent && !this.stall) this.stall = setTimeout(() => this.drop(), this.limits.maxStallMs);
     } catch {
@@ -238,23 +247,35 @@ function writeNow(res: ServerResponse, chunk: Uint8Array): boolean {
 }
 
 /**
- * Writes to an open connection's socket: with nothing waiting in its queue, straight to its file
- * descriptor, one `write` system call and nothing else. `socket.write` costs, besides that system
- * call, a write request (a C++ object with its JavaScript wrapper, for the garbage collector),
- * the stream's bookkeeping and an after-write tick, for every connection of every message. In
- * three interleaved pairs of SSE benchmark runs at 15,000 streams, the gateway's CPU while
- * delivering fell from 72–73 % of a core to 65–70 % without them, and its p99 from 165–176 ms to
- * 141–151 ms. Whatever the kernel does not take (the client's
- * buffers are full) goes through `socket.write`, which queues it; later writes follow it through
- * the queue until it is empty, so the order holds. A socket without a descriptor of its own (TLS
- * in the process, another platform) always goes through `socket.write`.
+ * Node's handle of a socket (not public): the same object from connect to close, then null, the
+ * moment the handle closes its descriptor (which a new connection may then be given).
  */
-function writeToSocket(socket: Socket, bytes: Uint8Array): boolean {
-  // Node's handle of a TCP socket; `fd` is not public, hence the guards.
+const handleOf = (socket: Socket): unknown => (socket as { _handle?: unknown })._handle ?? null;
+
+/**
+ * A socket's file descriptor, or -1 when it has none of its own to write to (TLS in the process,
+ * another platform). Read once per connection: reading it is a call into C++, which cost 4 % of
+ * the gateway's CPU while delivering when read for every write.
+ */
+function descriptorOf(socket: Socket): number {
   const fd = (socket as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (socket.writableLength > 0 || typeof fd !== 'number' || fd < 0 || (socket as { encrypted?: boolean }).encrypted) {
-    return socket.write(bytes);
-  }
+  return typeof fd === 'number' && fd >= 0 && !(socket as { encrypted?: boolean }).encrypted ? fd : -1;
+}
+
+/**
+ * Writes to an open connection's socket, `fd` being its descriptor while its handle is open:
+ * with nothing waiting in its queue, straight to the descriptor, one `write` system call and
+ * nothing else. `socket.write` costs, besides that system call, a write request (a C++ object
+ * with its JavaScript wrapper, for the garbage collector), the stream's bookkeeping and an
+ * after-write tick, for every connection of every message. In three interleaved pairs of SSE
+ * benchmark runs at 15,000 streams, the gateway's CPU while delivering fell from 72–73 % of a
+ * core to 65–70 % without them, and its p99 from 165–176 ms to 141–151 ms. Whatever the kernel
+ * does not take (the client's buffers are full) goes through `socket.write`, which queues it;
+ * later writes follow it through the queue until it is empty, so the order holds. Without a
+ * descriptor (-1), always through `socket.write`.
+ */
+function writeToSocket(socket: Socket, fd: number, bytes: Uint8Array): boolean {
+  if (fd < 0 || socket.writableLength > 0) return socket.write(bytes);
   let written = 0;
   try {
     written = writeSync(fd, bytes);
