@@ -11,7 +11,8 @@
  *   messages published through its HTTP API (`POST /api/publish`, API key).
  *
  * Streams are held by SSE_CLIENT_PROCESSES load-generator processes (`sse-clients.ts`), each from
- * its own loopback address so no run runs out of local ports. Each server runs alone (the other
+ * its own loopback address so no run runs out of local ports (and no figure shares addresses with
+ * an earlier one: see `addressOctet`). Each server runs alone (the other
  * stopped), started fresh for each figure. Figures: open rate (streams whose first bytes arrived
  * ÷ seconds from the first request to the last), memory per stream (the server's RSS with every
  * stream open minus its RSS before, ÷ streams; the gateway's after a full GC), publish → receipt
