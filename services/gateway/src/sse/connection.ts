@@ -128,9 +128,7 @@ class NodeSink implements SseSink {
     try {
       let sent: boolean;
       if (this.socket) {
-        const bytes = res.chunkedEncoding ? chunkOf(chunk) : chunk;
-        // The descriptor is this connection's only while the handle it was read from is open.
-        sent = handleOf(this.socket) === this.handle ? writeToSocket(this.socket, this.fd, bytes) : this.socket.write(bytes);
+        sent = writeToSocket(this.socket, this.handle, this.fd, res.chunkedEncoding ? chunkOf(chunk) : chunk);
       } else {
         sent = writeNow(res, chunk);
         const socket = res.socket as SinkedSocket | null;
@@ -263,19 +261,20 @@ function descriptorOf(socket: Socket): number {
 }
 
 /**
- * Writes to an open connection's socket, `fd` being its descriptor while its handle is open:
- * with nothing waiting in its queue, straight to the descriptor, one `write` system call and
- * nothing else. `socket.write` costs, besides that system call, a write request (a C++ object
- * with its JavaScript wrapper, for the garbage collector), the stream's bookkeeping and an
+ * Writes to a connection's socket, `fd` being the descriptor read from `handle` (see
+ * `descriptorOf`): while the socket's handle is still that one (so the descriptor is still this
+ * connection's) and nothing waits in its queue, straight to the descriptor, one `write` system
+ * call and nothing else. `socket.write` costs, besides that system call, a write request (a C++
+ * object with its JavaScript wrapper, for the garbage collector), the stream's bookkeeping and an
  * after-write tick, for every connection of every message. In three interleaved pairs of SSE
  * benchmark runs at 15,000 streams, the gateway's CPU while delivering fell from 72–73 % of a
  * core to 65–70 % without them, and its p99 from 165–176 ms to 141–151 ms. Whatever the kernel
  * does not take (the client's buffers are full) goes through `socket.write`, which queues it;
- * later writes follow it through the queue until it is empty, so the order holds. Without a
- * descriptor (-1), always through `socket.write`.
+ * later writes follow it through the queue until it is empty, so the order holds. Otherwise (no
+ * descriptor, another handle, a queue), always through `socket.write`.
  */
-function writeToSocket(socket: Socket, fd: number, bytes: Uint8Array): boolean {
-  if (fd < 0 || socket.writableLength > 0) return socket.write(bytes);
+function writeToSocket(socket: Socket, handle: unknown, fd: number, bytes: Uint8Array): boolean {
+  if (fd < 0 || handleOf(socket) !== handle || socket.writableLength > 0) return socket.write(bytes);
   let written = 0;
   try {
     written = writeSync(fd, bytes);
