@@ -9,10 +9,10 @@ export const notificationHandlers = (ntf: Notifications) =>
   ({
     'notification.list': async ({ limit, cursor, unread }, { tenantId, actor }) => {
       const feed = feedOf(actor);
-      const [docs, unreadCount] = await Promise.all([
-        ntf.notifications.list(tenantId, feed, limit + 1, cursor, unread),
-        ntf.notifications.unreadCount(tenantId, feed),
-      ]);
+      const docs = await ntf.notifications.list(tenantId, feed, limit + 1, cursor, unread);
+      // Counted after the page is read, not beside it: a count taken first could miss notifications
+      // the page then shows (a page of 40 saying 2 unread while they were being stored).
+      const unreadCount = await ntf.notifications.unreadCount(tenantId, feed);
       return { ...toPage(docs, limit, toNotification), unreadCount };
     },
     'notification.read': async ({ id }, { tenantId, actor }) => {
