@@ -9,6 +9,9 @@
  * - Centrifugo: its unidirectional SSE transport (`/connection/uni_sse`) with a connection JWT
  *   (HS256) whose `channels` claim subscribes the stream to one channel, memory engine;
  *   messages published through its HTTP API (`POST /api/publish`, API key).
+ * - Context, bare Hono (`bare-sse-server.ts`): the same streams on bare Hono with nothing of the
+ *   gateway's own, fed by a core NATS subscription: what opening and writing to streams cost Node
+ *   and the kernel here, the floor under the gateway's figures (no target).
  *
  * Streams are held by SSE_CLIENT_PROCESSES load-generator processes (`sse-clients.ts`), each from
  * its own loopback address so no run runs out of local ports (and no figure shares addresses with
@@ -37,7 +40,7 @@ import { startInfra } from '@allot/local-servers';
 import { connect } from '@nats-io/transport-node';
 import { machineInfo } from '../lib/measure';
 import { compiled, createTenant, here, mib, newRootKey, root, round, sleep, startGatewayChild, versions, writeResults } from './common';
-import type { BenchChild } from './ipc';
+import { type BenchChild, startChild } from './ipc';
 import type { ClientReport, OpenCommand, Opened } from './sse-clients';
 import { wallNow } from './sse-clients';
 
@@ -83,7 +86,7 @@ const freePort = () =>
 
 /** A server under test, as the run needs it: where streams connect, how to publish, its process. */
 interface Server {
-  name: 'gateway' | 'centrifugo';
+  name: 'gateway' | 'centrifugo' | 'bare Hono';
   pid: number;
   url: string;
   headers: Record<string, string>;
@@ -133,6 +136,31 @@ async function startGatewayServer(infra: { natsUrl: string; mongoUrl: string }, 
     async stop() {
       await nc.close();
       await gw.stop();
+    },
+  };
+}
+
+/** The context figure (`bare-sse-server.ts`): bare Hono SSE fed by a core NATS subscription. */
+async function startBareServer(infra: { natsUrl: string }, entry: string): Promise<Server> {
+  const subject = `bench.sse.${randomBytes(4).toString('hex')}`;
+  const child = await startChild(entry, { NATS_URL: infra.natsUrl, SUBJECT: subject });
+  const nc = await connect({ servers: infra.natsUrl });
+  const pid = child.process.pid as number;
+  return {
+    name: 'bare Hono',
+    pid,
+    url: `http://127.0.0.1:${Number(child.ready.port)}/stream`,
+    headers: { accept: 'text/event-stream' },
+    async publish(data) {
+      await nc.request(subject, JSON.stringify(data), { timeout: 5000 });
+    },
+    stats: async () => procStats(pid),
+    async registered() {
+      return (await child.ask<{ streams: number }>('stats')).streams;
+    },
+    async stop() {
+      await nc.close();
+      await child.stop();
     },
   };
 }
@@ -380,9 +408,10 @@ const centrifugoBinary = execFileSync('bash', [path.join(here, 'build-centrifugo
 const centrifugoVersion = `Centrifugo ${readFileSync(`${centrifugoBinary}.version`, 'utf8').trim()}`;
 
 const gatewayEntry = process.env.SSE_GATEWAY_UNDER_TSX === '1' ? path.join(here, 'gateway-server.ts') : compiled('gateway-server.ts');
+const bareEntry = onlyGateway ? '' : compiled('bare-sse-server.ts');
 const loadAtStart = os.loadavg();
 const infra = await startInfra();
-const runs: { streams: number; gateway: Figure; centrifugo: Figure }[] = [];
+const runs: { streams: number; gateway: Figure; centrifugo: Figure; bareHono?: Figure }[] = [];
 try {
   for (const streams of counts) {
     const gateway = await startGatewayServer(infra, streams, gatewayEntry);
@@ -404,7 +433,15 @@ try {
     } finally {
       await centrifugo.stop();
     }
-    runs.push({ streams, gateway: gatewayFigure, centrifugo: centrifugoFigure });
+    await sleep(2000);
+    const bare = await startBareServer(infra, bareEntry);
+    let bareFigure: Figure;
+    try {
+      bareFigure = await measure(bare, streams);
+    } finally {
+      await bare.stop();
+    }
+    runs.push({ streams, gateway: gatewayFigure, centrifugo: centrifugoFigure, bareHono: bareFigure });
     await sleep(2000);
   }
 } finally {
@@ -450,19 +487,31 @@ const md = [
   `Each figure: N streams on one channel held by ${clientProcesses} load-generator processes (opened ${openConcurrency} at a time in all),`,
   `then ${messages} messages (${payloadBytes} bytes of padding each) published ${gapMs} ms apart; each server alone, started fresh.`,
   'Gateway: `GET /v1/stream?channels=availability` with one API key, published to the CLIENT stream. Centrifugo: `uni_sse` with a JWT',
-  '`channels` claim, memory engine, published through its HTTP API. CPU in % of one core (the gateway uses one; Centrifugo may use both).',
+  '`channels` claim, memory engine, published through its HTTP API. Context: bare Hono on @hono/node-server, no middleware, fed by core NATS.',
+  'CPU in % of one core (the gateway and bare Hono use one; Centrifugo may use both).',
   '',
   `Load average when the run started (other work on the machine skews every figure): ${loadAtStart.map((l) => round(l, 1)).join(' / ')}.`,
   '',
   '| streams | server | open rate | RSS per stream | p50 | p99 | max | delivered | server CPU opening · delivering | load generators: CPU · loop delay p99 | RSS idle → open |',
   '|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|',
-  ...runs.flatMap((r) => [row('gateway', r.gateway), row('Centrifugo', r.centrifugo)]),
+  ...runs.flatMap((r) => [
+    row('gateway', r.gateway),
+    row('Centrifugo', r.centrifugo),
+    ...(r.bareHono ? [row('context: bare Hono', r.bareHono)] : []),
+  ]),
   '',
   ...runs.flatMap((r) =>
-    (onlyGateway ? [r.gateway] : [r.gateway, r.centrifugo]).map(
+    (onlyGateway ? [r.gateway] : [r.gateway, r.centrifugo, ...(r.bareHono ? [r.bareHono] : [])]).map(
       (f, i) =>
-        `- ${i === 0 ? 'gateway' : 'Centrifugo'} at ${f.streams.toLocaleString('en')}, a message's first → last receipt (median of the ${messages}, and the slowest): ${spread(f)}`,
+        `- ${['gateway', 'Centrifugo', 'bare Hono'][i]} at ${f.streams.toLocaleString('en')}, a message's first → last receipt (median of the ${messages}, and the slowest): ${spread(f)}`,
     ),
+  ),
+  ...runs.flatMap((r) =>
+    r.bareHono
+      ? [
+          `- Open rate at ${r.streams.toLocaleString('en')} as a share of bare Hono's: gateway ${round(r.gateway.openPerSecond / r.bareHono.openPerSecond, 2)}, Centrifugo ${round(r.centrifugo.openPerSecond / r.bareHono.openPerSecond, 2)}`,
+        ]
+      : [],
   ),
   '',
   ...verdicts.map(
