@@ -1,7 +1,13 @@
 /**
  * SSE fan-out of the gateway side by side with Centrifugo v6 (built once into .cache/bin by
  * `build-centrifugo.sh`), with the same load on both in one run: for each stream count, N streams
- * on one channel, then SSE_MESSAGES messages of the same body published SSE_GAP_MS apart.
+ * on one channel, then SSE_MESSAGES messages of the same body published SSE_GAP_MS apart, after
+ * SSE_WARMUP_MESSAGES published the same way but not measured (they carry no `k`, so the load
+ * generators skip them). A server started fresh for the figure runs its delivery code for the first
+ * time on the first messages (the gateway's is optimised by V8 while it delivers them), and the
+ * first one or two were the slowest of every run: their last receipt about 190 ms, the others'
+ * about 110 ms (gateway alone, 15,000 streams). A server in service has long been warm. Both
+ * servers get the same warm-up.
  *
  * - Gateway: `GET /v1/stream?channels=availability` with one tenant API key; messages published
  *   as the platform publishes client messages, to `client.<tenant>.availability.<session>.<date>`
@@ -22,7 +28,7 @@
  * delay p50/p99/max over every receipt, deliveries, and the server's CPU while opening and while
  * delivering (from /proc, % of one core).
  *
- * Env: SSE_STREAM_COUNTS (10000,15000), SSE_HOLD_MS (10000), SSE_MESSAGES (20), SSE_GAP_MS (200), SSE_OPEN_CONCURRENCY
+ * Env: SSE_STREAM_COUNTS (10000,15000), SSE_HOLD_MS (10000), SSE_MESSAGES (20), SSE_WARMUP_MESSAGES (2), SSE_GAP_MS (200), SSE_OPEN_CONCURRENCY
  * (200 in all), SSE_CLIENT_PROCESSES (3), SSE_PAYLOAD_BYTES (200: padding in each message),
  * SSE_GATEWAY_UNDER_TSX (1: run the gateway's TypeScript under tsx instead of compiled, as the
  * other gateway benchmarks do), BENCH_GATEWAY_NODE_ARGS (extra Node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
@@ -46,6 +52,7 @@ import { wallNow } from './sse-clients';
 
 const counts = (process.env.SSE_STREAM_COUNTS ?? '10000,15000').split(',').map(Number);
 const messages = Number(process.env.SSE_MESSAGES ?? 20);
+const warmupMessages = Number(process.env.SSE_WARMUP_MESSAGES ?? 2);
 const gapMs = Number(process.env.SSE_GAP_MS ?? 200);
 const openConcurrency = Number(process.env.SSE_OPEN_CONCURRENCY ?? 200);
 const clientProcesses = Number(process.env.SSE_CLIENT_PROCESSES ?? 3);
@@ -329,6 +336,10 @@ async function measure(server: Server, streams: number) {
     );
 
     const pad = 'x'.repeat(payloadBytes);
+    for (let w = 0; w < warmupMessages; w++) {
+      await server.publish({ sessionId: 'bench', date: '2030-01-15', warmup: w, available: 100, pad });
+      await sleep(gapMs);
+    }
     const publishStarted = wallNow();
     for (let k = 0; k < messages; k++) {
       await server.publish({ sessionId: 'bench', date: '2030-01-15', k, sentAt: wallNow(), available: 100 - k, pad });
@@ -463,7 +474,7 @@ const report = {
   machine: machineInfo(),
   versions: { ...versions(), centrifugo: centrifugoVersion },
   loadAverageAtStart: loadAtStart,
-  settings: { counts, messages, gapMs, openConcurrency, clientProcesses, payloadBytes },
+  settings: { counts, messages, warmupMessages, gapMs, openConcurrency, clientProcesses, payloadBytes },
   target: { ...target, note: 'at the largest count: p99 below both the target and Centrifugo’s, open rate ≥ Centrifugo’s, all delivered' },
   runs,
   verdicts,
@@ -485,7 +496,7 @@ const md = [
   '',
   `Measured ${report.measuredAt} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}; ${centrifugoVersion}.`,
   `Each figure: N streams on one channel held by ${clientProcesses} load-generator processes (opened ${openConcurrency} at a time in all),`,
-  `then ${messages} messages (${payloadBytes} bytes of padding each) published ${gapMs} ms apart; each server alone, started fresh.`,
+  `then ${messages} messages (${payloadBytes} bytes of padding each) published ${gapMs} ms apart, after ${warmupMessages} not measured; each server alone, started fresh.`,
   'Gateway: `GET /v1/stream?channels=availability` with one API key, published to the CLIENT stream. Centrifugo: `uni_sse` with a JWT',
   '`channels` claim, memory engine, published through its HTTP API. Context: bare Hono on @hono/node-server, no middleware, fed by core NATS.',
   'CPU in % of one core (the gateway and bare Hono use one; Centrifugo may use both).',
