@@ -27,7 +27,8 @@ const app = new Hono<{ Bindings: { outgoing: ServerResponse } }>().get('/stream'
 });
 
 nc.subscribe(process.env.SUBJECT as string, {
-  callback: (_error, msg) => {
+  callback: (error, msg) => {
+    if (error) throw error; // the subscription failed: the run cannot go on
     msg.respond();
     const frame = Buffer.from(`event: availability.updated\ndata: ${msg.string()}\n\n`);
     for (const res of open) res.write(frame);

@@ -408,6 +408,15 @@ async function measure(server: Server, streams: number) {
 
 type Figure = Awaited<ReturnType<typeof measure>>;
 
+/** One figure on a server started fresh for it, stopped afterwards whatever happened. */
+async function figureOf(server: Server, streams: number): Promise<Figure> {
+  try {
+    return await measure(server, streams);
+  } finally {
+    await server.stop();
+  }
+}
+
 const centrifugoBinary = execFileSync('bash', [path.join(here, 'build-centrifugo.sh')], {
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],
@@ -425,33 +434,15 @@ const infra = await startInfra();
 const runs: { streams: number; gateway: Figure; centrifugo: Figure; bareHono?: Figure }[] = [];
 try {
   for (const streams of counts) {
-    const gateway = await startGatewayServer(infra, streams, gatewayEntry);
-    let gatewayFigure: Figure;
-    try {
-      gatewayFigure = await measure(gateway, streams);
-    } finally {
-      await gateway.stop();
-    }
+    const gatewayFigure = await figureOf(await startGatewayServer(infra, streams, gatewayEntry), streams);
     if (onlyGateway) {
       runs.push({ streams, gateway: gatewayFigure, centrifugo: gatewayFigure });
       continue;
     }
     await sleep(2000);
-    const centrifugo = await startCentrifugo(centrifugoBinary, 'availability_bench');
-    let centrifugoFigure: Figure;
-    try {
-      centrifugoFigure = await measure(centrifugo, streams);
-    } finally {
-      await centrifugo.stop();
-    }
+    const centrifugoFigure = await figureOf(await startCentrifugo(centrifugoBinary, 'availability_bench'), streams);
     await sleep(2000);
-    const bare = await startBareServer(infra, bareEntry);
-    let bareFigure: Figure;
-    try {
-      bareFigure = await measure(bare, streams);
-    } finally {
-      await bare.stop();
-    }
+    const bareFigure = await figureOf(await startBareServer(infra, bareEntry), streams);
     runs.push({ streams, gateway: gatewayFigure, centrifugo: centrifugoFigure, bareHono: bareFigure });
     await sleep(2000);
   }

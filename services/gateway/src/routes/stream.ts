@@ -55,14 +55,12 @@ const stream = createRoute({
 function streamQuery(c: Context<GatewayEnv>): z.infer<typeof StreamQuery> {
   const url = nodeBindings(c)?.incoming.url ?? c.req.url;
   const at = url.indexOf('?');
-  const values: Record<string, string | string[]> = {};
-  if (at >= 0) {
-    for (const [name, value] of new URLSearchParams(url.slice(at + 1))) {
-      const before = values[name];
-      values[name] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
-    }
-  }
-  const result = StreamQuery.safeParse(values);
+  const params = new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
+  const values = [...new Set(params.keys())].map((name) => {
+    const all = params.getAll(name);
+    return [name, all.length === 1 ? all[0] : all];
+  });
+  const result = StreamQuery.safeParse(Object.fromEntries(values));
   if (!result.success) throw validationError(result.error);
   return result.data;
 }
