@@ -5,7 +5,7 @@ import { AddressTurns } from './http/address-turns';
 import { authenticate } from './http/auth';
 import { limitBody } from './http/body-limit';
 import { clientAddressOf } from './http/client-address';
-import { cors } from './http/cors';
+import { cors, corsOptions } from './http/cors';
 import type { GatewayEnv } from './http/env';
 import { MatchCache } from './http/match-cache';
 import { openApiInfo } from './http/openapi-info';
@@ -46,12 +46,7 @@ export function createApp(deps: GatewayDeps) {
   app.notFound((c) => problem(c, new AppError('not_found', `No route ${c.req.method} ${c.req.path}`)));
 
   app.use(requestContext(deps.log));
-  app.use(
-    cors({
-      origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS,
-      exposeHeaders: ['X-Request-Id', 'traceparent', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'Idempotent-Replayed'],
-    }),
-  );
+  app.use(cors(corsOptions(config)));
   const limitRequest = limitBody(config.BODY_LIMIT_BYTES, (c) => problem(c, tooLarge(config.BODY_LIMIT_BYTES), 413, closeConnection));
   // An import's upload is a file, with its own larger limit (routes/imports.ts).
   const limitUpload = limitBody(config.IMPORT_FILE_LIMIT_BYTES, (c) =>
@@ -74,7 +69,7 @@ export function createApp(deps: GatewayDeps) {
       signedPaths: ['/v1/webhooks/supplier'],
     }),
   );
-  app.use('/v1/*', rateLimit({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }));
+  app.use('/v1/*', rateLimit(deps.requestLimit));
 
   for (const routes of [
     meRoutes,

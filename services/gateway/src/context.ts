@@ -7,10 +7,12 @@ import { SUPPLIER_TOLERANCE_MS } from './auth/supplier-signature';
 import { UserTokens } from './auth/user-tokens';
 import type { GatewayConfig } from './config';
 import type { GatewayDeps } from './deps';
+import { Limit } from './http/rate-limit';
 import { cachedReadiness } from './http/readiness';
 import { createRpcBridge } from './http/rpc-bridge';
 import { clientStreamConfig } from './sse/client-messages';
 import { Fanout } from './sse/fanout';
+import { streamHub } from './sse/streams';
 import { type ApiKeyDoc, ApiKeyStore } from './store/api-keys';
 import { IdempotencyStore } from './store/idempotency';
 import { SupplierWebhookIds } from './store/supplier-webhooks';
@@ -45,6 +47,8 @@ export async function gatewayContext(service: GatewayService, options: GatewayOp
   const { config, db, log } = service;
   await ensureStream(service.jsm, clientStreamConfig(config.SSE_REPLAY_MINUTES), config.NATS_STREAM_REPLICAS, log);
   const apiKeys = new ApiKeyStore(service.outboxCollection<ApiKeyDoc>('apiKeys'));
+  const verifier = new ApiKeyVerifier(apiKeys, config.API_KEY_CACHE_MS);
+  const fanout = new Fanout(service.js, service.jsm, log, { maxHeldPerListener: config.SSE_REPLAY_BUFFER_MESSAGES });
   const deps: GatewayDeps = {
     config,
     log,
@@ -53,13 +57,15 @@ export async function gatewayContext(service: GatewayService, options: GatewayOp
     callService: createRpcBridge(service.client, config.RPC_TIMEOUT_MS),
     tenants: new TenantStore(db),
     apiKeys,
-    verifier: new ApiKeyVerifier(apiKeys, config.API_KEY_CACHE_MS),
+    verifier,
     userTokens: new UserTokens(config.USER_TOKEN_SECRET, config.USER_TOKEN_PREVIOUS_SECRETS),
     idempotency: new IdempotencyStore(db, config.IDEMPOTENCY_TTL_HOURS * 3_600_000),
     // A signed callback passes while its timestamp is within the tolerance either side of now.
     supplierWebhookIds: new SupplierWebhookIds(db, 2 * SUPPLIER_TOLERANCE_MS + 60_000),
     event: (tenantId, type, data) => service.event(tenantId, type, data),
-    fanout: new Fanout(service.js, service.jsm, log, { maxHeldPerListener: config.SSE_REPLAY_BUFFER_MESSAGES }),
+    fanout,
+    requestLimit: new Limit('per-credential', { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
+    streams: streamHub(config, verifier, fanout),
     readiness: cachedReadiness(() => service.readiness(), service.client, config.READY_SERVICES),
     metricsText: () => service.telemetry.metricsText(),
   };

@@ -1,8 +1,9 @@
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startHealthServer } from '@allot/kit';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { Gateway } from './context';
+import { streamLane } from './routes/stream-lane';
 
 export interface ListeningGateway {
   port: number;
@@ -18,9 +19,13 @@ const CLOSE_WAIT_MS = 5000;
 /** The gateway's `serve`: its app on `PORT`, its operations endpoints on `OPS_PORT`. */
 export async function listen({ app, deps }: Gateway): Promise<ListeningGateway> {
   const { config, log } = deps;
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT }, () => resolve(s as Server));
+  // @hono/node-server's `serve`, with most SSE streams opened in the lane before the app (routes/stream-lane.ts).
+  const lane = streamLane(deps);
+  const served = getRequestListener(app.fetch);
+  const server = createServer((req, res) => {
+    if (!lane(req, res)) served(req, res);
   });
+  await new Promise<void>((resolve) => server.listen(config.PORT, resolve));
   const port = (server.address() as AddressInfo).port;
   const ops = await startHealthServer(config.OPS_PORT, deps.readiness, deps.metricsText);
   log.info({ port, opsPort: ops.port }, 'gateway listening');

@@ -86,11 +86,7 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv
 
   return async function authenticateMiddleware(c, next) {
     const header = requestHeader(c, 'authorization');
-    const token = header
-      ? /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim()
-      : c.req.path === '/v1/stream'
-        ? c.req.query('access_token')
-        : undefined;
+    const token = header ? bearerOf(header) : c.req.path === '/v1/stream' ? c.req.query('access_token') : undefined;
     const address = () => addressGroup(options.clientAddress(c));
     c.set('failAuthentication', (message, details) => fail(c, address(), message, details));
     if (header && !token) return fail(c, address(), 'Authorization must be "Bearer <credential>"');
@@ -115,7 +111,11 @@ export function authenticate(options: AuthOptions): MiddlewareHandler<GatewayEnv
 
 const INVALID = 'The credential is invalid, expired or revoked';
 
-const apiKeyCredential = (key: ApiKeyDoc): Credential => ({ kind: 'apiKey', id: key._id, tenantId: key.tenantId, keyId: key._id });
+/** The credential of `Authorization: Bearer <credential>`, or undefined if the header is not of that form. */
+export const bearerOf = (header: string): string | undefined => /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+
+export const apiKeyCredential = (key: ApiKeyDoc) =>
+  ({ kind: 'apiKey', id: key._id, tenantId: key.tenantId, keyId: key._id }) satisfies Credential;
 
 /** A user token's credential: signed by us (checked in memory), unexpired, and its minting key still live. */
 async function userCredential(token: string, options: AuthOptions): Promise<Credential | undefined> {

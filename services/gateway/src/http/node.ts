@@ -21,7 +21,11 @@ export function nodeBindings(c: Context): { incoming: IncomingMessage; outgoing:
  */
 export function requestHeader(c: Context, name: string): string | undefined {
   const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
-  if (!(incoming instanceof IncomingMessage)) return c.req.header(name);
+  return incoming instanceof IncomingMessage ? incomingHeader(incoming, name) : c.req.header(name);
+}
+
+/** `requestHeader` of a Node request. */
+export function incomingHeader(incoming: IncomingMessage, name: string): string | undefined {
   const value = incoming.headers[name];
   if (value === undefined || !FIRST_ONLY.has(name)) return Array.isArray(value) ? value.join(', ') : value;
   let joined: string | undefined;
@@ -67,6 +71,11 @@ export function setResponseHeader(c: Context, name: string, value: string, optio
     c.header(name, value, options);
     return;
   }
-  const existing = options?.append ? outgoing.getHeader(name) : undefined;
+  setNodeHeader(outgoing, name, value, options?.append);
+}
+
+/** `setResponseHeader` on a Node response. */
+export function setNodeHeader(outgoing: ServerResponse, name: string, value: string, append = false): void {
+  const existing = append ? outgoing.getHeader(name) : undefined;
   outgoing.setHeader(name, existing === undefined ? value : `${existing}, ${value}`);
 }

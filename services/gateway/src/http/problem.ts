@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { AppError, type ErrorCode, errorStatus } from '@allot/contracts';
 import { databaseUnreachable, unreachableDatabase } from '@allot/kit';
 import type { Context } from 'hono';
@@ -44,6 +45,16 @@ export function problem(c: Context, error: AppError, status: number = error.stat
     ...headers,
     'content-type': 'application/problem+json',
   });
+}
+
+/** `problem` on a Node response (the SSE lane); one whose head is out already is cut off instead. */
+export function writeProblem(outgoing: ServerResponse, error: AppError, status: number, headers: Record<string, string> = {}): void {
+  if (outgoing.headersSent) {
+    outgoing.destroy();
+    return;
+  }
+  outgoing.writeHead(status, { ...headers, 'content-type': 'application/problem+json' });
+  outgoing.end(JSON.stringify(problemBody(error, status)));
 }
 
 /**

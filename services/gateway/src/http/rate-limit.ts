@@ -30,14 +30,33 @@ export class Limit {
 
   /** Takes one request from `key`'s allowance: the headers to send, or the 429 to answer. */
   async take(c: Context, key: string): Promise<Response | undefined> {
+    const taken = await this.consume(key);
+    if (taken.refusal) return problem(c, taken.refusal, 429, taken.headers);
+    for (const [name, value] of Object.entries(taken.headers)) setResponseHeader(c, name, value);
+    return undefined;
+  }
+
+  /**
+   * `take` without a context (the SSE lane, `stream-lane.ts`, answers on the Node response): the
+   * headers to send, and the error of a refusal, whose headers are then those of the 429.
+   */
+  async consume(key: string): Promise<{ headers: Record<string, string>; refusal?: AppError }> {
     try {
       const result = await this.limiter.consume(key);
-      setResponseHeader(c, 'ratelimit-policy', this.policyHeader);
-      setResponseHeader(c, 'ratelimit', `"${this.policy}";r=${result.remainingPoints};t=${Math.ceil(result.msBeforeNext / 1000)}`);
-      return undefined;
+      const reset = Math.ceil(result.msBeforeNext / 1000);
+      return { headers: { 'ratelimit-policy': this.policyHeader, ratelimit: `"${this.policy}";r=${result.remainingPoints};t=${reset}` } };
     } catch (rejected) {
       if (!(rejected instanceof RateLimiterRes)) throw rejected;
-      return this.refusal(c, rejected.msBeforeNext);
+      const retryAfter = Math.max(1, Math.ceil(rejected.msBeforeNext / 1000));
+      const { perSecond, burst } = this.options;
+      return {
+        refusal: new AppError('rate_limited', `Rate limit of ${perSecond}/s (burst ${burst}) exceeded`),
+        headers: {
+          'retry-after': String(retryAfter),
+          'ratelimit-policy': this.policyHeader,
+          ratelimit: `"${this.policy}";r=0;t=${retryAfter}`,
+        },
+      };
     }
   }
 
@@ -45,21 +64,10 @@ export class Limit {
   async giveBack(key: string): Promise<void> {
     await this.limiter.reward(key, 1);
   }
-
-  private refusal(c: Context, msBeforeNext: number): Response {
-    const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
-    const { perSecond, burst } = this.options;
-    return problem(c, new AppError('rate_limited', `Rate limit of ${perSecond}/s (burst ${burst}) exceeded`), 429, {
-      'retry-after': String(retryAfter),
-      'ratelimit-policy': this.policyHeader,
-      ratelimit: `"${this.policy}";r=0;t=${retryAfter}`,
-    });
-  }
 }
 
-/** Per-credential rate limit; a refusal is 429 `rate_limited` with `Retry-After`. */
-export function rateLimit(options: RateLimitOptions): MiddlewareHandler<GatewayEnv> {
-  const limit = new Limit('per-credential', options);
+/** Per-credential rate limit (`limit`, shared with the SSE lane); a refusal is 429 `rate_limited` with `Retry-After`. */
+export function rateLimit(limit: Limit): MiddlewareHandler<GatewayEnv> {
   return async function rateLimitMiddleware(c, next) {
     const credential = c.get('credential');
     if (!credential) return next();

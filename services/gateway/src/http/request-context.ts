@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { formatTraceparent, type Logger, startServerSpan } from '@allot/kit';
-import { context, propagation, SpanStatusCode, type TextMapGetter, trace } from '@opentelemetry/api';
-import type { Context, MiddlewareHandler } from 'hono';
+import { type Context, context, propagation, type Span, SpanStatusCode, type TextMapGetter, trace } from '@opentelemetry/api';
+import type { Context as HonoContext, MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { gatewayMetrics } from '../metrics';
 import type { GatewayEnv } from './env';
@@ -17,7 +17,7 @@ const headersGetter: TextMapGetter<Headers> = {
   keys: (headers) => [...headers.keys()],
 };
 /** The Node request's headers as the propagators' carrier: no Web `Headers` is built for them. */
-const nodeHeadersGetter: TextMapGetter<IncomingHttpHeaders> = {
+export const nodeHeadersGetter: TextMapGetter<IncomingHttpHeaders> = {
   get: (headers, key) => {
     const value = headers[key];
     return Array.isArray(value) ? value.join(', ') : value;
@@ -48,45 +48,85 @@ const nodeHeadersGetter: TextMapGetter<IncomingHttpHeaders> = {
 export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
   return async function requestContextMiddleware(c, next) {
     const node = nodeBindings(c);
-    const incoming = node ? node.incoming.headers['x-request-id'] : c.req.header('x-request-id');
-    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const parent = node
-      ? propagation.extract(context.active(), node.incoming.headers, nodeHeadersGetter)
-      : propagation.extract(context.active(), c.req.raw.headers, headersGetter);
-    const span = startServerSpan(`${c.req.method} /v1`, parent);
-    const traceparent = formatTraceparent(span.spanContext());
-    const started = performance.now();
-    c.set('requestId', requestId);
-    c.set('traceContext', trace.setSpan(parent, span));
+    const request = node
+      ? beginRequest(node.incoming.headers, nodeHeadersGetter, c.req.method)
+      : beginRequest(c.req.raw.headers, headersGetter, c.req.method);
+    c.set('requestId', request.requestId);
+    c.set('traceContext', request.traceContext);
     if (node) {
-      node.outgoing.setHeader('x-request-id', requestId);
-      node.outgoing.setHeader('traceparent', traceparent);
+      node.outgoing.setHeader('x-request-id', request.requestId);
+      node.outgoing.setHeader('traceparent', request.traceparent);
     } else {
-      c.header('x-request-id', requestId);
-      c.header('traceparent', traceparent);
+      c.header('x-request-id', request.requestId);
+      c.header('traceparent', request.traceparent);
     }
     try {
       await next();
     } finally {
       const headers = node ? undefined : c.res.headers;
-      if (headers && headers.get('x-request-id') !== requestId && !headers.has(ALREADY_SENT)) {
-        c.header('x-request-id', requestId);
-        c.header('traceparent', traceparent);
+      if (headers && headers.get('x-request-id') !== request.requestId && !headers.has(ALREADY_SENT)) {
+        c.header('x-request-id', request.requestId);
+        c.header('traceparent', request.traceparent);
       }
-      const route = routePath(c, -1);
-      span.updateName(`${c.req.method} ${route}`);
-      gatewayMetrics().requestDuration.record((performance.now() - started) / 1000, { method: c.req.method, route, status: c.res.status });
-      span.setAttribute('http.response.status_code', c.res.status);
-      if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-      const level = c.res.status >= 500 ? 'warn' : 'debug';
-      if (log.isLevelEnabled(level)) {
-        const ms = Math.round(performance.now() - started);
-        const tenantId = c.get('credential')?.tenantId;
-        requestLogger(log, c)[level]({ method: c.req.method, path: c.req.path, status: c.res.status, ms, tenantId }, 'request');
-      }
+      endRequest(log, request, routePath(c, -1), c.res.status, () => ({
+        path: c.req.path,
+        tenantId: c.get('credential')?.tenantId,
+        logger: requestLogger(log, c),
+      }));
     }
   };
+}
+
+/** A request's id and trace, from its start (`beginRequest`) to its answer (`endRequest`). */
+export interface RequestTrace {
+  requestId: string;
+  method: string;
+  traceparent: string;
+  /** The caller's trace with the request's span in it (for the RPC bridge and `inRequestTrace`). */
+  traceContext: Context;
+  span: Span;
+  started: number;
+}
+
+/** Starts a request's span and picks its id (see `requestContext`). */
+export function beginRequest<H>(headers: H, getter: TextMapGetter<H>, method: string): RequestTrace {
+  const sentId = getter.get(headers, 'x-request-id');
+  const requestId = typeof sentId === 'string' && REQUEST_ID.test(sentId) ? sentId : randomUUID();
+  const parent = propagation.extract(context.active(), headers, getter);
+  const span = startServerSpan(`${method} /v1`, parent);
+  return {
+    requestId,
+    method,
+    traceparent: formatTraceparent(span.spanContext()),
+    traceContext: trace.setSpan(parent, span),
+    span,
+    started: performance.now(),
+  };
+}
+
+/**
+ * Ends a request's span once it is answered (a stream: once its head is sent), records its
+ * duration, and writes its line: at debug level, at warn for a 5xx. `line` is only called when
+ * the line is written.
+ */
+export function endRequest(
+  log: Logger,
+  request: RequestTrace,
+  route: string,
+  status: number,
+  line: () => { path: string; tenantId?: string | null; logger: Logger },
+): void {
+  const { method, span, started } = request;
+  span.updateName(`${method} ${route}`);
+  gatewayMetrics().requestDuration.record((performance.now() - started) / 1000, { method, route, status });
+  span.setAttribute('http.response.status_code', status);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+  const level = status >= 500 ? 'warn' : 'debug';
+  if (log.isLevelEnabled(level)) {
+    const { path, tenantId, logger } = line();
+    logger[level]({ method, path, status, ms: Math.round(performance.now() - started), tenantId }, 'request');
+  }
 }
 
 /**
@@ -94,12 +134,18 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
  * requests write none (their line is at debug level), and a child logger per request would cost
  * each one its bindings' serialisation.
  */
-export function requestLogger(log: Logger, c: Context<GatewayEnv>): Logger {
+export function requestLogger(log: Logger, c: HonoContext<GatewayEnv>): Logger {
   const span = trace.getSpanContext(c.get('traceContext') ?? context.active());
   return log.child({ requestId: c.get('requestId'), traceId: span?.traceId, spanId: span?.spanId });
 }
 
+/** `requestLogger` of a request served without a context (the SSE lane). */
+export function traceLogger(log: Logger, request: RequestTrace): Logger {
+  const span = request.span.spanContext();
+  return log.child({ requestId: request.requestId, traceId: span.traceId, spanId: span.spanId });
+}
+
 /** Runs `fn` with the request's trace as the active context (for code that reads it from there). */
-export function inRequestTrace<T>(c: Context<GatewayEnv>, fn: () => T): T {
+export function inRequestTrace<T>(c: HonoContext<GatewayEnv>, fn: () => T): T {
   return context.with(c.get('traceContext'), fn);
 }
