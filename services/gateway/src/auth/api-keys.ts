@@ -74,7 +74,9 @@ export class ApiKeyVerifier {
     const options = { max: CACHE_ENTRIES, ttl: cacheMs };
     this.byPrefix = new LRUCache<string, Found>({ ...options, fetchMethod: counted((prefix) => store.findByPrefix(prefix)) });
     this.byId = new LRUCache<string, Found>({ ...options, fetchMethod: counted((id) => store.findById(id)) });
-    this.verified = new LRUCache<string, ApiKeyDoc>(options);
+    // Read for every request with a key: the clock each time, rather than lru-cache's default of a
+    // timer every millisecond to forget a cached reading (a timer made per request under load).
+    this.verified = new LRUCache<string, ApiKeyDoc>({ ...options, ttlResolution: 0 });
   }
 
   /** The key document of a presented key that verified recently (no I/O, no hashing), or undefined. */

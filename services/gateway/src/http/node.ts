@@ -71,11 +71,6 @@ export function setResponseHeader(c: Context, name: string, value: string, optio
     c.header(name, value, options);
     return;
   }
-  setNodeHeader(outgoing, name, value, options?.append);
-}
-
-/** `setResponseHeader` on a Node response. */
-export function setNodeHeader(outgoing: ServerResponse, name: string, value: string, append = false): void {
-  const existing = append ? outgoing.getHeader(name) : undefined;
+  const existing = options?.append ? outgoing.getHeader(name) : undefined;
   outgoing.setHeader(name, existing === undefined ? value : `${existing}, ${value}`);
 }

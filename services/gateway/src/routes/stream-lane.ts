@@ -3,13 +3,13 @@ import { looksLikeApiKey } from '../auth/api-keys';
 import type { GatewayDeps } from '../deps';
 import { apiKeyCredential, bearerOf } from '../http/auth';
 import { corsHeaders, corsOptions } from '../http/cors';
-import { incomingHeader, setNodeHeader } from '../http/node';
+import { incomingHeader } from '../http/node';
 import { toAppError, writeProblem } from '../http/problem';
 import { beginRequest, endRequest, nodeHeadersGetter, traceLogger } from '../http/request-context';
 import { type Channel, resolveChannels } from '../sse/channels';
 import type { EventId } from '../sse/event-ids';
-import { openNodeStream, type StreamCredential } from '../sse/streams';
-import { parseLastEventId, parseStreamQuery } from './stream';
+import { EVENT_STREAM_HEADERS, openNodeStream, type StreamCredential } from '../sse/streams';
+import { parseLastEventId } from './stream';
 
 const PATH = '/v1/stream';
 
@@ -43,12 +43,13 @@ export function streamLane(deps: GatewayDeps): (req: IncomingMessage, res: Serve
     const url = req.url ?? '';
     if (req.method !== 'GET' || !url.startsWith(PATH) || (url.length > PATH.length && url[PATH.length] !== '?')) return undefined;
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) return undefined;
+    const query = plainQuery(url.slice(PATH.length + 1));
+    if (!query?.channels) return undefined;
+    const header = incomingHeader(req, 'authorization');
+    const token = header ? bearerOf(header) : query.access_token;
+    const key = token && looksLikeApiKey(token) ? verifier.known(token) : undefined;
+    if (!key) return undefined;
     try {
-      const query = parseStreamQuery(url);
-      const header = incomingHeader(req, 'authorization');
-      const token = header ? bearerOf(header) : query.access_token;
-      const key = token && looksLikeApiKey(token) ? verifier.known(token) : undefined;
-      if (!key) return undefined;
       const credential = apiKeyCredential(key);
       const channels = resolveChannels(query.channels, credential);
       return { credential, channels, lastEventId: parseLastEventId(incomingHeader(req, 'last-event-id') ?? query.lastEventId) };
@@ -59,24 +60,26 @@ export function streamLane(deps: GatewayDeps): (req: IncomingMessage, res: Serve
 
   const serve = async (req: IncomingMessage, res: ServerResponse, { credential, channels, lastEventId }: Opening) => {
     const request = beginRequest(req.headers, nodeHeadersGetter, 'GET');
-    res.setHeader('x-request-id', request.requestId);
-    res.setHeader('traceparent', request.traceparent);
-    cors(incomingHeader(req, 'origin'), (name, value, append) => setNodeHeader(res, name, value, append));
+    // The head, collected here and written at once (no header set on the response one by one).
+    const head: Record<string, string> = { 'x-request-id': request.requestId, traceparent: request.traceparent };
+    cors(incomingHeader(req, 'origin'), (name, value, append) => {
+      head[name] = append && head[name] ? `${head[name]}, ${value}` : value;
+    });
     let status = 200;
     try {
       const taken = await requestLimit.consume(credential.id);
       if (taken.refusal) {
         status = 429;
-        writeProblem(res, taken.refusal, status, taken.headers);
+        writeProblem(res, taken.refusal, status, { ...head, ...taken.headers });
         return;
       }
-      for (const [name, value] of Object.entries(taken.headers)) res.setHeader(name, value);
-      openNodeStream(streams, res, credential, channels, lastEventId);
+      Object.assign(head, taken.headers, EVENT_STREAM_HEADERS);
+      openNodeStream(streams, res, credential, channels, lastEventId, head);
     } catch (error) {
       const refused = toAppError(error);
       status = refused.status;
       if (refused.error.code === 'internal') traceLogger(log, request).error({ err: error }, 'unhandled error');
-      writeProblem(res, refused.error, status);
+      writeProblem(res, refused.error, status, head);
     } finally {
       endRequest(log, request, PATH, status, () => ({ path: PATH, tenantId: credential.tenantId, logger: traceLogger(log, request) }));
     }
@@ -92,4 +95,15 @@ export function streamLane(deps: GatewayDeps): (req: IncomingMessage, res: Serve
     }
     return taken !== undefined;
   };
+}
+
+/** The route's parameters, read as the app's validator would (`parseStreamQuery`); undefined for a query it might read otherwise (a parameter given twice). */
+function plainQuery(search: string): Partial<Record<'channels' | 'lastEventId' | 'access_token', string>> | undefined {
+  const query: Partial<Record<string, string>> = {};
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (name !== 'channels' && name !== 'lastEventId' && name !== 'access_token') continue;
+    if (query[name] !== undefined) return undefined;
+    query[name] = value;
+  }
+  return query;
 }

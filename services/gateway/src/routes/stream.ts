@@ -47,7 +47,7 @@ const stream = createRoute({
  * (a repeated parameter is an array, `+` is a space), failing with the same `validation_failed`;
  * with `URLSearchParams` from the request line (`url`: the path and query, or a whole URL).
  */
-export function parseStreamQuery(url: string): z.infer<typeof StreamQuery> {
+function parseStreamQuery(url: string): z.infer<typeof StreamQuery> {
   const at = url.indexOf('?');
   const params = new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
   const values = [...new Set(params.keys())].map((name) => {

@@ -55,9 +55,9 @@ export function streamHub(config: GatewayConfig, verifier: ApiKeyVerifier, fanou
 export type StreamCredential = Extract<Credential, { kind: 'apiKey' | 'user' }>;
 
 /**
- * Opens a stream on a Node response whose other headers (`X-Request-Id`, CORS, `RateLimit`) are
- * set: the head with the event-stream headers and `retry:`, then live (see `Stream.start`).
- * Throws 429 if the credential or tenant has as many streams open as it may.
+ * Opens a stream on a Node response: the head — `headers`, with the event-stream ones, beside any
+ * set on the response already (`X-Request-Id`, CORS, `RateLimit`) — and `retry:`, then live (see
+ * `Stream.start`). Throws 429 if the credential or tenant has as many streams open as it may.
  */
 export function openNodeStream(
   hub: StreamHub,
@@ -65,9 +65,10 @@ export function openNodeStream(
   credential: StreamCredential,
   channels: Channel[],
   lastEventId: EventId | undefined,
+  headers: Readonly<Record<string, string>> = EVENT_STREAM_HEADERS,
 ): void {
   const open = new Stream(hub, credential, channels);
-  open.sink = nodeSink(outgoing, EVENT_STREAM_HEADERS, open.release);
+  open.sink = nodeSink(outgoing, headers, open.release);
   open.start(lastEventId);
 }
 
