@@ -26,9 +26,10 @@
  * ÷ seconds from the first request to the last), memory per stream (the server's RSS with every
  * stream open minus its RSS before, ÷ streams; the gateway's after a full GC), publish → receipt
  * delay p50/p99/max over every receipt, deliveries, and the server's CPU while opening and while
- * delivering (from /proc, % of one core).
+ * delivering (from /proc, % of one core). SSE_ROUNDS rounds per count, the servers taking turns in
+ * each; each server's figures are its medians over the rounds (see `roundsPerCount`).
  *
- * Env: SSE_STREAM_COUNTS (10000,15000), SSE_HOLD_MS (10000), SSE_MESSAGES (20), SSE_WARMUP_MESSAGES (2), SSE_GAP_MS (200), SSE_OPEN_CONCURRENCY
+ * Env: SSE_STREAM_COUNTS (10000,15000), SSE_ROUNDS (3), SSE_HOLD_MS (10000), SSE_MESSAGES (20), SSE_WARMUP_MESSAGES (2), SSE_GAP_MS (200), SSE_OPEN_CONCURRENCY
  * (200 in all), SSE_CLIENT_PROCESSES (3), SSE_PAYLOAD_BYTES (200: padding in each message),
  * SSE_GATEWAY_UNDER_TSX (1: run the gateway's TypeScript under tsx instead of compiled, as the
  * other gateway benchmarks do), BENCH_GATEWAY_NODE_ARGS (extra Node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`),
@@ -61,6 +62,12 @@ const payloadBytes = Number(process.env.SSE_PAYLOAD_BYTES ?? 200);
 /** SSE_ONLY_GATEWAY=1 (profiling): no Centrifugo run, and no result files. */
 const onlyGateway = process.env.SSE_ONLY_GATEWAY === '1';
 const holdMs = Number(process.env.SSE_HOLD_MS ?? 10_000);
+/**
+ * Rounds per count, the servers taking turns in each (gateway, Centrifugo, bare Hono): one figure
+ * of a server varies by a third from one minute to the next here (its open rate, its p99), so
+ * the report compares each server's median over the rounds, and lists every round.
+ */
+const roundsPerCount = Number(process.env.SSE_ROUNDS ?? 3);
 const DELIVERY_GRACE_MS = 15_000;
 const target = { p99Ms: 200, memoryPerStreamKiB: 10 };
 
@@ -408,6 +415,47 @@ async function measure(server: Server, streams: number) {
 
 type Figure = Awaited<ReturnType<typeof measure>>;
 
+interface Round {
+  gateway: Figure;
+  centrifugo: Figure;
+  bareHono?: Figure;
+}
+
+/**
+ * A server's figure over the rounds: each measure's median (of three, the middle one; of two, the
+ * lower), counts of missing, duplicated and stray messages added up, the fewest streams opened,
+ * and every round's per-message receipts.
+ */
+function medianFigure(figures: Figure[]): Figure {
+  const mid = <T>(pick: (f: Figure) => T): T => {
+    const values = figures.map(pick).sort((a, b) => Number(a) - Number(b));
+    return values[Math.floor((values.length - 1) / 2)] as T;
+  };
+  const sum = (pick: (f: Figure) => number) => figures.reduce((n, f) => n + pick(f), 0);
+  const first = figures[0] as Figure;
+  const summary: Figure = { ...first };
+  for (const key of Object.keys(first) as (keyof Figure)[]) {
+    if (typeof first[key] === 'number') (summary as Record<string, unknown>)[key] = mid((f) => f[key] as number);
+  }
+  return {
+    ...summary,
+    opened: Math.min(...figures.map((f) => f.opened)),
+    heapPerStreamKiB: first.heapPerStreamKiB === null ? null : mid((f) => f.heapPerStreamKiB),
+    missing: sum((f) => f.missing),
+    duplicates: sum((f) => f.duplicates),
+    bogus: sum((f) => f.bogus),
+    closedEarly: sum((f) => f.closedEarly),
+    expected: sum((f) => f.expected),
+    received: sum((f) => f.received),
+    delay: { p50Ms: mid((f) => f.delay.p50Ms), p99Ms: mid((f) => f.delay.p99Ms), maxMs: mid((f) => f.delay.maxMs) },
+    registeredAll: figures.every((f) => f.registeredAll),
+    openErrors: Object.assign({}, ...figures.map((f) => f.openErrors)),
+    perMessage: first.perMessage.map((_, k) => sum((f) => f.perMessage[k] ?? 0)),
+    firstReceiptMsPerMessage: figures.flatMap((f) => f.firstReceiptMsPerMessage),
+    lastReceiptMsPerMessage: figures.flatMap((f) => f.lastReceiptMsPerMessage),
+  };
+}
+
 /** One figure on a server started fresh for it, stopped afterwards whatever happened. */
 async function figureOf(server: Server, streams: number): Promise<Figure> {
   try {
@@ -431,20 +479,31 @@ const gatewayEntry = process.env.SSE_GATEWAY_UNDER_TSX === '1' ? path.join(here,
 const bareEntry = onlyGateway ? '' : compiled('bare-sse-server.ts');
 const loadAtStart = os.loadavg();
 const infra = await startInfra();
-const runs: { streams: number; gateway: Figure; centrifugo: Figure; bareHono?: Figure }[] = [];
+const runs: { streams: number; gateway: Figure; centrifugo: Figure; bareHono?: Figure; rounds: Round[] }[] = [];
 try {
   for (const streams of counts) {
-    const gatewayFigure = await figureOf(await startGatewayServer(infra, streams, gatewayEntry), streams);
-    if (onlyGateway) {
-      runs.push({ streams, gateway: gatewayFigure, centrifugo: gatewayFigure });
-      continue;
+    const rounds: Round[] = [];
+    for (let r = 0; r < (onlyGateway ? 1 : roundsPerCount); r++) {
+      const gateway = await figureOf(await startGatewayServer(infra, streams, gatewayEntry), streams);
+      if (onlyGateway) {
+        rounds.push({ gateway, centrifugo: gateway });
+        continue;
+      }
+      await sleep(2000);
+      const centrifugo = await figureOf(await startCentrifugo(centrifugoBinary, 'availability_bench'), streams);
+      await sleep(2000);
+      const bareHono = await figureOf(await startBareServer(infra, bareEntry), streams);
+      rounds.push({ gateway, centrifugo, bareHono });
+      await sleep(2000);
     }
-    await sleep(2000);
-    const centrifugoFigure = await figureOf(await startCentrifugo(centrifugoBinary, 'availability_bench'), streams);
-    await sleep(2000);
-    const bareFigure = await figureOf(await startBareServer(infra, bareEntry), streams);
-    runs.push({ streams, gateway: gatewayFigure, centrifugo: centrifugoFigure, bareHono: bareFigure });
-    await sleep(2000);
+    const of = (server: keyof Round) => medianFigure(rounds.map((turn) => turn[server]).filter((f) => f !== undefined));
+    runs.push({
+      streams,
+      gateway: of('gateway'),
+      centrifugo: of('centrifugo'),
+      bareHono: onlyGateway ? undefined : of('bareHono'),
+      rounds,
+    });
   }
 } finally {
   await infra.stop();
@@ -465,7 +524,7 @@ const report = {
   machine: machineInfo(),
   versions: { ...versions(), centrifugo: centrifugoVersion },
   loadAverageAtStart: loadAtStart,
-  settings: { counts, messages, warmupMessages, gapMs, openConcurrency, clientProcesses, payloadBytes },
+  settings: { counts, rounds: roundsPerCount, messages, warmupMessages, gapMs, openConcurrency, clientProcesses, payloadBytes },
   target: { ...target, note: 'at the largest count: p99 below both the target and Centrifugo’s, open rate ≥ Centrifugo’s, all delivered' },
   runs,
   verdicts,
@@ -488,6 +547,7 @@ const md = [
   `Measured ${report.measuredAt} on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}; ${centrifugoVersion}.`,
   `Each figure: N streams on one channel held by ${clientProcesses} load-generator processes (opened ${openConcurrency} at a time in all),`,
   `then ${messages} messages (${payloadBytes} bytes of padding each) published ${gapMs} ms apart, after ${warmupMessages} not measured; each server alone, started fresh.`,
+  `${roundsPerCount} rounds per count, the servers taking turns in each; the first table gives each server's median over the rounds (deliveries added up), the second every round.`,
   'Gateway: `GET /v1/stream?channels=availability` with one API key, published to the CLIENT stream. Centrifugo: `uni_sse` with a JWT',
   '`channels` claim, memory engine, published through its HTTP API. Context: bare Hono on @hono/node-server, no middleware, fed by core NATS.',
   'CPU in % of one core (the gateway and bare Hono use one; Centrifugo may use both).',
@@ -502,10 +562,20 @@ const md = [
     ...(r.bareHono ? [row('context: bare Hono', r.bareHono)] : []),
   ]),
   '',
+  '| streams | round | open rate: gateway · Centrifugo · bare Hono | p99: gateway · Centrifugo · bare Hono |',
+  '|---:|---:|---|---|',
+  ...runs.flatMap((r) =>
+    r.rounds.map((turn, i) => {
+      const figures = [turn.gateway, turn.centrifugo, ...(turn.bareHono ? [turn.bareHono] : [])];
+      const rates = figures.map((f) => `${f.openPerSecond.toLocaleString('en')}/s`).join(' · ');
+      return `| ${r.streams.toLocaleString('en')} | ${i + 1} | ${rates} | ${figures.map((f) => `${f.delay.p99Ms} ms`).join(' · ')} |`;
+    }),
+  ),
+  '',
   ...runs.flatMap((r) =>
     (onlyGateway ? [r.gateway] : [r.gateway, r.centrifugo, ...(r.bareHono ? [r.bareHono] : [])]).map(
       (f, i) =>
-        `- ${['gateway', 'Centrifugo', 'bare Hono'][i]} at ${f.streams.toLocaleString('en')}, a message's first → last receipt (median of the ${messages}, and the slowest): ${spread(f)}`,
+        `- ${['gateway', 'Centrifugo', 'bare Hono'][i]} at ${f.streams.toLocaleString('en')}, a message's first → last receipt (median of the ${messages} of every round, and the slowest): ${spread(f)}`,
     ),
   ),
   ...runs.flatMap((r) =>
