@@ -43,18 +43,18 @@ export function streamLane(deps: GatewayDeps): (req: IncomingMessage, res: Serve
     const url = req.url ?? '';
     if (req.method !== 'GET' || !url.startsWith(PATH) || (url.length > PATH.length && url[PATH.length] !== '?')) return undefined;
     if (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0) return undefined;
-    const query = plainQuery(url.slice(PATH.length + 1));
-    if (!query?.channels) return undefined;
-    const header = incomingHeader(req, 'authorization');
-    const token = header ? bearerOf(header) : query.access_token;
-    const key = token && looksLikeApiKey(token) ? verifier.known(token) : undefined;
-    if (!key) return undefined;
     try {
+      const query = plainQuery(url.slice(PATH.length + 1));
+      if (!query?.channels) return undefined;
+      const header = incomingHeader(req, 'authorization');
+      const token = header ? bearerOf(header) : query.access_token;
+      const key = token && looksLikeApiKey(token) ? verifier.known(token) : undefined;
+      if (!key) return undefined;
       const credential = apiKeyCredential(key);
       const channels = resolveChannels(query.channels, credential);
       return { credential, channels, lastEventId: parseLastEventId(incomingHeader(req, 'last-event-id') ?? query.lastEventId) };
     } catch {
-      return undefined; // refused by the app, with its problem
+      return undefined; // the app answers it (with its problem, for a refusal)
     }
   };
 
@@ -97,7 +97,10 @@ export function streamLane(deps: GatewayDeps): (req: IncomingMessage, res: Serve
   };
 }
 
-/** The route's parameters, read as the app's validator would (`parseStreamQuery`); undefined for a query it might read otherwise (a parameter given twice). */
+/**
+ * The route's parameters, read as the app's validator reads them (`parseStreamQuery`), or
+ * undefined for a query it might read otherwise (a parameter given twice).
+ */
 function plainQuery(search: string): Partial<Record<'channels' | 'lastEventId' | 'access_token', string>> | undefined {
   const query: Partial<Record<string, string>> = {};
   for (const [name, value] of new URLSearchParams(search)) {

@@ -33,7 +33,8 @@ export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * What every stream shares, made once per gateway (`GatewayDeps.streams`) for both entrances of
- * `GET /v1/stream` (`routes/stream.ts` and `routes/stream-lane.ts`): each stream holds one reference to it.
+ * `GET /v1/stream` (`routes/stream.ts` and `routes/stream-lane.ts`): each stream holds one
+ * reference to it.
  */
 export interface StreamHub {
   verifier: ApiKeyVerifier;
