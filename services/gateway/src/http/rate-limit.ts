@@ -32,7 +32,7 @@ export class Limit {
   async take(c: Context, key: string): Promise<Response | undefined> {
     const taken = await this.consume(key);
     if (taken.refusal) return problem(c, taken.refusal, 429, taken.headers);
-    for (const [name, value] of Object.entries(taken.headers)) setResponseHeader(c, name, value);
+    for (const name in taken.headers) setResponseHeader(c, name, taken.headers[name] as string);
     return undefined;
   }
 

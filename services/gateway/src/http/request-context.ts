@@ -52,7 +52,7 @@ export function requestContext(log: Logger): MiddlewareHandler<GatewayEnv> {
       ? beginRequest(node.incoming.headers, nodeHeadersGetter, c.req.method)
       : beginRequest(c.req.raw.headers, headersGetter, c.req.method);
     c.set('requestId', request.requestId);
-    c.set('traceContext', request.traceContext);
+    c.set('traceContext', trace.setSpan(request.parent, request.span));
     if (node) {
       node.outgoing.setHeader('x-request-id', request.requestId);
       node.outgoing.setHeader('traceparent', request.traceparent);
@@ -82,8 +82,8 @@ export interface RequestTrace {
   requestId: string;
   method: string;
   traceparent: string;
-  /** The caller's trace with the request's span in it (for the RPC bridge and `inRequestTrace`). */
-  traceContext: Context;
+  /** The caller's trace (none: the active context); the middleware puts the span in it for the routes. */
+  parent: Context;
   span: Span;
   started: number;
 }
@@ -98,7 +98,7 @@ export function beginRequest<H>(headers: H, getter: TextMapGetter<H>, method: st
     requestId,
     method,
     traceparent: formatTraceparent(span.spanContext()),
-    traceContext: trace.setSpan(parent, span),
+    parent,
     span,
     started: performance.now(),
   };
