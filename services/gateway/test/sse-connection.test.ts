@@ -4,20 +4,41 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultSseLimits, nodeSink, type SseLimits, type SseSink } from '../src/sse/connection';
+import { defaultSseLimits, nodeSink, type SseLimits, type SseSink, socketSink } from '../src/sse/connection';
 import { eventually } from './harness';
 
-/** A server whose one response is an SSE sink with the given limits; records when it is gone. */
-async function serve(limits: SseLimits) {
-  const state: { sink?: SseSink; gone: boolean; res?: http.ServerResponse } = { gone: false };
-  const server = http.createServer((_req, res) => {
-    state.res = res;
-    state.sink = nodeSink(res, { 'content-type': 'text/event-stream' }, () => (state.gone = true), limits);
-  });
+type Output = http.ServerResponse | net.Socket;
+
+/**
+ * A server whose one stream is an SSE sink with the given limits, on a Node response or (as the
+ * SSE lane writes it) on the connection itself; records when it is gone.
+ */
+async function serve(limits: SseLimits, on: 'response' | 'connection' = 'response') {
+  const state: { sink?: SseSink; gone: boolean; out?: Output } = { gone: false };
+  const gone = () => (state.gone = true);
+  const server =
+    on === 'response'
+      ? http.createServer((_req, res) => {
+          state.out = res;
+          state.sink = nodeSink(res, { 'content-type': 'text/event-stream' }, gone, limits);
+        })
+      : net.createServer({ allowHalfOpen: true }, (socket) => {
+          socket.once('data', () => {
+            state.out = socket;
+            state.sink = socketSink(
+              socket,
+              'HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n',
+              gone,
+              limits,
+            );
+          });
+        });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
   return { server, port, state };
 }
+
+const socketOf = (out: Output | undefined) => (out instanceof http.ServerResponse ? out.socket : out);
 
 /** A client that sends a request and then never reads its socket. */
 async function stuckClient(port: number) {
@@ -34,9 +55,9 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-describe('SSE connection', () => {
+describe.each(['response', 'connection'] as const)('SSE connection, written on a %s', (on) => {
   it('sse - a client that stops reading is cut off once too much waits for it, and is released', async () => {
-    const { server, port, state } = await serve({ maxBufferedBytes: 1024 * 1024, maxStallMs: 60_000 });
+    const { server, port, state } = await serve({ maxBufferedBytes: 1024 * 1024, maxStallMs: 60_000 }, on);
     const socket = await stuckClient(port);
     cleanups.push(
       () => socket.destroy(),
@@ -52,14 +73,14 @@ describe('SSE connection', () => {
     }, 2);
     cleanups.push(() => clearInterval(pump));
     await eventually(() => state.gone, 10_000);
-    expect(state.res?.destroyed).toBe(true);
+    expect(state.out?.destroyed).toBe(true);
     // Bounded: the kernel's socket buffers plus at most the limit (and one turn of writes).
-    expect(state.res?.writableLength ?? 0).toBeLessThanOrEqual(2 * 1024 * 1024);
+    expect(state.out?.writableLength ?? 0).toBeLessThanOrEqual(2 * 1024 * 1024);
     expect(written).toBeLessThan(256 * 1024 * 1024);
   });
 
   it('sse - writes backed up for longer than the stall limit cut the client off', async () => {
-    const { server, port, state } = await serve({ maxBufferedBytes: Number.POSITIVE_INFINITY, maxStallMs: 300 });
+    const { server, port, state } = await serve({ maxBufferedBytes: Number.POSITIVE_INFINITY, maxStallMs: 300 }, on);
     const socket = await stuckClient(port);
     cleanups.push(
       () => socket.destroy(),
@@ -67,7 +88,7 @@ describe('SSE connection', () => {
     );
     await eventually(() => state.sink);
     // Fill the socket until Node reports backpressure, then stop writing.
-    while ((state.res?.writableLength ?? 0) < 256 * 1024) {
+    while ((state.out?.writableLength ?? 0) < 256 * 1024) {
       state.sink?.write(chunk);
       await new Promise((r) => setImmediate(r));
     }
@@ -77,11 +98,11 @@ describe('SSE connection', () => {
     await eventually(() => state.gone, 5000);
     await waiting; // settles once the connection is gone
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
-    expect(state.res?.destroyed).toBe(true);
+    expect(state.out?.destroyed).toBe(true);
   });
 
   it('sse - a client that keeps reading is never cut off; end() finishes the response', async () => {
-    const { server, port, state } = await serve({ maxBufferedBytes: 512 * 1024, maxStallMs: 1000 });
+    const { server, port, state } = await serve({ maxBufferedBytes: 512 * 1024, maxStallMs: 1000 }, on);
     cleanups.push(() => server.close());
     let received = 0;
     const done = new Promise<void>((resolve, reject) => {
@@ -108,7 +129,7 @@ describe('SSE connection', () => {
   });
 
   it('sse - a client whose buffers fill up still gets every frame once, in order', async () => {
-    const { server, port, state } = await serve({ maxBufferedBytes: 64 * 1024 * 1024, maxStallMs: 10_000 });
+    const { server, port, state } = await serve({ maxBufferedBytes: 64 * 1024 * 1024, maxStallMs: 10_000 }, on);
     cleanups.push(() => server.close());
     const socket = await stuckClient(port); // not reading yet: the kernel's buffers fill, then the socket's queue
     cleanups.push(() => socket.destroy());
@@ -124,7 +145,7 @@ describe('SSE connection', () => {
     let queued = 0;
     for (let n = 0; n < frames; n++) {
       state.sink?.write(frame(n));
-      queued = Math.max(queued, state.res?.writableLength ?? 0);
+      queued = Math.max(queued, state.out?.writableLength ?? 0);
       // Reads from halfway on, while frames keep coming: the queue drains as the kernel takes more.
       if (n === frames / 2) socket.resume();
       if (n % 10 === 0) await new Promise((r) => setImmediate(r));
@@ -137,13 +158,13 @@ describe('SSE connection', () => {
   });
 
   it('sse - a stream whose connection closed never writes to the descriptor it had', async () => {
-    const { server, port, state } = await serve(defaultSseLimits);
+    const { server, port, state } = await serve(defaultSseLimits, on);
     cleanups.push(() => server.close());
     const client = await stuckClient(port);
     cleanups.push(() => client.destroy());
     await eventually(() => state.sink);
     state.sink?.write(Buffer.from('retry: 3000\n\n')); // the head: later frames go to the descriptor
-    const socket = state.res?.socket;
+    const socket = socketOf(state.out);
     if (!socket) throw new Error('the response has no socket');
     const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
     socket.destroy();
@@ -159,6 +180,31 @@ describe('SSE connection', () => {
     expect(readFileSync(file, 'utf8')).toBe('');
   });
 
+  it('sse - a client that goes away is released', async () => {
+    const { server, port, state } = await serve({ maxBufferedBytes: 512 * 1024, maxStallMs: 1000 }, on);
+    cleanups.push(() => server.close());
+    const socket = await stuckClient(port);
+    await eventually(() => state.sink);
+    state.sink?.write(Buffer.from('retry: 3000\n\n'));
+    socket.destroy();
+    await eventually(() => state.gone);
+    state.sink?.write(chunk); // ignored, no throw
+  });
+
+  it('sse - a client that ends its side of the connection is released', async () => {
+    const { server, port, state } = await serve({ maxBufferedBytes: 512 * 1024, maxStallMs: 1000 }, on);
+    cleanups.push(() => server.close());
+    const socket = await stuckClient(port);
+    cleanups.push(() => socket.destroy());
+    await eventually(() => state.sink);
+    state.sink?.write(Buffer.from('retry: 3000\n\n'));
+    socket.end();
+    await eventually(() => state.gone);
+    expect(state.out?.destroyed || state.out?.writableEnded).toBe(true);
+  });
+});
+
+describe('SSE connection, written on a Node response', () => {
   it('sse - an open stream sends the head it was given and keeps none of its fields afterwards', async () => {
     let kept: string[] | undefined;
     const server = http.createServer((_req, res) => {
@@ -188,16 +234,5 @@ describe('SSE connection', () => {
     expect(headers['content-type']).toBe('text/event-stream');
     expect(body).toBe('data: 1\n\n');
     expect(kept).toEqual([]);
-  });
-
-  it('sse - a client that goes away is released', async () => {
-    const { server, port, state } = await serve({ maxBufferedBytes: 512 * 1024, maxStallMs: 1000 });
-    cleanups.push(() => server.close());
-    const socket = await stuckClient(port);
-    await eventually(() => state.sink);
-    state.sink?.write(Buffer.from('retry: 3000\n\n'));
-    socket.destroy();
-    await eventually(() => state.gone);
-    state.sink?.write(chunk); // ignored, no throw
   });
 });

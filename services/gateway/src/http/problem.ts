@@ -1,9 +1,10 @@
-import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { AppError, type ErrorCode, errorStatus } from '@allot/contracts';
 import { databaseUnreachable, unreachableDatabase } from '@allot/kit';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { responseHead } from './plain-http';
 
 const titles: Record<ErrorCode, string> = {
   validation_failed: 'Request is not valid',
@@ -47,14 +48,11 @@ export function problem(c: Context, error: AppError, status: number = error.stat
   });
 }
 
-/** `problem` on a Node response (the SSE lane); one whose head is out already is cut off instead. */
-export function writeProblem(outgoing: ServerResponse, error: AppError, status: number, headers: Record<string, string> = {}): void {
-  if (outgoing.headersSent) {
-    outgoing.destroy();
-    return;
-  }
-  outgoing.writeHead(status, { ...headers, 'content-type': 'application/problem+json' });
-  outgoing.end(JSON.stringify(problemBody(error, status)));
+/** `problem` as a whole HTTP/1.1 response on a connection, which it then closes (the SSE lane). */
+export function writeProblem(socket: Socket, error: AppError, status: number, headers: Record<string, string> = {}): void {
+  const body = Buffer.from(JSON.stringify(problemBody(error, status)));
+  const fields = { ...headers, 'content-type': 'application/problem+json', 'content-length': String(body.length), connection: 'close' };
+  socket.end(Buffer.concat([Buffer.from(responseHead(status, fields), 'latin1'), body]));
 }
 
 /**

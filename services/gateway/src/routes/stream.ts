@@ -8,9 +8,9 @@ import type { GatewayEnv } from '../http/env';
 import { nodeBindings, requestHeader } from '../http/node';
 import { bearer, callableBy, problems, router } from '../http/openapi';
 import { resolveChannels } from '../sse/channels';
-import { webSink } from '../sse/connection';
+import { nodeSink, webSink } from '../sse/connection';
 import { type EventId, parseEventId } from '../sse/event-ids';
-import { EVENT_STREAM_HEADERS, openNodeStream, Stream } from '../sse/streams';
+import { EVENT_STREAM_HEADERS, openStream, Stream } from '../sse/streams';
 
 const StreamQuery = z.object({
   channels: z
@@ -105,7 +105,7 @@ export function streamRoutes(deps: GatewayDeps) {
     const lastEventId = parseLastEventId(requestHeader(c, 'last-event-id') ?? query.lastEventId);
     if (c.req.method === 'HEAD') return c.newResponse(null, 200, preparedHeaders(c));
     if (node) {
-      openNodeStream(hub, node.outgoing, credential, channels, lastEventId);
+      openStream(hub, credential, channels, lastEventId, (gone) => nodeSink(node.outgoing, EVENT_STREAM_HEADERS, gone));
       return RESPONSE_ALREADY_SENT;
     }
     const open = new Stream(hub, credential, channels);

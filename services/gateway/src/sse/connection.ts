@@ -1,5 +1,5 @@
 import { writeSync } from 'node:fs';
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** Where an SSE connection's bytes go. Writing never throws; a gone connection ignores writes. */
@@ -54,15 +54,19 @@ function lifecycle(onGone: () => void) {
   };
 }
 
-/** The sink of a response, for the listeners below (shared by every connection, not made per one). */
+/** The sink of a response or connection, for the listeners below (shared by every connection, not made per one). */
 const sinkOf = Symbol('sse sink');
 type SinkedResponse = ServerResponse & { [sinkOf]?: NodeSink };
 type SinkedSocket = Socket & { [sinkOf]?: NodeSink };
-function onResponseGone(this: SinkedResponse) {
+function onOutputGone(this: SinkedResponse | SinkedSocket) {
   this[sinkOf]?.finish();
 }
 function onSocketDrain(this: SinkedSocket) {
   this[sinkOf]?.drained();
+}
+/** The client ended its side of a connection the stream is written on directly: it is gone. */
+function onClientEnd(this: SinkedSocket) {
+  this[sinkOf]?.drop();
 }
 
 /**
@@ -82,60 +86,77 @@ function chunkOf(frame: Uint8Array): Buffer {
   }
   return chunk;
 }
+/** The chunked body's end. */
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 /**
- * An SSE connection on a Node response, as one object with its methods shared: a server holds
- * thousands of these for hours, so a connection costs its fields and no closures of its own
- * (the listeners are module functions that find it through the response or its socket).
+ * An SSE connection on a Node response, or on a connection the gateway answers itself (the SSE
+ * lane: `socketSink`), as one object with its methods shared: a server holds thousands of these
+ * for hours, so a connection costs its fields and no closures of its own (the listeners are
+ * module functions that find it through the response or its socket).
  *
- * The first write goes through the response, which sends the head with it; every later one goes
- * straight to the socket (see `writeToSocket`), framed as a chunk once per frame (see `chunkOf`):
- * the response's own `write` would build the chunk framing, check its state and cork the socket
- * again for every connection of every message, which is most of what a fan-out costs. The
- * socket's queue keeps the order, `res.end()` still ends the body, and the response's
- * `writableLength` counts what waits on the socket.
+ * On a response, the first write goes through it, which sends the head with it; on a connection,
+ * the first write carries the head. Every later one goes straight to the socket (see
+ * `writeToSocket`), framed as a chunk once per frame (see `chunkOf`): the response's own `write`
+ * would build the chunk framing, check its state and cork the socket again for every connection
+ * of every message, which is most of what a fan-out costs. The socket's queue keeps the order,
+ * `res.end()` still ends the body, and the response's `writableLength` counts what waits on the
+ * socket.
  */
 class NodeSink implements SseSink {
   private gone = false;
   private stall: NodeJS.Timeout | undefined;
   private waiting: (() => void)[] | undefined;
-  /** Set once the head went out: later writes go straight to it. */
+  /** Set once writes may go straight to it: at once on a connection, once the head went out on a response. */
   private socket: SinkedSocket | undefined;
-  /** The socket's handle and descriptor when the head went out (see `writeToSocket`). */
+  /** The socket's handle and descriptor when it was set (see `writeToSocket`). */
   private handle: unknown;
   private fd = -1;
+  private chunked = true;
 
   constructor(
-    private readonly res: SinkedResponse,
+    /** What the stream is written on. */
+    private readonly out: SinkedResponse | SinkedSocket,
+    /** The head to send with the first frame, on a connection. */
+    private head: Buffer | undefined,
     private readonly onGone: () => void,
     private readonly limits: SseLimits,
   ) {
-    res[sinkOf] = this;
-    res.once('close', onResponseGone);
-    res.on('error', onResponseGone);
-    const socket = res.socket as SinkedSocket | null;
+    out[sinkOf] = this;
+    out.once('close', onOutputGone);
+    out.on('error', onOutputGone);
+    const socket = (out instanceof ServerResponse ? out.socket : out) as SinkedSocket | null;
     if (socket) {
       socket[sinkOf] = this;
       socket.on('drain', onSocketDrain);
+    }
+    if (socket === out) {
+      socket.on('end', onClientEnd); // the gateway's server keeps a connection half-open otherwise
+      this.useSocket(socket);
     }
   }
 
   write(chunk: Uint8Array) {
     if (this.gone) return;
-    const res = this.res;
-    if (res.destroyed || res.writableEnded) return this.finish();
-    if (res.writableLength > this.limits.maxBufferedBytes) return this.drop();
+    const out = this.out;
+    if (out.destroyed || out.writableEnded) return this.finish();
+    if (out.writableLength > this.limits.maxBufferedBytes) return this.drop();
     try {
       let sent: boolean;
       if (this.socket) {
-        sent = writeToSocket(this.socket, this.handle, this.fd, res.chunkedEncoding ? chunkOf(chunk) : chunk);
+        let bytes = this.chunked ? chunkOf(chunk) : chunk;
+        if (this.head) {
+          bytes = Buffer.concat([this.head, bytes]);
+          this.head = undefined;
+        }
+        sent = writeToSocket(this.socket, this.handle, this.fd, bytes);
       } else {
+        const res = out as SinkedResponse;
         sent = writeNow(res, chunk);
         const socket = res.socket as SinkedSocket | null;
         if (socket?.[sinkOf] === this) {
-          this.socket = socket;
-          this.handle = handleOf(socket);
-          this.fd = descriptorOf(socket);
+          this.useSocket(socket);
+          this.chunked = res.chunkedEncoding;
         }
       }
       if (!sent && !this.stall) this.stall = setTimeout(() => this.drop(), this.limits.maxStallMs);
@@ -146,18 +167,23 @@ class NodeSink implements SseSink {
 
   end() {
     if (this.gone) return;
-    if (!this.res.destroyed && !this.res.writableEnded) this.res.end();
+    const out = this.out;
+    if (!out.destroyed && !out.writableEnded) {
+      if (out instanceof ServerResponse) out.end();
+      else if (this.head)
+        out.end(); // no head sent yet: no body to end
+      else out.end(LAST_CHUNK);
+    }
     this.finish();
   }
 
   ready(): Promise<void> | undefined {
-    if (this.gone || this.res.writableLength <= READY_BYTES) return undefined;
+    if (this.gone || this.out.writableLength <= READY_BYTES) return undefined;
     return new Promise<void>((resolve) => {
       this.waiting ??= [];
       this.waiting.push(resolve);
       // 'drain' comes once the socket's buffer is empty, and only after a write returned false.
-      const needsDrain = this.socket ? this.socket.writableNeedDrain : this.res.writableNeedDrain;
-      if (!needsDrain) setImmediate(() => this.wake());
+      if (!(this.socket ?? this.out).writableNeedDrain) setImmediate(() => this.wake());
     });
   }
 
@@ -166,12 +192,13 @@ class NodeSink implements SseSink {
     if (this.gone) return;
     this.gone = true;
     clearTimeout(this.stall);
-    const socket = this.res.socket as SinkedSocket | null;
+    const out = this.out;
+    const socket = (out instanceof ServerResponse ? out.socket : out) as SinkedSocket | null;
     if (socket?.[sinkOf] === this) {
       socket.off('drain', onSocketDrain);
       socket[sinkOf] = undefined;
     }
-    this.res[sinkOf] = undefined;
+    out[sinkOf] = undefined;
     this.wake();
     this.onGone();
   }
@@ -182,9 +209,15 @@ class NodeSink implements SseSink {
     this.wake();
   }
 
-  private drop() {
-    this.res.destroy();
+  drop() {
+    this.out.destroy();
     this.finish();
+  }
+
+  private useSocket(socket: SinkedSocket) {
+    this.socket = socket;
+    this.handle = handleOf(socket);
+    this.fd = descriptorOf(socket);
   }
 
   private wake() {
@@ -201,10 +234,19 @@ class NodeSink implements SseSink {
  * (more than `maxBufferedBytes` waiting, or no 'drain' for `maxStallMs`), or `end()`.
  */
 export function nodeSink(res: ServerResponse, headers: OutgoingHttpHeaders, onGone: () => void, limits = defaultSseLimits): SseSink {
-  const sink = new NodeSink(res, onGone, limits);
+  const sink = new NodeSink(res, undefined, onGone, limits);
   res.writeHead(200, headers);
   compactHead(res);
   return sink;
+}
+
+/**
+ * The same on a connection the gateway answers itself (the SSE lane): `head` is the response's
+ * head (with `transfer-encoding: chunked`), sent with the first frame. The client ending its side
+ * counts as gone, and `end()` ends the body and the connection.
+ */
+export function socketSink(socket: Socket, head: string, onGone: () => void, limits = defaultSseLimits): SseSink {
+  return new NodeSink(socket, Buffer.from(head, 'latin1'), onGone, limits);
 }
 
 /** Node's (internal) symbol for the header fields a response keeps, found on the first response. */

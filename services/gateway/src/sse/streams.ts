@@ -1,10 +1,9 @@
-import type { ServerResponse } from 'node:http';
 import type { ApiKeyVerifier } from '../auth/api-keys';
 import { type Credential, issuingKeyOf } from '../auth/credentials';
 import type { GatewayConfig } from '../config';
 import { gatewayMetrics } from '../metrics';
 import type { Channel } from './channels';
-import { nodeSink, type SseSink } from './connection';
+import type { SseSink } from './connection';
 import type { EventId } from './event-ids';
 import type { Fanout, Listener, Registration } from './fanout';
 import { Heartbeats } from './heartbeats';
@@ -56,20 +55,19 @@ export function streamHub(config: GatewayConfig, verifier: ApiKeyVerifier, fanou
 export type StreamCredential = Extract<Credential, { kind: 'apiKey' | 'user' }>;
 
 /**
- * Opens a stream on a Node response: the head — `headers`, with the event-stream ones, beside any
- * set on the response already (`X-Request-Id`, CORS, `RateLimit`) — and `retry:`, then live (see
- * `Stream.start`). Throws 429 if the credential or tenant has as many streams open as it may.
+ * Opens a stream on the sink `sinkFor` makes (given what runs once the connection is over): its
+ * head and `retry:`, then live (see `Stream.start`). Throws 429 before making the sink if the
+ * credential or tenant has as many streams open as it may.
  */
-export function openNodeStream(
+export function openStream(
   hub: StreamHub,
-  outgoing: ServerResponse,
   credential: StreamCredential,
   channels: Channel[],
   lastEventId: EventId | undefined,
-  headers: Readonly<Record<string, string>> = EVENT_STREAM_HEADERS,
+  sinkFor: (onGone: () => void) => SseSink,
 ): void {
   const open = new Stream(hub, credential, channels);
-  open.sink = nodeSink(outgoing, headers, open.release);
+  open.sink = sinkFor(open.release);
   open.start(lastEventId);
 }
 
