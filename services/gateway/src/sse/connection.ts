@@ -169,9 +169,8 @@ class NodeSink implements SseSink {
     if (this.gone) return;
     const out = this.out;
     if (!out.destroyed && !out.writableEnded) {
-      if (out instanceof ServerResponse) out.end();
-      else if (this.head)
-        out.end(); // no head sent yet: no body to end
+      // On a connection, the body (if its head went out) ends with the last chunk.
+      if (out instanceof ServerResponse || this.head) out.end();
       else out.end(LAST_CHUNK);
     }
     this.finish();
