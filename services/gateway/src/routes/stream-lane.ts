@@ -80,6 +80,7 @@ export function streamLane(deps: GatewayDeps, toNode: (socket: Socket) => void):
       head[name] = append && head[name] ? `${head[name]}, ${value}` : value;
     });
     let status = 200;
+    let opened = false;
     try {
       const taken = await requestLimit.consume(credential.id);
       if (taken.refusal) {
@@ -88,12 +89,17 @@ export function streamLane(deps: GatewayDeps, toNode: (socket: Socket) => void):
         return;
       }
       const response = responseHead(200, { ...head, ...taken.headers, ...EVENT_STREAM_HEADERS, 'transfer-encoding': 'chunked' });
-      openStream(streams, credential, channels, lastEventId, (gone) => socketSink(socket, response, gone));
+      openStream(streams, credential, channels, lastEventId, (gone) => {
+        opened = true;
+        return socketSink(socket, response, gone);
+      });
     } catch (error) {
       const refused = toAppError(error);
       status = refused.status;
       if (refused.error.code === 'internal') traceLogger(log, request).error({ err: error }, 'unhandled error');
-      writeProblem(socket, refused.error, status, head);
+      // Once the stream has its sink, its head may be out: the connection is cut off instead.
+      if (opened) socket.destroy();
+      else writeProblem(socket, refused.error, status, head);
     } finally {
       endRequest(log, request, PATH, status, () => ({ path: PATH, tenantId: credential.tenantId, logger: traceLogger(log, request) }));
     }
