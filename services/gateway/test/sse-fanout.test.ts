@@ -10,24 +10,31 @@ import { createTenant, eventually, nanosOf, openStream, startTestGateway, type T
 
 /**
  * A fake connection that records the ids and `k`s of the frames it gets (and can be made slow),
- * and `turnOf()` at each frame (which turn of the event loop wrote it).
+ * `turnOf()` at each frame (which turn of the event loop wrote it), and how many writes brought
+ * them (one write may bring several frames).
  */
-function recorder(tenantId: string, busyMicros = 0, turnOf: () => number = () => 0) {
+function recorder(tenantId: string, busyMicros = 0, turnOf: () => number = () => 0, channel = 'availability') {
   const ids: string[] = [];
   const turns: number[] = [];
   const ks: number[] = [];
   const frames: string[] = [];
+  let writes = 0;
   let closed = 0;
   const listener: Listener = {
     tenantId,
-    matches: (tokens) => tokens[0] === 'availability',
+    matches: (tokens) => channel === '*' || tokens[0] === channel,
     resume: () => void closed++,
-    send(frame) {
-      const text = Buffer.from(frame).toString('utf8');
-      frames.push(text);
-      turns.push(turnOf());
-      ids.push(/^id: (\d+)\n/.exec(text)?.[1] as string);
-      ks.push(JSON.parse(/\ndata: (.*)\n\n$/.exec(text)?.[1] as string).k);
+    send(bytes) {
+      writes++;
+      const turn = turnOf();
+      for (const text of Buffer.from(bytes)
+        .toString('utf8')
+        .split(/(?<=\n\n)/)) {
+        frames.push(text);
+        turns.push(turn);
+        ids.push(/^id: (\d+)\n/.exec(text)?.[1] as string);
+        ks.push(JSON.parse(/\ndata: (.*)\n\n$/.exec(text)?.[1] as string).k);
+      }
       if (busyMicros > 0) {
         const until = performance.now() + busyMicros / 1000;
         while (performance.now() < until) {}
@@ -41,6 +48,9 @@ function recorder(tenantId: string, busyMicros = 0, turnOf: () => number = () =>
     ks,
     frames,
     turns,
+    get writes() {
+      return writes;
+    },
     get closed() {
       return closed;
     },
@@ -61,9 +71,9 @@ describe('gateway SSE fan-out', () => {
   });
 
   /** Publishes a client message; returns its SSE id (the time it was stored, in ns). */
-  const publish = async (tenantId: string, k: number) => {
+  const publish = async (tenantId: string, k: number, channel = 'availability') => {
     const { seq } = await conn.js.publish(
-      `client.${tenantId}.availability.ses_1.2030-01-01`,
+      `client.${tenantId}.${channel}.ses_1.2030-01-01`,
       JSON.stringify({ event: 'availability.updated', data: { k, text: 'line\nbreak' } }),
     );
     return nanosOf((await conn.jsm.direct.getMessage('CLIENT', { seq }))?.timestamp ?? '');
@@ -112,6 +122,30 @@ describe('gateway SSE fan-out', () => {
 
     for (const remove of [...removers, removeResumed]) remove();
     expect(fanout.size).toBe(baseline);
+  }, 30_000);
+
+  it('sse - messages that queue up behind a slow fan-out go out together: one write per connection, each its own messages, in order', async () => {
+    const fanout = gw.gateway.deps.fanout;
+    const tenantId = newId('t');
+    // 500 connections at 0.2 ms each: a delivery takes 100 ms, while the messages come faster.
+    const slow = Array.from({ length: 500 }, () => recorder(tenantId, 200));
+    const all = recorder(tenantId, 0, () => 0, '*');
+    const bookings = recorder(tenantId, 0, () => 0, 'bookings');
+    const removers = [...slow, all, bookings].map((r) => fanout.listen(r.listener));
+    const seqs: string[] = [];
+    const channels = ['availability', 'availability', 'bookings', 'availability', 'bookings', 'availability'];
+    for (const [k, channel] of channels.entries()) seqs.push(await publish(tenantId, k, channel));
+    const availability = seqs.filter((_, k) => channels[k] === 'availability');
+    await eventually(() => all.ids.length === seqs.length && slow.every((r) => r.ids.length === availability.length), 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+
+    for (const r of slow) expect(r.ids).toEqual(availability);
+    expect(all.ids).toEqual(seqs);
+    expect(bookings.ids).toEqual(seqs.filter((_, k) => channels[k] === 'bookings'));
+    // Fewer writes than messages: what queued behind the first delivery went out in one write.
+    expect(slow[0]!.writes).toBeLessThan(availability.length);
+    expect(all.writes).toBeLessThan(seqs.length);
+    for (const remove of removers) remove();
   }, 30_000);
 
   it("sse - a replay goes at the connection's pace: it waits while the connection is backed up", async () => {

@@ -63,17 +63,24 @@ interface Registered {
 /** What `register` returns, for `unregister`: opaque to the caller. */
 export type Registration = { readonly tenantId: string };
 
-/** A live message on its way to the listeners of its tenant. */
+/**
+ * Live messages of one tenant on their way to its listeners: one message, or (when messages
+ * queued up behind a delivery) several, which each listener then gets in one write.
+ */
 interface Delivery {
-  message: SseMessage;
+  messages: SseMessage[];
   tenantId: string;
-  /** The tenant's listeners when delivery of this message began, and how far it got. */
+  /** The tenant's listeners when this delivery began, and how far it got. */
   targets?: Registered[];
   next: number;
+  /** The bytes each listener is sent, by which of the messages it matched (a bit per message). */
+  frames?: Map<number, Uint8Array>;
 }
 
 /** How long one turn of delivery may hold the event loop before it yields (ms). */
 const SLICE_MS = 8;
+/** Messages one delivery may carry (a bit each in a 32-bit mask: see `Delivery.frames`). */
+const MAX_BATCH = 32;
 /** Live messages waiting for delivery beyond which the fan-out stops reading new ones. */
 const MAX_QUEUED = 1_000;
 /** Pause before the live consumer is made again after it ended or failed (ms). */
@@ -135,6 +142,18 @@ const frameOf = (message: SseMessage) => {
   return message.frame;
 };
 
+/** The frames of the messages of `delivery` that `mask` names, in order, as one buffer made once per mask. */
+function framesOf(delivery: Pick<Delivery, 'messages' | 'frames'>, mask: number): Uint8Array {
+  delivery.frames ??= new Map();
+  let bytes = delivery.frames.get(mask);
+  if (!bytes) {
+    const chosen = delivery.messages.filter((_, i) => mask & (1 << i)).map(frameOf);
+    bytes = chosen.length === 1 ? (chosen[0] as Uint8Array) : Buffer.concat(chosen);
+    delivery.frames.set(mask, bytes);
+  }
+  return bytes;
+}
+
 /**
  * Delivers client messages to this replica's SSE connections. One ordered consumer per replica
  * reads new messages of the `CLIENT` stream and hands each to the listeners of its tenant, so
@@ -145,7 +164,11 @@ const frameOf = (message: SseMessage) => {
  * Each message is serialised once, whatever the number of listeners, and delivered in turns of
  * at most `SLICE_MS` that yield to the event loop in between, so a burst to thousands of
  * connections never stalls the process; messages go out strictly one after another, so every
- * connection sees them in stream order.
+ * connection sees them in stream order. Messages of a tenant that queued up while a delivery was
+ * under way go out together (up to `MAX_BATCH`): each listener gets those it matches in one
+ * write. A hot channel's updates then cost a write per connection per delivery, not per
+ * message, so when messages come faster than a fan-out can write them, each fan-out carries
+ * more of them instead of the queue (and every message's delay) growing.
  *
  * The live consumer is made again whenever it ends or fails (e.g. its consumer or the stream was
  * deleted), from the time of the last message it delivered, with what it already delivered
@@ -326,7 +349,7 @@ export class Fanout {
         () => {
           const held = registered.buffer ?? [];
           registered.buffer = undefined;
-          for (const message of held) this.deliver(registered, message);
+          for (const message of held) this.deliver(registered, { messages: [message] });
         },
         (error) => {
           if (registered.closed) return;
@@ -361,7 +384,7 @@ export class Fanout {
     if (!this.listeners.has(tenantId)) return;
     const body = parse(msg);
     if (!body) return;
-    this.queue.push({ message: { id, tokens: tokens.slice(2), ...body }, tenantId, next: 0 });
+    this.queue.push({ messages: [{ id, tokens: tokens.slice(2), ...body }], tenantId, next: 0 });
     if (!this.pumping && !this.scheduled) this.pump();
   }
 
@@ -372,13 +395,11 @@ export class Fanout {
     const deadline = performance.now() + SLICE_MS;
     try {
       for (let delivery = this.queue[0]; delivery; delivery = this.queue[0]) {
-        // Listeners registered before delivery of this message began get it (or buffer it).
-        delivery.targets ??= [...(this.listeners.get(delivery.tenantId) ?? [])];
-        const targets = delivery.targets;
+        const targets = delivery.targets ?? this.begin(delivery);
         while (delivery.next < targets.length) {
           const listener = targets[delivery.next++] as Registered;
-          if (listener.buffer) this.hold(listener, delivery.message);
-          else this.deliver(listener, delivery.message);
+          if (listener.buffer) for (const message of delivery.messages) this.hold(listener, message);
+          else this.deliver(listener, delivery);
           if ((delivery.next & 63) === 0 && performance.now() > deadline) {
             this.scheduled = setImmediate(() => this.pump());
             return;
@@ -390,6 +411,23 @@ export class Fanout {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * Begins the delivery at the head of the queue: takes into it the messages of its tenant queued
+   * behind it (in order, up to `MAX_BATCH`), and fixes its targets: the listeners registered
+   * before it began get its messages (or hold them back).
+   */
+  private begin(delivery: Delivery): Registered[] {
+    let kept = 1;
+    for (let i = 1; i < this.queue.length; i++) {
+      const behind = this.queue[i] as Delivery;
+      if (behind.tenantId === delivery.tenantId && delivery.messages.length < MAX_BATCH) delivery.messages.push(...behind.messages);
+      else this.queue[kept++] = behind;
+    }
+    this.queue.length = kept;
+    delivery.targets = [...(this.listeners.get(delivery.tenantId) ?? [])];
+    return delivery.targets;
   }
 
   /** Holds a live message back while the listener replays; too many, and it resumes later. */
@@ -409,12 +447,19 @@ export class Fanout {
     }
   }
 
-  private deliver(listener: Registered, message: SseMessage) {
-    if (listener.closed || message.id <= listener.lastSent) return;
+  /** Sends the listener, in one write, the messages of `delivery` it matches and was not sent yet. */
+  private deliver(listener: Registered, delivery: Pick<Delivery, 'messages' | 'frames'>) {
+    if (listener.closed) return;
     try {
-      if (!listener.listener.matches(message.tokens)) return;
-      listener.lastSent = message.id;
-      listener.listener.send(frameOf(message));
+      const { messages } = delivery;
+      let mask = 0;
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i] as SseMessage;
+        if (message.id <= listener.lastSent || !listener.listener.matches(message.tokens)) continue;
+        mask |= 1 << i;
+        listener.lastSent = message.id;
+      }
+      if (mask !== 0) listener.listener.send(framesOf(delivery, mask));
     } catch (error) {
       this.log.warn({ err: error }, 'SSE write failed; closing the connection');
       this.closeListener(listener);
@@ -454,7 +499,7 @@ export class Fanout {
       for await (const msg of messages) {
         if (listener.closed) break;
         const body = parse(msg);
-        if (body) this.deliver(listener, { id: eventIdOf(msg), tokens: msg.subject.split('.').slice(2), ...body });
+        if (body) this.deliver(listener, { messages: [{ id: eventIdOf(msg), tokens: msg.subject.split('.').slice(2), ...body }] });
         if (msg.info.pending === 0) break;
         const backedUp = listener.listener.ready?.();
         if (backedUp) await backedUp;
