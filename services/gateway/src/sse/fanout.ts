@@ -142,8 +142,12 @@ const frameOf = (message: SseMessage) => {
   return message.frame;
 };
 
-/** The frames of the messages of `delivery` that `mask` names, in order, as one buffer made once per mask. */
+/**
+ * The frames of the messages of `delivery` that `mask` names, in order, as one buffer made once
+ * per mask (a delivery of one message is its frame: no map for it).
+ */
 function framesOf(delivery: Pick<Delivery, 'messages' | 'frames'>, mask: number): Uint8Array {
+  if (delivery.messages.length === 1) return frameOf(delivery.messages[0] as SseMessage);
   delivery.frames ??= new Map();
   let bytes = delivery.frames.get(mask);
   if (!bytes) {
