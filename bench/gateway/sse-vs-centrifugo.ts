@@ -16,8 +16,12 @@
  *   (HS256) whose `channels` claim subscribes the stream to one channel, memory engine;
  *   messages published through its HTTP API (`POST /api/publish`, API key).
  * - Context, bare Hono (`bare-sse-server.ts`): the same streams on bare Hono with nothing of the
- *   gateway's own, fed by a core NATS subscription: what opening and writing to streams cost Node
- *   and the kernel here, the floor under the gateway's figures (no target).
+ *   gateway's own, fed by a core NATS subscription: SSE as one would write it with the gateway's
+ *   HTTP stack and nothing else (no target).
+ * - Floor, raw `node:net` (`raw-sse-server.ts`): the same streams answered with fixed bytes and
+ *   written with one system call each, fed the same way: what this machine's kernel and one Node
+ *   thread allow, the floor under every Node server's figures (no target). A target the floor
+ *   misses in a run is out of reach of one Node thread on the machine in that hour.
  *
  * Streams are held by SSE_CLIENT_PROCESSES load-generator processes (`sse-clients.ts`), each from
  * its own loopback address so no run runs out of local ports (and no figure shares addresses with
@@ -63,7 +67,7 @@ const payloadBytes = Number(process.env.SSE_PAYLOAD_BYTES ?? 200);
 const onlyGateway = process.env.SSE_ONLY_GATEWAY === '1';
 const holdMs = Number(process.env.SSE_HOLD_MS ?? 10_000);
 /**
- * Rounds per count, the servers taking turns in each (gateway, Centrifugo, bare Hono): one figure
+ * Rounds per count, the servers taking turns in each (gateway, Centrifugo, bare Hono, raw): one figure
  * of a server varies by a third from one minute to the next here (its open rate, its p99), so
  * the report compares each server's median over the rounds, and lists every round.
  */
@@ -100,7 +104,7 @@ const freePort = () =>
 
 /** A server under test, as the run needs it: where streams connect, how to publish, its process. */
 interface Server {
-  name: 'gateway' | 'centrifugo' | 'bare Hono';
+  name: 'gateway' | 'centrifugo' | 'bare Hono' | 'raw node:net';
   pid: number;
   url: string;
   headers: Record<string, string>;
@@ -154,14 +158,14 @@ async function startGatewayServer(infra: { natsUrl: string; mongoUrl: string }, 
   };
 }
 
-/** The context figure (`bare-sse-server.ts`): bare Hono SSE fed by a core NATS subscription. */
-async function startBareServer(infra: { natsUrl: string }, entry: string): Promise<Server> {
+/** A context figure (`bare-sse-server.ts`, `raw-sse-server.ts`): SSE fed by a core NATS subscription. */
+async function startNodeServer(name: 'bare Hono' | 'raw node:net', infra: { natsUrl: string }, entry: string): Promise<Server> {
   const subject = `bench.sse.${randomBytes(4).toString('hex')}`;
   const child = await startChild(entry, { NATS_URL: infra.natsUrl, SUBJECT: subject });
   const nc = await connect({ servers: infra.natsUrl });
   const pid = child.process.pid as number;
   return {
-    name: 'bare Hono',
+    name,
     pid,
     url: `http://127.0.0.1:${Number(child.ready.port)}/stream`,
     headers: { accept: 'text/event-stream' },
@@ -419,6 +423,7 @@ interface Round {
   gateway: Figure;
   centrifugo: Figure;
   bareHono?: Figure;
+  raw?: Figure;
 }
 
 /**
@@ -477,9 +482,10 @@ const centrifugoVersion = `Centrifugo ${readFileSync(`${centrifugoBinary}.versio
 
 const gatewayEntry = process.env.SSE_GATEWAY_UNDER_TSX === '1' ? path.join(here, 'gateway-server.ts') : compiled('gateway-server.ts');
 const bareEntry = onlyGateway ? '' : compiled('bare-sse-server.ts');
+const rawEntry = onlyGateway ? '' : compiled('raw-sse-server.ts');
 const loadAtStart = os.loadavg();
 const infra = await startInfra();
-const runs: { streams: number; gateway: Figure; centrifugo: Figure; bareHono?: Figure; rounds: Round[] }[] = [];
+const runs: { streams: number; gateway: Figure; centrifugo: Figure; bareHono?: Figure; raw?: Figure; rounds: Round[] }[] = [];
 try {
   for (const streams of counts) {
     const rounds: Round[] = [];
@@ -492,8 +498,10 @@ try {
       await sleep(2000);
       const centrifugo = await figureOf(await startCentrifugo(centrifugoBinary, 'availability_bench'), streams);
       await sleep(2000);
-      const bareHono = await figureOf(await startBareServer(infra, bareEntry), streams);
-      rounds.push({ gateway, centrifugo, bareHono });
+      const bareHono = await figureOf(await startNodeServer('bare Hono', infra, bareEntry), streams);
+      await sleep(2000);
+      const raw = await figureOf(await startNodeServer('raw node:net', infra, rawEntry), streams);
+      rounds.push({ gateway, centrifugo, bareHono, raw });
       await sleep(2000);
     }
     const of = (server: keyof Round) => medianFigure(rounds.map((turn) => turn[server]).filter((f) => f !== undefined));
@@ -502,6 +510,7 @@ try {
       gateway: of('gateway'),
       centrifugo: of('centrifugo'),
       bareHono: onlyGateway ? undefined : of('bareHono'),
+      raw: onlyGateway ? undefined : of('raw'),
       rounds,
     });
   }
@@ -550,7 +559,8 @@ const md = [
   `${roundsPerCount} rounds per count, the servers taking turns in each; the first table gives each server's median over the rounds (deliveries added up), the second every round.`,
   'Gateway: `GET /v1/stream?channels=availability` with one API key, published to the CLIENT stream. Centrifugo: `uni_sse` with a JWT',
   '`channels` claim, memory engine, published through its HTTP API. Context: bare Hono on @hono/node-server, no middleware, fed by core NATS.',
-  'CPU in % of one core (the gateway and bare Hono use one; Centrifugo may use both).',
+  'Floor: raw `node:net`, fixed bytes answered and written with one system call per stream, fed by core NATS (what one Node thread and the kernel allow).',
+  'CPU in % of one core (the gateway, bare Hono and raw use one; Centrifugo may use both).',
   '',
   `Load average when the run started (other work on the machine skews every figure): ${loadAtStart.map((l) => round(l, 1)).join(' / ')}.`,
   '',
@@ -560,22 +570,23 @@ const md = [
     row('gateway', r.gateway),
     row('Centrifugo', r.centrifugo),
     ...(r.bareHono ? [row('context: bare Hono', r.bareHono)] : []),
+    ...(r.raw ? [row('floor: raw node:net', r.raw)] : []),
   ]),
   '',
-  '| streams | round | open rate: gateway · Centrifugo · bare Hono | p99: gateway · Centrifugo · bare Hono |',
+  '| streams | round | open rate: gateway · Centrifugo · bare Hono · raw | p99: gateway · Centrifugo · bare Hono · raw |',
   '|---:|---:|---|---|',
   ...runs.flatMap((r) =>
     r.rounds.map((turn, i) => {
-      const figures = [turn.gateway, turn.centrifugo, ...(turn.bareHono ? [turn.bareHono] : [])];
+      const figures = [turn.gateway, turn.centrifugo, ...(turn.bareHono ? [turn.bareHono] : []), ...(turn.raw ? [turn.raw] : [])];
       const rates = figures.map((f) => `${f.openPerSecond.toLocaleString('en')}/s`).join(' · ');
       return `| ${r.streams.toLocaleString('en')} | ${i + 1} | ${rates} | ${figures.map((f) => `${f.delay.p99Ms} ms`).join(' · ')} |`;
     }),
   ),
   '',
   ...runs.flatMap((r) =>
-    (onlyGateway ? [r.gateway] : [r.gateway, r.centrifugo, ...(r.bareHono ? [r.bareHono] : [])]).map(
+    (onlyGateway ? [r.gateway] : [r.gateway, r.centrifugo, ...(r.bareHono ? [r.bareHono] : []), ...(r.raw ? [r.raw] : [])]).map(
       (f, i) =>
-        `- ${['gateway', 'Centrifugo', 'bare Hono'][i]} at ${f.streams.toLocaleString('en')}, a message's first → last receipt (median of the ${messages} of every round, and the slowest): ${spread(f)}`,
+        `- ${['gateway', 'Centrifugo', 'bare Hono', 'raw'][i]} at ${f.streams.toLocaleString('en')}, a message's first → last receipt (median of the ${messages} of every round, and the slowest): ${spread(f)}`,
     ),
   ),
   ...runs.flatMap((r) =>
@@ -585,6 +596,14 @@ const md = [
         ]
       : [],
   ),
+  ...runs.flatMap((r) => {
+    const raw = r.raw;
+    if (!raw) return [];
+    const share = (f: Figure) => `${round(f.openPerSecond / raw.openPerSecond, 2)} · ${round(f.delay.p99Ms / raw.delay.p99Ms, 2)}`;
+    return [
+      `- At ${r.streams.toLocaleString('en')}, open rate · p99 as multiples of the raw floor's: gateway ${share(r.gateway)}, Centrifugo ${share(r.centrifugo)}${r.bareHono ? `, bare Hono ${share(r.bareHono)}` : ''}`,
+    ];
+  }),
   '',
   ...verdicts.map(
     (v) =>
