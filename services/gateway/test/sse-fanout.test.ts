@@ -148,6 +148,27 @@ describe('gateway SSE fan-out', () => {
     for (const remove of removers) remove();
   }, 30_000);
 
+  it('sse - a message that comes mid-delivery rides along to the connections not reached yet, and reaches the others next, once each', async () => {
+    const fanout = gw.gateway.deps.fanout;
+    const tenantId = newId('t');
+    // 1,000 connections at 0.5 ms each: a delivery takes half a second.
+    const slow = Array.from({ length: 1000 }, () => recorder(tenantId, 500));
+    const removers = slow.map((r) => fanout.listen(r.listener));
+    const first = await publish(tenantId, 0);
+    // The first delivery has reached the 100th connection and has 900 to go.
+    await eventually(() => slow[99]!.ids.length === 1, 20_000);
+    const second = await publish(tenantId, 1);
+    await eventually(() => slow.every((r) => r.ids.length === 2), 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+
+    for (const r of slow) expect(r.ids).toEqual([first, second]);
+    // The first connections had the first message already: the second came in a write of its own.
+    expect(slow[0]!.writes).toBe(2);
+    // The last ones were still to be reached: both messages in one write, in the same delivery.
+    expect(slow.at(-1)!.writes).toBe(1);
+    for (const remove of removers) remove();
+  }, 30_000);
+
   it("sse - a replay goes at the connection's pace: it waits while the connection is backed up", async () => {
     const fanout = gw.gateway.deps.fanout;
     const tenantId = newId('t');

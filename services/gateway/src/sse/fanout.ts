@@ -172,7 +172,9 @@ function framesOf(delivery: Pick<Delivery, 'messages' | 'frames'>, mask: number)
  * under way go out together (up to `MAX_BATCH`): each listener gets those it matches in one
  * write. A hot channel's updates then cost a write per connection per delivery, not per
  * message, so when messages come faster than a fan-out can write them, each fan-out carries
- * more of them instead of the queue (and every message's delay) growing.
+ * more of them instead of the queue (and every message's delay) growing. A message that comes
+ * while its tenant's delivery is under way also rides along with it to the listeners it has yet
+ * to reach (see `join`).
  *
  * The live consumer is made again whenever it ends or fails (e.g. its consumer or the stream was
  * deleted), from the time of the last message it delivered, with what it already delivered
@@ -388,8 +390,23 @@ export class Fanout {
     if (!this.listeners.has(tenantId)) return;
     const body = parse(msg);
     if (!body) return;
-    this.queue.push({ messages: [{ id, tokens: tokens.slice(2), ...body }], tenantId, next: 0 });
+    const message: SseMessage = { id, tokens: tokens.slice(2), ...body };
+    this.join(message, tenantId);
+    this.queue.push({ messages: [message], tenantId, next: 0 });
     if (!this.pumping && !this.scheduled) this.pump();
+  }
+
+  /**
+   * A message that comes while a delivery of its tenant is under way rides along with it: the
+   * listeners that delivery has yet to reach get it in the same write. It is queued as well, for
+   * the listeners the delivery has passed (and any registered since); the rest were sent it
+   * (`lastSent`) and are skipped. So a message waits for at most one pass over the listeners, not
+   * for the rest of the pass under way and then a pass of its own.
+   */
+  private join(message: SseMessage, tenantId: string) {
+    const current = this.queue[0];
+    if (!current?.targets || current.tenantId !== tenantId || current.messages.length >= MAX_BATCH) return;
+    if (current.next < current.targets.length) current.messages.push(message);
   }
 
   /** Delivers queued messages in order until the queue is empty or the turn's time is up. */
@@ -438,6 +455,8 @@ export class Fanout {
   private hold(listener: Registered, message: SseMessage) {
     const buffer = listener.buffer as SseMessage[];
     if (listener.closed || !listener.listener.matches(message.tokens)) return;
+    const last = buffer.at(-1);
+    if (last && message.id <= last.id) return; // held already, from the delivery it rode along with
     if (buffer.length < this.options.maxHeldPerListener) {
       buffer.push(message);
       return;
