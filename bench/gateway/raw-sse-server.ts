@@ -3,13 +3,14 @@
  * write a message to each, on this machine — what its kernel and one thread allow, with nothing
  * of HTTP but the bytes. A `node:net` server answers a connection's first bytes (any) with a
  * fixed head and `retry:`, and writes each message published to `SUBJECT` on NATS (core) to
- * every connection: one `write` system call on its descriptor, as the gateway's fan-out does
- * (`socket.write` only for what the kernel did not take). No parsing, no body framing (the body
+ * every connection: one `write` system call on its descriptor, with the kit's `writeToSocket` as
+ * the gateway's fan-out (`socket.write` only for what the kernel did not take). No parsing, no body framing (the body
  * runs to the connection's end), no auth, no channels, no resumption, no backpressure. Env:
  * NATS_URL, SUBJECT.
  */
-import { writeSync } from 'node:fs';
 import net from 'node:net';
+// The module alone, not the kit's index: the floor loads nothing it does not use.
+import { descriptorOf, handleOf, writeToSocket } from '@allot/kit/socket-writes';
 import { connect } from '@nats-io/transport-node';
 import { serveParent } from './ipc';
 
@@ -18,28 +19,17 @@ const HEAD = Buffer.from(
   'latin1',
 );
 
-/** Every open connection, with its descriptor (Node's handle's, not public). */
-const open = new Map<net.Socket, number>();
+/** Every open connection, with its handle and descriptor as it opened (see `writeToSocket`). */
+const open = new Map<net.Socket, { handle: unknown; fd: number }>();
 
 const server = net.createServer({ noDelay: true }, (socket) => {
   socket.once('data', () => {
     socket.write(HEAD);
-    open.set(socket, (socket as unknown as { _handle: { fd: number } })._handle.fd);
+    open.set(socket, { handle: handleOf(socket), fd: descriptorOf(socket) });
   });
   socket.on('error', () => socket.destroy());
   socket.once('close', () => open.delete(socket));
 });
-
-function send(socket: net.Socket, fd: number, frame: Buffer) {
-  if (socket.writableLength > 0) return void socket.write(frame); // behind a queue: keep the order
-  let written = 0;
-  try {
-    written = writeSync(fd, frame);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return void socket.destroy();
-  }
-  if (written < frame.length) socket.write(frame.subarray(written));
-}
 
 const nc = await connect({ servers: process.env.NATS_URL, noAsyncTraces: true });
 nc.subscribe(process.env.SUBJECT as string, {
@@ -47,7 +37,13 @@ nc.subscribe(process.env.SUBJECT as string, {
     if (error) throw error; // the subscription failed: the run cannot go on
     msg.respond();
     const frame = Buffer.from(`event: availability.updated\ndata: ${msg.string()}\n\n`);
-    for (const [socket, fd] of open) send(socket, fd, frame);
+    for (const [socket, { handle, fd }] of open) {
+      try {
+        writeToSocket(socket, handle, fd, frame);
+      } catch {
+        socket.destroy();
+      }
+    }
   },
 });
 

@@ -76,6 +76,7 @@ export {
 } from './reports';
 export { assertBeforeDeadline, RpcClient, type RpcContext, type RpcHandler, RpcServer, withDeadline } from './rpc';
 export { createService, type Service, tuneV8 } from './service';
+export { descriptorOf, handleOf, writeToSocket } from './socket-writes';
 export { ensureStream } from './streams';
 export { instruments, lazyInstruments, secondsHistogram, type Telemetry } from './telemetry';
 export { TenantLimits } from './tenant-limits';

@@ -405,8 +405,8 @@ export class Fanout {
    */
   private join(message: SseMessage, tenantId: string) {
     const current = this.queue[0];
-    if (!current?.targets || current.tenantId !== tenantId || current.messages.length >= MAX_BATCH) return;
-    if (current.next < current.targets.length) current.messages.push(message);
+    const underWay = current?.targets !== undefined && current.next < current.targets.length;
+    if (underWay && current.tenantId === tenantId && current.messages.length < MAX_BATCH) current.messages.push(message);
   }
 
   /** Delivers queued messages in order until the queue is empty or the turn's time is up. */
